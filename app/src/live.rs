@@ -1,0 +1,147 @@
+//! The browser side of `/api/live`: one WebSocket per page, opened after
+//! hydration, reconnecting with back-off and resuming from the last sequence
+//! number it saw, so that every event is applied exactly once.
+
+use leptos::prelude::*;
+
+use model::Event;
+
+/// The live connection's state, shown in the page header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    Reconnecting,
+    Offline,
+}
+
+impl Connection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Connection::Connecting => "connecting",
+            Connection::Live => "live",
+            Connection::Reconnecting => "reconnecting",
+            Connection::Offline => "offline",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Connecting => "Connecting…",
+            Connection::Live => "● Live",
+            Connection::Reconnecting => "Reconnecting…",
+            Connection::Offline => "Offline",
+        }
+    }
+}
+
+/// Opens the live feed from `since` (in the browser only) and calls
+/// `on_event` for each new event, in order, once.
+pub fn use_live_events(
+    since: u64,
+    on_event: impl Fn(Event) + Clone + 'static,
+) -> ReadSignal<Connection> {
+    let (state, set_state) = signal(Connection::Connecting);
+    #[cfg(feature = "hydrate")]
+    {
+        let last = StoredValue::new(since);
+        Effect::new(move |_| {
+            client::connect(last, set_state, std::rc::Rc::new(on_event.clone()), 0);
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (since, on_event, set_state);
+    state
+}
+
+#[cfg(feature = "hydrate")]
+mod client {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use leptos::prelude::*;
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    use web_sys::{MessageEvent, WebSocket};
+
+    use super::Connection;
+    use model::Event;
+
+    /// 0.5 s, 1 s, 2 s … up to 15 s between attempts.
+    fn backoff_ms(attempt: u32) -> i32 {
+        (500i32 << attempt.min(5)).min(15_000)
+    }
+
+    pub fn connect(
+        last: StoredValue<u64>,
+        set_state: WriteSignal<Connection>,
+        on_event: Rc<dyn Fn(Event)>,
+        attempt: u32,
+    ) {
+        let Some(window) = web_sys::window() else { return };
+        let loc = window.location();
+        let proto = if loc.protocol().ok().as_deref() == Some("https:") {
+            "wss"
+        } else {
+            "ws"
+        };
+        let host = loc.host().unwrap_or_default();
+        let url = format!("{proto}://{host}/api/live?since={}", last.get_value());
+        let retry = {
+            let on_event = on_event.clone();
+            move |opened: bool| {
+                let online = web_sys::window()
+                    .map(|w| w.navigator().on_line())
+                    .unwrap_or(true);
+                set_state.set(if online {
+                    Connection::Reconnecting
+                } else {
+                    Connection::Offline
+                });
+                let next = if opened { 0 } else { attempt + 1 };
+                let on_event = on_event.clone();
+                let cb = Closure::once_into_js(move || connect(last, set_state, on_event, next));
+                if let Some(w) = web_sys::window() {
+                    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                        cb.unchecked_ref(),
+                        backoff_ms(attempt),
+                    );
+                }
+            }
+        };
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => return retry(false),
+        };
+        let opened = Rc::new(Cell::new(false));
+
+        let onopen = {
+            let opened = opened.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                opened.set(true);
+                set_state.set(Connection::Live);
+            })
+        };
+        ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+        onopen.forget();
+
+        let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+            let Some(text) = m.data().as_string() else { return };
+            match serde_json::from_str::<Event>(&text) {
+                Ok(e) if e.seq > last.get_value() => {
+                    last.set_value(e.seq);
+                    on_event(e);
+                }
+                Ok(_) => {}
+                Err(err) => leptos::logging::warn!("live: unreadable message: {err}"),
+            }
+        });
+        ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+        onmessage.forget();
+
+        // `close` follows `error`, so reconnecting from `close` alone covers both.
+        let onclose = Closure::<dyn FnMut()>::new(move || retry(opened.get()));
+        ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+        onclose.forget();
+    }
+}

@@ -1,0 +1,61 @@
+import { test, expect, Page } from '@playwright/test';
+
+// The server under test runs the built-in demo store at /demo with its own
+// random changes off, and polls it every second (see scripts/test.sh).
+
+type Sample = { product_id: number; variant_id: number; title: string; size: string; price: string; available: boolean };
+
+async function demoSample(page: Page): Promise<Sample> {
+  const res = await page.request.get('/demo/control/state');
+  expect(res.ok()).toBeTruthy();
+  const state = await res.json();
+  return state.sample_variants[0] as Sample;
+}
+
+test('the page renders products on the server, hydrates and goes live', async ({ page }) => {
+  // Server-rendered: the products are in the HTML before any script runs.
+  const html = await (await page.request.get('/')).text();
+  expect(html).toContain('data-testid="product"');
+
+  await page.goto('/');
+  await expect(page.getByTestId('product').first()).toBeVisible();
+  const count = Number(await page.getByTestId('product-count').textContent());
+  expect(count).toBeGreaterThanOrEqual(50);
+  // "Live" only shows once the wasm has hydrated and the socket is open.
+  await expect(page.locator('.connection')).toHaveAttribute('data-state', 'live');
+  await page.screenshot({ path: 'artifacts/products-desktop.png', fullPage: false });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: 'artifacts/products-phone.png', fullPage: false });
+});
+
+test('a price set in the store appears on the page without a reload', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('.connection')).toHaveAttribute('data-state', 'live');
+  // A marker that a reload would wipe.
+  await page.evaluate(() => ((window as any).__noReload = true));
+
+  const sample = await demoSample(page);
+  const newPrice = (Number(sample.price) + 13.37).toFixed(2);
+  const set = await page.request.post('/demo/control/price', {
+    data: { variant_id: sample.variant_id, price: newPrice },
+  });
+  expect(set.status()).toBe(204);
+
+  const card = page.locator(`[data-testid="product"][data-key="demo:${sample.product_id}"]`);
+  await expect(card.getByTestId('price')).toContainText(newPrice);
+  await expect(page.getByTestId('feed')).toContainText(`-> ${newPrice} USD`);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+});
+
+test('a restock appears with its size', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('.connection')).toHaveAttribute('data-state', 'live');
+  const state = await (await page.request.get('/demo/control/state')).json();
+  const v: Sample = state.sample_variants.find((s: Sample) => !s.available);
+  expect(v, 'the demo has a sold-out size among its first products').toBeTruthy();
+  await page.request.post('/demo/control/availability', { data: { variant_id: v.variant_id, available: true } });
+  const item = page.locator('[data-testid="feed"] .event[data-kind="restocked"]').first();
+  await expect(item).toContainText(`size ${v.size === 'Default Title' ? 'One size' : v.size}`);
+  const card = page.locator(`[data-testid="product"][data-key="demo:${v.product_id}"]`);
+  await expect(card.getByTestId('sizes')).toContainText(v.size === 'Default Title' ? 'One size' : v.size);
+});

@@ -1,0 +1,23 @@
+//! Types shared by the Dropwatch engine, the server and the browser.
+//!
+//! This crate compiles to wasm: it holds data and pure functions only (serde,
+//! `rust_decimal`, `chrono`), no I/O. The engine (`monitor`) fills these types,
+//! the store persists them, and the live socket and the Leptos pages carry them
+//! to the browser unchanged, so there is one definition of a product, a variant
+//! (a size) and an event everywhere.
+//!
+//! Money is always a [`Decimal`] with a currency code beside it, never `f64`;
+//! on the wire a decimal is a string (`"129.99"`), as shops send it.
+
+mod event;
+mod product;
+mod source;
+
+pub use event::{Event, EventKind, EventProduct, EventVariant};
+pub use product::{Product, ProductSummary, Variant};
+pub use source::{PollRun, RunProgress, Source};
+pub use rust_decimal::Decimal;
+
+/// A source's kind. Only Shopify storefronts exist so far; later connectors add
+/// their own kinds here so that the UI, the store and the CLI agree on the names.
+pub const SOURCE_KIND_SHOPIFY: &str = "shopify";

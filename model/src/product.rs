@@ -1,0 +1,173 @@
+//! Products and their variants (sizes), as the engine holds them and the page shows them.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// One purchasable option of a product: for sneakers and apparel, a size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    /// The source's own id for the variant (Shopify's variant id).
+    pub id: String,
+    /// The size label as a user reads it ("9.5", "M", "One size").
+    pub size: String,
+    #[serde(default)]
+    pub sku: Option<String>,
+    pub price: Decimal,
+    /// The "was" price a shop shows struck through, when it has one.
+    #[serde(default)]
+    pub compare_at: Option<Decimal>,
+    pub available: bool,
+    /// A link that puts this size straight into the shop's cart, where the source has one.
+    #[serde(default)]
+    pub cart_url: Option<String>,
+}
+
+/// A product as last observed in one source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Unique across sources: `{source}:{source's product id}`.
+    pub key: String,
+    pub source: String,
+    /// The source's own id for the product.
+    pub external_id: String,
+    pub title: String,
+    /// The canonical brand name (see the engine's brand table).
+    pub brand: String,
+    #[serde(default)]
+    pub product_type: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The product's page in its store.
+    pub url: String,
+    #[serde(default)]
+    pub image: Option<String>,
+    /// ISO 4217 code of every price of this product.
+    pub currency: String,
+    pub variants: Vec<Variant>,
+    pub first_seen: DateTime<Utc>,
+    /// When a price, stock or detail of this product last changed.
+    pub updated: DateTime<Utc>,
+    /// Set after a complete read of the catalogue no longer listed it.
+    #[serde(default)]
+    pub removed: bool,
+}
+
+impl Product {
+    /// The lowest and highest variant price.
+    pub fn price_range(&self) -> Option<(Decimal, Decimal)> {
+        let mut prices = self.variants.iter().map(|v| v.price);
+        let first = prices.next()?;
+        Some(prices.fold((first, first), |(lo, hi), p| (lo.min(p), hi.max(p))))
+    }
+
+    /// Size labels currently in stock, in the shop's order.
+    pub fn sizes_in_stock(&self) -> Vec<String> {
+        self.variants
+            .iter()
+            .filter(|v| v.available)
+            .map(|v| v.size.clone())
+            .collect()
+    }
+
+    /// The compact form that lists and live events carry.
+    pub fn summary(&self) -> ProductSummary {
+        let (min_price, max_price) = self.price_range().unwrap_or_default();
+        let compare_at = self.variants.iter().filter_map(|v| v.compare_at).max();
+        ProductSummary {
+            key: self.key.clone(),
+            source: self.source.clone(),
+            title: self.title.clone(),
+            brand: self.brand.clone(),
+            url: self.url.clone(),
+            image: self.image.clone(),
+            currency: self.currency.clone(),
+            min_price,
+            max_price,
+            compare_at: compare_at.filter(|c| *c > min_price),
+            sizes_in_stock: self.sizes_in_stock(),
+            variant_count: self.variants.len(),
+            removed: self.removed,
+            updated: self.updated,
+        }
+    }
+}
+
+/// What a product list shows of a product, and what every live event carries so
+/// that a page can update its row without asking the server again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductSummary {
+    pub key: String,
+    pub source: String,
+    pub title: String,
+    pub brand: String,
+    pub url: String,
+    pub image: Option<String>,
+    pub currency: String,
+    pub min_price: Decimal,
+    pub max_price: Decimal,
+    /// The highest "was" price, shown only when it is above the current price.
+    pub compare_at: Option<Decimal>,
+    pub sizes_in_stock: Vec<String>,
+    pub variant_count: usize,
+    pub removed: bool,
+    pub updated: DateTime<Utc>,
+}
+
+impl ProductSummary {
+    /// "129.99 USD", or "110.00–129.99 USD" when sizes are priced differently.
+    pub fn price_label(&self) -> String {
+        if self.min_price == self.max_price {
+            format!("{} {}", self.min_price, self.currency)
+        } else {
+            format!("{}–{} {}", self.min_price, self.max_price, self.currency)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn variant(size: &str, price: &str, available: bool) -> Variant {
+        Variant {
+            id: size.into(),
+            size: size.into(),
+            sku: None,
+            price: price.parse().unwrap(),
+            compare_at: None,
+            available,
+            cart_url: None,
+        }
+    }
+
+    #[test]
+    fn summary_shows_price_range_and_sizes_in_stock() {
+        let p = Product {
+            key: "s:1".into(),
+            source: "s".into(),
+            external_id: "1".into(),
+            title: "Dunk Low".into(),
+            brand: "Nike".into(),
+            product_type: String::new(),
+            tags: vec![],
+            url: "http://x/products/dunk".into(),
+            image: None,
+            currency: "USD".into(),
+            variants: vec![
+                variant("9", "110.00", false),
+                variant("9.5", "129.99", true),
+                variant("10", "120", true),
+            ],
+            first_seen: Utc::now(),
+            updated: Utc::now(),
+            removed: false,
+        };
+        let s = p.summary();
+        assert_eq!(s.price_label(), "110.00–129.99 USD");
+        assert_eq!(s.sizes_in_stock, vec!["9.5", "10"]);
+        // Decimals travel as strings, exactly as the shop wrote them.
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["min_price"], "110.00");
+    }
+}

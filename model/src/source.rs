@@ -1,0 +1,70 @@
+//! Sources (the shops and APIs Dropwatch polls) and the record of each poll run.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A shop or API that Dropwatch polls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    /// A short id made from the URL ("kith-com"); products' keys start with it.
+    pub key: String,
+    /// The connector: "shopify" for now.
+    pub kind: String,
+    pub name: String,
+    /// The store's address (for Shopify, the storefront root or a collection).
+    pub url: String,
+    /// The currency of the store's prices (the Shopify catalogue does not say).
+    pub currency: String,
+    pub interval_secs: u64,
+    pub enabled: bool,
+    pub created: DateTime<Utc>,
+    /// Whether the last run found the source blocked (or password protected).
+    #[serde(default)]
+    pub blocked: bool,
+}
+
+/// One poll of one source, recorded from start to end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollRun {
+    /// Unique and sortable: the start time in microseconds.
+    pub id: i64,
+    pub source: String,
+    pub started: DateTime<Utc>,
+    #[serde(default)]
+    pub finished: Option<DateTime<Utc>>,
+    pub pages: u32,
+    /// Products read.
+    pub products: u32,
+    /// Events raised.
+    pub changes: u32,
+    /// Whether the whole catalogue was read (only then can products be `removed`).
+    pub complete: bool,
+    /// What went wrong, in words; `None` for a clean run.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The failure class (`rate_limited`, `blocked`, ...), for filtering.
+    #[serde(default)]
+    pub error_class: Option<String>,
+}
+
+/// A run's progress while it goes, for progress bars.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunProgress {
+    pub source: String,
+    pub running: bool,
+    pub pages_done: u32,
+    /// The page count of the last complete run; `None` before the first one.
+    pub pages_expected: Option<u32>,
+    pub products_seen: u32,
+}
+
+impl RunProgress {
+    /// 0–100; a run past the expected count shows 99 until it ends.
+    pub fn percent(&self) -> u8 {
+        match self.pages_expected {
+            _ if !self.running => 100,
+            Some(n) if n > 0 => ((self.pages_done * 100) / n).min(99) as u8,
+            _ => 0,
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! The engine: the one way into Dropwatch for the server, the CLI and tests.
+//!
+//! It owns the store, the current state of every product (in memory, loaded
+//! at start, so change detection is a hash-map lookup), the live hub, the HTTP
+//! fetcher with its per-host gates, and one scheduler task per enabled source
+//! (see `poll.rs`). Everything a user can do to sources goes through here.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use model::{Event, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KIND_SHOPIFY};
+
+use crate::fetch::{host_key, FetchLimits, Fetcher};
+use crate::live::{LiveFeed, LiveHub};
+use crate::normalise::BrandTable;
+use crate::politeness::{Gates, HostStatus, Politeness};
+use crate::store::{Batch, Store, StoreError};
+
+/// How the engine polls.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Rules for hosts without their own.
+    pub politeness: Politeness,
+    pub limits: FetchLimits,
+    /// A catalogue longer than this many pages is read only this far (and the
+    /// run counts as incomplete, so nothing is marked removed).
+    pub max_pages: u32,
+    /// Each wait between runs is the interval ± this fraction, so that many
+    /// sources don't poll in lockstep.
+    pub jitter: f64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            politeness: Politeness::default(),
+            limits: FetchLimits::default(),
+            max_pages: 400,
+            jitter: 0.1,
+        }
+    }
+}
+
+/// What went wrong, for the caller to show.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no source named {0:?}")]
+    UnknownSource(String),
+    #[error("source {0:?} is being checked already; its run will finish shortly")]
+    AlreadyRunning(String),
+    #[error("{0}")]
+    InvalidSource(String),
+}
+
+/// What a user gives to add a source.
+#[derive(Clone, Debug)]
+pub struct NewSource {
+    /// The source's id; made from the URL when not given.
+    pub key: Option<String>,
+    pub kind: String,
+    pub url: String,
+    pub name: Option<String>,
+    /// Defaults to USD: the Shopify catalogue does not say its currency.
+    pub currency: Option<String>,
+    pub interval: Duration,
+}
+
+/// A source's scheduler and the state of its current run.
+pub(crate) struct SourceTask {
+    pub(crate) source: Mutex<Source>,
+    pub(crate) running: AtomicBool,
+    pub(crate) progress: Mutex<RunProgress>,
+    pub(crate) last_complete_pages: AtomicU32,
+    pub(crate) wake: Notify,
+    handle: Mutex<Option<JoinHandle<()>>>,
+}
+
+pub struct Engine {
+    pub(crate) store: Arc<Store>,
+    pub(crate) hub: LiveHub,
+    pub(crate) fetcher: Fetcher,
+    pub(crate) brands: RwLock<BrandTable>,
+    /// The current state of every product, by key.
+    pub(crate) state: Mutex<HashMap<String, Product>>,
+    pub(crate) sources: Mutex<HashMap<String, Arc<SourceTask>>>,
+    pub(crate) cfg: EngineConfig,
+    /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
+    started: AtomicBool,
+}
+
+/// A source key from its URL: "https://kith.com/" -> "kith-com".
+fn slug(url: &Url) -> String {
+    slug_text(&format!(
+        "{}{}",
+        url.host_str().unwrap_or("source").trim_start_matches("www."),
+        url.path()
+    ))
+}
+
+/// Lower-case letters and digits, other runs of characters as one '-'.
+fn slug_text(raw: &str) -> String {
+    let mut out = String::new();
+    for c in raw.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+impl Engine {
+    /// Opens the engine on a store: loads products, brand aliases and sources.
+    /// Nothing is polled until [`Engine::start`].
+    pub async fn open(store: Store, cfg: EngineConfig) -> Result<Arc<Engine>, EngineError> {
+        let mut brands = BrandTable::default();
+        for (alias, canonical) in store.brand_aliases().await? {
+            brands.add_alias(&alias, &canonical);
+        }
+        let state: HashMap<String, Product> = store
+            .load_products()
+            .await?
+            .into_iter()
+            .map(|p| (p.key.clone(), p))
+            .collect();
+        let sources = store.sources().await?;
+        let engine = Arc::new(Engine {
+            store: Arc::new(store),
+            hub: LiveHub::default(),
+            fetcher: Fetcher::new(cfg.limits.clone(), Gates::new(cfg.politeness.clone())),
+            brands: RwLock::new(brands),
+            state: Mutex::new(state),
+            sources: Mutex::new(HashMap::new()),
+            cfg,
+            started: AtomicBool::new(false),
+        });
+        for s in sources {
+            engine.register(s);
+        }
+        Ok(engine)
+    }
+
+    fn register(&self, source: Source) -> Arc<SourceTask> {
+        let task = Arc::new(SourceTask {
+            progress: Mutex::new(RunProgress {
+                source: source.key.clone(),
+                ..RunProgress::default()
+            }),
+            source: Mutex::new(source.clone()),
+            running: AtomicBool::new(false),
+            last_complete_pages: AtomicU32::new(0),
+            wake: Notify::new(),
+            handle: Mutex::new(None),
+        });
+        self.sources
+            .lock()
+            .unwrap()
+            .insert(source.key, task.clone());
+        task
+    }
+
+    /// Starts polling every enabled source.
+    pub fn start(self: &Arc<Self>) {
+        self.started.store(true, Ordering::SeqCst);
+        let tasks: Vec<_> = self.sources.lock().unwrap().values().cloned().collect();
+        for task in tasks {
+            self.spawn_scheduler(&task);
+        }
+    }
+
+    /// Stops every scheduler (runs in progress are abandoned mid-page; what
+    /// they committed stays).
+    pub fn stop(&self) {
+        self.started.store(false, Ordering::SeqCst);
+        for task in self.sources.lock().unwrap().values() {
+            if let Some(h) = task.handle.lock().unwrap().take() {
+                h.abort();
+            }
+        }
+    }
+
+    pub(crate) fn spawn_scheduler(self: &Arc<Self>, task: &Arc<SourceTask>) {
+        if !self.started.load(Ordering::SeqCst) || !task.source.lock().unwrap().enabled {
+            return;
+        }
+        let mut handle = task.handle.lock().unwrap();
+        if handle.as_ref().is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let engine = Arc::downgrade(self);
+        let task2 = task.clone();
+        *handle = Some(tokio::spawn(async move {
+            crate::poll::schedule(engine, task2).await;
+        }));
+    }
+
+    /// Adds a source, or returns the existing one with the same kind and URL.
+    pub async fn add_source(self: &Arc<Self>, new: NewSource) -> Result<Source, EngineError> {
+        if new.kind != SOURCE_KIND_SHOPIFY {
+            return Err(EngineError::InvalidSource(format!(
+                "unknown source kind {:?}; known kinds: {SOURCE_KIND_SHOPIFY}",
+                new.kind
+            )));
+        }
+        let url = Url::parse(new.url.trim()).map_err(|e| {
+            EngineError::InvalidSource(format!(
+                "{:?} is not a URL ({e}); give the store's address, e.g. https://shop.example.com",
+                new.url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(EngineError::InvalidSource(format!(
+                "{url} is not a web address; it must start with https:// or http://"
+            )));
+        }
+        if new.interval < Duration::from_secs(1) {
+            return Err(EngineError::InvalidSource(
+                "the interval must be at least 1 second".into(),
+            ));
+        }
+        let url_text = url.as_str().trim_end_matches('/').to_string();
+        let existing = self
+            .sources
+            .lock()
+            .unwrap()
+            .values()
+            .map(|t| t.source.lock().unwrap().clone())
+            .find(|s| s.kind == new.kind && s.url == url_text);
+        if let Some(s) = existing {
+            return Ok(s);
+        }
+        let base = new
+            .key
+            .as_deref()
+            .map(|k| slug_text(k))
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| slug(&url));
+        let mut key = base.clone();
+        let mut n = 2;
+        while self.sources.lock().unwrap().contains_key(&key) {
+            key = format!("{base}-{n}");
+            n += 1;
+        }
+        let source = Source {
+            name: new
+                .name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| url.host_str().unwrap_or(&key).to_string()),
+            key,
+            kind: new.kind,
+            url: url_text,
+            currency: new
+                .currency
+                .map(|c| c.trim().to_uppercase())
+                .filter(|c| c.len() == 3)
+                .unwrap_or_else(|| "USD".into()),
+            interval_secs: new.interval.as_secs().max(1),
+            enabled: true,
+            created: Utc::now(),
+            blocked: false,
+        };
+        self.store.save_source(&source).await?;
+        let task = self.register(source.clone());
+        self.spawn_scheduler(&task);
+        Ok(source)
+    }
+
+    fn task(&self, key: &str) -> Result<Arc<SourceTask>, EngineError> {
+        self.sources
+            .lock()
+            .unwrap()
+            .get(key)
+            .cloned()
+            .ok_or_else(|| EngineError::UnknownSource(key.to_string()))
+    }
+
+    /// Pauses or resumes a source.
+    pub async fn set_enabled(self: &Arc<Self>, key: &str, enabled: bool) -> Result<Source, EngineError> {
+        let task = self.task(key)?;
+        let source = {
+            let mut s = task.source.lock().unwrap();
+            s.enabled = enabled;
+            s.clone()
+        };
+        self.store.save_source(&source).await?;
+        if enabled {
+            self.spawn_scheduler(&task);
+        } else if let Some(h) = task.handle.lock().unwrap().take() {
+            h.abort();
+        }
+        Ok(source)
+    }
+
+    /// Stops polling a source and forgets it (its products' history stays).
+    pub async fn remove_source(&self, key: &str) -> Result<(), EngineError> {
+        let task = self.task(key)?;
+        if let Some(h) = task.handle.lock().unwrap().take() {
+            h.abort();
+        }
+        self.store.delete_source(key).await?;
+        self.sources.lock().unwrap().remove(key);
+        Ok(())
+    }
+
+    /// Polls a source now and waits for the run to end.
+    pub async fn check_now(&self, key: &str) -> Result<PollRun, EngineError> {
+        let task = self.task(key)?;
+        self.run(&task).await
+    }
+
+    /// Makes a source's scheduler poll now without waiting for the result.
+    pub fn trigger(&self, key: &str) -> Result<(), EngineError> {
+        self.task(key)?.wake.notify_one();
+        Ok(())
+    }
+
+    pub fn sources(&self) -> Vec<Source> {
+        let mut v: Vec<Source> = self
+            .sources
+            .lock()
+            .unwrap()
+            .values()
+            .map(|t| t.source.lock().unwrap().clone())
+            .collect();
+        v.sort_by(|a, b| a.created.cmp(&b.created));
+        v
+    }
+
+    /// A source's current (or last) run progress.
+    pub fn progress(&self, key: &str) -> Option<RunProgress> {
+        let task = self.task(key).ok()?;
+        let p = task.progress.lock().unwrap().clone();
+        Some(p)
+    }
+
+    /// Gives `host` (as `host:port`) its own politeness rules.
+    pub fn set_host_rules(&self, url: &Url, rules: Politeness) {
+        self.fetcher.gates.set_rules(&host_key(url), rules);
+    }
+
+    pub fn hosts(&self) -> Vec<HostStatus> {
+        self.fetcher.gates.snapshot()
+    }
+
+    /// Adds a brand spelling (kept in the store) and applies it from now on.
+    pub async fn add_brand_alias(&self, alias: &str, canonical: &str) -> Result<(), EngineError> {
+        self.store.save_brand_alias(alias, canonical).await?;
+        self.brands.write().unwrap().add_alias(alias, canonical);
+        Ok(())
+    }
+
+    pub fn product(&self, key: &str) -> Option<Product> {
+        self.state.lock().unwrap().get(key).cloned()
+    }
+
+    /// Every product still listed, most recently changed first.
+    pub fn products(&self) -> Vec<ProductSummary> {
+        let mut v: Vec<ProductSummary> = self
+            .state
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| !p.removed)
+            .map(Product::summary)
+            .collect();
+        v.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.title.cmp(&b.title)));
+        v
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// Every event after `since`, then live ones: see [`LiveFeed`].
+    pub fn feed(&self, since: u64) -> LiveFeed {
+        LiveFeed::new(self.store.clone(), &self.hub, since)
+    }
+
+    pub fn live_clients(&self) -> usize {
+        self.hub.clients()
+    }
+
+    /// Commits a batch; once the store has it, applies its products to the
+    /// in-memory state and publishes its events.
+    pub(crate) async fn commit(&self, batch: Batch) -> Result<Vec<Event>, StoreError> {
+        let products = batch.products.clone();
+        self.store
+            .commit(batch, |events| {
+                let mut state = self.state.lock().unwrap();
+                for p in products {
+                    state.insert(p.key.clone(), p);
+                }
+                drop(state);
+                self.hub.publish(events);
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_keys_come_from_the_url() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(slug(&u("https://www.kith.com/")), "kith-com");
+        assert_eq!(
+            slug(&u("https://shop.example/collections/New-In")),
+            "shop-example-collections-new-in"
+        );
+        assert_eq!(slug(&u("http://127.0.0.1:3000/demo")), "127-0-0-1-demo");
+    }
+}

@@ -1,0 +1,298 @@
+//! Outbound HTTP: one polite client, a size cap, and failure classes.
+//!
+//! Every connector fetches through [`Fetcher::get`], which first passes the
+//! host's politeness gate, then reads the body up to a size cap, and turns
+//! every way a shop can refuse into a [`FetchError`] whose [`FailureClass`]
+//! decides what happens next: back off, retry later, or report the source as
+//! blocked. None of them ever means "sold out".
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
+use url::Url;
+
+use crate::politeness::{Gates, Outcome};
+
+/// Dropwatch says who it is on every request; it never pretends to be a browser.
+pub const USER_AGENT: &str = concat!(
+    "Dropwatch/",
+    env!("CARGO_PKG_VERSION"),
+    " (self-hosted price and stock monitor)"
+);
+
+/// How a request failed, in the words the UI and the poll-run records use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// 401: the store is behind its password page. Not an outage.
+    PasswordProtected,
+    /// 429 or 430: slow down; `Retry-After` is honoured.
+    RateLimited,
+    /// 5xx: the shop's problem; retried later.
+    ServerError,
+    /// No answer in time.
+    Timeout,
+    /// Could not connect at all.
+    Unreachable,
+    /// Something other than the catalogue came back (HTML, a challenge, garbage).
+    Blocked,
+    /// The body is larger than the configured cap.
+    TooLarge,
+    /// Another unexpected HTTP status (404, ...).
+    HttpError,
+    /// Our own gate refused: the host is in back-off or its circuit breaker is open.
+    BackingOff,
+}
+
+impl FailureClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureClass::PasswordProtected => "password_protected",
+            FailureClass::RateLimited => "rate_limited",
+            FailureClass::ServerError => "server_error",
+            FailureClass::Timeout => "timeout",
+            FailureClass::Unreachable => "unreachable",
+            FailureClass::Blocked => "blocked",
+            FailureClass::TooLarge => "too_large",
+            FailureClass::HttpError => "http_error",
+            FailureClass::BackingOff => "backing_off",
+        }
+    }
+
+    /// Whether this answer means "the source is not showing us its catalogue",
+    /// which raises a `blocked` event (as opposed to a passing failure).
+    pub fn is_blocked(self) -> bool {
+        matches!(
+            self,
+            FailureClass::Blocked | FailureClass::PasswordProtected
+        )
+    }
+}
+
+/// A failed fetch, with a message a user can act on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FetchError {
+    #[error("the store is password protected (HTTP 401): it shows its password page instead of the catalogue")]
+    PasswordProtected,
+    #[error("rate limited (HTTP {status}){}", retry_after_text(*.retry_after))]
+    RateLimited {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("the shop's server failed (HTTP {status}); will retry later")]
+    Server { status: u16 },
+    #[error("no answer within {0:?}; will retry later")]
+    Timeout(Duration),
+    #[error("could not connect: {0}")]
+    Unreachable(String),
+    #[error("blocked: {0}")]
+    Blocked(String),
+    #[error("the answer is larger than the {limit}-byte limit")]
+    TooLarge { limit: usize },
+    #[error("unexpected HTTP status {status}")]
+    Http { status: u16 },
+    #[error("host {host} is backing off until {until} after repeated failures")]
+    BackingOff { host: String, until: DateTime<Utc> },
+    #[error("host {host}: circuit breaker open until {until} after repeated failures")]
+    CircuitOpen { host: String, until: DateTime<Utc> },
+}
+
+fn retry_after_text(d: Option<Duration>) -> String {
+    d.map(|d| format!("; asked to wait {}s", d.as_secs()))
+        .unwrap_or_default()
+}
+
+impl FetchError {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            FetchError::PasswordProtected => FailureClass::PasswordProtected,
+            FetchError::RateLimited { .. } => FailureClass::RateLimited,
+            FetchError::Server { .. } => FailureClass::ServerError,
+            FetchError::Timeout(_) => FailureClass::Timeout,
+            FetchError::Unreachable(_) => FailureClass::Unreachable,
+            FetchError::Blocked(_) => FailureClass::Blocked,
+            FetchError::TooLarge { .. } => FailureClass::TooLarge,
+            FetchError::Http { .. } => FailureClass::HttpError,
+            FetchError::BackingOff { .. } | FetchError::CircuitOpen { .. } => {
+                FailureClass::BackingOff
+            }
+        }
+    }
+}
+
+/// Limits for outbound requests.
+#[derive(Clone, Debug)]
+pub struct FetchLimits {
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        FetchLimits {
+            timeout: Duration::from_secs(20),
+            max_body_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The HTTP client every connector shares.
+pub struct Fetcher {
+    client: reqwest::Client,
+    limits: FetchLimits,
+    pub gates: Gates,
+}
+
+impl Fetcher {
+    pub fn new(limits: FetchLimits, gates: Gates) -> Self {
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(limits.timeout)
+            .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
+            .build()
+            .expect("the HTTP client's TLS backend is built in");
+        Fetcher {
+            client,
+            limits,
+            gates,
+        }
+    }
+
+    /// GETs `url` as JSON through the host's politeness gate.
+    pub async fn get_json(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        let host = host_key(url);
+        let permit = self.gates.acquire(&host).await?;
+        let result = self.get_unguarded(url).await;
+        let outcome = match &result {
+            Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) => {
+                Outcome::Ok
+            }
+            Err(FetchError::RateLimited {
+                status,
+                retry_after,
+            }) => Outcome::RateLimited {
+                retry_after: *retry_after,
+                security_rejection: *status == 430,
+            },
+            Err(e) => Outcome::Failed(e.to_string()),
+        };
+        self.gates.report(permit, outcome);
+        result
+    }
+
+    async fn get_unguarded(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        let response = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = response.status().as_u16();
+        match status {
+            200..=299 => {}
+            401 => return Err(FetchError::PasswordProtected),
+            403 => {
+                return Err(FetchError::Blocked(
+                    "HTTP 403: the shop refused the request (a firewall or challenge page)".into(),
+                ))
+            }
+            429 | 430 => {
+                return Err(FetchError::RateLimited {
+                    status,
+                    retry_after: retry_after(response.headers()),
+                })
+            }
+            500..=599 => return Err(FetchError::Server { status }),
+            _ => return Err(FetchError::Http { status }),
+        }
+        let is_html = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.contains("text/html"));
+        let body = self.read_capped(response).await?;
+        if is_html {
+            return Err(FetchError::Blocked(
+                "an HTML page came back where JSON was expected (a challenge or error page)".into(),
+            ));
+        }
+        Ok(body)
+    }
+
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        let limit = self.limits.max_body_bytes;
+        if response
+            .content_length()
+            .is_some_and(|len| len as usize > limit)
+        {
+            return Err(FetchError::TooLarge { limit });
+        }
+        let mut body = Vec::new();
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| self.transport_error(e))?;
+            if body.len() + chunk.len() > limit {
+                return Err(FetchError::TooLarge { limit });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    fn transport_error(&self, e: reqwest::Error) -> FetchError {
+        if e.is_timeout() {
+            FetchError::Timeout(self.limits.timeout)
+        } else {
+            FetchError::Unreachable(root_cause(&e))
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&Utc) - Utc::now()).to_std().ok()
+}
+
+/// The politeness key of a URL: host and port.
+pub fn host_key(url: &Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => url.as_str().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = (Utc::now() + chrono::Duration::seconds(120)).to_rfc2822();
+        h.insert(RETRY_AFTER, HeaderValue::from_str(&later).unwrap());
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
+        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+}

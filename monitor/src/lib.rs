@@ -1,0 +1,34 @@
+//! Dropwatch's engine: everything but the web UI.
+//!
+//! The path of one poll, top to bottom:
+//!
+//! - [`poll`]: a scheduler per source decides when to read it (interval with
+//!   jitter, "check now", never two runs of one source at once);
+//! - [`fetch`]: the HTTP client, through the host's [`politeness`] gate
+//!   (requests in flight, spacing, `Retry-After`, back-off, circuit breaker),
+//!   with a timeout and a body-size cap, sorting failures into classes;
+//! - [`sources`]: connectors that parse what a shop sent (Shopify's
+//!   `products.json`), with [`normalise`] making brands, sizes and money uniform;
+//! - [`detect`]: diffs each product against the in-memory current state;
+//! - [`store`]: SurrealDB; each page's changes, history points and numbered
+//!   events in one transaction;
+//! - [`live`]: publishes committed events, and gives each client a gap-free,
+//!   duplicate-free feed from any sequence number.
+//!
+//! [`engine::Engine`] ties them together and is the only way in for the
+//! server and tests. [`demo`] is a Shopify-compatible store used as the
+//! built-in demo, by tests, and by the benchmark.
+
+pub mod demo;
+pub mod detect;
+pub mod engine;
+pub mod fetch;
+pub mod live;
+pub mod normalise;
+pub mod politeness;
+mod poll;
+pub mod sources;
+pub mod store;
+
+pub use engine::{Engine, EngineConfig, EngineError, NewSource};
+pub use store::Store;

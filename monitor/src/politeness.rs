@@ -1,0 +1,381 @@
+//! Per-host politeness: how Dropwatch avoids hammering a shop.
+//!
+//! Every request to a host passes its [`HostGate`]: at most `max_in_flight`
+//! requests at once, at least `min_spacing` between their starts, nothing
+//! before a `Retry-After` or back-off deadline, and a circuit breaker that
+//! opens after `breaker_threshold` consecutive failures, stays open for
+//! `breaker_cooldown`, then lets one probe through (half-open): success closes
+//! it, failure opens it again. Back-off grows exponentially with each
+//! consecutive failure. Shopify's 430 (security rejection) backs off longer
+//! than a plain 429.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+use crate::fetch::FetchError;
+
+/// The rules for one host.
+#[derive(Clone, Debug)]
+pub struct Politeness {
+    pub max_in_flight: usize,
+    pub min_spacing: Duration,
+    /// First back-off after a failure; doubles with each consecutive one.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Back-off after a 430, Shopify's security rejection.
+    pub security_backoff: Duration,
+    pub breaker_threshold: u32,
+    pub breaker_cooldown: Duration,
+    /// A request waits for a back-off deadline at most this long; a later
+    /// deadline fails the request at once with [`FetchError::BackingOff`]
+    /// (the poll run is then recorded as skipped instead of hanging).
+    pub max_wait: Duration,
+}
+
+impl Default for Politeness {
+    fn default() -> Self {
+        Politeness {
+            max_in_flight: 2,
+            min_spacing: Duration::from_millis(1000),
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(600),
+            security_backoff: Duration::from_secs(120),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(300),
+            max_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Politeness {
+    /// For hosts on this machine (the demo store, test fakes): no spacing.
+    pub fn local() -> Self {
+        Politeness {
+            max_in_flight: 4,
+            min_spacing: Duration::ZERO,
+            ..Politeness::default()
+        }
+    }
+}
+
+/// How a request through the gate ended.
+pub enum Outcome {
+    Ok,
+    RateLimited {
+        retry_after: Option<Duration>,
+        security_rejection: bool,
+    },
+    Failed(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Breaker {
+    Closed,
+    Open { until: Instant },
+    HalfOpen { probing: bool },
+}
+
+struct HostState {
+    next_start: Instant,
+    not_before: Option<Instant>,
+    consecutive_failures: u32,
+    breaker: Breaker,
+    last_error: Option<String>,
+}
+
+struct HostGate {
+    rules: Politeness,
+    slots: Arc<Semaphore>,
+    state: Mutex<HostState>,
+}
+
+/// Held while a request is in flight; give it back with [`Gates::report`].
+pub struct Permit {
+    host: String,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// What the status page shows of a host.
+#[derive(Clone, Debug, Serialize)]
+pub struct HostStatus {
+    pub host: String,
+    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
+    pub state: &'static str,
+    pub until: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub in_flight: usize,
+    pub last_error: Option<String>,
+}
+
+/// The gates of every host Dropwatch talks to.
+#[derive(Default)]
+pub struct Gates {
+    default_rules: Politeness,
+    overrides: Mutex<HashMap<String, Politeness>>,
+    hosts: Mutex<HashMap<String, Arc<HostGate>>>,
+}
+
+fn to_utc(at: Instant) -> DateTime<Utc> {
+    let ahead = at.saturating_duration_since(Instant::now());
+    Utc::now() + chrono::Duration::from_std(ahead).unwrap_or_default()
+}
+
+impl Gates {
+    pub fn new(default_rules: Politeness) -> Self {
+        Gates {
+            default_rules,
+            ..Default::default()
+        }
+    }
+
+    /// Sets the rules for one host (`host` or `host:port`), e.g. the demo store.
+    pub fn set_rules(&self, host: &str, rules: Politeness) {
+        self.overrides
+            .lock()
+            .unwrap()
+            .insert(host.to_string(), rules);
+        self.hosts.lock().unwrap().remove(host);
+    }
+
+    fn gate(&self, host: &str) -> Arc<HostGate> {
+        let mut hosts = self.hosts.lock().unwrap();
+        hosts
+            .entry(host.to_string())
+            .or_insert_with(|| {
+                let rules = self
+                    .overrides
+                    .lock()
+                    .unwrap()
+                    .get(host)
+                    .cloned()
+                    .unwrap_or_else(|| self.default_rules.clone());
+                Arc::new(HostGate {
+                    slots: Arc::new(Semaphore::new(rules.max_in_flight.max(1))),
+                    state: Mutex::new(HostState {
+                        next_start: Instant::now(),
+                        not_before: None,
+                        consecutive_failures: 0,
+                        breaker: Breaker::Closed,
+                        last_error: None,
+                    }),
+                    rules,
+                })
+            })
+            .clone()
+    }
+
+    /// Waits until a request to `host` may start, or refuses when the host is
+    /// in a long back-off or its breaker is open.
+    pub async fn acquire(&self, host: &str) -> Result<Permit, FetchError> {
+        let gate = self.gate(host);
+        // Back-off and breaker first: no point queueing for a slot we can't use.
+        let wait_until = {
+            let mut st = gate.state.lock().unwrap();
+            let now = Instant::now();
+            match st.breaker {
+                Breaker::Open { until } if now < until => {
+                    return Err(FetchError::CircuitOpen {
+                        host: host.into(),
+                        until: to_utc(until),
+                    })
+                }
+                Breaker::Open { .. } => st.breaker = Breaker::HalfOpen { probing: true },
+                Breaker::HalfOpen { probing: true } => {
+                    return Err(FetchError::CircuitOpen {
+                        host: host.into(),
+                        until: to_utc(now + gate.rules.base_backoff),
+                    })
+                }
+                Breaker::HalfOpen { probing: false } => {
+                    st.breaker = Breaker::HalfOpen { probing: true }
+                }
+                Breaker::Closed => {}
+            }
+            match st.not_before {
+                Some(t) if t > now + gate.rules.max_wait => {
+                    if let Breaker::HalfOpen { .. } = st.breaker {
+                        st.breaker = Breaker::HalfOpen { probing: false };
+                    }
+                    return Err(FetchError::BackingOff {
+                        host: host.into(),
+                        until: to_utc(t),
+                    });
+                }
+                other => other,
+            }
+        };
+        if let Some(t) = wait_until {
+            tokio::time::sleep_until(t).await;
+        }
+        let slot = gate
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("gate semaphores are never closed");
+        let start_at = {
+            let mut st = gate.state.lock().unwrap();
+            let start = st.next_start.max(Instant::now());
+            st.next_start = start + gate.rules.min_spacing;
+            start
+        };
+        tokio::time::sleep_until(start_at).await;
+        Ok(Permit {
+            host: host.to_string(),
+            _slot: slot,
+        })
+    }
+
+    /// Records how a request ended, adjusting back-off and the breaker.
+    pub fn report(&self, permit: Permit, outcome: Outcome) {
+        let gate = self.gate(&permit.host);
+        let rules = &gate.rules;
+        let mut st = gate.state.lock().unwrap();
+        let now = Instant::now();
+        let (delay, error) = match outcome {
+            Outcome::Ok => {
+                st.consecutive_failures = 0;
+                st.not_before = None;
+                st.breaker = Breaker::Closed;
+                st.last_error = None;
+                return;
+            }
+            Outcome::RateLimited {
+                retry_after,
+                security_rejection,
+            } => {
+                let floor = if security_rejection {
+                    rules.security_backoff
+                } else {
+                    Duration::ZERO
+                };
+                let asked = retry_after.unwrap_or_default();
+                st.consecutive_failures += 1;
+                let exp = exponential(rules, st.consecutive_failures);
+                // A server that says when to come back is believed; otherwise back off.
+                let delay = if retry_after.is_some() { asked } else { exp };
+                (delay.max(floor), "rate limited".to_string())
+            }
+            Outcome::Failed(msg) => {
+                st.consecutive_failures += 1;
+                (exponential(rules, st.consecutive_failures), msg)
+            }
+        };
+        st.not_before = Some(now + delay);
+        st.last_error = Some(error);
+        let reopen = matches!(st.breaker, Breaker::HalfOpen { .. });
+        if reopen || st.consecutive_failures >= rules.breaker_threshold {
+            st.breaker = Breaker::Open {
+                until: now + rules.breaker_cooldown.max(delay),
+            };
+        }
+    }
+
+    /// Every host's state, for the status page.
+    pub fn snapshot(&self) -> Vec<HostStatus> {
+        let hosts = self.hosts.lock().unwrap();
+        let now = Instant::now();
+        let mut out: Vec<HostStatus> = hosts
+            .iter()
+            .map(|(host, gate)| {
+                let st = gate.state.lock().unwrap();
+                let (state, until) = match st.breaker {
+                    Breaker::Open { until } if until > now => ("breaker_open", Some(until)),
+                    Breaker::Open { .. } | Breaker::HalfOpen { .. } => ("half_open", None),
+                    Breaker::Closed => match st.not_before {
+                        Some(t) if t > now => ("backing_off", Some(t)),
+                        _ => ("ok", None),
+                    },
+                };
+                HostStatus {
+                    host: host.clone(),
+                    state,
+                    until: until.map(to_utc),
+                    consecutive_failures: st.consecutive_failures,
+                    in_flight: gate.rules.max_in_flight.max(1) - gate.slots.available_permits(),
+                    last_error: st.last_error.clone(),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.host.cmp(&b.host));
+        out
+    }
+}
+
+fn exponential(rules: &Politeness, failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    rules.base_backoff.saturating_mul(factor).min(rules.max_backoff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick() -> Politeness {
+        Politeness {
+            max_in_flight: 1,
+            min_spacing: Duration::from_millis(50),
+            base_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(200),
+            security_backoff: Duration::from_millis(100),
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_millis(300),
+            max_wait: Duration::from_millis(100),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_are_spaced() {
+        let gates = Gates::new(quick());
+        let t0 = Instant::now();
+        for _ in 0..3 {
+            let p = gates.acquire("h").await.unwrap();
+            gates.report(p, Outcome::Ok);
+        }
+        assert!(t0.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn retry_after_beyond_the_wait_limit_refuses_at_once() {
+        let gates = Gates::new(quick());
+        let p = gates.acquire("h").await.unwrap();
+        gates.report(
+            p,
+            Outcome::RateLimited {
+                retry_after: Some(Duration::from_secs(60)),
+                security_rejection: false,
+            },
+        );
+        let err = gates.acquire("h").await.err().unwrap();
+        assert!(matches!(err, FetchError::BackingOff { .. }), "{err}");
+        assert_eq!(gates.snapshot()[0].state, "backing_off");
+    }
+
+    #[tokio::test]
+    async fn breaker_opens_then_half_opens_then_closes() {
+        let gates = Gates::new(quick());
+        for _ in 0..3 {
+            let p = gates.acquire("h").await.unwrap();
+            gates.report(p, Outcome::Failed("500".into()));
+        }
+        assert!(matches!(
+            gates.acquire("h").await,
+            Err(FetchError::CircuitOpen { .. })
+        ));
+        assert_eq!(gates.snapshot()[0].state, "breaker_open");
+        tokio::time::sleep(Duration::from_millis(320)).await;
+        // One probe goes through; a second is refused while it is out.
+        let probe = gates.acquire("h").await.unwrap();
+        assert!(gates.acquire("h").await.is_err());
+        gates.report(probe, Outcome::Ok);
+        let p = gates.acquire("h").await.unwrap();
+        gates.report(p, Outcome::Ok);
+        assert_eq!(gates.snapshot()[0].state, "ok");
+    }
+}

@@ -1,0 +1,256 @@
+//! The poller: when each source is read, and what one read (a poll run) does.
+//!
+//! A scheduler task per source runs a poll at once, then waits the source's
+//! interval (± jitter) or until woken by "check now". A run reads the
+//! catalogue page by page through the fetcher (which applies the host's
+//! politeness gate), diffs every product against the in-memory state and
+//! commits each page's changes in one transaction, so a run that fails on page
+//! 7 keeps what pages 1–6 found and loses nothing stored before. Only a
+//! complete, successful read marks missing products `removed`. A source that
+//! answers with something other than its catalogue is reported `blocked` once
+//! (and `unblocked` when it answers normally again); its stock is left as it was.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use chrono::Utc;
+use rand::Rng;
+use url::Url;
+
+use model::{Event, EventKind, PollRun, Source};
+
+use crate::detect::{diff, removal};
+use crate::engine::{Engine, EngineError, SourceTask};
+use crate::fetch::FetchError;
+use crate::sources::shopify::{self, PageContext};
+use crate::store::Batch;
+
+/// Runs a source's polls until the task is aborted or the engine is dropped.
+pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
+    loop {
+        let Some(e) = engine.upgrade() else { return };
+        let _ = e.run(&task).await;
+        let (interval, jitter) = (
+            task.source.lock().unwrap().interval_secs,
+            e.cfg.jitter.clamp(0.0, 0.9),
+        );
+        drop(e);
+        let factor = 1.0 + rand::rng().random_range(-jitter..=jitter);
+        let wait = Duration::from_secs_f64((interval as f64 * factor).max(0.2));
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = task.wake.notified() => {}
+        }
+    }
+}
+
+/// Clears the running flag however the run ends.
+struct Running<'a>(&'a SourceTask);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::SeqCst);
+        self.0.progress.lock().unwrap().running = false;
+    }
+}
+
+/// How the page loop ended.
+struct Read {
+    complete: bool,
+    error: Option<FetchError>,
+    /// A failure of our own (the store), already in words.
+    own_error: Option<String>,
+    seen: HashSet<String>,
+}
+
+impl Engine {
+    /// One poll run of a source. Refuses to start a second run of a source
+    /// whose run is still going.
+    pub(crate) async fn run(&self, task: &SourceTask) -> Result<PollRun, EngineError> {
+        let source = task.source.lock().unwrap().clone();
+        if task.running.swap(true, Ordering::SeqCst) {
+            return Err(EngineError::AlreadyRunning(source.key));
+        }
+        let _running = Running(task);
+        let started = Utc::now();
+        let mut run = PollRun {
+            id: started.timestamp_micros(),
+            source: source.key.clone(),
+            started,
+            finished: None,
+            pages: 0,
+            products: 0,
+            changes: 0,
+            complete: false,
+            error: None,
+            error_class: None,
+        };
+        {
+            let mut p = task.progress.lock().unwrap();
+            p.running = true;
+            p.pages_done = 0;
+            p.products_seen = 0;
+            p.pages_expected = match task.last_complete_pages.load(Ordering::SeqCst) {
+                0 => None,
+                n => Some(n),
+            };
+        }
+        self.store.save_run(&run).await?;
+
+        let read = self.read_catalogue(&source, task, &mut run).await;
+        let mut after = Batch::default();
+        if read.complete && read.error.is_none() && read.own_error.is_none() {
+            let state = self.state.lock().unwrap();
+            let now = Utc::now();
+            for p in state.values() {
+                if p.source == source.key && !p.removed && !read.seen.contains(&p.key) {
+                    after.add(removal(p, now));
+                }
+            }
+        }
+        self.blocked_transition(task, &source, read.error.as_ref(), &mut after)
+            .await?;
+        let mut own_error = read.own_error;
+        match self.commit(after).await {
+            Ok(events) => run.changes += events.len() as u32,
+            Err(e) => own_error = Some(format!("could not save what was read: {e}")),
+        }
+
+        run.finished = Some(Utc::now());
+        run.complete = read.complete && read.error.is_none() && own_error.is_none();
+        if let Some(e) = &read.error {
+            run.error = Some(e.to_string());
+            run.error_class = Some(e.class().as_str().to_string());
+        } else if let Some(e) = own_error {
+            run.error = Some(e);
+            run.error_class = Some("internal".into());
+        }
+        if run.complete {
+            task.last_complete_pages.store(run.pages, Ordering::SeqCst);
+        }
+        self.store.save_run(&run).await?;
+        match &run.error {
+            Some(e) => tracing::warn!(source = %source.key, pages = run.pages, "poll failed: {e}"),
+            None => tracing::debug!(source = %source.key, pages = run.pages, products = run.products, changes = run.changes, "poll done"),
+        }
+        Ok(run)
+    }
+
+    async fn read_catalogue(&self, source: &Source, task: &SourceTask, run: &mut PollRun) -> Read {
+        let mut read = Read {
+            complete: false,
+            error: None,
+            own_error: None,
+            seen: HashSet::new(),
+        };
+        let store_url = match Url::parse(&source.url) {
+            Ok(u) => u,
+            Err(e) => {
+                read.own_error = Some(format!("the source's URL is invalid: {e}"));
+                return read;
+            }
+        };
+        let mut previous: Option<Vec<String>> = None;
+        for page in 1..=self.cfg.max_pages {
+            let body = match self.fetcher.get_json(&shopify::page_url(&store_url, page)).await {
+                Ok(b) => b,
+                Err(e) => {
+                    read.error = Some(e);
+                    return read;
+                }
+            };
+            let parsed = {
+                let brands = self.brands.read().unwrap();
+                let ctx = PageContext {
+                    source: &source.key,
+                    store: &store_url,
+                    currency: &source.currency,
+                    brands: &brands,
+                };
+                shopify::parse_page(&body, &ctx)
+            };
+            let products = match parsed {
+                Ok(p) => p,
+                Err(e) => {
+                    read.error = Some(FetchError::Blocked(e.to_string()));
+                    return read;
+                }
+            };
+            let keys: Vec<String> = products.iter().map(|p| p.key.clone()).collect();
+            if products.is_empty() || previous.as_ref() == Some(&keys) {
+                read.complete = true;
+                return read;
+            }
+            let mut batch = Batch::default();
+            {
+                let state = self.state.lock().unwrap();
+                let now = Utc::now();
+                for p in products {
+                    if read.seen.insert(p.key.clone()) {
+                        batch.add(diff(state.get(&p.key), p, now));
+                    }
+                }
+            }
+            match self.commit(batch).await {
+                Ok(events) => run.changes += events.len() as u32,
+                Err(e) => {
+                    read.own_error = Some(format!("could not save what was read: {e}"));
+                    return read;
+                }
+            }
+            run.pages += 1;
+            run.products = read.seen.len() as u32;
+            {
+                let mut p = task.progress.lock().unwrap();
+                p.pages_done = run.pages;
+                p.products_seen = run.products;
+            }
+            previous = Some(keys);
+        }
+        // Stopped at max_pages: the catalogue may go on, so nothing is "removed".
+        read
+    }
+
+    /// Raises `blocked` when a source stops showing its catalogue, and
+    /// `unblocked` when it shows it again.
+    async fn blocked_transition(
+        &self,
+        task: &SourceTask,
+        source: &Source,
+        error: Option<&FetchError>,
+        batch: &mut Batch,
+    ) -> Result<(), EngineError> {
+        let (now_blocked, reason) = match error {
+            Some(e) if e.class().is_blocked() => (true, Some(e.to_string())),
+            Some(_) => return Ok(()),
+            None => (false, None),
+        };
+        if now_blocked == source.blocked {
+            return Ok(());
+        }
+        let updated = {
+            let mut s = task.source.lock().unwrap();
+            s.blocked = now_blocked;
+            s.clone()
+        };
+        self.store.save_source(&updated).await?;
+        batch.events.push(Event {
+            seq: 0,
+            kind: if now_blocked {
+                EventKind::Blocked
+            } else {
+                EventKind::Unblocked
+            },
+            at: Utc::now(),
+            source: source.key.clone(),
+            product: None,
+            variant: None,
+            old_price: None,
+            new_price: None,
+            reason,
+        });
+        Ok(())
+    }
+}

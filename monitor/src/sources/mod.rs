@@ -1,0 +1,4 @@
+//! Connectors: one module per kind of source, each turning what a shop sends
+//! into [`model::Product`]s. They parse; fetching (and politeness) is `fetch.rs`'s job.
+
+pub mod shopify;

@@ -1,0 +1,119 @@
+//! The store: SurrealDB 3 through one shared handle.
+//!
+//! Where the database lives is a URL: `surrealkv://data/dropwatch` (the
+//! default, an embedded file database), `mem://` (tests), or `ws://host:8000`
+//! (a SurrealDB server, for several Dropwatch instances). A plain path means a
+//! SurrealKV file at that path.
+//!
+//! Records travel as JSON (`serde_json::Value` implements SurrealDB's
+//! `SurrealValue`), so the model types stay plain serde and wasm-clean.
+//! Decimals are stored as their exact strings, times as RFC 3339 UTC with a
+//! millisecond `ts` beside them for ordering.
+//!
+//! Writes that belong together go through [`Store::commit`], one transaction
+//! that also numbers the events: sequence numbers are handed out under a lock
+//! and the new highest number is stored in the same transaction, so numbers
+//! never repeat, never go backwards, and survive a restart.
+
+mod read;
+mod schema;
+mod write;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use surrealdb::engine::any::Any;
+use surrealdb::Surreal;
+
+pub use schema::SCHEMA_VERSION;
+pub use write::Batch;
+
+/// A store failure, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] surrealdb::Error),
+    #[error("could not open the database at {url}: {reason}")]
+    Open { url: String, reason: String },
+    #[error("a stored record could not be read ({0}); was it written by another program?")]
+    Decode(String),
+    #[error("the database was written by a newer Dropwatch (schema {found}, this one knows up to {supported}); upgrade Dropwatch or use another --db")]
+    NewerSchema { found: i64, supported: i64 },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// The database handle and the event counter.
+pub struct Store {
+    db: Surreal<Any>,
+    /// Held while a batch is numbered, written and published, so that events
+    /// reach live clients in sequence order.
+    write_lock: tokio::sync::Mutex<()>,
+    last_seq: AtomicU64,
+}
+
+/// Turns what a user typed for `--db` into a SurrealDB endpoint.
+pub fn endpoint(db: &str) -> String {
+    let known = ["mem://", "surrealkv://", "ws://", "wss://", "rocksdb://"];
+    if known.iter().any(|p| db.starts_with(p)) {
+        db.to_string()
+    } else {
+        format!("surrealkv://{db}")
+    }
+}
+
+impl Store {
+    /// Opens (and, for a file, creates) the database and applies the schema.
+    ///
+    /// For a `ws://` server, `DROPWATCH_DB_USER` and `DROPWATCH_DB_PASS` name a
+    /// root user to sign in with.
+    pub async fn open(db: &str) -> Result<Store> {
+        let url = endpoint(db);
+        if let Some(path) = url.strip_prefix("surrealkv://") {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                std::fs::create_dir_all(parent).map_err(|e| StoreError::Open {
+                    url: url.clone(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        let handle = surrealdb::engine::any::connect(url.as_str())
+            .await
+            .map_err(|e| StoreError::Open {
+                url: url.clone(),
+                reason: e.to_string(),
+            })?;
+        if url.starts_with("ws") {
+            if let (Ok(username), Ok(password)) = (
+                std::env::var("DROPWATCH_DB_USER"),
+                std::env::var("DROPWATCH_DB_PASS"),
+            ) {
+                handle
+                    .signin(surrealdb::opt::auth::Root { username, password })
+                    .await?;
+            }
+        }
+        handle.use_ns("dropwatch").use_db("dropwatch").await?;
+        let last_seq = schema::apply(&handle).await?;
+        Ok(Store {
+            db: handle,
+            write_lock: tokio::sync::Mutex::new(()),
+            last_seq: AtomicU64::new(last_seq),
+        })
+    }
+
+    /// The highest event sequence number stored so far (0 before any event).
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn db(&self) -> &Surreal<Any> {
+        &self.db
+    }
+}
+
+/// Decodes JSON rows into a model type.
+fn decode<T: serde::de::DeserializeOwned>(rows: Vec<serde_json::Value>) -> Result<Vec<T>> {
+    rows.into_iter()
+        .map(|r| serde_json::from_value(r).map_err(|e| StoreError::Decode(e.to_string())))
+        .collect()
+}

@@ -1,0 +1,165 @@
+//! Reads: loading the current state at start, events since a number, history, runs.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use model::{Event, PollRun, Product, Source, Variant};
+
+use super::{decode, Result, Store};
+use crate::detect::{PricePoint, StockPoint};
+
+#[derive(Deserialize)]
+struct VariantRow {
+    product: String,
+    position: usize,
+    #[serde(flatten)]
+    variant: Variant,
+}
+
+/// Row counts, for the benchmark and tests ("an unchanged cycle writes no history").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub products: u64,
+    pub variants: u64,
+    pub price_history: u64,
+    pub stock_history: u64,
+    pub events: u64,
+    pub poll_runs: u64,
+}
+
+impl Store {
+    async fn rows(&self, sql: &str, vars: Value) -> Result<Vec<Value>> {
+        let mut res = self.db().query(sql).bind(vars).await?.check()?;
+        Ok(res.take(0)?)
+    }
+
+    /// Every product with its variants, for the in-memory current state.
+    pub async fn load_products(&self) -> Result<Vec<Product>> {
+        let mut products: Vec<Product> = decode(
+            self.rows("SELECT * OMIT id FROM product", json!({}))
+                .await?
+                .into_iter()
+                .map(|mut r| {
+                    r["variants"] = json!([]);
+                    r
+                })
+                .collect(),
+        )?;
+        let rows: Vec<VariantRow> =
+            decode(self.rows("SELECT * OMIT id FROM variant", json!({})).await?)?;
+        let mut by_product: HashMap<String, Vec<(usize, Variant)>> = HashMap::new();
+        for r in rows {
+            by_product
+                .entry(r.product)
+                .or_default()
+                .push((r.position, r.variant));
+        }
+        for p in &mut products {
+            let mut vs = by_product.remove(&p.key).unwrap_or_default();
+            vs.sort_by_key(|(pos, _)| *pos);
+            p.variants = vs.into_iter().map(|(_, v)| v).collect();
+        }
+        Ok(products)
+    }
+
+    /// Up to `limit` events with a sequence number above `since`, oldest first.
+    pub async fn events_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
+        decode(
+            self.rows(
+                "SELECT * OMIT id FROM event WHERE seq > $since ORDER BY seq ASC LIMIT $limit",
+                json!({ "since": since, "limit": limit }),
+            )
+            .await?,
+        )
+    }
+
+    /// The newest `limit` events, oldest first.
+    pub async fn recent_events(&self, limit: usize) -> Result<Vec<Event>> {
+        let since = self.last_seq().saturating_sub(limit as u64);
+        self.events_since(since, limit).await
+    }
+
+    /// A product's price history, oldest first.
+    pub async fn price_history(&self, product: &str) -> Result<Vec<PricePoint>> {
+        decode(
+            self.rows(
+                "SELECT * OMIT id FROM price_history WHERE product = $p ORDER BY ts ASC",
+                json!({ "p": product }),
+            )
+            .await?,
+        )
+    }
+
+    /// A product's stock history, oldest first.
+    pub async fn stock_history(&self, product: &str) -> Result<Vec<StockPoint>> {
+        decode(
+            self.rows(
+                "SELECT * OMIT id FROM stock_history WHERE product = $p ORDER BY ts ASC",
+                json!({ "p": product }),
+            )
+            .await?,
+        )
+    }
+
+    pub async fn sources(&self) -> Result<Vec<Source>> {
+        decode(
+            self.rows("SELECT * OMIT id FROM source ORDER BY created ASC", json!({}))
+                .await?,
+        )
+    }
+
+    /// A source's latest runs, newest first.
+    pub async fn runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
+        decode(
+            self.rows(
+                "SELECT * OMIT id FROM poll_run WHERE source = $s ORDER BY id DESC LIMIT $limit",
+                json!({ "s": source, "limit": limit }),
+            )
+            .await?,
+        )
+    }
+
+    /// The user's brand spellings: (alias, canonical).
+    pub async fn brand_aliases(&self) -> Result<Vec<(String, String)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            alias: String,
+            canonical: String,
+        }
+        let rows: Vec<Row> = decode(
+            self.rows("SELECT alias, canonical FROM brand_alias", json!({}))
+                .await?,
+        )?;
+        Ok(rows.into_iter().map(|r| (r.alias, r.canonical)).collect())
+    }
+
+    pub async fn counts(&self) -> Result<Counts> {
+        let mut res = self
+            .db()
+            .query(
+                "RETURN {
+                    products: count(SELECT id FROM product),
+                    variants: count(SELECT id FROM variant),
+                    price_history: count(SELECT id FROM price_history),
+                    stock_history: count(SELECT id FROM stock_history),
+                    events: count(SELECT id FROM event),
+                    poll_runs: count(SELECT id FROM poll_run)
+                }",
+            )
+            .await?
+            .check()?;
+        let v: Option<Value> = res.take(0)?;
+        let v = v.unwrap_or_default();
+        let n = |k: &str| v[k].as_u64().unwrap_or(0);
+        Ok(Counts {
+            products: n("products"),
+            variants: n("variants"),
+            price_history: n("price_history"),
+            stock_history: n("stock_history"),
+            events: n("events"),
+            poll_runs: n("poll_runs"),
+        })
+    }
+}

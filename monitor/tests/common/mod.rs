@@ -1,0 +1,120 @@
+//! Shared set-up for the engine's integration tests: a demo store on a free
+//! loopback port, an engine on `mem://` (or a file), and helpers to drive both.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use monitor::demo::{DemoConfig, DemoStore, Fault, FaultSetting};
+use monitor::fetch::FetchLimits;
+use monitor::politeness::Politeness;
+use monitor::{Engine, EngineConfig, NewSource, Store};
+use model::{Event, EventKind, Source};
+
+pub struct Harness {
+    pub demo: Arc<DemoStore>,
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    pub source: Source,
+}
+
+/// Quick politeness so tests don't wait: no spacing, short back-off, and a
+/// request never waits more than 200 ms for a back-off deadline.
+pub fn quick_config() -> EngineConfig {
+    EngineConfig {
+        politeness: Politeness {
+            max_in_flight: 2,
+            min_spacing: Duration::ZERO,
+            base_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            security_backoff: Duration::from_millis(50),
+            breaker_threshold: 100,
+            breaker_cooldown: Duration::from_millis(100),
+            max_wait: Duration::from_millis(200),
+        },
+        limits: FetchLimits {
+            timeout: Duration::from_millis(1500),
+            max_body_bytes: 4 * 1024 * 1024,
+        },
+        ..EngineConfig::default()
+    }
+}
+
+pub fn demo_config(products: usize) -> DemoConfig {
+    DemoConfig {
+        products,
+        seed: 11,
+        change_every: None,
+        changes_per_tick: 0,
+    }
+}
+
+impl Harness {
+    pub async fn new(products: usize) -> Harness {
+        Self::with(products, "mem://", quick_config()).await
+    }
+
+    pub async fn with(products: usize, db: &str, cfg: EngineConfig) -> Harness {
+        let demo = DemoStore::new(&demo_config(products));
+        let addr = demo.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        Self::attach(demo, addr, db, cfg).await
+    }
+
+    /// An engine on `db` watching an already running demo store.
+    pub async fn attach(demo: Arc<DemoStore>, addr: SocketAddr, db: &str, cfg: EngineConfig) -> Harness {
+        let store = Store::open(db).await.expect("store opens");
+        let engine = Engine::open(store, cfg).await.expect("engine opens");
+        let source = engine
+            .add_source(NewSource {
+                key: None,
+                kind: "shopify".into(),
+                url: format!("http://{addr}"),
+                name: Some("Demo".into()),
+                currency: Some("USD".into()),
+                interval: Duration::from_secs(3600),
+            })
+            .await
+            .expect("source added");
+        Harness { demo, addr, engine, source }
+    }
+
+    pub async fn check(&self) -> model::PollRun {
+        self.engine.check_now(&self.source.key).await.expect("run recorded")
+    }
+
+    pub async fn events(&self) -> Vec<Event> {
+        self.engine.store().events_since(0, 1_000_000).await.unwrap()
+    }
+
+    pub async fn events_after(&self, seq: u64) -> Vec<Event> {
+        self.engine.store().events_since(seq, 1_000_000).await.unwrap()
+    }
+
+    pub fn fault(&self, kind: Fault, retry_after: Option<u64>) {
+        self.demo.set_fault(Some(FaultSetting { kind, retry_after, from_page: None }));
+    }
+
+    /// (product id, variant id, available) of the first product's `j`-th size.
+    pub fn variant(&self, i: usize, j: usize) -> (u64, u64, bool) {
+        let cat = self.demo.catalogue.lock().unwrap();
+        let p = &cat.products[i];
+        (p.id, p.variants[j].id, p.variants[j].available)
+    }
+
+    /// HTTP POST to the demo store's control API, as the e2e tests do.
+    pub async fn control(&self, path: &str, body: serde_json::Value) -> u16 {
+        reqwest::Client::new()
+            .post(format!("http://{}/control/{path}", self.addr))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+pub fn kinds(events: &[Event]) -> Vec<EventKind> {
+    events.iter().map(|e| e.kind).collect()
+}

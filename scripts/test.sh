@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Sets up and runs every test: unit and integration tests of every crate
+# (engine against the demo store over real HTTP, real SurrealDB), then the
+# end-to-end tests in Debian's Chromium against a real running server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --tests
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}"
+
+echo "==> cargo test"
+# Not `--workspace`: that would build the UI crate with both its server and
+# its browser features at once. The wasm entry crate is built by cargo-leptos.
+cargo test -p model -p monitor -p app -p server
+
+echo "==> building the site for the end-to-end tests (debug)"
+cargo leptos build
+
+port="${E2E_PORT:-3300}"
+log="$(mktemp -t dropwatch-e2e.XXXXXX.log)"
+echo "==> starting Dropwatch on 127.0.0.1:$port (log: $log)"
+LEPTOS_SITE_ROOT="$PWD/target/site" "$CARGO_TARGET_DIR/debug/dropwatch" serve \
+  --addr "127.0.0.1:$port" --db mem:// --demo-interval 1s --demo-change-every off \
+  >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 $server 2>/dev/null || { echo "Dropwatch exited:"; cat "$log"; exit 1; }
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "Dropwatch did not start:"; cat "$log"; exit 1; }
+
+echo "==> end-to-end tests (Playwright, /usr/bin/chromium)"
+(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { echo "--- server log ---"; tail -n 50 "$log"; exit 1; }

@@ -1,0 +1,159 @@
+//! The command line: one `Config` filled by clap from flags and `DROPWATCH_*`
+//! environment variables, with defaults that work out of the box.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dropwatch",
+    version,
+    about = "Self-hosted, real-time price and stock monitor with a live dashboard",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run Dropwatch: poll sources and serve the dashboard (the default).
+    Serve(ServeArgs),
+    /// Run only the demo store: a Shopify-compatible shop whose prices and
+    /// stock change by themselves, with a control API for tests.
+    DemoStore(DemoArgs),
+}
+
+/// A `--source KIND=URL` argument.
+#[derive(Clone, Debug)]
+pub struct SourceArg {
+    pub kind: String,
+    pub url: String,
+}
+
+fn parse_source(s: &str) -> Result<SourceArg, String> {
+    match s.split_once('=') {
+        Some((kind, url)) if !kind.is_empty() && !url.is_empty() => Ok(SourceArg {
+            kind: kind.trim().to_string(),
+            url: url.trim().to_string(),
+        }),
+        _ => Err(format!(
+            "expected KIND=URL, e.g. shopify=https://shop.example.com (got {s:?})"
+        )),
+    }
+}
+
+fn parse_alias(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, c)) if !a.trim().is_empty() && !c.trim().is_empty() => {
+            Ok((a.trim().to_string(), c.trim().to_string()))
+        }
+        _ => Err(format!("expected ALIAS=CANONICAL, e.g. \"Nike Inc.=Nike\" (got {s:?})")),
+    }
+}
+
+/// "30s", "1m", "500ms"; "0" or "off" for never.
+fn parse_optional_duration(s: &str) -> Result<Option<Duration>, String> {
+    match s.trim() {
+        "0" | "off" | "never" => Ok(None),
+        other => humantime::parse_duration(other)
+            .map(Some)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to serve the dashboard on.
+    #[arg(long, env = "DROPWATCH_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Database: a SurrealKV path or URL (surrealkv://data/dropwatch), mem://
+    /// (nothing kept), or ws://host:8000 for a SurrealDB server (with
+    /// DROPWATCH_DB_USER / DROPWATCH_DB_PASS).
+    #[arg(long, env = "DROPWATCH_DB", default_value = "surrealkv://data/dropwatch")]
+    pub db: String,
+    /// Don't run the built-in demo store (nor add it as a source on first start).
+    #[arg(long, env = "DROPWATCH_NO_DEMO")]
+    pub no_demo: bool,
+    /// A source to watch, as KIND=URL (repeatable); added if missing.
+    #[arg(long = "source", env = "DROPWATCH_SOURCE", value_delimiter = ',', value_parser = parse_source)]
+    pub sources: Vec<SourceArg>,
+    /// How often sources given with --source are polled.
+    #[arg(long, env = "DROPWATCH_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// How often the built-in demo source is polled.
+    #[arg(long, env = "DROPWATCH_DEMO_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub demo_interval: Duration,
+    /// Products in the built-in demo store.
+    #[arg(long, env = "DROPWATCH_DEMO_PRODUCTS", default_value_t = 200)]
+    pub demo_products: usize,
+    /// How often the demo store changes prices and stock by itself ("off" for never).
+    #[arg(long, env = "DROPWATCH_DEMO_CHANGE_EVERY", default_value = "4s", value_parser = parse_optional_duration)]
+    pub demo_change_every: Option<Duration>,
+    /// A brand spelling to treat as another, ALIAS=CANONICAL (repeatable; kept).
+    #[arg(long = "brand-alias", env = "DROPWATCH_BRAND_ALIAS", value_delimiter = ',', value_parser = parse_alias)]
+    pub brand_aliases: Vec<(String, String)>,
+    /// Give up on a shop's answer after this long.
+    #[arg(long, env = "DROPWATCH_REQUEST_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Refuse answers larger than this many bytes.
+    #[arg(long, env = "DROPWATCH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "DROPWATCH_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    #[arg(long, env = "DROPWATCH_DEMO_ADDR", default_value = "127.0.0.1:3100")]
+    pub addr: SocketAddr,
+    #[arg(long, default_value_t = 200)]
+    pub products: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// How often prices and stock change by themselves ("off" for never).
+    #[arg(long, default_value = "5s", value_parser = parse_optional_duration)]
+    pub change_every: Option<Duration>,
+    /// How many variants change each time.
+    #[arg(long, default_value_t = 2)]
+    pub changes_per_tick: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_and_default() {
+        let cli = Cli::parse_from([
+            "dropwatch",
+            "--db",
+            "mem://",
+            "--source",
+            "shopify=https://kith.com",
+            "--interval",
+            "1s",
+        ]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.db, "mem://");
+        assert_eq!(cli.serve.sources[0].kind, "shopify");
+        assert_eq!(cli.serve.interval, Duration::from_secs(1));
+        assert!(!cli.serve.no_demo);
+
+        let cli = Cli::parse_from(["dropwatch", "demo-store", "--products", "10000", "--change-every", "off"]);
+        match cli.command {
+            Some(Command::DemoStore(d)) => {
+                assert_eq!(d.products, 10000);
+                assert_eq!(d.change_every, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["dropwatch", "--source", "kith.com"]).is_err());
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET /api/live?since=SEQ`: the WebSocket that carries events to browsers
+//! and other programs. First every stored event after SEQ, then live ones, one
+//! JSON message each (see the README for the format). Closed with code 1001
+//! when the server shuts down.
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::serve::AppState;
+
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    since: Option<u64>,
+}
+
+pub async fn handler(
+    ws: WebSocketUpgrade,
+    Query(q): Query<LiveQuery>,
+    State(state): State<AppState>,
+) -> Response {
+    ws.on_upgrade(move |socket| stream(socket, state, q.since.unwrap_or(0)))
+}
+
+async fn stream(mut socket: WebSocket, state: AppState, since: u64) {
+    let mut feed = state.engine.feed(since);
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            next = feed.next() => match next {
+                Ok(Some(event)) => {
+                    let text = serde_json::to_string(&event).expect("events always serialise");
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("live feed stopped: {e}");
+                    let _ = socket.send(Message::Close(Some(CloseFrame {
+                        code: 1011,
+                        reason: "could not read events; reconnect to resume".into(),
+                    }))).await;
+                    return;
+                }
+            },
+            incoming = socket.recv() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                // Pings are answered by axum; anything else a client sends is ignored.
+                Some(Ok(_)) => {}
+            },
+            _ = shutdown.changed() => break,
+        }
+    }
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code: 1001,
+            reason: "server shutting down".into(),
+        })))
+        .await;
+}
