@@ -53,6 +53,11 @@ pub struct StockPoint {
 pub struct Diff {
     /// The product to write, when anything about it changed.
     pub product: Option<Product>,
+    /// Whether the store has never seen this product (so it can be inserted
+    /// rather than updated).
+    pub first_sight: bool,
+    /// Ids of the variants to write (new or changed); the others are stored as they are.
+    pub changed_variants: Vec<String>,
     /// Variants it no longer has (their `id`s).
     pub gone_variants: Vec<String>,
     pub price_point: Option<PricePoint>,
@@ -110,12 +115,21 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
     let ts = now.timestamp_millis();
     let Some(old) = old.filter(|o| !o.removed) else {
         // First sight, or listed again after it was removed.
+        let mut gone_variants = vec![];
         if let Some(o) = old {
             new.first_seen = o.first_seen;
+            gone_variants = o
+                .variants
+                .iter()
+                .filter(|ov| !new.variants.iter().any(|v| v.id == ov.id))
+                .map(|ov| ov.id.clone())
+                .collect();
         }
         new.updated = now;
         new.removed = false;
         return Diff {
+            first_sight: old.is_none(),
+            changed_variants: new.variants.iter().map(|v| v.id.clone()).collect(),
             price_point: Some(PricePoint {
                 product: new.key.clone(),
                 at: now,
@@ -129,7 +143,7 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
                 variants: new.variants.iter().map(stock_of).collect(),
             }),
             events: vec![event(EventKind::NewProduct, &new, now)],
-            gone_variants: vec![],
+            gone_variants,
             product: Some(new),
         };
     };
@@ -141,8 +155,13 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
     // (kind, variant, old price) in the shop's variant order; events are built
     // after `new.updated` is final so every event carries the same summary.
     let mut changes: Vec<(EventKind, Variant, Option<Decimal>)> = Vec::new();
+    let mut changed_variants = Vec::new();
     for v in &new.variants {
-        match old.variants.iter().find(|o| o.id == v.id) {
+        let before = old.variants.iter().find(|o| o.id == v.id);
+        if before != Some(v) {
+            changed_variants.push(v.id.clone());
+        }
+        match before {
             Some(o) => {
                 if o.price != v.price || o.compare_at != v.compare_at {
                     prices.push(price_of(v));
@@ -169,6 +188,16 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
                 }
             }
         }
+    }
+    // Stored variants carry their position: a reordered product rewrites them all.
+    let moved = new.variants.iter().enumerate().any(|(i, v)| {
+        old.variants
+            .iter()
+            .position(|o| o.id == v.id)
+            .is_some_and(|j| j != i)
+    });
+    if moved {
+        changed_variants = new.variants.iter().map(|v| v.id.clone()).collect();
     }
     let mut gone_variants = Vec::new();
     for o in &old.variants {
@@ -220,6 +249,8 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
             variants: stock,
         }),
         events,
+        first_sight: false,
+        changed_variants,
         gone_variants,
         product: Some(new),
     }
@@ -324,6 +355,7 @@ mod tests {
         assert_eq!(d.events[1].variant.as_ref().unwrap().size, "size-b");
         assert_eq!(d.price_point.unwrap().variants.len(), 1);
         assert_eq!(d.stock_point.unwrap().variants.len(), 2);
+        assert_eq!(d.changed_variants, vec!["a", "b", "c"]);
         // Every event shows the product as it is after the change.
         assert_eq!(pc.product.as_ref().unwrap().sizes_in_stock, vec!["size-a", "size-b"]);
     }
@@ -334,6 +366,7 @@ mod tests {
         let d = diff(Some(&old), product(vec![v("a", "100", true)]), Utc::now());
         assert_eq!(kinds(&d), vec![EventKind::SoldOut]);
         assert_eq!(d.gone_variants, vec!["b".to_string()]);
+        assert!(d.changed_variants.is_empty(), "the size still there is unchanged");
     }
 
     #[test]

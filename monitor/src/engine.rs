@@ -373,7 +373,12 @@ impl Engine {
             .filter(|p| !p.removed)
             .map(Product::summary)
             .collect();
-        v.sort_by(|a, b| b.updated.cmp(&a.updated).then_with(|| a.title.cmp(&b.title)));
+        v.sort_by(|a, b| {
+            b.updated
+                .cmp(&a.updated)
+                .then_with(|| a.title.cmp(&b.title))
+                .then_with(|| a.key.cmp(&b.key))
+        });
         v
     }
 

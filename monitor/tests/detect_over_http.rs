@@ -35,7 +35,7 @@ async fn one_price_change_is_exactly_one_price_changed_event() {
     let (_, variant, _) = h.variant(3, 2);
     assert_eq!(h.control("price", json!({"variant_id": variant, "price": "77.50"})).await, 204);
     let run = h.check().await;
-    assert_eq!(run.changes, 1);
+    assert_eq!(run.changes, 1, "{run:?}");
     let events = h.events_after(before).await;
     assert_eq!(kinds(&events), vec![EventKind::PriceChanged]);
     let e = &events[0];

@@ -111,6 +111,22 @@ impl Store {
     }
 }
 
+/// In a failed transaction every statement reports "not executed due to a
+/// failed transaction"; the statement that failed first says why. Returns
+/// that one.
+fn root_error(errors: std::collections::HashMap<usize, surrealdb::Error>) -> Result<()> {
+    let mut errors: Vec<(usize, surrealdb::Error)> = errors.into_iter().collect();
+    errors.sort_by_key(|(i, _)| *i);
+    let cascade = |e: &surrealdb::Error| e.to_string().contains("failed transaction");
+    match errors.iter().position(|(_, e)| !cascade(e)) {
+        Some(i) => Err(errors.swap_remove(i).1.into()),
+        None => match errors.into_iter().next() {
+            Some((_, e)) => Err(e.into()),
+            None => Ok(()),
+        },
+    }
+}
+
 /// Decodes JSON rows into a model type.
 fn decode<T: serde::de::DeserializeOwned>(rows: Vec<serde_json::Value>) -> Result<Vec<T>> {
     rows.into_iter()

@@ -47,8 +47,20 @@ impl Store {
                 })
                 .collect(),
         )?;
-        let rows: Vec<VariantRow> =
-            decode(self.rows("SELECT * OMIT id FROM variant", json!({})).await?)?;
+        let rows: Vec<VariantRow> = decode(
+            self.rows("SELECT * OMIT id FROM variant", json!({}))
+                .await?
+                .into_iter()
+                .map(|mut r| {
+                    if let Some(o) = r.as_object_mut() {
+                        if let Some(id) = o.remove("variant_id") {
+                            o.insert("id".into(), id);
+                        }
+                    }
+                    r
+                })
+                .collect(),
+        )?;
         let mut by_product: HashMap<String, Vec<(usize, Variant)>> = HashMap::new();
         for r in rows {
             by_product

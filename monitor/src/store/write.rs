@@ -2,9 +2,11 @@
 
 use std::sync::atomic::Ordering;
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{json, Value};
 
-use model::{Event, PollRun, Product, Source};
+use model::{Event, PollRun, Product, Source, Variant};
 
 use super::{Result, Store};
 use crate::detect::{Diff, PricePoint, StockPoint};
@@ -12,8 +14,14 @@ use crate::detect::{Diff, PricePoint, StockPoint};
 /// Everything one step of a poll changed, written in one transaction.
 #[derive(Debug, Default)]
 pub struct Batch {
-    /// Products to write in full (their variants replace the stored ones).
+    /// Products as they are now (the engine's state takes them after the commit).
     pub products: Vec<Product>,
+    /// Keys of the products the store has never seen (inserted, not updated).
+    new_products: HashSet<String>,
+    /// (product key, variant id) of the variant rows to write.
+    variant_writes: Vec<(String, String)>,
+    /// (product key, variant id) of the variant rows to delete.
+    variant_deletes: Vec<(String, String)>,
     pub price_points: Vec<PricePoint>,
     pub stock_points: Vec<StockPoint>,
     /// Events without numbers; [`Store::commit`] numbers them.
@@ -22,7 +30,18 @@ pub struct Batch {
 
 impl Batch {
     pub fn add(&mut self, diff: Diff) {
-        self.products.extend(diff.product);
+        if let Some(p) = diff.product {
+            if diff.first_sight {
+                self.new_products.insert(p.key.clone());
+            }
+            for id in diff.changed_variants {
+                self.variant_writes.push((p.key.clone(), id));
+            }
+            for id in diff.gone_variants {
+                self.variant_deletes.push((p.key.clone(), id));
+            }
+            self.products.push(p);
+        }
         self.price_points.extend(diff.price_point);
         self.stock_points.extend(diff.stock_point);
         self.events.extend(diff.events);
@@ -40,26 +59,90 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("model types always serialise")
 }
 
-/// A product row (without variants) and its variant rows.
-fn product_rows(p: &Product) -> (Value, Vec<Value>) {
+/// The record key of a variant row.
+fn variant_key(product: &str, variant: &str) -> String {
+    format!("{product}/{variant}")
+}
+
+/// A product's row: the product without its variants (they have their own table).
+fn product_row(p: &Product, with_id: bool) -> Value {
     let mut row = to_json(p);
     let obj = row.as_object_mut().expect("a product is an object");
     obj.remove("variants");
-    obj.insert("id".into(), json!(p.key));
-    let variants = p
-        .variants
+    if with_id {
+        obj.insert("id".into(), json!(p.key));
+    }
+    row
+}
+
+fn variant_row(p: &Product, position: usize, v: &Variant, with_id: bool) -> Value {
+    let mut row = to_json(v);
+    let obj = row.as_object_mut().expect("a variant is an object");
+    let key = variant_key(&p.key, &v.id);
+    // `id` is the record's own id in SurrealDB; the shop's variant id is kept apart.
+    let shop_id = obj.remove("id").expect("a variant has an id");
+    obj.insert("variant_id".into(), shop_id);
+    if with_id {
+        obj.insert("id".into(), json!(key));
+    }
+    obj.insert("vkey".into(), json!(key));
+    obj.insert("product".into(), json!(p.key));
+    obj.insert("position".into(), json!(position));
+    row
+}
+
+/// The statements and rows that write a batch's products and variants. Every
+/// write goes by record id: no statement here scans a table.
+fn product_statements(batch: &Batch, sql: &mut String, vars: &mut serde_json::Map<String, Value>) {
+    let by_key: HashMap<&str, &Product> =
+        batch.products.iter().map(|p| (p.key.as_str(), p)).collect();
+    let (mut new_rows, mut changed_rows) = (vec![], vec![]);
+    for p in &batch.products {
+        if batch.new_products.contains(&p.key) {
+            new_rows.push(product_row(p, true));
+        } else {
+            changed_rows.push(product_row(p, false));
+        }
+    }
+    let (mut new_variants, mut changed_variants) = (vec![], vec![]);
+    for (key, id) in &batch.variant_writes {
+        let p = by_key[key.as_str()];
+        if let Some((pos, v)) = p.variants.iter().enumerate().find(|(_, v)| &v.id == id) {
+            if batch.new_products.contains(key) {
+                new_variants.push(variant_row(p, pos, v, true));
+            } else {
+                changed_variants.push(variant_row(p, pos, v, false));
+            }
+        }
+    }
+    let deletes: Vec<String> = batch
+        .variant_deletes
         .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let mut r = to_json(v);
-            let o = r.as_object_mut().expect("a variant is an object");
-            o.insert("id".into(), json!(format!("{}/{}", p.key, v.id)));
-            o.insert("product".into(), json!(p.key));
-            o.insert("position".into(), json!(i));
-            r
-        })
+        .map(|(p, v)| variant_key(p, v))
         .collect();
-    (row, variants)
+    let mut add = |stmt: &str, name: &str, rows: Vec<Value>| {
+        if !rows.is_empty() {
+            sql.push_str(stmt);
+            vars.insert(name.into(), Value::Array(rows));
+        }
+    };
+    add("INSERT INTO product $new_products;\n", "new_products", new_rows);
+    add(
+        "FOR $p IN $changed_products { UPSERT type::record('product', $p.key) CONTENT $p; };\n",
+        "changed_products",
+        changed_rows,
+    );
+    add("INSERT INTO variant $new_variants;\n", "new_variants", new_variants);
+    add(
+        "FOR $v IN $changed_variants { UPSERT type::record('variant', $v.vkey) CONTENT $v; };\n",
+        "changed_variants",
+        changed_variants,
+    );
+    add(
+        "FOR $k IN $gone_variants { DELETE type::record('variant', $k); };\n",
+        "gone_variants",
+        deletes.into_iter().map(Value::String).collect(),
+    );
 }
 
 impl Store {
@@ -83,22 +166,7 @@ impl Store {
 
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
-        if !batch.products.is_empty() {
-            let keys: Vec<&str> = batch.products.iter().map(|p| p.key.as_str()).collect();
-            let (rows, variants): (Vec<Value>, Vec<Vec<Value>>) =
-                batch.products.iter().map(product_rows).unzip();
-            // Replacing rows (rather than merging) drops variants a product no longer has.
-            sql.push_str("DELETE product WHERE key IN $keys;\n");
-            sql.push_str("DELETE variant WHERE product IN $keys;\n");
-            sql.push_str("INSERT INTO product $products;\n");
-            sql.push_str("INSERT INTO variant $variants;\n");
-            vars.insert("keys".into(), json!(keys));
-            vars.insert("products".into(), Value::Array(rows));
-            vars.insert(
-                "variants".into(),
-                Value::Array(variants.into_iter().flatten().collect()),
-            );
-        }
+        product_statements(&batch, &mut sql, &mut vars);
         if !batch.price_points.is_empty() {
             sql.push_str("INSERT INTO price_history $prices;\n");
             vars.insert("prices".into(), to_json(&batch.price_points));
@@ -125,7 +193,8 @@ impl Store {
             vars.insert("last_seq".into(), json!(seq));
         }
         sql.push_str("COMMIT TRANSACTION;");
-        self.db().query(sql).bind(Value::Object(vars)).await?.check()?;
+        let mut response = self.db().query(sql).bind(Value::Object(vars)).await?;
+        super::root_error(response.take_errors())?;
         // Publish before raising `last_seq`: whoever reads `last_seq` and then
         // the engine's state must find the state already updated.
         publish(&batch.events);
