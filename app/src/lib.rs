@@ -13,7 +13,7 @@ mod products;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub use products::ProductsPage;
 
@@ -47,7 +47,7 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=ProductsPage/>
+                <Route path=path!("/") view=ProductsPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 
 use model::Event;
 
-/// The live connection's state, shown in the page header.
+/// The live connection's state, shown in the page header. (Only the browser
+/// build ever leaves `Connecting`.)
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
     Connecting,

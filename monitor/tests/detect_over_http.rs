@@ -123,6 +123,11 @@ async fn an_unchanged_cycle_writes_no_history() {
     assert_eq!(after.stock_history, before.stock_history);
     assert_eq!(after.events, before.events);
     assert_eq!(after.poll_runs, before.poll_runs + 1, "the run itself is recorded");
+    let runs = h.engine.store().runs(&h.source.key, 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0], run, "newest first, stored as it ended");
+    assert!(runs[0].finished.unwrap() >= runs[0].started);
+    assert_eq!((runs[1].products, runs[1].changes, runs[1].complete), (120, 120, true));
 }
 
 #[tokio::test]

@@ -57,12 +57,15 @@ fn parse_alias(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// "30s", "1m", "500ms"; "0" or "off" for never.
-fn parse_optional_duration(s: &str) -> Result<Option<Duration>, String> {
+/// A period that can be switched off: "30s", "1m", "500ms"; "0" or "off" for never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Every(pub Option<Duration>);
+
+fn parse_every(s: &str) -> Result<Every, String> {
     match s.trim() {
-        "0" | "off" | "never" => Ok(None),
+        "0" | "off" | "never" => Ok(Every(None)),
         other => humantime::parse_duration(other)
-            .map(Some)
+            .map(|d| Every(Some(d)))
             .map_err(|e| e.to_string()),
     }
 }
@@ -93,8 +96,8 @@ pub struct ServeArgs {
     #[arg(long, env = "DROPWATCH_DEMO_PRODUCTS", default_value_t = 200)]
     pub demo_products: usize,
     /// How often the demo store changes prices and stock by itself ("off" for never).
-    #[arg(long, env = "DROPWATCH_DEMO_CHANGE_EVERY", default_value = "4s", value_parser = parse_optional_duration)]
-    pub demo_change_every: Option<Duration>,
+    #[arg(long, env = "DROPWATCH_DEMO_CHANGE_EVERY", default_value = "4s", value_parser = parse_every)]
+    pub demo_change_every: Every,
     /// A brand spelling to treat as another, ALIAS=CANONICAL (repeatable; kept).
     #[arg(long = "brand-alias", env = "DROPWATCH_BRAND_ALIAS", value_delimiter = ',', value_parser = parse_alias)]
     pub brand_aliases: Vec<(String, String)>,
@@ -118,8 +121,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// How often prices and stock change by themselves ("off" for never).
-    #[arg(long, default_value = "5s", value_parser = parse_optional_duration)]
-    pub change_every: Option<Duration>,
+    #[arg(long, default_value = "5s", value_parser = parse_every)]
+    pub change_every: Every,
     /// How many variants change each time.
     #[arg(long, default_value_t = 2)]
     pub changes_per_tick: usize,
@@ -150,7 +153,7 @@ mod tests {
         match cli.command {
             Some(Command::DemoStore(d)) => {
                 assert_eq!(d.products, 10000);
-                assert_eq!(d.change_every, None);
+                assert_eq!(d.change_every, Every(None));
             }
             other => panic!("{other:?}"),
         }

@@ -26,10 +26,10 @@ async fn demo_store(args: DemoArgs) -> anyhow::Result<()> {
     let store = DemoStore::new(&DemoConfig {
         products: args.products,
         seed: args.seed,
-        change_every: args.change_every,
+        change_every: args.change_every.0,
         changes_per_tick: args.changes_per_tick,
     });
-    if let Some(every) = args.change_every {
+    if let Some(every) = args.change_every.0 {
         store.start_changes(every, args.changes_per_tick);
     }
     let listener = tokio::net::TcpListener::bind(args.addr).await?;

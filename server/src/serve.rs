@@ -71,7 +71,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             products: args.demo_products,
             ..DemoConfig::default()
         });
-        if let Some(every) = args.demo_change_every {
+        if let Some(every) = args.demo_change_every.0 {
             demo.start_changes(every, DemoConfig::default().changes_per_tick);
         }
         let url: url::Url = format!("http://{}/demo", loopback(addr)).parse()?;
@@ -132,6 +132,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let api = Router::new()
         .route("/api/live", get(crate::live::handler))
         .route("/healthz", get(health))
+        .route("/api/sources", get(sources))
         .with_state(AppState {
             engine: engine.clone(),
             shutdown: stop_rx,
@@ -185,4 +186,27 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "last_seq": e.store().last_seq(),
         "live_clients": e.live_clients(),
     }))
+}
+
+/// `GET /api/sources`: every source with its run in progress (pages done of
+/// expected), its latest runs, and the state of every host we talk to.
+async fn sources(
+    State(state): State<AppState>,
+) -> Result<Json<serde_json::Value>, (axum::http::StatusCode, String)> {
+    let e = &state.engine;
+    let mut out = Vec::new();
+    for s in e.sources() {
+        let runs = e.store().runs(&s.key, 10).await.map_err(|err| {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("could not read the poll runs: {err}"),
+            )
+        })?;
+        out.push(serde_json::json!({
+            "source": s,
+            "progress": e.progress(&s.key),
+            "runs": runs,
+        }));
+    }
+    Ok(Json(serde_json::json!({ "sources": out, "hosts": e.hosts() })))
 }

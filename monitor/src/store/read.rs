@@ -126,7 +126,9 @@ impl Store {
     pub async fn runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
         decode(
             self.rows(
-                "SELECT * OMIT id FROM poll_run WHERE source = $s ORDER BY id DESC LIMIT $limit",
+                "SELECT record::id(id) AS id, source, started, finished, pages, products, changes,
+                        complete, error, error_class
+                 FROM poll_run WHERE source = $s ORDER BY id DESC LIMIT $limit",
                 json!({ "s": source, "limit": limit }),
             )
             .await?,
