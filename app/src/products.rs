@@ -5,11 +5,8 @@ use leptos::prelude::*;
 
 use model::{Event, EventKind, ProductSummary};
 
-use crate::api::{list_products, ProductsView};
+use crate::api::{list_products, ProductsView, FEED_LEN};
 use crate::live::{use_live_events, Connection};
-
-/// How many events the feed keeps.
-const FEED_LEN: usize = 30;
 
 #[component]
 pub fn ProductsPage() -> impl IntoView {
@@ -51,7 +48,7 @@ fn apply(products: &mut Vec<ProductSummary>, e: &Event) {
 fn LiveProducts(initial: ProductsView) -> impl IntoView {
     let products = RwSignal::new(initial.products);
     let total = RwSignal::new(initial.total);
-    let feed = RwSignal::new(Vec::<Event>::new());
+    let feed = RwSignal::new(initial.recent);
     let on_event = move |e: Event| {
         match e.kind {
             EventKind::NewProduct => total.update(|t| *t += 1),

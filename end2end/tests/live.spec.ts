@@ -54,8 +54,55 @@ test('a restock appears with its size', async ({ page }) => {
   const v: Sample = state.sample_variants.find((s: Sample) => !s.available);
   expect(v, 'the demo has a sold-out size among its first products').toBeTruthy();
   await page.request.post('/demo/control/availability', { data: { variant_id: v.variant_id, available: true } });
-  const item = page.locator('[data-testid="feed"] .event[data-kind="restocked"]').first();
-  await expect(item).toContainText(`size ${v.size === 'Default Title' ? 'One size' : v.size}`);
+  const size = v.size === 'Default Title' ? 'One size' : v.size;
+  const item = page
+    .locator('[data-testid="feed"] .event[data-kind="restocked"]')
+    .filter({ hasText: `${v.title} size ${size}` });
+  await expect(item).toHaveCount(1);
   const card = page.locator(`[data-testid="product"][data-key="demo:${v.product_id}"]`);
-  await expect(card.getByTestId('sizes')).toContainText(v.size === 'Default Title' ? 'One size' : v.size);
+  await expect(card.getByTestId('sizes')).toContainText(size);
+});
+
+test('the socket replays from any sequence number, then goes live, each event once', async ({ page }) => {
+  await page.goto('/');
+  const health = await (await page.request.get('/healthz')).json();
+  const last: number = health.last_seq;
+  expect(last).toBeGreaterThan(0);
+
+  // Everything from the start, in order, no gaps, no repeats.
+  const all: number[] = await page.evaluate(
+    ({ last }) =>
+      new Promise<number[]>((resolve, reject) => {
+        const seqs: number[] = [];
+        const ws = new WebSocket(`ws://${location.host}/api/live?since=0`);
+        ws.onmessage = (m) => {
+          seqs.push(JSON.parse(m.data).seq);
+          if (seqs.length >= last) { ws.close(); resolve(seqs); }
+        };
+        ws.onerror = () => reject(new Error('socket failed'));
+        setTimeout(() => reject(new Error(`only ${seqs.length} of ${last} events`)), 20000);
+      }),
+    { last },
+  );
+  expect(all.slice(0, last)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+
+  // Closed while a price changes; reconnecting with the last number gets exactly that change.
+  const sample = await demoSample(page);
+  const price = (Number(sample.price) + 1.11).toFixed(2);
+  await page.request.post('/demo/control/price', { data: { variant_id: sample.variant_id, price } });
+  await expect.poll(async () => (await (await page.request.get('/healthz')).json()).last_seq).toBeGreaterThan(last);
+  const resumed = await page.evaluate(
+    ({ last }) =>
+      new Promise<any[]>((resolve) => {
+        const got: any[] = [];
+        const ws = new WebSocket(`ws://${location.host}/api/live?since=${last}`);
+        ws.onmessage = (m) => got.push(JSON.parse(m.data));
+        setTimeout(() => { ws.close(); resolve(got); }, 2500);
+      }),
+    { last },
+  );
+  expect(resumed.map((e) => e.seq)).toEqual(Array.from({ length: resumed.length }, (_, i) => last + 1 + i));
+  const change = resumed.find((e) => e.type === 'price_changed' && e.variant.id === String(sample.variant_id));
+  expect(change.new_price).toBe(price);
+  expect(change.product.key).toBe(`demo:${sample.product_id}`);
 });
