@@ -7,13 +7,15 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --tests
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}"
 
-echo "==> cargo test"
-# Not `--workspace`: that would build the UI crate with both its server and
-# its browser features at once. The wasm entry crate is built by cargo-leptos.
-cargo test -p model -p monitor -p app -p server
-
-echo "==> building the site for the end-to-end tests (debug)"
+echo "==> building the site (debug)"
 cargo leptos build
+
+echo "==> cargo test"
+# The same RUSTFLAGS as cargo-leptos's debug builds, so both share one build
+# of the dependencies (SurrealDB alone takes ~20 minutes on 2 cores).
+# Not `--workspace`: that would build the UI crate with both its server and
+# its browser features at once; the wasm entry crate is cargo-leptos's job.
+RUSTFLAGS="--cfg erase_components" cargo test -p model -p monitor -p app -p server
 
 port="${E2E_PORT:-3300}"
 log="$(mktemp -t dropwatch-e2e.XXXXXX.log)"

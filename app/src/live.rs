@@ -80,7 +80,9 @@ mod client {
         on_event: Rc<dyn Fn(Event)>,
         attempt: u32,
     ) {
-        let Some(window) = web_sys::window() else { return };
+        let Some(window) = web_sys::window() else {
+            return;
+        };
         let loc = window.location();
         let proto = if loc.protocol().ok().as_deref() == Some("https:") {
             "wss"
@@ -128,7 +130,9 @@ mod client {
         onopen.forget();
 
         let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-            let Some(text) = m.data().as_string() else { return };
+            let Some(text) = m.data().as_string() else {
+                return;
+            };
             match serde_json::from_str::<Event>(&text) {
                 Ok(e) if e.seq > last.get_value() => {
                     last.set_value(e.seq);

@@ -208,6 +208,9 @@ mod tests {
         apply(&mut ps, &event(EventKind::NewProduct, summary("c", "5")));
         assert_eq!(ps[0].key, "c");
         apply(&mut ps, &event(EventKind::Removed, summary("a", "10")));
-        assert_eq!(ps.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(), vec!["c", "b"]);
+        assert_eq!(
+            ps.iter().map(|p| p.key.as_str()).collect::<Vec<_>>(),
+            vec!["c", "b"]
+        );
     }
 }

@@ -85,8 +85,16 @@ pub struct Event {
 impl Event {
     /// A one-line description for feeds and logs ("Dunk Low size 9.5: 129.99 -> 119.99 USD").
     pub fn describe(&self) -> String {
-        let title = self.product.as_ref().map(|p| p.title.as_str()).unwrap_or("");
-        let currency = self.product.as_ref().map(|p| p.currency.as_str()).unwrap_or("");
+        let title = self
+            .product
+            .as_ref()
+            .map(|p| p.title.as_str())
+            .unwrap_or("");
+        let currency = self
+            .product
+            .as_ref()
+            .map(|p| p.currency.as_str())
+            .unwrap_or("");
         let size = self
             .variant
             .as_ref()

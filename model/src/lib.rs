@@ -15,8 +15,8 @@ mod source;
 
 pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use product::{Product, ProductSummary, Variant};
-pub use source::{PollRun, RunProgress, Source};
 pub use rust_decimal::Decimal;
+pub use source::{PollRun, RunProgress, Source};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.

@@ -66,7 +66,11 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
     // 1% of the variants change price.
     let (variant_ids, variants) = {
         let cat = demo.catalogue.lock().unwrap();
-        let ids: Vec<u64> = cat.products.iter().flat_map(|p| p.variants.iter().map(|v| v.id)).collect();
+        let ids: Vec<u64> = cat
+            .products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| v.id))
+            .collect();
         let n = ids.len();
         (ids, n)
     };
@@ -118,19 +122,27 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(10_000);
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file_db = format!("surrealkv://{}/bench", dir.path().display());
+    let dir = std::env::temp_dir().join(format!("dropwatch-bench-{}", std::process::id()));
+    let file_db = format!("surrealkv://{}/db", dir.display());
     let figures = rt.block_on(async {
         vec![
             measure("mem://", "mem://", products).await,
             measure("surrealkv (file)", &file_db, products).await,
         ]
     });
+    let _ = std::fs::remove_dir_all(&dir);
     println!();
     println!("poll_cycle: demo catalogue on loopback, {products} products");
     for f in &figures {
-        println!("  database {}: {} products, {} variants, {} pages of 250", f.db, f.products, f.variants, f.pages);
-        println!("    first import      {:>8.3} s  ({} events)", f.first.as_secs_f64(), f.first_events);
+        println!(
+            "  database {}: {} products, {} variants, {} pages of 250",
+            f.db, f.products, f.variants, f.pages
+        );
+        println!(
+            "    first import      {:>8.3} s  ({} events)",
+            f.first.as_secs_f64(),
+            f.first_events
+        );
         println!(
             "    steady cycle (1%) {:>8.3} s  ({} variants changed, {} events)",
             f.steady.as_secs_f64(),

@@ -357,7 +357,10 @@ mod tests {
         assert_eq!(d.stock_point.unwrap().variants.len(), 2);
         assert_eq!(d.changed_variants, vec!["a", "b", "c"]);
         // Every event shows the product as it is after the change.
-        assert_eq!(pc.product.as_ref().unwrap().sizes_in_stock, vec!["size-a", "size-b"]);
+        assert_eq!(
+            pc.product.as_ref().unwrap().sizes_in_stock,
+            vec!["size-a", "size-b"]
+        );
     }
 
     #[test]
@@ -366,7 +369,10 @@ mod tests {
         let d = diff(Some(&old), product(vec![v("a", "100", true)]), Utc::now());
         assert_eq!(kinds(&d), vec![EventKind::SoldOut]);
         assert_eq!(d.gone_variants, vec!["b".to_string()]);
-        assert!(d.changed_variants.is_empty(), "the size still there is unchanged");
+        assert!(
+            d.changed_variants.is_empty(),
+            "the size still there is unchanged"
+        );
     }
 
     #[test]
@@ -374,7 +380,11 @@ mod tests {
         let old = product(vec![v("a", "100", true)]);
         let removed = removal(&old, Utc::now()).product.unwrap();
         assert!(removed.removed);
-        let d = diff(Some(&removed), product(vec![v("a", "100", true)]), Utc::now());
+        let d = diff(
+            Some(&removed),
+            product(vec![v("a", "100", true)]),
+            Utc::now(),
+        );
         assert_eq!(kinds(&d), vec![EventKind::NewProduct]);
         assert_eq!(d.product.unwrap().first_seen, old.first_seen);
     }

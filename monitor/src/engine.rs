@@ -101,13 +101,15 @@ pub struct Engine {
 fn slug(url: &Url) -> String {
     slug_text(&format!(
         "{}{}",
-        url.host_str().unwrap_or("source").trim_start_matches("www."),
+        url.host_str()
+            .unwrap_or("source")
+            .trim_start_matches("www."),
         url.path()
     ))
 }
 
 /// Lower-case letters and digits, other runs of characters as one '-'.
-fn slug_text(raw: &str) -> String {
+pub(crate) fn slug_text(raw: &str) -> String {
     let mut out = String::new();
     for c in raw.chars() {
         if c.is_ascii_alphanumeric() {
@@ -285,7 +287,11 @@ impl Engine {
     }
 
     /// Pauses or resumes a source.
-    pub async fn set_enabled(self: &Arc<Self>, key: &str, enabled: bool) -> Result<Source, EngineError> {
+    pub async fn set_enabled(
+        self: &Arc<Self>,
+        key: &str,
+        enabled: bool,
+    ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
         let source = {
             let mut s = task.source.lock().unwrap();

@@ -11,10 +11,19 @@ use rust_decimal::Decimal;
 
 /// Brands Dropwatch knows out of the box: (canonical name, other spellings).
 const KNOWN_BRANDS: &[(&str, &[&str])] = &[
-    ("Nike", &["nike inc", "nike usa", "nike sportswear", "nikelab"]),
+    (
+        "Nike",
+        &["nike inc", "nike usa", "nike sportswear", "nikelab"],
+    ),
     ("Jordan", &["air jordan", "jordan brand", "nike jordan"]),
-    ("adidas", &["adidas originals", "adidas ag", "adidas performance"]),
-    ("New Balance", &["nb", "newbalance", "new balance athletics"]),
+    (
+        "adidas",
+        &["adidas originals", "adidas ag", "adidas performance"],
+    ),
+    (
+        "New Balance",
+        &["nb", "newbalance", "new balance athletics"],
+    ),
     ("ASICS", &["asics tiger", "asics corporation"]),
     ("Puma", &["puma se"]),
     ("Vans", &["vans off the wall"]),

@@ -310,7 +310,10 @@ impl Gates {
 
 fn exponential(rules: &Politeness, failures: u32) -> Duration {
     let factor = 1u32 << failures.saturating_sub(1).min(16);
-    rules.base_backoff.saturating_mul(factor).min(rules.max_backoff)
+    rules
+        .base_backoff
+        .saturating_mul(factor)
+        .min(rules.max_backoff)
 }
 
 #[cfg(test)]

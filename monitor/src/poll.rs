@@ -133,7 +133,9 @@ impl Engine {
         self.store.save_run(&run).await?;
         match &run.error {
             Some(e) => tracing::warn!(source = %source.key, pages = run.pages, "poll failed: {e}"),
-            None => tracing::debug!(source = %source.key, pages = run.pages, products = run.products, changes = run.changes, "poll done"),
+            None => {
+                tracing::debug!(source = %source.key, pages = run.pages, products = run.products, changes = run.changes, "poll done")
+            }
         }
         Ok(run)
     }
@@ -154,7 +156,11 @@ impl Engine {
         };
         let mut previous: Option<Vec<String>> = None;
         for page in 1..=self.cfg.max_pages {
-            let body = match self.fetcher.get_json(&shopify::page_url(&store_url, page)).await {
+            let body = match self
+                .fetcher
+                .get_json(&shopify::page_url(&store_url, page))
+                .await
+            {
                 Ok(b) => b,
                 Err(e) => {
                     read.error = Some(e);

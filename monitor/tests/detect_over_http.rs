@@ -13,12 +13,18 @@ async fn first_read_imports_everything_as_new() {
     assert!(run.complete, "{run:?}");
     assert_eq!(run.error, None);
     assert_eq!(run.products, 300);
-    assert_eq!(run.pages, 2, "250 + 50 products, then an empty page ends the read");
+    assert_eq!(
+        run.pages, 2,
+        "250 + 50 products, then an empty page ends the read"
+    );
     let events = h.events().await;
     assert_eq!(events.len(), 300);
     assert!(events.iter().all(|e| e.kind == EventKind::NewProduct));
     // Numbers run 1..=300 without gaps.
-    assert!(events.iter().enumerate().all(|(i, e)| e.seq == i as u64 + 1));
+    assert!(events
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.seq == i as u64 + 1));
     assert_eq!(h.engine.products().len(), 300);
     // Brands arrive canonical even though the demo spells them many ways.
     let brands: std::collections::HashSet<String> =
@@ -33,7 +39,11 @@ async fn one_price_change_is_exactly_one_price_changed_event() {
     h.check().await;
     let before = h.engine.store().last_seq();
     let (_, variant, _) = h.variant(3, 2);
-    assert_eq!(h.control("price", json!({"variant_id": variant, "price": "77.50"})).await, 204);
+    assert_eq!(
+        h.control("price", json!({"variant_id": variant, "price": "77.50"}))
+            .await,
+        204
+    );
     let run = h.check().await;
     assert_eq!(run.changes, 1, "{run:?}");
     let events = h.events_after(before).await;
@@ -45,7 +55,11 @@ async fn one_price_change_is_exactly_one_price_changed_event() {
     // The stored state follows, and a history point was written for it.
     let key = &e.product.as_ref().unwrap().key;
     let product = h.engine.product(key).unwrap();
-    let v = product.variants.iter().find(|v| v.id == variant.to_string()).unwrap();
+    let v = product
+        .variants
+        .iter()
+        .find(|v| v.id == variant.to_string())
+        .unwrap();
     assert_eq!(v.price, "77.50".parse().unwrap());
     let history = h.engine.store().price_history(key).await.unwrap();
     assert_eq!(history.len(), 2, "first sight, then the change");
@@ -59,10 +73,18 @@ async fn a_size_restock_is_restocked_for_that_size() {
     let h = Harness::new(40).await;
     // Make sure the size starts sold out, then read.
     let (_, variant, _) = h.variant(0, 4);
-    h.control("availability", json!({"variant_id": variant, "available": false})).await;
+    h.control(
+        "availability",
+        json!({"variant_id": variant, "available": false}),
+    )
+    .await;
     h.check().await;
     let before = h.engine.store().last_seq();
-    h.control("availability", json!({"variant_id": variant, "available": true})).await;
+    h.control(
+        "availability",
+        json!({"variant_id": variant, "available": true}),
+    )
+    .await;
     h.check().await;
     let events = h.events_after(before).await;
     assert_eq!(kinds(&events), vec![EventKind::Restocked]);
@@ -70,14 +92,30 @@ async fn a_size_restock_is_restocked_for_that_size() {
     assert_eq!(v.id, variant.to_string());
     assert!(v.available);
     let size = v.size.clone();
-    assert!(events[0].product.as_ref().unwrap().sizes_in_stock.contains(&size));
-    assert!(v.cart_url.as_ref().unwrap().ends_with(&format!("/cart/add?id={variant}")));
+    assert!(events[0]
+        .product
+        .as_ref()
+        .unwrap()
+        .sizes_in_stock
+        .contains(&size));
+    assert!(v
+        .cart_url
+        .as_ref()
+        .unwrap()
+        .ends_with(&format!("/cart/add?id={variant}")));
 
     // And selling out again is `sold_out` for that size.
     let before = h.engine.store().last_seq();
-    h.control("availability", json!({"variant_id": variant, "available": false})).await;
+    h.control(
+        "availability",
+        json!({"variant_id": variant, "available": false}),
+    )
+    .await;
     h.check().await;
-    assert_eq!(kinds(&h.events_after(before).await), vec![EventKind::SoldOut]);
+    assert_eq!(
+        kinds(&h.events_after(before).await),
+        vec![EventKind::SoldOut]
+    );
 }
 
 #[tokio::test]
@@ -85,7 +123,10 @@ async fn removed_only_after_a_complete_read_no_longer_lists_it() {
     let h = Harness::new(260).await;
     h.check().await;
     let (product_id, _, _) = h.variant(10, 0);
-    assert_eq!(h.control("remove", json!({"product_id": product_id})).await, 204);
+    assert_eq!(
+        h.control("remove", json!({"product_id": product_id})).await,
+        204
+    );
 
     // A read that fails part-way (second page) must not call anything removed.
     h.demo.set_fault(Some(monitor::demo::FaultSetting {
@@ -97,7 +138,11 @@ async fn removed_only_after_a_complete_read_no_longer_lists_it() {
     assert!(!partial.complete);
     assert_eq!(partial.pages, 1);
     assert_eq!(partial.error_class.as_deref(), Some("server_error"));
-    assert_eq!(h.engine.products().len(), 260, "nothing removed by a partial read");
+    assert_eq!(
+        h.engine.products().len(),
+        260,
+        "nothing removed by a partial read"
+    );
     let before = h.engine.store().last_seq();
     h.demo.set_fault(None);
     let run = h.check().await;
@@ -122,12 +167,19 @@ async fn an_unchanged_cycle_writes_no_history() {
     assert_eq!(after.price_history, before.price_history);
     assert_eq!(after.stock_history, before.stock_history);
     assert_eq!(after.events, before.events);
-    assert_eq!(after.poll_runs, before.poll_runs + 1, "the run itself is recorded");
+    assert_eq!(
+        after.poll_runs,
+        before.poll_runs + 1,
+        "the run itself is recorded"
+    );
     let runs = h.engine.store().runs(&h.source.key, 10).await.unwrap();
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0], run, "newest first, stored as it ended");
     assert!(runs[0].finished.unwrap() >= runs[0].started);
-    assert_eq!((runs[1].products, runs[1].changes, runs[1].complete), (120, 120, true));
+    assert_eq!(
+        (runs[1].products, runs[1].changes, runs[1].complete),
+        (120, 120, true)
+    );
 }
 
 #[tokio::test]
@@ -141,7 +193,10 @@ async fn a_second_check_while_one_runs_is_refused() {
     let progress = h.engine.progress(&h.source.key).unwrap();
     assert!(progress.running);
     let second = h.engine.check_now(&h.source.key).await;
-    assert!(matches!(second, Err(monitor::EngineError::AlreadyRunning(_))), "{second:?}");
+    assert!(
+        matches!(second, Err(monitor::EngineError::AlreadyRunning(_))),
+        "{second:?}"
+    );
     let run = first.await.unwrap().unwrap();
     assert_eq!(run.error_class.as_deref(), Some("timeout"));
     assert!(!h.engine.progress(&h.source.key).unwrap().running);

@@ -17,7 +17,10 @@ fn stock_snapshot(h: &Harness) -> Vec<(String, bool)> {
         .iter()
         .flat_map(|s| {
             let p = h.engine.product(&s.key).unwrap();
-            p.variants.into_iter().map(|v| (v.id, v.available)).collect::<Vec<_>>()
+            p.variants
+                .into_iter()
+                .map(|v| (v.id, v.available))
+                .collect::<Vec<_>>()
         })
         .collect();
     v.sort();
@@ -44,14 +47,24 @@ async fn each_fault_is_classified_and_harmless() {
     for (fault, class, blocks) in cases {
         for from_page in [1, 2] {
             let before = h.engine.store().last_seq();
-            h.demo.set_fault(Some(FaultSetting { kind: fault, retry_after: None, from_page: Some(from_page) }));
+            h.demo.set_fault(Some(FaultSetting {
+                kind: fault,
+                retry_after: None,
+                from_page: Some(from_page),
+            }));
             let run = h.check().await;
-            assert_eq!(run.error_class.as_deref(), Some(class), "{fault:?} from page {from_page}: {run:?}");
+            assert_eq!(
+                run.error_class.as_deref(),
+                Some(class),
+                "{fault:?} from page {from_page}: {run:?}"
+            );
             assert!(!run.complete);
             assert!(run.error.as_deref().is_some_and(|e| !e.is_empty()));
             let events = h.events_after(before).await;
             assert!(
-                events.iter().all(|e| !matches!(e.kind, EventKind::SoldOut | EventKind::Removed)),
+                events
+                    .iter()
+                    .all(|e| !matches!(e.kind, EventKind::SoldOut | EventKind::Removed)),
                 "{fault:?}: {:?}",
                 kinds(&events)
             );
@@ -62,7 +75,11 @@ async fn each_fault_is_classified_and_harmless() {
             let ok = h.check().await;
             assert!(ok.complete, "{fault:?}: recovery run {ok:?}");
             let all = h.events_after(before).await;
-            let expected = if blocks { vec![EventKind::Blocked, EventKind::Unblocked] } else { vec![] };
+            let expected = if blocks {
+                vec![EventKind::Blocked, EventKind::Unblocked]
+            } else {
+                vec![]
+            };
             assert_eq!(kinds(&all), expected, "{fault:?} from page {from_page}");
             if blocks {
                 assert!(all[0].reason.as_deref().is_some_and(|r| !r.is_empty()));
@@ -89,7 +106,11 @@ async fn retry_after_is_honoured_without_touching_the_shop() {
     // The shop asked for 60 s: the next run is refused by our own gate.
     let next = h.check().await;
     assert_eq!(next.error_class.as_deref(), Some("backing_off"), "{next:?}");
-    assert_eq!(h.demo.catalogue_requests(), asked, "no request reached the shop");
+    assert_eq!(
+        h.demo.catalogue_requests(),
+        asked,
+        "no request reached the shop"
+    );
     let host = &h.engine.hosts()[0];
     assert_eq!(host.state, "backing_off");
     assert!(host.until.unwrap() > chrono::Utc::now() + chrono::Duration::seconds(50));
@@ -124,6 +145,9 @@ async fn the_breaker_opens_after_repeated_failures_and_recovers() {
     assert_eq!(h.engine.hosts()[0].state, "breaker_open");
     h.demo.set_fault(None);
     tokio::time::sleep(Duration::from_millis(450)).await;
-    assert!(h.check().await.complete, "the half-open probe succeeds and closes the breaker");
+    assert!(
+        h.check().await.complete,
+        "the half-open probe succeeds and closes the breaker"
+    );
     assert_eq!(h.engine.hosts()[0].state, "ok");
 }

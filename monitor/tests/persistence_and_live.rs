@@ -11,17 +11,23 @@ use serde_json::json;
 
 #[tokio::test]
 async fn a_restart_keeps_products_history_and_the_sequence() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("surrealkv://{}/db", dir.path().display());
+    let dir = common::TempDir::new("restart");
+    let db = format!("surrealkv://{}/db", dir.0.display());
     let h = Harness::with(40, &db, quick_config()).await;
     h.check().await;
     let (_, variant, _) = h.variant(2, 1);
-    h.control("price", json!({"variant_id": variant, "price": "55.00"})).await;
+    h.control("price", json!({"variant_id": variant, "price": "55.00"}))
+        .await;
     h.check().await;
     let last = h.engine.store().last_seq();
     let counts = h.engine.store().counts().await.unwrap();
     let products = h.engine.products();
-    let key = h.events_after(last - 1).await[0].product.as_ref().unwrap().key.clone();
+    let key = h.events_after(last - 1).await[0]
+        .product
+        .as_ref()
+        .unwrap()
+        .key
+        .clone();
     let history = h.engine.store().price_history(&key).await.unwrap();
     let (demo, addr) = (h.demo.clone(), h.addr);
     drop(h);
@@ -29,15 +35,23 @@ async fn a_restart_keeps_products_history_and_the_sequence() {
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let h = Harness::attach(demo, addr, &db, quick_config()).await;
-    assert_eq!(h.engine.sources().len(), 1, "the source was kept, not added twice");
+    assert_eq!(
+        h.engine.sources().len(),
+        1,
+        "the source was kept, not added twice"
+    );
     assert_eq!(h.engine.store().last_seq(), last);
     assert_eq!(h.engine.store().counts().await.unwrap(), counts);
-    assert!(h.engine.products() == products, "products differ after the restart");
+    assert!(
+        h.engine.products() == products,
+        "products differ after the restart"
+    );
     assert_eq!(h.engine.store().price_history(&key).await.unwrap(), history);
     // Nothing changed while we were away: no new events on the first read.
     assert_eq!(h.check().await.changes, 0);
     // The sequence continues where it stopped.
-    h.control("price", json!({"variant_id": variant, "price": "56.00"})).await;
+    h.control("price", json!({"variant_id": variant, "price": "56.00"}))
+        .await;
     h.check().await;
     let e = h.events_after(last).await;
     assert_eq!(e.len(), 1);
@@ -58,15 +72,26 @@ async fn the_live_feed_misses_nothing_and_repeats_nothing() {
     }
     // Live events arrive on both, once.
     let (_, variant, _) = h.variant(5, 0);
-    h.control("price", json!({"variant_id": variant, "price": "1.00"})).await;
+    h.control("price", json!({"variant_id": variant, "price": "1.00"}))
+        .await;
     h.check().await;
     for feed in [&mut from_start, &mut from_middle] {
-        let e = tokio::time::timeout(Duration::from_secs(5), feed.next()).await.unwrap().unwrap().unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(5), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         assert_eq!((e.seq, e.kind), (121, EventKind::PriceChanged));
-        assert!(tokio::time::timeout(Duration::from_millis(200), feed.next()).await.is_err(), "nothing more");
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), feed.next())
+                .await
+                .is_err(),
+            "nothing more"
+        );
     }
     // A client that reconnects with its last number gets exactly what came after.
-    h.control("price", json!({"variant_id": variant, "price": "2.00"})).await;
+    h.control("price", json!({"variant_id": variant, "price": "2.00"}))
+        .await;
     h.check().await;
     let mut resumed = h.engine.feed(121);
     assert_eq!(resumed.next().await.unwrap().unwrap().seq, 122);
@@ -81,7 +106,11 @@ async fn events_committed_while_a_client_catches_up_are_not_lost() {
         let mut feed = engine.feed(0);
         let mut seqs = vec![];
         while seqs.len() < 300 {
-            let e = tokio::time::timeout(Duration::from_secs(20), feed.next()).await.unwrap().unwrap().unwrap();
+            let e = tokio::time::timeout(Duration::from_secs(20), feed.next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
             seqs.push(e.seq);
         }
         seqs

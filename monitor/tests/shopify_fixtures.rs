@@ -12,9 +12,11 @@ use serde_json::Value;
 use url::Url;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let dir = std::env::var("DROPWATCH_FIXTURES").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-    });
+    let dir = std::env::var("DROPWATCH_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+        });
     let path = dir.join("shopify-products").join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!("fixture {} is missing ({e}); the shared fixtures sit beside the clone, or set DROPWATCH_FIXTURES", path.display())
@@ -31,14 +33,25 @@ fn check(name: &str, currency: &str) -> Vec<model::Product> {
     let raw: Value = serde_json::from_slice(&body).unwrap();
     let store = Url::parse("https://shop.example").unwrap();
     let brands = BrandTable::default();
-    let ctx = PageContext { source: "s", store: &store, currency, brands: &brands };
+    let ctx = PageContext {
+        source: "s",
+        store: &store,
+        currency,
+        brands: &brands,
+    };
     let products = parse_page(&body, &ctx).expect("the capture parses");
     let raw_products = raw["products"].as_array().unwrap();
     assert_eq!(products.len(), raw_products.len());
     for (p, r) in products.iter().zip(raw_products) {
         assert_eq!(p.external_id, r["id"].as_u64().unwrap().to_string());
         assert_eq!(p.title, r["title"].as_str().unwrap().trim());
-        assert_eq!(p.url, format!("https://shop.example/products/{}", r["handle"].as_str().unwrap()));
+        assert_eq!(
+            p.url,
+            format!(
+                "https://shop.example/products/{}",
+                r["handle"].as_str().unwrap()
+            )
+        );
         assert_eq!(p.currency, currency);
         let rv = r["variants"].as_array().unwrap();
         assert_eq!(p.variants.len(), rv.len(), "{}", p.title);
@@ -47,7 +60,10 @@ fn check(name: &str, currency: &str) -> Vec<model::Product> {
             assert_eq!(Some(v.price), dec(&x["price"]));
             assert_eq!(v.compare_at, dec(&x["compare_at_price"]));
             assert_eq!(v.available, x["available"].as_bool().unwrap());
-            assert_eq!(v.cart_url.as_deref(), Some(format!("https://shop.example/cart/add?id={}", v.id).as_str()));
+            assert_eq!(
+                v.cart_url.as_deref(),
+                Some(format!("https://shop.example/cart/add?id={}", v.id).as_str())
+            );
         }
     }
     products
@@ -64,8 +80,14 @@ fn annie_thompson_page() {
     assert_eq!(variants(&ps).count(), 659);
     assert_eq!(variants(&ps).filter(|v| v.available).count(), 346);
     assert_eq!(variants(&ps).filter(|v| !v.available).count(), 313);
-    assert_eq!(ps.iter().filter(|p| p.sizes_in_stock().is_empty()).count(), 34);
-    assert_eq!(variants(&ps).filter(|v| v.compare_at.is_none()).count(), 147);
+    assert_eq!(
+        ps.iter().filter(|p| p.sizes_in_stock().is_empty()).count(),
+        34
+    );
+    assert_eq!(
+        variants(&ps).filter(|v| v.compare_at.is_none()).count(),
+        147
+    );
     // Shopify's "Default Title" (a product without options, 25 of them) and
     // "O/S" (2) read as one size.
     assert_eq!(variants(&ps).filter(|v| v.size == "One size").count(), 27);
@@ -83,7 +105,11 @@ fn hades_culture_raw_minified_with_escapes() {
     assert!(variants(&ps).all(|v| v.compare_at.is_some()));
     // "" SKUs are no SKU, and `\/`-escaped image URLs come out plain.
     assert!(variants(&ps).all(|v| v.sku.is_none()));
-    assert!(ps.iter().all(|p| p.image.as_deref().unwrap().starts_with("https://cdn.shopify.com/")));
+    assert!(ps.iter().all(|p| p
+        .image
+        .as_deref()
+        .unwrap()
+        .starts_with("https://cdn.shopify.com/")));
     let ace = ps.iter().find(|p| p.title == "Bronze Ace").unwrap();
     assert_eq!(ace.currency, "INR");
 }
@@ -98,7 +124,10 @@ fn kith_placeholders_all_sold_out() {
     let min = variants(&ps).map(|v| v.price).min().unwrap();
     let max = variants(&ps).map(|v| v.price).max().unwrap();
     // (SOURCES.md says 445.00–1495.00; the capture itself runs 245.00–4995.00.)
-    assert_eq!((min.to_string(), max.to_string()), ("245.00".into(), "4995.00".into()));
+    assert_eq!(
+        (min.to_string(), max.to_string()),
+        ("245.00".into(), "4995.00".into())
+    );
     // "Kith Women" is the brand Kith.
     assert!(ps.iter().all(|p| p.brand == "Kith"));
 }

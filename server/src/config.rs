@@ -53,7 +53,9 @@ fn parse_alias(s: &str) -> Result<(String, String), String> {
         Some((a, c)) if !a.trim().is_empty() && !c.trim().is_empty() => {
             Ok((a.trim().to_string(), c.trim().to_string()))
         }
-        _ => Err(format!("expected ALIAS=CANONICAL, e.g. \"Nike Inc.=Nike\" (got {s:?})")),
+        _ => Err(format!(
+            "expected ALIAS=CANONICAL, e.g. \"Nike Inc.=Nike\" (got {s:?})"
+        )),
     }
 }
 
@@ -78,7 +80,11 @@ pub struct ServeArgs {
     /// Database: a SurrealKV path or URL (surrealkv://data/dropwatch), mem://
     /// (nothing kept), or ws://host:8000 for a SurrealDB server (with
     /// DROPWATCH_DB_USER / DROPWATCH_DB_PASS).
-    #[arg(long, env = "DROPWATCH_DB", default_value = "surrealkv://data/dropwatch")]
+    #[arg(
+        long,
+        env = "DROPWATCH_DB",
+        default_value = "surrealkv://data/dropwatch"
+    )]
     pub db: String,
     /// Don't run the built-in demo store (nor add it as a source on first start).
     #[arg(long, env = "DROPWATCH_NO_DEMO")]
@@ -149,7 +155,14 @@ mod tests {
         assert_eq!(cli.serve.interval, Duration::from_secs(1));
         assert!(!cli.serve.no_demo);
 
-        let cli = Cli::parse_from(["dropwatch", "demo-store", "--products", "10000", "--change-every", "off"]);
+        let cli = Cli::parse_from([
+            "dropwatch",
+            "demo-store",
+            "--products",
+            "10000",
+            "--change-every",
+            "off",
+        ]);
         match cli.command {
             Some(Command::DemoStore(d)) => {
                 assert_eq!(d.products, 10000);

@@ -12,8 +12,9 @@ use config::{Cli, Command, DemoArgs};
 use monitor::demo::{DemoConfig, DemoStore};
 
 fn init_logging(json: bool) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn")
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     if json {
         builder.json().init();

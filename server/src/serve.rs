@@ -87,7 +87,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     interval: args.demo_interval,
                 })
                 .await?;
-            tracing::info!("first start: added the built-in demo store as source {:?}", s.key);
+            tracing::info!(
+                "first start: added the built-in demo store as source {:?}",
+                s.key
+            );
         }
         Some(demo)
     };
@@ -143,7 +146,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let app = app.layer(tower_http::trace::TraceLayer::new_for_http());
 
-    println!("Dropwatch is running: open http://{} in your browser", loopback(addr));
+    println!(
+        "Dropwatch is running: open http://{} in your browser",
+        loopback(addr)
+    );
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
@@ -161,8 +167,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }
@@ -208,5 +213,7 @@ async fn sources(
             "runs": runs,
         }));
     }
-    Ok(Json(serde_json::json!({ "sources": out, "hosts": e.hosts() })))
+    Ok(Json(
+        serde_json::json!({ "sources": out, "hosts": e.hosts() }),
+    ))
 }

@@ -15,40 +15,111 @@ use serde_json::{json, Value};
 const SNEAKERS: &[(&[&str], &[&str])] = &[
     (
         &["Nike", "NIKE", "nike", "Nike Inc."],
-        &["Dunk Low", "Air Force 1 '07", "Air Max 1", "Air Max 90", "Vomero 5", "Cortez"],
+        &[
+            "Dunk Low",
+            "Air Force 1 '07",
+            "Air Max 1",
+            "Air Max 90",
+            "Vomero 5",
+            "Cortez",
+        ],
     ),
     (
         &["Jordan", "Air Jordan"],
-        &["Air Jordan 1 Retro High OG", "Air Jordan 4 Retro", "Air Jordan 3 Retro", "Air Jordan 11 Retro"],
+        &[
+            "Air Jordan 1 Retro High OG",
+            "Air Jordan 4 Retro",
+            "Air Jordan 3 Retro",
+            "Air Jordan 11 Retro",
+        ],
     ),
     (
         &["adidas", "ADIDAS", "adidas Originals"],
-        &["Samba OG", "Gazelle Indoor", "Campus 00s", "Handball Spezial", "SL 72"],
+        &[
+            "Samba OG",
+            "Gazelle Indoor",
+            "Campus 00s",
+            "Handball Spezial",
+            "SL 72",
+        ],
     ),
     (
         &["New Balance", "NEW BALANCE"],
         &["990v6", "2002R", "550", "9060", "1906R"],
     ),
-    (&["ASICS", "Asics"], &["GEL-1130", "GEL-Kayano 14", "GEL-NYC"]),
+    (
+        &["ASICS", "Asics"],
+        &["GEL-1130", "GEL-Kayano 14", "GEL-NYC"],
+    ),
     (&["Salomon"], &["XT-6", "ACS Pro"]),
 ];
 const COLOURWAYS: &[&str] = &[
-    "Panda", "Triple White", "Black/White", "Sail/Gum", "Bred", "University Blue", "Medium Olive",
-    "Grey Fog", "Sea Salt", "Cream/Navy", "Chicago", "Phantom",
+    "Panda",
+    "Triple White",
+    "Black/White",
+    "Sail/Gum",
+    "Bred",
+    "University Blue",
+    "Medium Olive",
+    "Grey Fog",
+    "Sea Salt",
+    "Cream/Navy",
+    "Chicago",
+    "Phantom",
 ];
 const SHOE_SIZES: &[&str] = &["7", "7.5", "8", "8.5", "9", "9.5", "10", "10.5", "11", "12"];
-const SHOE_PRICES: &[&str] = &["100.00", "110.00", "115.00", "120.00", "140.00", "160.00", "180.00", "210.00", "230.00"];
+const SHOE_PRICES: &[&str] = &[
+    "100.00", "110.00", "115.00", "120.00", "140.00", "160.00", "180.00", "210.00", "230.00",
+];
 
 const STREETWEAR: &[(&[&str], &[&str])] = &[
-    (&["Supreme"], &["Box Logo Hoodie", "Small Box Tee", "Nylon Track Jacket", "Camp Cap"]),
-    (&["Stussy", "STÜSSY"], &["8 Ball Fleece", "Basic Stock Tee", "Ripstop Cargo Pant", "Stock Bucket Hat"]),
-    (&["Kith", "Kith Women"], &["Williams III Hoodie", "Nelson Crewneck", "Wool Varsity Jacket"]),
-    (&["Palace"], &["Tri-Ferg Hood", "Basically A Tee", "Shell Jacket"]),
-    (&["Fear of God Essentials", "ESSENTIALS"], &["Essentials Hoodie", "Essentials Sweatpant"]),
+    (
+        &["Supreme"],
+        &[
+            "Box Logo Hoodie",
+            "Small Box Tee",
+            "Nylon Track Jacket",
+            "Camp Cap",
+        ],
+    ),
+    (
+        &["Stussy", "STÜSSY"],
+        &[
+            "8 Ball Fleece",
+            "Basic Stock Tee",
+            "Ripstop Cargo Pant",
+            "Stock Bucket Hat",
+        ],
+    ),
+    (
+        &["Kith", "Kith Women"],
+        &[
+            "Williams III Hoodie",
+            "Nelson Crewneck",
+            "Wool Varsity Jacket",
+        ],
+    ),
+    (
+        &["Palace"],
+        &["Tri-Ferg Hood", "Basically A Tee", "Shell Jacket"],
+    ),
+    (
+        &["Fear of God Essentials", "ESSENTIALS"],
+        &["Essentials Hoodie", "Essentials Sweatpant"],
+    ),
 ];
-const GARMENT_COLOURS: &[&str] = &["Black", "Heather Grey", "Navy", "Olive", "Cream", "Washed Blue"];
+const GARMENT_COLOURS: &[&str] = &[
+    "Black",
+    "Heather Grey",
+    "Navy",
+    "Olive",
+    "Cream",
+    "Washed Blue",
+];
 const GARMENT_SIZES: &[&str] = &["S", "M", "L", "XL"];
-const GARMENT_PRICES: &[&str] = &["48.00", "58.00", "90.00", "148.00", "168.00", "220.00", "395.00"];
+const GARMENT_PRICES: &[&str] = &[
+    "48.00", "58.00", "90.00", "148.00", "168.00", "220.00", "395.00",
+];
 
 const BLIND_BOX_VENDORS: &[&str] = &["POP MART", "Pop Mart", "POPMART"];
 const BLIND_BOX_SERIES: &[&str] = &[
@@ -107,15 +178,7 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
 }
 
 fn handle_of(title: &str, id: u64) -> String {
-    let mut h = String::new();
-    for c in title.chars() {
-        if c.is_ascii_alphanumeric() {
-            h.push(c.to_ascii_lowercase());
-        } else if !h.ends_with('-') {
-            h.push('-');
-        }
-    }
-    format!("{}-{}", h.trim_matches('-'), id % 100_000)
+    format!("{}-{}", crate::engine::slug_text(title), id % 100_000)
 }
 
 impl Catalogue {
@@ -202,8 +265,12 @@ impl Catalogue {
                         DemoVariant {
                             id: 45_000_000_000_000 + i as u64 * 100 + j as u64,
                             title: size.to_string(),
-                            sku: format!("{}-{}", tags.get(1).map(String::as_str).unwrap_or("DW"), size)
-                                .replace(' ', ""),
+                            sku: format!(
+                                "{}-{}",
+                                tags.get(1).map(String::as_str).unwrap_or("DW"),
+                                size
+                            )
+                            .replace(' ', ""),
                             price: p,
                             compare_at: on_sale.then(|| (p * price("1.25")).round_dp(0)),
                             available: rng.random_bool(0.7),
@@ -230,39 +297,28 @@ impl Catalogue {
         Catalogue { products, rng }
     }
 
-    fn variant_mut(&mut self, variant_id: u64) -> Option<(&mut DemoProduct, usize)> {
-        self.products.iter_mut().find_map(|p| {
-            let j = p.variants.iter().position(|v| v.id == variant_id)?;
-            Some((p, j))
-        })
+    /// Applies `change` to a variant and stamps it updated; false if there is no such variant.
+    fn update_variant(&mut self, variant_id: u64, change: impl FnOnce(&mut DemoVariant)) -> bool {
+        let now = Utc::now();
+        for p in &mut self.products {
+            if let Some(v) = p.variants.iter_mut().find(|v| v.id == variant_id) {
+                change(v);
+                v.updated_at = now;
+                p.updated_at = now;
+                return true;
+            }
+        }
+        false
     }
 
     /// Sets a variant's price; false if there is no such variant.
     pub fn set_price(&mut self, variant_id: u64, new: Decimal) -> bool {
-        let now = Utc::now();
-        match self.variant_mut(variant_id) {
-            Some((p, j)) => {
-                p.variants[j].price = new;
-                p.variants[j].updated_at = now;
-                p.updated_at = now;
-                true
-            }
-            None => false,
-        }
+        self.update_variant(variant_id, |v| v.price = new)
     }
 
     /// Sets a variant's availability; false if there is no such variant.
     pub fn set_available(&mut self, variant_id: u64, available: bool) -> bool {
-        let now = Utc::now();
-        match self.variant_mut(variant_id) {
-            Some((p, j)) => {
-                p.variants[j].available = available;
-                p.variants[j].updated_at = now;
-                p.updated_at = now;
-                true
-            }
-            None => false,
-        }
+        self.update_variant(variant_id, |v| v.available = available)
     }
 
     /// Takes a product off the catalogue; false if there is none with that id.
@@ -289,12 +345,18 @@ impl Catalogue {
                 let new = (old * pct).round_dp(0).max(Decimal::ONE);
                 if new != old {
                     self.set_price(id, new);
-                    done.push(format!("{} {}: price {old} -> {new}", self.products[i].title, id));
+                    done.push(format!(
+                        "{} {}: price {old} -> {new}",
+                        self.products[i].title, id
+                    ));
                 }
             } else {
                 let now = !self.products[i].variants[j].available;
                 self.set_available(id, now);
-                done.push(format!("{} {}: available {now}", self.products[i].title, id));
+                done.push(format!(
+                    "{} {}: available {now}",
+                    self.products[i].title, id
+                ));
             }
         }
         done

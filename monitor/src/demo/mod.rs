@@ -147,7 +147,10 @@ impl DemoStore {
             .route("/control/availability", post(control_availability))
             .route("/control/remove", post(control_remove))
             .route("/control/tick", post(control_tick))
-            .route("/control/fault", post(control_fault).delete(control_fault_off))
+            .route(
+                "/control/fault",
+                post(control_fault).delete(control_fault_off),
+            )
             .with_state(self.clone())
     }
 
@@ -313,9 +316,18 @@ struct SetPrice {
 
 async fn control_price(State(store): State<Arc<DemoStore>>, Json(b): Json<SetPrice>) -> Response {
     if b.price < Decimal::ZERO {
-        return (StatusCode::UNPROCESSABLE_ENTITY, "price must not be negative").into_response();
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "price must not be negative",
+        )
+            .into_response();
     }
-    if store.catalogue.lock().unwrap().set_price(b.variant_id, b.price) {
+    if store
+        .catalogue
+        .lock()
+        .unwrap()
+        .set_price(b.variant_id, b.price)
+    {
         StatusCode::NO_CONTENT.into_response()
     } else {
         not_found("variant")
@@ -362,8 +374,17 @@ struct Tick {
     changes: Option<usize>,
 }
 
-async fn control_tick(State(store): State<Arc<DemoStore>>, Json(b): Json<Tick>) -> Json<Vec<String>> {
-    Json(store.catalogue.lock().unwrap().tick(b.changes.unwrap_or(1).min(10_000)))
+async fn control_tick(
+    State(store): State<Arc<DemoStore>>,
+    Json(b): Json<Tick>,
+) -> Json<Vec<String>> {
+    Json(
+        store
+            .catalogue
+            .lock()
+            .unwrap()
+            .tick(b.changes.unwrap_or(1).min(10_000)),
+    )
 }
 
 async fn control_fault(

@@ -141,8 +141,13 @@ fn picture(p: &DemoProduct) -> String {
     )
 }
 
-pub(super) async fn image(State(store): State<Arc<DemoStore>>, Path(file): Path<String>) -> Response {
-    let id = file.strip_suffix(".svg").and_then(|s| s.parse::<u64>().ok());
+pub(super) async fn image(
+    State(store): State<Arc<DemoStore>>,
+    Path(file): Path<String>,
+) -> Response {
+    let id = file
+        .strip_suffix(".svg")
+        .and_then(|s| s.parse::<u64>().ok());
     let cat = store.catalogue.lock().unwrap();
     match id.and_then(|id| cat.products.iter().find(|p| p.id == id)) {
         Some(p) => (

@@ -117,8 +117,11 @@ impl Store {
 
     pub async fn sources(&self) -> Result<Vec<Source>> {
         decode(
-            self.rows("SELECT * OMIT id FROM source ORDER BY created ASC", json!({}))
-                .await?,
+            self.rows(
+                "SELECT * OMIT id FROM source ORDER BY created ASC",
+                json!({}),
+            )
+            .await?,
         )
     }
 

@@ -126,13 +126,21 @@ fn product_statements(batch: &Batch, sql: &mut String, vars: &mut serde_json::Ma
             vars.insert(name.into(), Value::Array(rows));
         }
     };
-    add("INSERT INTO product $new_products;\n", "new_products", new_rows);
+    add(
+        "INSERT INTO product $new_products;\n",
+        "new_products",
+        new_rows,
+    );
     add(
         "FOR $p IN $changed_products { UPSERT type::record('product', $p.key) CONTENT $p; };\n",
         "changed_products",
         changed_rows,
     );
-    add("INSERT INTO variant $new_variants;\n", "new_variants", new_variants);
+    add(
+        "INSERT INTO variant $new_variants;\n",
+        "new_variants",
+        new_variants,
+    );
     add(
         "FOR $v IN $changed_variants { UPSERT type::record('variant', $v.vkey) CONTENT $v; };\n",
         "changed_variants",

@@ -6,11 +6,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use model::{Event, EventKind, Source};
 use monitor::demo::{DemoConfig, DemoStore, Fault, FaultSetting};
 use monitor::fetch::FetchLimits;
 use monitor::politeness::Politeness;
 use monitor::{Engine, EngineConfig, NewSource, Store};
-use model::{Event, EventKind, Source};
 
 pub struct Harness {
     pub demo: Arc<DemoStore>,
@@ -62,7 +62,12 @@ impl Harness {
     }
 
     /// An engine on `db` watching an already running demo store.
-    pub async fn attach(demo: Arc<DemoStore>, addr: SocketAddr, db: &str, cfg: EngineConfig) -> Harness {
+    pub async fn attach(
+        demo: Arc<DemoStore>,
+        addr: SocketAddr,
+        db: &str,
+        cfg: EngineConfig,
+    ) -> Harness {
         let store = Store::open(db).await.expect("store opens");
         let engine = Engine::open(store, cfg).await.expect("engine opens");
         let source = engine
@@ -76,23 +81,43 @@ impl Harness {
             })
             .await
             .expect("source added");
-        Harness { demo, addr, engine, source }
+        Harness {
+            demo,
+            addr,
+            engine,
+            source,
+        }
     }
 
     pub async fn check(&self) -> model::PollRun {
-        self.engine.check_now(&self.source.key).await.expect("run recorded")
+        self.engine
+            .check_now(&self.source.key)
+            .await
+            .expect("run recorded")
     }
 
     pub async fn events(&self) -> Vec<Event> {
-        self.engine.store().events_since(0, 1_000_000).await.unwrap()
+        self.engine
+            .store()
+            .events_since(0, 1_000_000)
+            .await
+            .unwrap()
     }
 
     pub async fn events_after(&self, seq: u64) -> Vec<Event> {
-        self.engine.store().events_since(seq, 1_000_000).await.unwrap()
+        self.engine
+            .store()
+            .events_since(seq, 1_000_000)
+            .await
+            .unwrap()
     }
 
     pub fn fault(&self, kind: Fault, retry_after: Option<u64>) {
-        self.demo.set_fault(Some(FaultSetting { kind, retry_after, from_page: None }));
+        self.demo.set_fault(Some(FaultSetting {
+            kind,
+            retry_after,
+            from_page: None,
+        }));
     }
 
     /// (product id, variant id, available) of the first product's `j`-th size.
@@ -112,6 +137,28 @@ impl Harness {
             .unwrap()
             .status()
             .as_u16()
+    }
+}
+
+/// A fresh directory under the system's temp dir, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir =
+            std::env::temp_dir().join(format!("dropwatch-{label}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
