@@ -41,7 +41,14 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
     });
     let addr = demo.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let url: url::Url = format!("http://{addr}").parse().unwrap();
-    let engine = Engine::open(Store::open(db).await.unwrap(), EngineConfig::default())
+    let cfg = EngineConfig {
+        commit_products: std::env::var("DROPWATCH_COMMIT_PRODUCTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(EngineConfig::default().commit_products),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(Store::open(db).await.unwrap(), cfg)
         .await
         .unwrap();
     engine.set_host_rules(&url, Politeness::local());

@@ -35,6 +35,10 @@ pub struct EngineConfig {
     /// Each wait between runs is the interval ± this fraction, so that many
     /// sources don't poll in lockstep.
     pub jitter: f64,
+    /// Products per transaction. SurrealDB's cost per write grows with the
+    /// size of its transaction, so a 250-product page is committed in parts;
+    /// each product's changes, history and events stay in one transaction.
+    pub commit_products: usize,
 }
 
 impl Default for EngineConfig {
@@ -44,6 +48,7 @@ impl Default for EngineConfig {
             limits: FetchLimits::default(),
             max_pages: 400,
             jitter: 0.1,
+            commit_products: 10,
         }
     }
 }

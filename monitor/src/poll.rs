@@ -189,21 +189,24 @@ impl Engine {
                 read.complete = true;
                 return read;
             }
-            let mut batch = Batch::default();
-            {
-                let state = self.state.lock().unwrap();
-                let now = Utc::now();
-                for p in products {
-                    if read.seen.insert(p.key.clone()) {
-                        batch.add(diff(state.get(&p.key), p, now));
+            let mut products = products.into_iter().peekable();
+            while products.peek().is_some() {
+                let mut batch = Batch::default();
+                {
+                    let state = self.state.lock().unwrap();
+                    let now = Utc::now();
+                    for p in products.by_ref().take(self.cfg.commit_products.max(1)) {
+                        if read.seen.insert(p.key.clone()) {
+                            batch.add(diff(state.get(&p.key), p, now));
+                        }
                     }
                 }
-            }
-            match self.commit(batch).await {
-                Ok(events) => run.changes += events.len() as u32,
-                Err(e) => {
-                    read.own_error = Some(format!("could not save what was read: {e}"));
-                    return read;
+                match self.commit(batch).await {
+                    Ok(events) => run.changes += events.len() as u32,
+                    Err(e) => {
+                        read.own_error = Some(format!("could not save what was read: {e}"));
+                        return read;
+                    }
                 }
             }
             run.pages += 1;

@@ -9,6 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
+use std::sync::Mutex;
+
 use serde_json::{json, Value};
 
 /// (vendor spellings, models) per sneaker brand.
@@ -147,7 +149,7 @@ pub struct DemoVariant {
 }
 
 /// One demo product.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct DemoProduct {
     pub id: u64,
     pub title: String,
@@ -161,6 +163,10 @@ pub struct DemoProduct {
     pub variants: Vec<DemoVariant>,
     /// Hue (0–359) of its generated picture.
     pub hue: u16,
+    /// Its JSON as last sent and the store address it was made for; cleared
+    /// by every change. A 10,000-product catalogue is served many times a
+    /// minute in tests and benchmarks, and the store should not be the slow part.
+    json: Mutex<Option<(String, String)>>,
 }
 
 /// The whole catalogue, ordered by id as Shopify pages it.
@@ -291,6 +297,7 @@ impl Catalogue {
                     option_name,
                     variants,
                     hue: rng.random_range(0..360),
+                    json: Mutex::new(None),
                 }
             })
             .collect();
@@ -305,6 +312,7 @@ impl Catalogue {
                 change(v);
                 v.updated_at = now;
                 p.updated_at = now;
+                *p.json.get_mut().unwrap() = None;
                 return true;
             }
         }
@@ -362,18 +370,27 @@ impl Catalogue {
         done
     }
 
-    /// A `products.json` page exactly as Shopify sends it. `base` is the
-    /// store's public address (images and links point there).
-    pub fn page(&self, page: usize, limit: usize, base: &str) -> Value {
+    /// A `products.json` page exactly as Shopify sends it, as JSON text.
+    /// `base` is the store's public address (images and links point there).
+    pub fn page(&self, page: usize, limit: usize, base: &str) -> String {
         let start = page.saturating_sub(1).saturating_mul(limit);
-        let products: Vec<Value> = self
-            .products
-            .iter()
-            .skip(start)
-            .take(limit)
-            .map(|p| product_json(p, base))
-            .collect();
-        json!({ "products": products })
+        let mut out = String::from("{\"products\":[");
+        for (i, p) in self.products.iter().skip(start).take(limit).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let mut cached = p.json.lock().unwrap();
+            match cached.as_ref() {
+                Some((for_base, json)) if for_base == base => out.push_str(json),
+                _ => {
+                    let json = product_json(p, base).to_string();
+                    out.push_str(&json);
+                    *cached = Some((base.to_string(), json));
+                }
+            }
+        }
+        out.push_str("]}");
+        out
     }
 }
 
@@ -448,7 +465,7 @@ mod tests {
         assert_eq!(a.products[123].title, b.products[123].title);
         let mut ids = vec![];
         for page in 1.. {
-            let v = a.page(page, 250, "http://x");
+            let v: Value = serde_json::from_str(&a.page(page, 250, "http://x")).unwrap();
             let items = v["products"].as_array().unwrap();
             if items.is_empty() {
                 break;
@@ -456,7 +473,8 @@ mod tests {
             ids.extend(items.iter().map(|p| p["id"].as_u64().unwrap()));
         }
         assert_eq!(ids.len(), 600);
-        let first = &a.page(1, 1, "http://x")["products"][0]["variants"][0];
+        let one: Value = serde_json::from_str(&a.page(1, 1, "http://x")).unwrap();
+        let first = &one["products"][0]["variants"][0];
         assert!(first["price"].is_string());
     }
 

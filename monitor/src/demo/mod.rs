@@ -205,7 +205,7 @@ async fn products_json(
     };
     let base = public_base(&headers, &uri, own_path);
     let body = store.catalogue.lock().unwrap().page(page, limit, &base);
-    Json(body).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 async fn fault_response(f: FaultSetting) -> Response {

@@ -8,15 +8,14 @@ use super::{Result, StoreError};
 /// Bump when stored shapes change, and add the migration to [`apply`].
 pub const SCHEMA_VERSION: i64 = 1;
 
+// Products and variants are keyed by record id (`product:⟨key⟩`,
+// `variant:⟨key/variant⟩`), written by id and loaded whole at start, so they
+// carry no secondary indexes: every index is one more write per row.
 const DEFINE: &str = r#"
 DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS source SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS source_key ON source FIELDS key UNIQUE;
 DEFINE TABLE IF NOT EXISTS product SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS product_key ON product FIELDS key UNIQUE;
-DEFINE INDEX IF NOT EXISTS product_source ON product FIELDS source;
 DEFINE TABLE IF NOT EXISTS variant SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS variant_product ON variant FIELDS product;
 DEFINE TABLE IF NOT EXISTS price_history SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS price_history_product ON price_history FIELDS product, ts;
 DEFINE TABLE IF NOT EXISTS stock_history SCHEMALESS;
