@@ -6,6 +6,10 @@
 //! `/api/live` socket (see `live.rs`) and applies events to its signals, so
 //! the page updates in place without a reload.
 
+// Release builds keep full view types (debug builds erase them), and the
+// page's view tree is deeper than rustc's default query depth.
+#![recursion_limit = "256"]
+
 pub mod api;
 mod live;
 mod products;
