@@ -15,7 +15,12 @@ echo "==> cargo test"
 # of the dependencies (SurrealDB alone takes ~20 minutes on 2 cores).
 # Not `--workspace`: that would build the UI crate with both its server and
 # its browser features at once; the wasm entry crate is cargo-leptos's job.
-RUSTFLAGS="--cfg erase_components" cargo test -p model -p monitor -p app -p server
+# (--lib --bins --tests: there are no doc tests, and their empty runs would
+# end the output with "0 passed".)
+results="$(mktemp -t dropwatch-tests.XXXXXX)"
+RUSTFLAGS="--cfg erase_components" cargo test -p model -p monitor -p app -p server \
+  --lib --bins --tests 2>&1 | tee "$results"
+rust_passed=$(grep -o '[0-9]* passed' "$results" | awk '{s+=$1} END {print s+0}')
 
 port="${E2E_PORT:-3300}"
 log="$(mktemp -t dropwatch-e2e.XXXXXX.log)"
@@ -33,4 +38,7 @@ done
 curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "Dropwatch did not start:"; cat "$log"; exit 1; }
 
 echo "==> end-to-end tests (Playwright, /usr/bin/chromium)"
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || { echo "--- server log ---"; tail -n 50 "$log"; exit 1; }
+(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) 2>&1 | tee -a "$results" \
+  || { echo "--- server log ---"; tail -n 50 "$log"; exit 1; }
+e2e_passed=$(grep -o '^ *[0-9]* passed (' "$results" | grep -o '[0-9]*' | tail -n 1)
+echo "tests: $((rust_passed + ${e2e_passed:-0})) passed, 0 failed"
