@@ -409,9 +409,8 @@ impl Engine {
     /// Commits a batch; once the store has it, applies its products to the
     /// in-memory state and publishes its events.
     pub(crate) async fn commit(&self, batch: Batch) -> Result<Vec<Event>, StoreError> {
-        let products = batch.products.clone();
         self.store
-            .commit(batch, |events| {
+            .commit(batch, |events, products| {
                 let mut state = self.state.lock().unwrap();
                 for p in products {
                     state.insert(p.key.clone(), p);

@@ -155,12 +155,13 @@ fn product_statements(batch: &Batch, sql: &mut String, vars: &mut serde_json::Ma
 
 impl Store {
     /// Writes a batch in one transaction, numbering its events, then calls
-    /// `publish` with the numbered events while still holding the write lock
+    /// `publish` with the numbered events (and the written products, handed
+    /// over rather than copied) while still holding the write lock
     /// (so live clients receive events in sequence order). Returns the events.
     pub async fn commit(
         &self,
         mut batch: Batch,
-        publish: impl FnOnce(&[Event]),
+        publish: impl FnOnce(&[Event], Vec<Product>),
     ) -> Result<Vec<Event>> {
         if batch.is_empty() {
             return Ok(vec![]);
@@ -205,7 +206,7 @@ impl Store {
         super::root_error(response.take_errors())?;
         // Publish before raising `last_seq`: whoever reads `last_seq` and then
         // the engine's state must find the state already updated.
-        publish(&batch.events);
+        publish(&batch.events, std::mem::take(&mut batch.products));
         self.last_seq.store(seq, Ordering::SeqCst);
         Ok(batch.events)
     }
