@@ -6,9 +6,15 @@
 //!
 //!     cargo bench -p monitor --bench poll_cycle [-- --products N]
 //!
+//! `DROPWATCH_BENCH_DB=mem` or `=file` measures one database only.
+//!
 //! Targets on a 2-core machine: first import <= 5 s, steady cycle <= 0.5 s.
 
 use std::time::{Duration, Instant};
+
+// The same allocator as the `dropwatch` binary, so the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -18,6 +24,17 @@ use monitor::demo::{DemoConfig, DemoStore};
 use monitor::politeness::Politeness;
 use monitor::{Engine, EngineConfig, NewSource, Store};
 
+const STEADY_ROUNDS: usize = 5;
+const UNCHANGED_ROUNDS: usize = 3;
+
+fn median(sorted: &[Duration]) -> f64 {
+    sorted[sorted.len() / 2].as_secs_f64()
+}
+
+fn max(sorted: &[Duration]) -> f64 {
+    sorted[sorted.len() - 1].as_secs_f64()
+}
+
 struct Figures {
     db: &'static str,
     products: u32,
@@ -25,10 +42,12 @@ struct Figures {
     pages: u32,
     first: Duration,
     first_events: u32,
-    steady: Duration,
+    /// Sorted, one per round.
+    steady: Vec<Duration>,
     steady_changed: usize,
     steady_events: u32,
-    unchanged: Duration,
+    /// Sorted, one per round.
+    unchanged: Vec<Duration>,
     unchanged_history_rows: u64,
 }
 
@@ -81,28 +100,40 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
         let n = ids.len();
         (ids, n)
     };
+    // Steady cycles: each time a fresh 1% of the variants change price.
     let mut rng = StdRng::seed_from_u64(9);
-    let mut changed = std::collections::HashSet::new();
-    while changed.len() < variants / 100 {
-        changed.insert(variant_ids[rng.random_range(0..variants)]);
-    }
-    {
-        let mut cat = demo.catalogue.lock().unwrap();
-        for (i, id) in changed.iter().enumerate() {
-            cat.set_price(*id, Decimal::from(1000 + i as u32));
+    let mut steady_times = vec![];
+    let (mut steady_changed, mut steady_events) = (0, 0);
+    for round in 0..STEADY_ROUNDS {
+        let mut changed = std::collections::HashSet::new();
+        while changed.len() < variants / 100 {
+            changed.insert(variant_ids[rng.random_range(0..variants)]);
         }
+        {
+            let mut cat = demo.catalogue.lock().unwrap();
+            for (i, id) in changed.iter().enumerate() {
+                cat.set_price(*id, Decimal::from(1000 + (round * 10_000 + i) as u32));
+            }
+        }
+        let t = Instant::now();
+        let steady = engine.check_now(&source.key).await.unwrap();
+        steady_times.push(t.elapsed());
+        assert!(steady.complete);
+        steady_changed = changed.len();
+        steady_events = steady.changes;
     }
-    let t = Instant::now();
-    let steady = engine.check_now(&source.key).await.unwrap();
-    let steady_time = t.elapsed();
-    assert!(steady.complete);
 
     let before = engine.store().counts().await.unwrap();
-    let t = Instant::now();
-    let unchanged = engine.check_now(&source.key).await.unwrap();
-    let unchanged_time = t.elapsed();
+    let mut unchanged_times = vec![];
+    for _ in 0..UNCHANGED_ROUNDS {
+        let t = Instant::now();
+        let unchanged = engine.check_now(&source.key).await.unwrap();
+        unchanged_times.push(t.elapsed());
+        assert_eq!(unchanged.changes, 0);
+    }
     let after = engine.store().counts().await.unwrap();
-    assert_eq!(unchanged.changes, 0);
+    steady_times.sort();
+    unchanged_times.sort();
 
     Figures {
         db: db_label,
@@ -111,10 +142,10 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
         pages: first.pages,
         first: first_time,
         first_events: first.changes,
-        steady: steady_time,
-        steady_changed: changed.len(),
-        steady_events: steady.changes,
-        unchanged: unchanged_time,
+        steady: steady_times,
+        steady_changed,
+        steady_events,
+        unchanged: unchanged_times,
         unchanged_history_rows: (after.price_history + after.stock_history)
             - (before.price_history + before.stock_history),
     }
@@ -131,11 +162,17 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dir = std::env::temp_dir().join(format!("dropwatch-bench-{}", std::process::id()));
     let file_db = format!("surrealkv://{}/db", dir.display());
+    // DROPWATCH_BENCH_DB=mem or =file measures one database only.
+    let only = std::env::var("DROPWATCH_BENCH_DB").unwrap_or_default();
     let figures = rt.block_on(async {
-        vec![
-            measure("mem://", "mem://", products).await,
-            measure("surrealkv (file)", &file_db, products).await,
-        ]
+        let mut figures = vec![];
+        if only != "file" {
+            figures.push(measure("mem://", "mem://", products).await);
+        }
+        if only != "mem" {
+            figures.push(measure("surrealkv (file)", &file_db, products).await);
+        }
+        figures
     });
     let _ = std::fs::remove_dir_all(&dir);
     println!();
@@ -151,14 +188,18 @@ fn main() {
             f.first_events
         );
         println!(
-            "    steady cycle (1%) {:>8.3} s  ({} variants changed, {} events)",
-            f.steady.as_secs_f64(),
+            "    steady cycle (1%) {:>8.3} s  median of {} (max {:.3} s; {} variants changed, {} events each)",
+            median(&f.steady),
+            f.steady.len(),
+            max(&f.steady),
             f.steady_changed,
             f.steady_events
         );
         println!(
-            "    unchanged cycle   {:>8.3} s  ({} history rows written)",
-            f.unchanged.as_secs_f64(),
+            "    unchanged cycle   {:>8.3} s  median of {} (max {:.3} s; {} history rows written)",
+            median(&f.unchanged),
+            f.unchanged.len(),
+            max(&f.unchanged),
             f.unchanged_history_rows
         );
     }

@@ -92,7 +92,7 @@ pub(crate) struct SourceTask {
 pub struct Engine {
     pub(crate) store: Arc<Store>,
     pub(crate) hub: LiveHub,
-    pub(crate) fetcher: Fetcher,
+    pub(crate) fetcher: Arc<Fetcher>,
     pub(crate) brands: RwLock<BrandTable>,
     /// The current state of every product, by key.
     pub(crate) state: Mutex<HashMap<String, Product>>,
@@ -144,7 +144,10 @@ impl Engine {
         let engine = Arc::new(Engine {
             store: Arc::new(store),
             hub: LiveHub::default(),
-            fetcher: Fetcher::new(cfg.limits.clone(), Gates::new(cfg.politeness.clone())),
+            fetcher: Arc::new(Fetcher::new(
+                cfg.limits.clone(),
+                Gates::new(cfg.politeness.clone()),
+            )),
             brands: RwLock::new(brands),
             state: Mutex::new(state),
             sources: Mutex::new(HashMap::new()),

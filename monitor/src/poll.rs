@@ -155,32 +155,42 @@ impl Engine {
             }
         };
         let mut previous: Option<Vec<String>> = None;
+        // Each page is fetched and parsed on its own task, so the next page
+        // is read (on the other core) while this one is diffed and written.
+        let fetch = |page: u32| {
+            let fetcher = self.fetcher.clone();
+            let url = shopify::page_url(&store_url, page);
+            let brands = self.brands.read().unwrap().clone();
+            let (key, store, currency) = (
+                source.key.clone(),
+                store_url.clone(),
+                source.currency.clone(),
+            );
+            tokio::spawn(async move {
+                let body = fetcher.get_json(&url).await?;
+                let ctx = PageContext {
+                    source: &key,
+                    store: &store,
+                    currency: &currency,
+                    brands: &brands,
+                };
+                shopify::parse_page(&body, &ctx).map_err(|e| FetchError::Blocked(e.to_string()))
+            })
+        };
+        let mut fetched = Some(fetch(1).await);
         for page in 1..=self.cfg.max_pages {
-            let body = match self
-                .fetcher
-                .get_json(&shopify::page_url(&store_url, page))
-                .await
+            let products = match fetched
+                .take()
+                .expect("each page is fetched before it is read")
             {
-                Ok(b) => b,
-                Err(e) => {
+                Ok(Ok(p)) => p,
+                Ok(Err(e)) => {
                     read.error = Some(e);
                     return read;
                 }
-            };
-            let parsed = {
-                let brands = self.brands.read().unwrap();
-                let ctx = PageContext {
-                    source: &source.key,
-                    store: &store_url,
-                    currency: &source.currency,
-                    brands: &brands,
-                };
-                shopify::parse_page(&body, &ctx)
-            };
-            let products = match parsed {
-                Ok(p) => p,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
                 Err(e) => {
-                    read.error = Some(FetchError::Blocked(e.to_string()));
+                    read.own_error = Some(format!("reading page {page} was cancelled: {e}"));
                     return read;
                 }
             };
@@ -189,24 +199,50 @@ impl Engine {
                 read.complete = true;
                 return read;
             }
-            let mut products = products.into_iter().peekable();
-            while products.peek().is_some() {
-                let mut batch = Batch::default();
-                {
-                    let state = self.state.lock().unwrap();
-                    let now = Utc::now();
-                    for p in products.by_ref().take(self.cfg.commit_products.max(1)) {
-                        if read.seen.insert(p.key.clone()) {
-                            batch.add(diff(state.get(&p.key), p, now));
-                        }
+            // Diff the page, then write what changed in transactions of at
+            // most `commit_products` changed products (unchanged ones cost nothing).
+            let mut batches = vec![Batch::default()];
+            {
+                let state = self.state.lock().unwrap();
+                let now = Utc::now();
+                for p in products {
+                    if !read.seen.insert(p.key.clone()) {
+                        continue;
                     }
+                    let d = diff(state.get(&p.key), p, now);
+                    if d.product.is_none() && d.events.is_empty() {
+                        continue;
+                    }
+                    let last = batches.last_mut().expect("never empty");
+                    if last.products.len() >= self.cfg.commit_products.max(1) {
+                        batches.push(Batch::default());
+                    }
+                    batches.last_mut().expect("never empty").add(d);
                 }
-                match self.commit(batch).await {
-                    Ok(events) => run.changes += events.len() as u32,
-                    Err(e) => {
-                        read.own_error = Some(format!("could not save what was read: {e}"));
-                        return read;
-                    }
+            }
+            // Write this page while the next one is fetched (the next page is
+            // only asked for once this one proved the catalogue goes on).
+            let write = async {
+                let mut changes = 0;
+                for batch in batches {
+                    changes += self.commit(batch).await?.len() as u32;
+                }
+                Ok::<u32, crate::store::StoreError>(changes)
+            };
+            let next = async {
+                if page < self.cfg.max_pages {
+                    Some(fetch(page + 1).await)
+                } else {
+                    None
+                }
+            };
+            let (written, next) = tokio::join!(write, next);
+            fetched = next;
+            match written {
+                Ok(changes) => run.changes += changes,
+                Err(e) => {
+                    read.own_error = Some(format!("could not save what was read: {e}"));
+                    return read;
                 }
             }
             run.pages += 1;

@@ -119,3 +119,55 @@ async fn events_committed_while_a_client_catches_up_are_not_lost() {
     let seqs = reader.await.unwrap();
     assert_eq!(seqs, (1..=300).collect::<Vec<u64>>());
 }
+
+/// A database written by schema 1 (random history and event ids behind
+/// secondary indexes) opens under schema 2 with every row kept and found.
+#[tokio::test]
+async fn a_schema_1_database_is_migrated_without_losing_rows() {
+    let dir = common::TempDir::new("migrate");
+    let url = format!("surrealkv://{}/db", dir.0.display());
+    {
+        let db = surrealdb::engine::any::connect(url.as_str()).await.unwrap();
+        db.use_ns("dropwatch").use_db("dropwatch").await.unwrap();
+        let point = |ts: i64, price: &str| {
+            json!({"product": "s/p", "at": "2026-11-01T00:00:00Z", "ts": ts,
+                   "variants": [{"variant": "1", "size": "9", "price": price, "compare_at": null}]})
+        };
+        let event = |seq: u64| {
+            json!({"seq": seq, "type": "blocked", "at": "2026-11-01T00:00:00Z",
+                   "source": "s", "reason": format!("answer {seq}")})
+        };
+        db.query(
+            "DEFINE INDEX price_history_product ON price_history FIELDS product, ts;
+             DEFINE FIELD seq ON event TYPE int;
+             DEFINE INDEX event_seq ON event FIELDS seq UNIQUE;
+             UPSERT meta:schema SET version = 1;
+             UPSERT meta:events SET last_seq = 3;
+             INSERT INTO price_history $prices;
+             INSERT INTO event $events;",
+        )
+        .bind(json!({
+            "prices": [point(2000, "90.00"), point(1000, "100.00")],
+            "events": [event(2), event(3), event(1)],
+        }))
+        .await
+        .unwrap()
+        .check()
+        .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let store = monitor::Store::open(&url).await.unwrap();
+    assert_eq!(store.last_seq(), 3);
+    let events = store.events_since(0, 10).await.unwrap();
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    assert_eq!(events[1].reason.as_deref(), Some("answer 2"));
+    assert_eq!(store.events_since(1, 10).await.unwrap().len(), 2);
+    let history = store.price_history("s/p").await.unwrap();
+    let prices: Vec<String> = history
+        .iter()
+        .map(|p| p.variants[0].price.to_string())
+        .collect();
+    assert_eq!(prices, ["100.00", "90.00"], "oldest first");
+}

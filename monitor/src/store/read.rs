@@ -80,8 +80,8 @@ impl Store {
     pub async fn events_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
         decode(
             self.rows(
-                "SELECT * OMIT id FROM event WHERE seq > $since ORDER BY seq ASC LIMIT $limit",
-                json!({ "since": since, "limit": limit }),
+                "SELECT * OMIT id FROM event:[$from].. LIMIT $limit",
+                json!({ "from": since + 1, "limit": limit }),
             )
             .await?,
         )
@@ -97,7 +97,7 @@ impl Store {
     pub async fn price_history(&self, product: &str) -> Result<Vec<PricePoint>> {
         decode(
             self.rows(
-                "SELECT * OMIT id FROM price_history WHERE product = $p ORDER BY ts ASC",
+                "SELECT * OMIT id FROM price_history:[$p, NONE]..=[$p, ..]",
                 json!({ "p": product }),
             )
             .await?,
@@ -108,7 +108,7 @@ impl Store {
     pub async fn stock_history(&self, product: &str) -> Result<Vec<StockPoint>> {
         decode(
             self.rows(
-                "SELECT * OMIT id FROM stock_history WHERE product = $p ORDER BY ts ASC",
+                "SELECT * OMIT id FROM stock_history:[$p, NONE]..=[$p, ..]",
                 json!({ "p": product }),
             )
             .await?,

@@ -6,23 +6,24 @@ use surrealdb::Surreal;
 use super::{Result, StoreError};
 
 /// Bump when stored shapes change, and add the migration to [`apply`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
-// Products and variants are keyed by record id (`product:⟨key⟩`,
-// `variant:⟨key/variant⟩`), written by id and loaded whole at start, so they
-// carry no secondary indexes: every index is one more write per row.
+// Every index is one more write per row, so the hot tables have none: their
+// record ids are the index. Products and variants are keyed `product:⟨key⟩`,
+// `variant:⟨key/variant⟩`, written by id and loaded whole at start. History
+// rows are keyed `[product, ts]` and events `[seq]`, so "a product's history
+// in time order" and "events after N" are range scans over the ids.
+//
+// Version 2 (from 1): history and event ids became those arrays (they were
+// random ids with secondary indexes).
 const DEFINE: &str = r#"
 DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS source SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS product SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS variant SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS price_history SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS price_history_product ON price_history FIELDS product, ts;
 DEFINE TABLE IF NOT EXISTS stock_history SCHEMALESS;
-DEFINE INDEX IF NOT EXISTS stock_history_product ON stock_history FIELDS product, ts;
 DEFINE TABLE IF NOT EXISTS event SCHEMALESS;
-DEFINE FIELD IF NOT EXISTS seq ON event TYPE int;
-DEFINE INDEX IF NOT EXISTS event_seq ON event FIELDS seq UNIQUE;
 DEFINE TABLE IF NOT EXISTS poll_run SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS poll_run_source ON poll_run FIELDS source;
 DEFINE TABLE IF NOT EXISTS brand_alias SCHEMALESS;
@@ -44,6 +45,9 @@ pub async fn apply(db: &Surreal<Any>) -> Result<u64> {
         }
     }
     db.query(DEFINE).await?.check()?;
+    if found == Some(1) {
+        migrate_1_to_2(db).await?;
+    }
     db.query("UPSERT meta:schema SET version = $v")
         .bind(serde_json::json!({ "v": SCHEMA_VERSION }))
         .await?
@@ -53,4 +57,33 @@ pub async fn apply(db: &Surreal<Any>) -> Result<u64> {
         .await?;
     let last: Option<i64> = res.take(0).unwrap_or(None);
     Ok(last.unwrap_or(0).max(0) as u64)
+}
+
+/// Re-keys the history and event rows of a version-1 database (random ids
+/// plus indexes) to the version-2 ids, in one transaction per table.
+async fn migrate_1_to_2(db: &Surreal<Any>) -> Result<()> {
+    const STEPS: &str = r#"
+BEGIN TRANSACTION;
+REMOVE INDEX IF EXISTS price_history_product ON price_history;
+LET $rows = SELECT * OMIT id FROM price_history;
+DELETE price_history;
+FOR $r IN $rows { CREATE type::record('price_history', [$r.product, $r.ts]) CONTENT $r; };
+COMMIT TRANSACTION;
+BEGIN TRANSACTION;
+REMOVE INDEX IF EXISTS stock_history_product ON stock_history;
+LET $rows = SELECT * OMIT id FROM stock_history;
+DELETE stock_history;
+FOR $r IN $rows { CREATE type::record('stock_history', [$r.product, $r.ts]) CONTENT $r; };
+COMMIT TRANSACTION;
+BEGIN TRANSACTION;
+REMOVE INDEX IF EXISTS event_seq ON event;
+REMOVE FIELD IF EXISTS seq ON event;
+LET $rows = SELECT * OMIT id FROM event;
+DELETE event;
+FOR $r IN $rows { CREATE type::record('event', [$r.seq]) CONTENT $r; };
+COMMIT TRANSACTION;
+"#;
+    tracing::info!("migrating the database from schema 1 to 2 (history and event ids)");
+    let mut response = db.query(STEPS).await?;
+    super::root_error(response.take_errors())
 }

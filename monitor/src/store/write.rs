@@ -176,13 +176,23 @@ impl Store {
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
         product_statements(&batch, &mut sql, &mut vars);
+        // History rows are keyed [product, ts] (see the schema).
+        let history = |rows: Value| -> Value {
+            let mut rows = rows;
+            for r in rows.as_array_mut().expect("a list of points") {
+                let o = r.as_object_mut().expect("a point is an object");
+                let id = json!([o["product"], o["ts"]]);
+                o.insert("id".into(), id);
+            }
+            rows
+        };
         if !batch.price_points.is_empty() {
             sql.push_str("INSERT INTO price_history $prices;\n");
-            vars.insert("prices".into(), to_json(&batch.price_points));
+            vars.insert("prices".into(), history(to_json(&batch.price_points)));
         }
         if !batch.stock_points.is_empty() {
             sql.push_str("INSERT INTO stock_history $stock;\n");
-            vars.insert("stock".into(), to_json(&batch.stock_points));
+            vars.insert("stock".into(), history(to_json(&batch.stock_points)));
         }
         if !batch.events.is_empty() {
             let rows: Vec<Value> = batch
@@ -192,7 +202,7 @@ impl Store {
                     let mut r = to_json(e);
                     r.as_object_mut()
                         .expect("an event is an object")
-                        .insert("id".into(), json!(e.seq));
+                        .insert("id".into(), json!([e.seq]));
                     r
                 })
                 .collect();
