@@ -1,38 +1,54 @@
-//! Server functions: the page's reads, answered by the engine on the server.
+//! Server functions: the pages' reads and mutations, answered by the engine
+//! on the server.
 //!
 //! The engine reaches them through Leptos context (the server provides an
-//! `Arc<monitor::Engine>` for every request).
+//! `Arc<monitor::Engine>` for every request). Every read that a live page
+//! continues from carries `last_seq`: the state it returns already includes
+//! every event up to that number, and the page's socket starts after it, so
+//! nothing is missed or applied twice.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-use model::{Event, ProductSummary};
+use model::{
+    Event, PollRun, PricePoint, Product, ProductFilter, ProductPage, RunProgress, Source,
+    StockPoint,
+};
 
-/// What the products page shows at first, and where its live feed starts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProductsView {
-    /// The last event already reflected in `products`; the live socket is
-    /// opened with `since` = this, so nothing is missed or applied twice.
-    pub last_seq: u64,
-    /// How many products are tracked in all.
-    pub total: usize,
-    /// The most recently changed products, at most [`PAGE_SIZE`].
-    pub products: Vec<ProductSummary>,
-    /// The latest events up to `last_seq`, newest first, at most [`FEED_LEN`].
-    pub recent: Vec<Event>,
+/// How many events the dashboard's feed shows.
+pub const FEED_LEN: usize = 40;
+
+#[cfg(feature = "ssr")]
+fn engine() -> Result<std::sync::Arc<monitor::Engine>, ServerFnError> {
+    use_context::<std::sync::Arc<monitor::Engine>>()
+        .ok_or_else(|| ServerFnError::new("the engine is not running"))
 }
 
-/// How many events the feed shows.
-pub const FEED_LEN: usize = 30;
+#[cfg(feature = "ssr")]
+fn words(what: &str, e: impl std::fmt::Display) -> ServerFnError {
+    ServerFnError::new(format!("{what}: {e}"))
+}
 
-/// How many products the page renders (the full grid with paging is the
-/// dashboard's job).
-pub const PAGE_SIZE: usize = 500;
+/// What the dashboard shows at first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub last_seq: u64,
+    /// Every tracked product (not removed), before filtering.
+    pub total: usize,
+    pub page: ProductPage,
+    /// The latest events up to `last_seq`, newest first.
+    pub recent: Vec<Event>,
+    /// Filter choices: every brand, series and store (key, name) there is.
+    pub brands: Vec<String>,
+    pub series: Vec<String>,
+    pub stores: Vec<(String, String)>,
+}
 
-#[server]
-pub async fn list_products() -> Result<ProductsView, ServerFnError> {
-    let engine = use_context::<std::sync::Arc<monitor::Engine>>()
-        .ok_or_else(|| ServerFnError::new("the engine is not running"))?;
+#[server(input = Json)]
+pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, ServerFnError> {
+    let engine = engine()?;
     // `last_seq` first: the state read after it already includes every event
     // up to it (see `Store::commit`), and later events arrive on the socket.
     let last_seq = engine.store().last_seq();
@@ -41,14 +57,403 @@ pub async fn list_products() -> Result<ProductsView, ServerFnError> {
         .store()
         .events_since(last_seq.saturating_sub(FEED_LEN as u64), FEED_LEN)
         .await
-        .map_err(|e| ServerFnError::new(format!("could not read the latest events: {e}")))?;
-    // Events after `last_seq` will come on the socket; don't show them twice.
+        .map_err(|e| words("could not read the latest events", e))?;
     recent.retain(|e| e.seq <= last_seq);
     recent.reverse();
-    Ok(ProductsView {
+    let mut brands: Vec<String> = all.iter().map(|p| p.brand.clone()).collect();
+    let mut series: Vec<String> = all
+        .iter()
+        .map(|p| p.product_type.clone())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for v in [&mut brands, &mut series] {
+        v.sort_by_key(|s| s.to_lowercase());
+        v.dedup();
+    }
+    let stores = engine
+        .sources()
+        .into_iter()
+        .map(|s| (s.key, s.name))
+        .collect();
+    Ok(DashboardView {
         last_seq,
         total: all.len(),
-        products: all.into_iter().take(PAGE_SIZE).collect(),
+        page: filter.apply(all),
         recent,
+        brands,
+        series,
+        stores,
     })
+}
+
+/// Everything the product page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetail {
+    pub last_seq: u64,
+    pub product: Product,
+    pub source_name: String,
+    /// Oldest first.
+    pub prices: Vec<PricePoint>,
+    pub stock: Vec<StockPoint>,
+}
+
+/// `None` when no product has that key.
+#[server(input = Json)]
+pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFnError> {
+    let engine = engine()?;
+    let last_seq = engine.store().last_seq();
+    let Some(product) = engine.product(&key) else {
+        return Ok(None);
+    };
+    let prices = engine
+        .store()
+        .price_history(&key)
+        .await
+        .map_err(|e| words("could not read the price history", e))?;
+    let stock = engine
+        .store()
+        .stock_history(&key)
+        .await
+        .map_err(|e| words("could not read the stock history", e))?;
+    let source_name = engine
+        .sources()
+        .into_iter()
+        .find(|s| s.key == product.source)
+        .map(|s| s.name)
+        .unwrap_or_else(|| product.source.clone());
+    Ok(Some(ProductDetail {
+        last_seq,
+        product,
+        source_name,
+        prices,
+        stock,
+    }))
+}
+
+/// A source with its run in progress and its latest runs (newest first).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceRow {
+    pub source: Source,
+    pub progress: Option<RunProgress>,
+    pub runs: Vec<PollRun>,
+}
+
+impl SourceRow {
+    pub fn running(&self) -> bool {
+        self.progress.as_ref().is_some_and(|p| p.running)
+    }
+}
+
+/// How many past runs a source shows.
+pub const RUNS_SHOWN: usize = 5;
+
+#[cfg(feature = "ssr")]
+async fn source_rows(
+    engine: &monitor::Engine,
+    runs: usize,
+) -> Result<Vec<SourceRow>, ServerFnError> {
+    let mut rows = vec![];
+    for source in engine.sources() {
+        let runs = engine
+            .store()
+            .runs(&source.key, runs)
+            .await
+            .map_err(|e| words("could not read the poll runs", e))?;
+        rows.push(SourceRow {
+            progress: engine.progress(&source.key),
+            source,
+            runs,
+        });
+    }
+    Ok(rows)
+}
+
+/// The sources page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourcesView {
+    pub last_seq: u64,
+    pub rows: Vec<SourceRow>,
+}
+
+#[server(input = Json)]
+pub async fn load_sources() -> Result<SourcesView, ServerFnError> {
+    let engine = engine()?;
+    let last_seq = engine.store().last_seq();
+    Ok(SourcesView {
+        last_seq,
+        rows: source_rows(&engine, RUNS_SHOWN).await?,
+    })
+}
+
+/// What a form submission did: a message for the user, or what to fix,
+/// next to the field it concerns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FormResult {
+    pub ok: bool,
+    pub message: String,
+    /// (field name, what is wrong with it)
+    pub errors: Vec<(String, String)>,
+}
+
+impl FormResult {
+    pub fn error_for(&self, field: &str) -> Option<String> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.clone())
+    }
+
+    #[cfg(feature = "ssr")]
+    fn field(field: &str, message: impl Into<String>) -> FormResult {
+        FormResult {
+            ok: false,
+            message: "Please correct the marked field.".into(),
+            errors: vec![(field.into(), message.into())],
+        }
+    }
+}
+
+/// "30s", "5m", "2h", "1h30m" or a number of seconds.
+pub fn parse_interval(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim().to_lowercase();
+    if raw.is_empty() {
+        return Err("Give an interval, e.g. 30s, 5m or 1h.".into());
+    }
+    if let Ok(n) = raw.parse::<u64>() {
+        return check_secs(n);
+    }
+    let (mut total, mut num) = (0u64, String::new());
+    for c in raw.chars().filter(|c| !c.is_whitespace()) {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => {
+                return Err(format!(
+                    "{raw:?} is not an interval; write e.g. 30s, 5m or 1h."
+                ))
+            }
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("{raw:?} is not an interval; write e.g. 30s, 5m or 1h."))?;
+        total += n * unit;
+        num.clear();
+    }
+    if !num.is_empty() {
+        return Err(format!("{raw:?} needs a unit: s, m or h."));
+    }
+    check_secs(total)
+}
+
+fn check_secs(n: u64) -> Result<u64, String> {
+    if n == 0 {
+        Err("The interval must be at least 1 second.".into())
+    } else if n > 7 * 86_400 {
+        Err("The interval can be at most 7 days.".into())
+    } else {
+        Ok(n)
+    }
+}
+
+/// 90 -> "1m30s".
+pub fn format_interval(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out += &format!("{h}h");
+    }
+    if m > 0 {
+        out += &format!("{m}m");
+    }
+    if s > 0 || out.is_empty() {
+        out += &format!("{s}s");
+    }
+    out
+}
+
+#[server]
+pub async fn add_source(
+    kind: String,
+    url: String,
+    name: String,
+    interval: String,
+) -> Result<FormResult, ServerFnError> {
+    let engine = engine()?;
+    if kind != model::SOURCE_KIND_SHOPIFY {
+        return Ok(FormResult::field("kind", format!("Unknown kind {kind:?}.")));
+    }
+    if let Err(e) = monitor::engine::source_url(&url) {
+        return Ok(FormResult::field("url", e.to_string()));
+    }
+    let secs = match parse_interval(&interval) {
+        Ok(s) => s,
+        Err(e) => return Ok(FormResult::field("interval", e)),
+    };
+    let before = engine.sources().len();
+    let source = engine
+        .add_source(monitor::NewSource {
+            key: None,
+            kind,
+            url,
+            name: Some(name),
+            currency: None,
+            interval: std::time::Duration::from_secs(secs),
+        })
+        .await
+        .map_err(|e| words("could not add the source", e))?;
+    let message = if engine.sources().len() == before {
+        format!("{} is already watched as {:?}.", source.url, source.name)
+    } else {
+        format!("Added {:?}; its first check has started.", source.name)
+    };
+    Ok(FormResult {
+        ok: true,
+        message,
+        errors: vec![],
+    })
+}
+
+#[server]
+pub async fn edit_source(
+    key: String,
+    url: String,
+    name: String,
+    interval: String,
+) -> Result<FormResult, ServerFnError> {
+    let engine = engine()?;
+    if let Err(e) = monitor::engine::source_url(&url) {
+        return Ok(FormResult::field("url", e.to_string()));
+    }
+    let secs = match parse_interval(&interval) {
+        Ok(s) => s,
+        Err(e) => return Ok(FormResult::field("interval", e)),
+    };
+    let s = engine
+        .update_source(
+            &key,
+            monitor::SourceEdit {
+                name: Some(name),
+                url: Some(url),
+                interval: Some(std::time::Duration::from_secs(secs)),
+            },
+        )
+        .await
+        .map_err(|e| words("could not save the source", e))?;
+    Ok(FormResult {
+        ok: true,
+        message: format!("Saved {:?}.", s.name),
+        errors: vec![],
+    })
+}
+
+/// Pauses (`enabled` = false) or resumes a source.
+#[server]
+pub async fn set_source_enabled(key: String, enabled: bool) -> Result<(), ServerFnError> {
+    engine()?
+        .set_enabled(&key, enabled)
+        .await
+        .map_err(|e| words("could not change the source", e))?;
+    Ok(())
+}
+
+#[server]
+pub async fn remove_source(key: String) -> Result<(), ServerFnError> {
+    engine()?
+        .remove_source(&key)
+        .await
+        .map_err(|e| words("could not remove the source", e))
+}
+
+/// Starts a run of the source now (its progress shows on the sources page).
+#[server]
+pub async fn check_source(key: String) -> Result<(), ServerFnError> {
+    let engine = engine()?;
+    let source = engine
+        .sources()
+        .into_iter()
+        .find(|s| s.key == key)
+        .ok_or_else(|| ServerFnError::new(format!("there is no source {key:?}")))?;
+    if !source.enabled {
+        // A paused source has no scheduler to wake: run it once by hand.
+        tokio::spawn(async move {
+            let _ = engine.check_now(&key).await;
+        });
+        return Ok(());
+    }
+    engine
+        .trigger(&key)
+        .map_err(|e| words("could not start the check", e))
+}
+
+/// What the politeness gate says about one host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HostView {
+    pub host: String,
+    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
+    pub state: String,
+    pub until: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub in_flight: usize,
+    pub last_error: Option<String>,
+}
+
+/// The status page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    pub now: DateTime<Utc>,
+    pub sources: Vec<SourceRow>,
+    pub hosts: Vec<HostView>,
+    pub products: usize,
+    pub last_seq: u64,
+    pub live_clients: usize,
+}
+
+#[server(input = Json)]
+pub async fn load_status() -> Result<StatusView, ServerFnError> {
+    let engine = engine()?;
+    let hosts = engine
+        .hosts()
+        .into_iter()
+        .map(|h| HostView {
+            host: h.host,
+            state: h.state.to_string(),
+            until: h.until,
+            consecutive_failures: h.consecutive_failures,
+            in_flight: h.in_flight,
+            last_error: h.last_error,
+        })
+        .collect();
+    Ok(StatusView {
+        now: Utc::now(),
+        sources: source_rows(&engine, 10).await?,
+        hosts,
+        products: engine.products().len(),
+        last_seq: engine.store().last_seq(),
+        live_clients: engine.live_clients(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_read_as_users_write_them() {
+        assert_eq!(parse_interval("30s"), Ok(30));
+        assert_eq!(parse_interval(" 5m "), Ok(300));
+        assert_eq!(parse_interval("1h30m"), Ok(5400));
+        assert_eq!(parse_interval("45"), Ok(45));
+        assert!(parse_interval("soon").is_err());
+        assert!(parse_interval("0s").is_err());
+        assert!(parse_interval("10").is_ok());
+        assert!(parse_interval("3 parsecs").is_err());
+        assert_eq!(format_interval(5400), "1h30m");
+        assert_eq!(format_interval(30), "30s");
+    }
 }

@@ -11,15 +11,27 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+mod chart;
+mod dashboard;
 mod live;
-mod products;
+mod product;
+mod sources;
+mod status;
+mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-pub use products::ProductsPage;
+pub use dashboard::DashboardPage;
+use live::{Connection, LiveState};
+use product::ProductPage;
+use sources::SourcesPage;
+use status::StatusPage;
+
+/// Registers the service worker (see `public/sw.js`) once the page has loaded.
+const REGISTER_SW: &str = "if ('serviceWorker' in navigator) { window.addEventListener('load', function () { navigator.serviceWorker.register('/sw.js').catch(function (e) { console.warn('service worker:', e); }); }); }";
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -29,6 +41,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <script inner_html=REGISTER_SW></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -43,6 +58,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(LiveState(RwSignal::new(Connection::Connecting)));
     view! {
         <Stylesheet id="leptos" href="/pkg/dropwatch.css"/>
         <Title text="Dropwatch"/>
@@ -50,9 +66,16 @@ pub fn App() -> impl IntoView {
         <Meta name="theme-color" content="#0f766e"/>
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=ProductsPage ssr=SsrMode::Async/>
-            </Routes>
+            <a class="skip" href="#content">"Skip to content"</a>
+            <ui::Header/>
+            <div id="content">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=DashboardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/product/:key") view=ProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sources") view=SourcesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                </Routes>
+            </div>
         </Router>
     }
 }
@@ -68,7 +91,7 @@ fn NotFound() -> impl IntoView {
     view! {
         <main class="page">
             <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. " <a href="/">"Go to the products"</a></p>
+            <p>"There is nothing at this address. " <a href="/">"Go to the dashboard"</a></p>
         </main>
     }
 }

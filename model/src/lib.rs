@@ -10,11 +10,15 @@
 //! on the wire a decimal is a string (`"129.99"`), as shops send it.
 
 mod event;
+mod filter;
+mod history;
 mod product;
 mod source;
 
 pub use event::{Event, EventKind, EventProduct, EventVariant};
-pub use product::{Product, ProductSummary, Variant};
+pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
+pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
+pub use product::{PriceMove, Product, ProductSummary, Variant};
 pub use rust_decimal::Decimal;
 pub use source::{PollRun, RunProgress, Source};
 

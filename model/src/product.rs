@@ -51,6 +51,32 @@ pub struct Product {
     /// Set after a complete read of the catalogue no longer listed it.
     #[serde(default)]
     pub removed: bool,
+    /// The last change of its lowest price (for the change badge and the
+    /// "biggest drop" sort).
+    #[serde(default)]
+    pub last_change: Option<PriceMove>,
+}
+
+/// A move of a product's lowest price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceMove {
+    pub old: Decimal,
+    pub new: Decimal,
+    pub at: DateTime<Utc>,
+}
+
+impl PriceMove {
+    /// The change in percent of the old price (negative for a drop), to one decimal.
+    pub fn percent(&self) -> Decimal {
+        if self.old.is_zero() {
+            return Decimal::ZERO;
+        }
+        ((self.new - self.old) * Decimal::ONE_HUNDRED / self.old).round_dp(1)
+    }
+
+    pub fn is_drop(&self) -> bool {
+        self.new < self.old
+    }
 }
 
 impl Product {
@@ -79,6 +105,7 @@ impl Product {
             source: self.source.clone(),
             title: self.title.clone(),
             brand: self.brand.clone(),
+            product_type: self.product_type.clone(),
             url: self.url.clone(),
             image: self.image.clone(),
             currency: self.currency.clone(),
@@ -89,6 +116,7 @@ impl Product {
             variant_count: self.variants.len(),
             removed: self.removed,
             updated: self.updated,
+            change: self.last_change.clone(),
         }
     }
 }
@@ -101,6 +129,9 @@ pub struct ProductSummary {
     pub source: String,
     pub title: String,
     pub brand: String,
+    /// The series or collection (Shopify's product type).
+    #[serde(default)]
+    pub product_type: String,
     pub url: String,
     pub image: Option<String>,
     pub currency: String,
@@ -112,6 +143,9 @@ pub struct ProductSummary {
     pub variant_count: usize,
     pub removed: bool,
     pub updated: DateTime<Utc>,
+    /// The last move of the lowest price, if it ever moved.
+    #[serde(default)]
+    pub change: Option<PriceMove>,
 }
 
 impl ProductSummary {
@@ -162,6 +196,7 @@ mod tests {
             first_seen: Utc::now(),
             updated: Utc::now(),
             removed: false,
+            last_change: None,
         };
         let s = p.summary();
         assert_eq!(s.price_label(), "110.00–129.99 USD");

@@ -7,46 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 
-use model::{Event, EventKind, EventVariant, Product, Variant};
-
-/// One variant's price at a moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VariantPrice {
-    pub variant: String,
-    pub size: String,
-    pub price: Decimal,
-    pub compare_at: Option<Decimal>,
-}
-
-/// One variant's availability at a moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VariantStock {
-    pub variant: String,
-    pub size: String,
-    pub available: bool,
-}
-
-/// A price-history row: the variants of one product whose price changed at `at`
-/// (all of them on first sight).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PricePoint {
-    pub product: String,
-    pub at: DateTime<Utc>,
-    /// `at` in milliseconds, for ordering and range queries.
-    pub ts: i64,
-    pub variants: Vec<VariantPrice>,
-}
-
-/// A stock-history row: the variants of one product whose availability changed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StockPoint {
-    pub product: String,
-    pub at: DateTime<Utc>,
-    pub ts: i64,
-    pub variants: Vec<VariantStock>,
-}
+use model::{Event, EventKind, EventVariant, PriceMove, Product, Variant};
+pub use model::{PricePoint, StockPoint, VariantPrice, VariantStock};
 
 /// What one observation changed. Empty when nothing did.
 #[derive(Debug, Default)]
@@ -127,6 +90,7 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
         }
         new.updated = now;
         new.removed = false;
+        new.last_change = old.and_then(|o| o.last_change.clone());
         return Diff {
             first_sight: old.is_none(),
             changed_variants: new.variants.iter().map(|v| v.id.clone()).collect(),
@@ -150,6 +114,14 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
 
     new.first_seen = old.first_seen;
     new.updated = old.updated;
+    new.last_change = match (old.price_range(), new.price_range()) {
+        (Some((was, _)), Some((now_min, _))) if was != now_min => Some(PriceMove {
+            old: was,
+            new: now_min,
+            at: now,
+        }),
+        _ => old.last_change.clone(),
+    };
     let mut prices = Vec::new();
     let mut stock = Vec::new();
     // (kind, variant, old price) in the shop's variant order; events are built
@@ -301,6 +273,7 @@ mod tests {
             first_seen: t,
             updated: t,
             removed: false,
+            last_change: None,
         }
     }
 

@@ -126,6 +126,38 @@ pub(crate) fn slug_text(raw: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
+/// A source's address, checked: an absolute http(s) URL with a host.
+pub fn source_url(raw: &str) -> Result<Url, EngineError> {
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        EngineError::InvalidSource(format!(
+            "{raw:?} is not a URL ({e}); give the store's address, e.g. https://shop.example.com"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(EngineError::InvalidSource(format!(
+            "{url} is not a web address; it must start with https:// or http://"
+        )));
+    }
+    Ok(url)
+}
+
+fn check_interval(interval: Duration) -> Result<(), EngineError> {
+    if interval < Duration::from_secs(1) {
+        return Err(EngineError::InvalidSource(
+            "the interval must be at least 1 second".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What a user may change about a source (`None` keeps it as it is).
+#[derive(Clone, Debug, Default)]
+pub struct SourceEdit {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub interval: Option<Duration>,
+}
+
 impl Engine {
     /// Opens the engine on a store: loads products, brand aliases and sources.
     /// Nothing is polled until [`Engine::start`].
@@ -222,22 +254,8 @@ impl Engine {
                 new.kind
             )));
         }
-        let url = Url::parse(new.url.trim()).map_err(|e| {
-            EngineError::InvalidSource(format!(
-                "{:?} is not a URL ({e}); give the store's address, e.g. https://shop.example.com",
-                new.url
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err(EngineError::InvalidSource(format!(
-                "{url} is not a web address; it must start with https:// or http://"
-            )));
-        }
-        if new.interval < Duration::from_secs(1) {
-            return Err(EngineError::InvalidSource(
-                "the interval must be at least 1 second".into(),
-            ));
-        }
+        let url = source_url(&new.url)?;
+        check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
         let existing = self
             .sources
@@ -312,6 +330,35 @@ impl Engine {
         } else if let Some(h) = task.handle.lock().unwrap().take() {
             h.abort();
         }
+        Ok(source)
+    }
+
+    /// Renames a source or changes its address or interval. A new interval
+    /// applies from the next wait; a new address from the next run.
+    pub async fn update_source(
+        self: &Arc<Self>,
+        key: &str,
+        edit: SourceEdit,
+    ) -> Result<Source, EngineError> {
+        let task = self.task(key)?;
+        let url = edit.url.as_deref().map(source_url).transpose()?;
+        if let Some(i) = edit.interval {
+            check_interval(i)?;
+        }
+        let source = {
+            let mut s = task.source.lock().unwrap();
+            if let Some(name) = edit.name.filter(|n| !n.trim().is_empty()) {
+                s.name = name.trim().to_string();
+            }
+            if let Some(url) = url {
+                s.url = url.as_str().trim_end_matches('/').to_string();
+            }
+            if let Some(i) = edit.interval {
+                s.interval_secs = i.as_secs().max(1);
+            }
+            s.clone()
+        };
+        self.store.save_source(&source).await?;
         Ok(source)
     }
 

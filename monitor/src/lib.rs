@@ -30,5 +30,5 @@ mod poll;
 pub mod sources;
 pub mod store;
 
-pub use engine::{Engine, EngineConfig, EngineError, NewSource};
+pub use engine::{Engine, EngineConfig, EngineError, NewSource, SourceEdit};
 pub use store::Store;

@@ -182,6 +182,7 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
                 first_seen: now,
                 updated: now,
                 removed: false,
+                last_change: None,
             })
         })
         .collect())

@@ -1,0 +1,217 @@
+//! The product page: every size with its price, availability and a cart
+//! link; the price chart with the stock timeline; the product's changes; a
+//! link to it in its store. Live: a change to this product updates the
+//! sizes, the chart and the list in place.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use model::{Event, EventKind, PricePoint, StockPoint, VariantPrice, VariantStock};
+
+use crate::api::{load_product, ProductDetail};
+use crate::chart::{price_series, stock_series, PriceChart};
+use crate::live::use_live_events;
+use crate::ui::{ChangeBadge, ErrorText};
+
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = Memo::new(move |_| params.with(|p| p.get("key").unwrap_or_default()));
+    let data = Resource::new(move || key.get(), load_product);
+    view! {
+        <main class="page">
+            <Suspense fallback=|| view! { <p class="loading">"Loading the product…"</p> }>
+                {move || data.get().map(|r| match r {
+                    Ok(Some(d)) => view! { <LiveProduct initial=d/> }.into_any(),
+                    Ok(None) => view! {
+                        <h1>"No such product"</h1>
+                        <p>"Dropwatch tracks no product with this address. " <a href="/">"Back to the dashboard"</a></p>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorText what="Could not load the product" error=e.to_string()/> }.into_any(),
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// One line of the product's change list.
+#[derive(Clone, Debug, PartialEq)]
+struct Change {
+    at: chrono::DateTime<chrono::Utc>,
+    kind: &'static str,
+    text: String,
+}
+
+/// The product's changes, newest first, rebuilt from its history: the first
+/// sighting, then every price move and stock change per size.
+fn changes(prices: &[PricePoint], stock: &[StockPoint], currency: &str) -> Vec<Change> {
+    let mut out = vec![];
+    let mut last_price = std::collections::HashMap::new();
+    for (i, p) in prices.iter().enumerate() {
+        if i == 0 {
+            out.push(Change {
+                at: p.at,
+                kind: "new_product",
+                text: format!("First seen with {} sizes", p.variants.len()),
+            });
+        }
+        for v in &p.variants {
+            if let Some(old) = last_price.insert(v.variant.clone(), v.price) {
+                if old != v.price {
+                    out.push(Change {
+                        at: p.at,
+                        kind: "price_changed",
+                        text: format!("Size {}: {} -> {} {currency}", v.size, old, v.price),
+                    });
+                }
+            }
+        }
+    }
+    for (i, s) in stock.iter().enumerate() {
+        if i == 0 {
+            continue;
+        }
+        for v in &s.variants {
+            out.push(Change {
+                at: s.at,
+                kind: if v.available { "restocked" } else { "sold_out" },
+                text: format!(
+                    "Size {}: {}",
+                    v.size,
+                    if v.available { "restocked" } else { "sold out" }
+                ),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out
+}
+
+#[component]
+fn LiveProduct(initial: ProductDetail) -> impl IntoView {
+    let key = initial.product.key.clone();
+    let product = RwSignal::new(initial.product.clone());
+    let prices = RwSignal::new(initial.prices.clone());
+    let stock = RwSignal::new(initial.stock.clone());
+    let summary = Memo::new(move |_| product.with(|p| p.summary()));
+    use_live_events(initial.last_seq, move |e: Event| {
+        let Some(ep) = &e.product else { return };
+        if ep.key != key {
+            return;
+        }
+        let Some(v) = &e.variant else { return };
+        product.update(|p| {
+            if let Some(pv) = p.variants.iter_mut().find(|x| x.id == v.id) {
+                pv.price = v.price;
+                pv.available = v.available;
+            }
+            p.updated = ep.updated;
+            p.last_change = ep.change.clone();
+        });
+        let compare_at = product.with(|p| {
+            p.variants
+                .iter()
+                .find(|x| x.id == v.id)
+                .and_then(|x| x.compare_at)
+        });
+        match e.kind {
+            EventKind::PriceChanged => prices.update(|ps| {
+                ps.push(PricePoint {
+                    product: ep.key.clone(),
+                    at: e.at,
+                    ts: e.at.timestamp_millis(),
+                    variants: vec![VariantPrice {
+                        variant: v.id.clone(),
+                        size: v.size.clone(),
+                        price: v.price,
+                        compare_at,
+                    }],
+                })
+            }),
+            EventKind::Restocked | EventKind::SoldOut => stock.update(|ss| {
+                ss.push(StockPoint {
+                    product: ep.key.clone(),
+                    at: e.at,
+                    ts: e.at.timestamp_millis(),
+                    variants: vec![VariantStock {
+                        variant: v.id.clone(),
+                        size: v.size.clone(),
+                        available: v.available,
+                    }],
+                })
+            }),
+            _ => {}
+        }
+    });
+
+    let p0 = initial.product.clone();
+    let currency = p0.currency.clone();
+    let cur = currency.clone();
+    let price_s = Signal::derive(move || prices.with(|p| price_series(p)));
+    let stock_s = Signal::derive(move || stock.with(|s| stock_series(s)));
+    let sizes = Signal::derive(move || product.with(|p| p.variants.len()));
+    let change_list = move || prices.with(|p| stock.with(|s| changes(p, s, &cur)));
+    view! {
+        <nav class="crumbs" aria-label="Breadcrumb"><a href="/">"Dashboard"</a> " › " {p0.brand.clone()}</nav>
+        <article class="product" data-key=p0.key.clone()>
+            <header class="product-head">
+                {p0.image.clone().map(|src| view! { <img src=src alt=format!("{} by {}", p0.title, p0.brand) width="160" height="160"/> })}
+                <div>
+                    <h1>{p0.title.clone()}</h1>
+                    <p class="brand">
+                        {p0.brand.clone()}
+                        {(!p0.product_type.is_empty()).then(|| format!(" · {}", p0.product_type))}
+                        " · " {initial.source_name.clone()}
+                    </p>
+                    <p class="price big" data-testid="price">
+                        {move || summary.with(|s| s.price_label())}
+                        " " {move || view! { <ChangeBadge change=summary.with(|s| s.change.clone())/> }}
+                    </p>
+                    <p><a class="button" href=p0.url.clone() target="_blank" rel="noopener">"View in the store ↗"</a></p>
+                </div>
+            </header>
+
+            <section aria-labelledby="chart-heading">
+                <h2 id="chart-heading">"Price and stock history"</h2>
+                <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>
+            </section>
+
+            <section aria-labelledby="sizes-heading">
+                <h2 id="sizes-heading">"Sizes"</h2>
+                <table class="sizes-table" data-testid="sizes-table">
+                    <thead><tr><th scope="col">"Size"</th><th scope="col">"Price"</th><th scope="col">"Availability"</th><th scope="col"><span class="visually-hidden">"Cart"</span></th></tr></thead>
+                    <tbody>
+                        {move || product.get().variants.into_iter().map(|v| {
+                            let cur = product.with_untracked(|p| p.currency.clone());
+                            view! {
+                                <tr data-variant=v.id.clone() class:sold-out=!v.available>
+                                    <th scope="row">{v.size.clone()}</th>
+                                    <td data-testid="variant-price">
+                                        {format!("{} {cur}", v.price)}
+                                        {v.compare_at.filter(|c| *c > v.price).map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
+                                    </td>
+                                    <td data-testid="availability">{if v.available { "✓ In stock" } else { "✗ Sold out" }}</td>
+                                    <td>{v.cart_url.clone().filter(|_| v.available).map(|u| view! {
+                                        <a href=u target="_blank" rel="noopener">"Add to cart"<span class="visually-hidden">" size " {v.size.clone()}</span></a>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </section>
+
+            <section aria-labelledby="changes-heading">
+                <h2 id="changes-heading">"Changes"</h2>
+                <ol class="changes" data-testid="product-changes">
+                    {move || change_list().into_iter().map(|c| view! {
+                        <li class="event" data-kind=c.kind>
+                            <span class="what">{c.text}</span> " "
+                            <time datetime=c.at.to_rfc3339()>{c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</time>
+                        </li>
+                    }).collect_view()}
+                </ol>
+            </section>
+        </article>
+    }
+}

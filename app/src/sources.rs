@@ -1,0 +1,357 @@
+//! The sources page: add, edit, pause/resume and remove sources; "check now"
+//! with a progress bar that moves while the run goes; the last runs with
+//! their duration, counts and errors in plain words.
+//!
+//! Every form is an `ActionForm`, so it works before the wasm has loaded
+//! (a plain POST) and shows what to fix next to the field.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use model::{Event, EventKind, PollRun, SOURCE_KIND_SHOPIFY};
+
+use crate::api::{
+    format_interval, load_sources, AddSource, CheckSource, EditSource, FormResult, RemoveSource,
+    SetSourceEnabled, SourceRow, SourcesView,
+};
+use crate::live::use_live_events;
+use crate::ui::ErrorText;
+
+#[component]
+pub fn SourcesPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_sources());
+    view! {
+        <main class="page narrow">
+            <h1>"Sources"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading sources…"</p> }>
+                {move || data.get().map(|r| match r {
+                    Ok(v) => view! { <LiveSources initial=v/> }.into_any(),
+                    Err(e) => view! { <ErrorText what="Could not load the sources" error=e.to_string()/> }.into_any(),
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+/// Shows a field's error under it, when the last submission had one.
+/// The last result of a form's action.
+trait ActionResult:
+    Get<Value = Option<Result<FormResult, ServerFnError>>> + Clone + Send + Sync + 'static
+{
+}
+impl<T: Get<Value = Option<Result<FormResult, ServerFnError>>> + Clone + Send + Sync + 'static>
+    ActionResult for T
+{
+}
+
+fn field_error(result: impl ActionResult, field: &'static str, id: String) -> impl IntoView {
+    move || {
+        result
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|r| r.error_for(field))
+            .map(|m| view! { <p class="field-error" id=id.clone() role="alert">{m}</p> })
+    }
+}
+
+/// The outcome line under a form.
+fn outcome(result: impl ActionResult) -> impl IntoView {
+    move || {
+        result.get().map(|r| match r {
+            Ok(r) if r.ok => view! { <p class="ok" role="status">{r.message}</p> }.into_any(),
+            Ok(r) => view! { <p class="error" role="alert">{r.message}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn LiveSources(initial: SourcesView) -> impl IntoView {
+    let rows = RwSignal::new(initial.rows);
+    let add = ServerAction::<AddSource>::new();
+    let edit = ServerAction::<EditSource>::new();
+    let toggle = ServerAction::<SetSourceEnabled>::new();
+    let remove = ServerAction::<RemoveSource>::new();
+    let check = ServerAction::<CheckSource>::new();
+    // Reload after every action, and every 0.5 s while a run is going (or
+    // was just asked for), so the progress bar moves.
+    let refresh = move || {
+        spawn_local(async move {
+            if let Ok(v) = load_sources().await {
+                rows.set(v.rows);
+            }
+        })
+    };
+    // A source that is blocked, or answers again, shows it at once.
+    use_live_events(initial.last_seq, move |e: Event| {
+        if matches!(e.kind, EventKind::Blocked | EventKind::Unblocked) {
+            refresh();
+        }
+    });
+    let watch_until = StoredValue::new(0.0f64);
+    Effect::new(move |_| {
+        (
+            add.version().get(),
+            edit.version().get(),
+            toggle.version().get(),
+            remove.version().get(),
+            check.version().get(),
+        );
+        watch_until.set_value(js_now() + 3000.0);
+        refresh();
+    });
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let busy = rows.with_untracked(|r| r.iter().any(SourceRow::running));
+                if busy || js_now() < watch_until.get_value() {
+                    refresh();
+                }
+            },
+            std::time::Duration::from_millis(500),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    });
+    let add_result = add.value();
+    view! {
+        <ul class="sources" aria-label="Watched sources">
+            <For
+                each=move || rows.get()
+                key=|r| r.source.key.clone()
+                children=move |r| {
+                    let key = r.source.key.clone();
+                    let row = Memo::new(move |_| rows.with(|rs| rs.iter().find(|x| x.source.key == key).cloned()));
+                    view! { <SourceCard initial=r row edit toggle remove check/> }
+                }
+            />
+        </ul>
+        <Show when=move || rows.with(Vec::is_empty)>
+            <p class="empty">"No sources yet. Add a store below."</p>
+        </Show>
+
+        <section class="panel" aria-labelledby="add-heading">
+            <h2 id="add-heading">"Add a source"</h2>
+            <ActionForm action=add attr:class="form" attr:data-testid="add-source">
+                <label>"Kind"
+                    <select name="kind">
+                        <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
+                    </select>
+                </label>
+                {field_error(add_result.clone(), "kind", "kind-error".into())}
+                <label>"Store address"
+                    <input type="url" name="url" required placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url"/>
+                </label>
+                {field_error(add_result.clone(), "url", "url-error".into())}
+                <label>"Name " <span class="hint">"(optional)"</span>
+                    <input type="text" name="name" placeholder="Shown in the dashboard"/>
+                </label>
+                <label>"Check every"
+                    <input type="text" name="interval" value="5m" required aria-describedby="interval-error" placeholder="30s, 5m, 1h"/>
+                </label>
+                {field_error(add_result.clone(), "interval", "interval-error".into())}
+                <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
+                {outcome(add_result)}
+            </ActionForm>
+        </section>
+    }
+}
+
+fn js_now() -> f64 {
+    #[cfg(feature = "hydrate")]
+    {
+        js_sys_now()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0.0
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn js_sys_now() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
+}
+
+/// "3.2 s", "2 min 5 s".
+fn duration_words(run: &PollRun) -> String {
+    let Some(end) = run.finished else {
+        return "running".into();
+    };
+    let ms = (end - run.started).num_milliseconds().max(0);
+    if ms < 60_000 {
+        format!("{:.1} s", ms as f64 / 1000.0)
+    } else {
+        format!("{} min {} s", ms / 60_000, ms % 60_000 / 1000)
+    }
+}
+
+/// A run's error class in words a user understands.
+pub fn class_words(class: &str) -> &'static str {
+    match class {
+        "password_protected" => "The store is password-protected",
+        "rate_limited" => "Rate-limited by the store; backing off",
+        "server_error" => "The store's server failed; will retry",
+        "timeout" => "The store did not answer in time; will retry",
+        "unreachable" => "Could not reach the store",
+        "blocked" => "Blocked: the store answered with something that is not its catalogue",
+        "too_large" => "The store's answer was too large",
+        "backing_off" => "Waiting before asking this store again",
+        "circuit_open" => "Paused after repeated failures; will try again later",
+        "internal" => "Dropwatch could not save what it read",
+        _ => "The check failed",
+    }
+}
+
+#[component]
+fn SourceCard(
+    initial: SourceRow,
+    row: Memo<Option<SourceRow>>,
+    edit: ServerAction<EditSource>,
+    toggle: ServerAction<SetSourceEnabled>,
+    remove: ServerAction<RemoveSource>,
+    check: ServerAction<CheckSource>,
+) -> impl IntoView {
+    let s0 = initial.source.clone();
+    let runs_open = initial.runs.iter().any(|r| r.error.is_some());
+    let key = s0.key.clone();
+    let get = move || row.get().unwrap_or_else(|| initial.clone());
+    let get2 = get.clone();
+    let get3 = get.clone();
+    let get4 = get.clone();
+    let get5 = get.clone();
+    let state = move || {
+        let r = get2();
+        if !r.source.enabled {
+            ("paused", "Paused".to_string())
+        } else if r.source.blocked {
+            let why = r
+                .runs
+                .first()
+                .and_then(|x| x.error.clone())
+                .unwrap_or_default();
+            ("blocked", format!("Blocked — {why}"))
+        } else if let Some(err) = r.runs.first().and_then(|x| x.error_class.clone()) {
+            ("failing", class_words(&err).to_string())
+        } else {
+            ("ok", "Watching".to_string())
+        }
+    };
+    let state2 = state.clone();
+    let edit_result = edit.value();
+    let id = |f: &str| format!("{f}-{}", s0.key);
+    let (url_err_id, interval_err_id) = (id("edit-url-error"), id("edit-interval-error"));
+    let (k1, k2, k3, k4) = (
+        s0.key.clone(),
+        s0.key.clone(),
+        s0.key.clone(),
+        s0.key.clone(),
+    );
+    let (name1, name2) = (s0.name.clone(), s0.name.clone());
+    let (url1, url2, url3) = (s0.url.clone(), s0.url.clone(), s0.url.clone());
+    let kind = s0.kind.clone();
+    let interval_text = format_interval(s0.interval_secs);
+    view! {
+        <li class="source panel" data-testid="source" data-key=key.clone()>
+            <div class="source-head">
+                <h2>{move || get3().source.name}</h2>
+                <span class="state" data-state=move || state().0 data-testid="source-state">{move || state2().1}</span>
+            </div>
+            <p class="muted">
+                {kind} " · " <a href=url1 target="_blank" rel="noopener">{url2}</a>
+                " · every " {move || format_interval(get4().source.interval_secs)}
+            </p>
+            {move || {
+                let r = get5();
+                let p = r.progress.clone().unwrap_or_default();
+                let pct = if r.running() { p.percent() } else if r.runs.is_empty() { 0 } else { 100 };
+                let text = if r.running() {
+                    match p.pages_expected {
+                        Some(n) => format!("Checking: page {} of about {n} ({} products)", p.pages_done, p.products_seen),
+                        None => format!("Checking: page {} ({} products)", p.pages_done, p.products_seen),
+                    }
+                } else {
+                    match r.runs.first() {
+                        Some(run) if run.error.is_none() => format!("Last check done: {} products, {} changes", run.products, run.changes),
+                        Some(_) => "Last check failed (see below)".into(),
+                        None => "Not checked yet".into(),
+                    }
+                };
+                view! {
+                    <div class="progress">
+                        <progress max="100" value=pct aria-label=format!("Check progress of {}", r.source.name) data-testid="progress"></progress>
+                        <span data-testid="progress-text">{format!("{pct}% · {text}")}</span>
+                    </div>
+                }
+            }}
+            <div class="row-actions">
+                <ActionForm action=check>
+                    <input type="hidden" name="key" value=k1/>
+                    <button type="submit" disabled=move || get().running()>"Check now"</button>
+                </ActionForm>
+                <ActionForm action=toggle>
+                    <input type="hidden" name="key" value=k2/>
+                    {move || {
+                        let enabled = row.get().map(|r| r.source.enabled).unwrap_or(true);
+                        view! {
+                            <input type="hidden" name="enabled" value=if enabled { "false" } else { "true" }/>
+                            <button type="submit">{if enabled { "Pause" } else { "Resume" }}</button>
+                        }
+                    }}
+                </ActionForm>
+                <details class="inline">
+                    <summary>"Edit"</summary>
+                    <ActionForm action=edit attr:class="form">
+                        <input type="hidden" name="key" value=k3/>
+                        <label>"Name" <input type="text" name="name" value=name1/></label>
+                        <label>"Store address" <input type="url" name="url" value=url3 required aria-describedby=url_err_id.clone()/></label>
+                        {field_error(edit_result.clone(), "url", url_err_id)}
+                        <label>"Check every" <input type="text" name="interval" value=interval_text required aria-describedby=interval_err_id.clone()/></label>
+                        {field_error(edit_result, "interval", interval_err_id)}
+                        <button type="submit">"Save"</button>
+                    </ActionForm>
+                </details>
+                <details class="inline">
+                    <summary>"Remove…"</summary>
+                    <ActionForm action=remove>
+                        <input type="hidden" name="key" value=k4/>
+                        <p>"Stop watching " {name2} "? Its products and history are kept."</p>
+                        <button type="submit" class="danger">"Remove source"</button>
+                    </ActionForm>
+                </details>
+            </div>
+            <details class="runs" open=runs_open>
+                <summary>"Last runs"</summary>
+                <div class="table-scroll"><table>
+                    <thead><tr><th scope="col">"Started"</th><th scope="col">"Took"</th><th scope="col">"Pages"</th><th scope="col">"Products"</th><th scope="col">"Changes"</th><th scope="col">"Result"</th></tr></thead>
+                    <tbody>
+                        {move || row.get().map(|r| r.runs).unwrap_or_default().into_iter().map(|run| {
+                            let result = match (&run.error, &run.error_class) {
+                                (Some(e), Some(c)) => format!("{}: {e}", class_words(c)),
+                                (Some(e), None) => e.clone(),
+                                _ if run.finished.is_none() => "Running".into(),
+                                _ => "OK".into(),
+                            };
+                            view! {
+                                <tr class:failed=run.error.is_some()>
+                                    <td>{run.started.format("%m-%d %H:%M:%S").to_string()}</td>
+                                    <td>{duration_words(&run)}</td>
+                                    <td>{run.pages}</td>
+                                    <td>{run.products}</td>
+                                    <td>{run.changes}</td>
+                                    <td>{result}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table></div>
+            </details>
+        </li>
+    }
+}

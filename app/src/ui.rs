@@ -1,0 +1,156 @@
+//! Pieces every page uses: the header with navigation and the connection
+//! badge, feed items, change badges, and error text.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use model::{Event, EventKind, PriceMove, ProductSummary};
+
+use crate::live::LiveState;
+
+/// The header: name, navigation (the current page marked), live state.
+#[component]
+pub fn Header() -> impl IntoView {
+    let location = use_location();
+    let live = use_context::<LiveState>().map(|s| s.0);
+    let link = move |href: &'static str, label: &'static str| {
+        let current = move || {
+            let path = location.pathname.get();
+            let here = if href == "/" {
+                path == "/" || path.starts_with("/product/")
+            } else {
+                path.starts_with(href)
+            };
+            here.then_some("page")
+        };
+        view! { <a href=href aria-current=current>{label}</a> }
+    };
+    view! {
+        <header class="top">
+            <a class="logo" href="/">"Dropwatch"</a>
+            <nav aria-label="Main">
+                {link("/", "Dashboard")}
+                {link("/sources", "Sources")}
+                {link("/status", "Status")}
+            </nav>
+            {live.map(|c| view! {
+                <p class="connection" data-state=move || c.get().as_str() role="status" aria-live="polite">
+                    {move || c.get().label()}
+                </p>
+            })}
+        </header>
+    }
+}
+
+/// "−7.7%" / "+3%" for a price move.
+pub fn percent_label(m: &PriceMove) -> String {
+    let p = m.percent();
+    if p.is_sign_negative() {
+        format!("−{}%", p.abs())
+    } else {
+        format!("+{p}%")
+    }
+}
+
+/// A change badge: an arrow and a word as well as a colour.
+#[component]
+pub fn ChangeBadge(change: Option<PriceMove>) -> impl IntoView {
+    change.map(|c| {
+        let (class, arrow, word) = if c.is_drop() {
+            ("badge drop", "▼", "Price drop")
+        } else {
+            ("badge rise", "▲", "Price rise")
+        };
+        let title = format!("{word}: {} → {}", c.old, c.new);
+        view! {
+            <span class=class title=title.clone() data-testid="change">
+                <span aria-hidden="true">{arrow}" "</span>
+                <span class="visually-hidden">{word}" "</span>
+                {percent_label(&c)}
+            </span>
+        }
+    })
+}
+
+/// What a feed item says, as a short tag.
+pub fn event_tag(e: &Event) -> &'static str {
+    match e.kind {
+        EventKind::NewProduct => "New",
+        EventKind::PriceChanged => match (e.old_price, e.new_price) {
+            (Some(o), Some(n)) if n < o => "Price drop",
+            _ => "Price rise",
+        },
+        EventKind::Restocked => "Restock",
+        EventKind::SoldOut => "Sold out",
+        EventKind::Removed => "Removed",
+        EventKind::Blocked => "Blocked",
+        EventKind::Unblocked => "Back online",
+    }
+}
+
+/// One event in a feed: tag, what happened (old -> new and % for prices),
+/// and when.
+#[component]
+pub fn FeedItem(e: Event) -> impl IntoView {
+    let kind = e.kind.as_str();
+    let tag = event_tag(&e);
+    let pct = match (e.old_price, e.new_price) {
+        (Some(old), Some(new)) if e.kind == EventKind::PriceChanged => {
+            Some(percent_label(&PriceMove { old, new, at: e.at }))
+        }
+        _ => None,
+    };
+    let at = e.at.format("%H:%M:%S UTC").to_string();
+    let href = e.product.as_ref().map(|p| product_href(&p.key));
+    let what = e.describe();
+    view! {
+        <li class="event" data-kind=kind data-seq=e.seq>
+            <span class="tag">{tag}</span>
+            " "
+            {match href {
+                Some(h) => view! { <a class="what" href=h>{what}</a> }.into_any(),
+                None => view! { <span class="what">{what}</span> }.into_any(),
+            }}
+            {pct.map(|p| view! { " " <span class="pct">"("{p}")"</span> })}
+            " "
+            <time datetime=e.at.to_rfc3339()>{at}</time>
+        </li>
+    }
+}
+
+/// The product page's address.
+pub fn product_href(key: &str) -> String {
+    format!("/product/{}", encode_segment(key))
+}
+
+/// Percent-encodes what a path segment may not hold as is.
+pub fn encode_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// "In stock: 9, 9.5" or "Sold out".
+pub fn sizes_label(p: &ProductSummary) -> String {
+    if p.sizes_in_stock.is_empty() {
+        "Sold out".to_string()
+    } else {
+        format!("In stock: {}", p.sizes_in_stock.join(", "))
+    }
+}
+
+/// An error from the server, in words, with what the user can do.
+#[component]
+pub fn ErrorText(what: &'static str, error: String) -> impl IntoView {
+    view! {
+        <p class="error" role="alert">
+            {what} ": " {error} ". Reload the page to try again."
+        </p>
+    }
+}

@@ -1,0 +1,61 @@
+// Dropwatch's service worker.
+//
+// - The app shell (offline page, styles, icons, manifest) is cached at install.
+// - Pages: network first; the last copy of a page is kept for offline use,
+//   and a page never seen before shows the offline page.
+// - /pkg/* (the wasm bundle and its JS glue): network first, cache as
+//   fallback. A stale bundle that does not match the server's HTML would break
+//   hydration, so the cache is only used when the network is not there.
+// - /api/* (live socket, server functions) and /demo/*: never cached.
+const VERSION = 'dropwatch-v1';
+const SHELL = [
+  '/offline.html',
+  '/pkg/dropwatch.css',
+  '/favicon.svg',
+  '/manifest.webmanifest',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/maskable-512.png',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(VERSION).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== VERSION).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+async function networkFirst(request, fallback) {
+  const cache = await caches.open(VERSION);
+  try {
+    const response = await fetch(request);
+    if (response.ok) cache.put(request, response.clone());
+    return response;
+  } catch (e) {
+    const cached = await cache.match(request);
+    if (cached) return cached;
+    if (fallback) return (await cache.match(fallback)) || Response.error();
+    return Response.error();
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/demo/')) return;
+  if (request.mode === 'navigate') {
+    event.respondWith(networkFirst(request, '/offline.html'));
+  } else if (url.pathname.startsWith('/pkg/')) {
+    event.respondWith(networkFirst(request));
+  } else if (SHELL.includes(url.pathname) || url.pathname.startsWith('/icons/')) {
+    event.respondWith(caches.match(request).then((hit) => hit || networkFirst(request)));
+  }
+});
