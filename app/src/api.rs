@@ -213,6 +213,57 @@ impl FormResult {
     }
 }
 
+/// Whether the request is a plain HTML form post (the page's wasm has not
+/// loaded, or JavaScript is off): the browser then expects to be sent back.
+#[cfg(feature = "ssr")]
+fn plain_form_post() -> bool {
+    use_context::<http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// Without JavaScript a failed form comes back to the sources page with what
+/// to fix, and what was typed, in the URL (see `sources::NoJsForm`); with
+/// JavaScript the page shows the returned result itself.
+#[cfg(feature = "ssr")]
+fn back_to_form(form: &str, result: FormResult, typed: &[(&'static str, &str)]) -> FormResult {
+    if !plain_form_post() {
+        return result;
+    }
+    let mut pairs: Vec<(&str, String)> = vec![("form", form.to_string())];
+    if let Some((field, error)) = result.errors.first() {
+        pairs.push(("field", field.clone()));
+        pairs.push(("error", error.clone()));
+    }
+    pairs.extend(typed.iter().map(|(k, v)| (*k, v.to_string())));
+    let url = format!("/sources{}", crate::dashboard::query_string(&pairs));
+    if let (Some(resp), Ok(location)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&url),
+    ) {
+        resp.set_status(http::StatusCode::SEE_OTHER);
+        resp.insert_header(http::header::LOCATION, location);
+    }
+    result
+}
+
+/// After a successful plain form post, back to a clean sources page (the
+/// referring URL may still carry an earlier mistake).
+#[cfg(feature = "ssr")]
+fn back_to_sources() {
+    if plain_form_post() {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(http::StatusCode::SEE_OTHER);
+            resp.insert_header(http::header::LOCATION, http::HeaderValue::from_static("/sources"));
+        }
+    }
+}
+
 /// "30s", "5m", "2h", "1h30m" or a number of seconds.
 pub fn parse_interval(raw: &str) -> Result<u64, String> {
     let raw = raw.trim().to_lowercase();
@@ -285,15 +336,22 @@ pub async fn add_source(
     interval: String,
 ) -> Result<FormResult, ServerFnError> {
     let engine = engine()?;
+    let typed = [
+        ("url", url.as_str()),
+        ("name", name.as_str()),
+        ("interval", interval.as_str()),
+    ];
+    let fail =
+        |field: &str, msg: String| Ok(back_to_form("add", FormResult::field(field, msg), &typed));
     if kind != model::SOURCE_KIND_SHOPIFY {
-        return Ok(FormResult::field("kind", format!("Unknown kind {kind:?}.")));
+        return fail("kind", format!("Unknown kind {kind:?}."));
     }
     if let Err(e) = monitor::engine::source_url(&url) {
-        return Ok(FormResult::field("url", e.to_string()));
+        return fail("url", e.to_string());
     }
     let secs = match parse_interval(&interval) {
         Ok(s) => s,
-        Err(e) => return Ok(FormResult::field("interval", e)),
+        Err(e) => return fail("interval", e),
     };
     let before = engine.sources().len();
     let source = engine
@@ -312,6 +370,7 @@ pub async fn add_source(
     } else {
         format!("Added {:?}; its first check has started.", source.name)
     };
+    back_to_sources();
     Ok(FormResult {
         ok: true,
         message,
@@ -327,12 +386,20 @@ pub async fn edit_source(
     interval: String,
 ) -> Result<FormResult, ServerFnError> {
     let engine = engine()?;
+    let form = format!("edit-{key}");
+    let typed = [
+        ("url", url.as_str()),
+        ("name", name.as_str()),
+        ("interval", interval.as_str()),
+    ];
+    let fail =
+        |field: &str, msg: String| Ok(back_to_form(&form, FormResult::field(field, msg), &typed));
     if let Err(e) = monitor::engine::source_url(&url) {
-        return Ok(FormResult::field("url", e.to_string()));
+        return fail("url", e.to_string());
     }
     let secs = match parse_interval(&interval) {
         Ok(s) => s,
-        Err(e) => return Ok(FormResult::field("interval", e)),
+        Err(e) => return fail("interval", e),
     };
     let s = engine
         .update_source(
@@ -345,6 +412,7 @@ pub async fn edit_source(
         )
         .await
         .map_err(|e| words("could not save the source", e))?;
+    back_to_sources();
     Ok(FormResult {
         ok: true,
         message: format!("Saved {:?}.", s.name),
@@ -359,6 +427,7 @@ pub async fn set_source_enabled(key: String, enabled: bool) -> Result<(), Server
         .set_enabled(&key, enabled)
         .await
         .map_err(|e| words("could not change the source", e))?;
+    back_to_sources();
     Ok(())
 }
 
@@ -367,7 +436,9 @@ pub async fn remove_source(key: String) -> Result<(), ServerFnError> {
     engine()?
         .remove_source(&key)
         .await
-        .map_err(|e| words("could not remove the source", e))
+        .map_err(|e| words("could not remove the source", e))?;
+    back_to_sources();
+    Ok(())
 }
 
 /// Starts a run of the source now (its progress shows on the sources page).
@@ -388,7 +459,9 @@ pub async fn check_source(key: String) -> Result<(), ServerFnError> {
     }
     engine
         .trigger(&key)
-        .map_err(|e| words("could not start the check", e))
+        .map_err(|e| words("could not start the check", e))?;
+    back_to_sources();
+    Ok(())
 }
 
 /// What the politeness gate says about one host.

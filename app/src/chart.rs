@@ -52,9 +52,7 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 22.0;
 
-fn fmt_time(at: &DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
+use crate::ui::{date_time_utc as fmt_time, short_date_time};
 
 #[component]
 pub fn PriceChart(
@@ -142,10 +140,7 @@ pub fn PriceChart(
     };
     let dates = move || {
         let (t0, t1) = span();
-        (
-            t0.format("%b %d %H:%M").to_string(),
-            t1.format("%b %d %H:%M").to_string(),
-        )
+        (short_date_time(&t0), short_date_time(&t1))
     };
     view! {
         <figure class="chart">

@@ -6,8 +6,9 @@
 //! `/api/live` socket (see `live.rs`) and applies events to its signals, so
 //! the page updates in place without a reload.
 
-// Release builds keep full view types (debug builds erase them), and the
-// page's view tree is deeper than rustc's default query depth.
+// Builds that keep full view types (e.g. `cargo leptos watch --release`)
+// have a view tree deeper than rustc's default query depth. The scripts build
+// with `--cfg erase_components` in release too (a smaller wasm bundle).
 #![recursion_limit = "256"]
 
 pub mod api;

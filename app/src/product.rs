@@ -11,7 +11,7 @@ use model::{Event, EventKind, PricePoint, StockPoint, VariantPrice, VariantStock
 use crate::api::{load_product, ProductDetail};
 use crate::chart::{price_series, stock_series, PriceChart};
 use crate::live::use_live_events;
-use crate::ui::{ChangeBadge, ErrorText};
+use crate::ui::{date_time_utc, ChangeBadge, ErrorText};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
@@ -23,10 +23,16 @@ pub fn ProductPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading the product…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(Some(d)) => view! { <LiveProduct initial=d/> }.into_any(),
-                    Ok(None) => view! {
+                    Ok(None) => {
+                        #[cfg(feature = "ssr")]
+                        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                            resp.set_status(http::StatusCode::NOT_FOUND);
+                        }
+                        view! {
                         <h1>"No such product"</h1>
                         <p>"Dropwatch tracks no product with this address. " <a href="/">"Back to the dashboard"</a></p>
-                    }.into_any(),
+                        }.into_any()
+                    }
                     Err(e) => view! { <ErrorText what="Could not load the product" error=e.to_string()/> }.into_any(),
                 })}
             </Suspense>
@@ -207,7 +213,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                     {move || change_list().into_iter().map(|c| view! {
                         <li class="event" data-kind=c.kind>
                             <span class="what">{c.text}</span> " "
-                            <time datetime=c.at.to_rfc3339()>{c.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</time>
+                            <time datetime=c.at.to_rfc3339()>{date_time_utc(&c.at)}</time>
                         </li>
                     }).collect_view()}
                 </ol>

@@ -7,6 +7,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
 
 use model::{Event, EventKind, PollRun, SOURCE_KIND_SHOPIFY};
 
@@ -15,17 +16,57 @@ use crate::api::{
     SetSourceEnabled, SourceRow, SourcesView,
 };
 use crate::live::use_live_events;
-use crate::ui::ErrorText;
+use crate::ui::{date_time_utc, ErrorText};
+
+/// A form that came back from a plain (JavaScript-less) post with something
+/// to fix: which form, the field and message, and what was typed (see
+/// `api::back_to_form`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NoJsForm {
+    form: String,
+    field: String,
+    error: String,
+    url: String,
+    name: String,
+    interval: String,
+}
+
+impl NoJsForm {
+    fn error(&self, form: &str, field: &str) -> Option<String> {
+        (self.form == form && self.field == field).then(|| self.error.clone())
+    }
+
+    /// What was typed into `form`'s `field`, if this is that form.
+    fn typed(&self, form: &str, field: &str) -> Option<String> {
+        (self.form == form).then(|| match field {
+            "url" => self.url.clone(),
+            "name" => self.name.clone(),
+            _ => self.interval.clone(),
+        })
+    }
+}
 
 #[component]
 pub fn SourcesPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_sources());
+    let query = use_query_map();
+    let nojs = query.with_untracked(|q| {
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        NoJsForm {
+            form: get("form"),
+            field: get("field"),
+            error: get("error"),
+            url: get("url"),
+            name: get("name"),
+            interval: get("interval"),
+        }
+    });
     view! {
         <main class="page narrow">
             <h1>"Sources"</h1>
             <Suspense fallback=|| view! { <p class="loading">"Loading sources…"</p> }>
                 {move || data.get().map(|r| match r {
-                    Ok(v) => view! { <LiveSources initial=v/> }.into_any(),
+                    Ok(v) => view! { <LiveSources initial=v nojs=nojs.clone()/> }.into_any(),
                     Err(e) => view! { <ErrorText what="Could not load the sources" error=e.to_string()/> }.into_any(),
                 })}
             </Suspense>
@@ -44,13 +85,20 @@ impl<T: Get<Value = Option<Result<FormResult, ServerFnError>>> + Clone + Send + 
 {
 }
 
-fn field_error(result: impl ActionResult, field: &'static str, id: String) -> impl IntoView {
+/// (`came_back`: the error a JavaScript-less post came back with, shown until
+/// the form is submitted again.)
+fn field_error(
+    result: impl ActionResult,
+    field: &'static str,
+    id: String,
+    came_back: Option<String>,
+) -> impl IntoView {
     move || {
-        result
-            .get()
-            .and_then(|r| r.ok())
-            .and_then(|r| r.error_for(field))
-            .map(|m| view! { <p class="field-error" id=id.clone() role="alert">{m}</p> })
+        match result.get() {
+            Some(r) => r.ok().and_then(|r| r.error_for(field)),
+            None => came_back.clone(),
+        }
+        .map(|m| view! { <p class="field-error" id=id.clone() role="alert">{m}</p> })
     }
 }
 
@@ -66,7 +114,7 @@ fn outcome(result: impl ActionResult) -> impl IntoView {
 }
 
 #[component]
-fn LiveSources(initial: SourcesView) -> impl IntoView {
+fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
     let rows = RwSignal::new(initial.rows);
     let add = ServerAction::<AddSource>::new();
     let edit = ServerAction::<EditSource>::new();
@@ -117,6 +165,15 @@ fn LiveSources(initial: SourcesView) -> impl IntoView {
         });
     });
     let add_result = add.value();
+    let typed =
+        |f: &str, default: &str| nojs.typed("add", f).unwrap_or_else(|| default.to_string());
+    let (url_typed, name_typed, interval_typed) =
+        (typed("url", ""), typed("name", ""), typed("interval", "5m"));
+    let (kind_err, url_err, interval_err) = (
+        nojs.error("add", "kind"),
+        nojs.error("add", "url"),
+        nojs.error("add", "interval"),
+    );
     view! {
         <ul class="sources" aria-label="Watched sources">
             <For
@@ -125,7 +182,8 @@ fn LiveSources(initial: SourcesView) -> impl IntoView {
                 children=move |r| {
                     let key = r.source.key.clone();
                     let row = Memo::new(move |_| rows.with(|rs| rs.iter().find(|x| x.source.key == key).cloned()));
-                    view! { <SourceCard initial=r row edit toggle remove check/> }
+                    let nojs = nojs.clone();
+                    view! { <SourceCard initial=r row edit toggle remove check nojs/> }
                 }
             />
         </ul>
@@ -141,18 +199,18 @@ fn LiveSources(initial: SourcesView) -> impl IntoView {
                         <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
                     </select>
                 </label>
-                {field_error(add_result.clone(), "kind", "kind-error".into())}
+                {field_error(add_result.clone(), "kind", "kind-error".into(), kind_err)}
                 <label>"Store address"
-                    <input type="url" name="url" required placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url"/>
+                    <input type="url" name="url" required placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url" value=url_typed/>
                 </label>
-                {field_error(add_result.clone(), "url", "url-error".into())}
+                {field_error(add_result.clone(), "url", "url-error".into(), url_err)}
                 <label>"Name " <span class="hint">"(optional)"</span>
-                    <input type="text" name="name" placeholder="Shown in the dashboard"/>
+                    <input type="text" name="name" placeholder="Shown in the dashboard" value=name_typed/>
                 </label>
                 <label>"Check every"
-                    <input type="text" name="interval" value="5m" required aria-describedby="interval-error" placeholder="30s, 5m, 1h"/>
+                    <input type="text" name="interval" value=interval_typed required aria-describedby="interval-error" placeholder="30s, 5m, 1h"/>
                 </label>
-                {field_error(add_result.clone(), "interval", "interval-error".into())}
+                {field_error(add_result.clone(), "interval", "interval-error".into(), interval_err)}
                 <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
                 {outcome(add_result)}
             </ActionForm>
@@ -217,8 +275,13 @@ fn SourceCard(
     toggle: ServerAction<SetSourceEnabled>,
     remove: ServerAction<RemoveSource>,
     check: ServerAction<CheckSource>,
+    nojs: NoJsForm,
 ) -> impl IntoView {
     let s0 = initial.source.clone();
+    let form = format!("edit-{}", s0.key);
+    let edit_open = nojs.form == form;
+    let (edit_url_err, edit_interval_err) =
+        (nojs.error(&form, "url"), nojs.error(&form, "interval"));
     let runs_open = initial.runs.iter().any(|r| r.error.is_some());
     let key = s0.key.clone();
     let get = move || row.get().unwrap_or_else(|| initial.clone());
@@ -253,10 +316,14 @@ fn SourceCard(
         s0.key.clone(),
         s0.key.clone(),
     );
-    let (name1, name2) = (s0.name.clone(), s0.name.clone());
-    let (url1, url2, url3) = (s0.url.clone(), s0.url.clone(), s0.url.clone());
+    let name1 = nojs.typed(&form, "name").unwrap_or_else(|| s0.name.clone());
+    let name2 = s0.name.clone();
+    let (url1, url2) = (s0.url.clone(), s0.url.clone());
+    let url3 = nojs.typed(&form, "url").unwrap_or_else(|| s0.url.clone());
     let kind = s0.kind.clone();
-    let interval_text = format_interval(s0.interval_secs);
+    let interval_text = nojs
+        .typed(&form, "interval")
+        .unwrap_or_else(|| format_interval(s0.interval_secs));
     view! {
         <li class="source panel" data-testid="source" data-key=key.clone()>
             <div class="source-head">
@@ -305,15 +372,15 @@ fn SourceCard(
                         }
                     }}
                 </ActionForm>
-                <details class="inline">
+                <details class="inline" open=edit_open>
                     <summary>"Edit"</summary>
                     <ActionForm action=edit attr:class="form">
                         <input type="hidden" name="key" value=k3/>
                         <label>"Name" <input type="text" name="name" value=name1/></label>
                         <label>"Store address" <input type="url" name="url" value=url3 required aria-describedby=url_err_id.clone()/></label>
-                        {field_error(edit_result.clone(), "url", url_err_id)}
+                        {field_error(edit_result.clone(), "url", url_err_id, edit_url_err)}
                         <label>"Check every" <input type="text" name="interval" value=interval_text required aria-describedby=interval_err_id.clone()/></label>
-                        {field_error(edit_result, "interval", interval_err_id)}
+                        {field_error(edit_result, "interval", interval_err_id, edit_interval_err)}
                         <button type="submit">"Save"</button>
                     </ActionForm>
                 </details>
@@ -340,7 +407,7 @@ fn SourceCard(
                             };
                             view! {
                                 <tr class:failed=run.error.is_some()>
-                                    <td>{run.started.format("%m-%d %H:%M:%S").to_string()}</td>
+                                    <td>{date_time_utc(&run.started)}</td>
                                     <td>{duration_words(&run)}</td>
                                     <td>{run.pages}</td>
                                     <td>{run.products}</td>

@@ -1,6 +1,7 @@
 //! Pieces every page uses: the header with navigation and the connection
 //! badge, feed items, change badges, and error text.
 
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
@@ -100,7 +101,7 @@ pub fn FeedItem(e: Event) -> impl IntoView {
         }
         _ => None,
     };
-    let at = e.at.format("%H:%M:%S UTC").to_string();
+    let at = time_utc(&e.at);
     let href = e.product.as_ref().map(|p| product_href(&p.key));
     let what = e.describe();
     view! {
@@ -116,6 +117,39 @@ pub fn FeedItem(e: Event) -> impl IntoView {
             <time datetime=e.at.to_rfc3339()>{at}</time>
         </li>
     }
+}
+
+// Times are formatted by hand: chrono's strftime machinery is a sizeable
+// part of the wasm bundle, and three fixed layouts are all the pages need.
+
+/// "14:03:07 UTC".
+pub fn time_utc(at: &DateTime<Utc>) -> String {
+    format!("{:02}:{:02}:{:02} UTC", at.hour(), at.minute(), at.second())
+}
+
+/// "2026-11-22 14:03:07 UTC".
+pub fn date_time_utc(at: &DateTime<Utc>) -> String {
+    format!(
+        "{:04}-{:02}-{:02} {}",
+        at.year(),
+        at.month(),
+        at.day(),
+        time_utc(at)
+    )
+}
+
+/// "Nov 22 14:03".
+pub fn short_date_time(at: &DateTime<Utc>) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {:02} {:02}:{:02}",
+        MONTHS[at.month0() as usize],
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
 }
 
 /// The product page's address.

@@ -107,6 +107,10 @@ test('a product page shows sizes, a chart that reads out on hover, and updates l
   await expect(page.getByTestId('chart-readout')).toContainText(newPrice);
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
   await shots(page, 'product');
+
+  const missing = await page.request.get('/product/demo:404');
+  expect(missing.status()).toBe(404);
+  expect(await missing.text()).toContain('No such product');
 });
 
 test('a source is added through the form, checked now, and its progress reaches 100%', async ({ page, baseURL }) => {
@@ -172,6 +176,14 @@ test('the sources forms work before the wasm loads (plain form posts)', async ({
   await page.goto('/sources');
   const form = page.getByTestId('add-source');
   const url = baseURL!.replace('127.0.0.1', 'localhost') + '/demo/nojs';
+  // A mistake comes back next to its field, with what was typed kept.
+  await form.getByLabel('Store address').fill(url);
+  await form.getByLabel('Check every').fill('whenever');
+  await form.getByRole('button', { name: 'Add source' }).click();
+  await expect(page.locator('#interval-error')).toContainText('not an interval');
+  await expect(form.getByLabel('Store address')).toHaveValue(url);
+  await expect(page.getByTestId('source').filter({ hasText: 'No-JS demo' })).toHaveCount(0);
+
   await form.getByLabel('Store address').fill(url);
   await form.getByLabel('Name').fill('No-JS demo');
   await form.getByLabel('Check every').fill('1h');
@@ -194,6 +206,24 @@ test('the status page shows each host and the poller', async ({ page }) => {
   const host = page.getByTestId('hosts').locator('tr', { hasText: '127.0.0.1' });
   await expect(host).toContainText('OK');
   await shots(page, 'status');
+});
+
+test('a password-protected store says so on the sources and status pages, and recovers', async ({ page }) => {
+  await page.goto('/sources');
+  await live(page);
+  const state = page.getByTestId('source').filter({ hasText: 'Demo store' }).getByTestId('source-state');
+  await expect(state).toHaveText('Watching');
+  try {
+    await page.request.post('/demo/control/fault', { data: { kind: '401' } });
+    await expect(state).toContainText('Blocked');
+    await expect(state).toContainText('password protected');
+    await page.goto('/status');
+    await expect(page.getByTestId('errors')).toContainText('The store is password-protected');
+  } finally {
+    await page.request.delete('/demo/control/fault');
+  }
+  await page.goto('/sources');
+  await expect(state).toHaveText('Watching');
 });
 
 test('after a dropped socket, a change made meanwhile appears exactly once', async ({ page }) => {
