@@ -259,7 +259,10 @@ fn back_to_sources() {
     if plain_form_post() {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(http::StatusCode::SEE_OTHER);
-            resp.insert_header(http::header::LOCATION, http::HeaderValue::from_static("/sources"));
+            resp.insert_header(
+                http::header::LOCATION,
+                http::HeaderValue::from_static("/sources"),
+            );
         }
     }
 }
@@ -455,6 +458,7 @@ pub async fn check_source(key: String) -> Result<(), ServerFnError> {
         tokio::spawn(async move {
             let _ = engine.check_now(&key).await;
         });
+        back_to_sources();
         return Ok(());
     }
     engine
