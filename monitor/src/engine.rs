@@ -35,9 +35,13 @@ pub struct EngineConfig {
     /// Each wait between runs is the interval ± this fraction, so that many
     /// sources don't poll in lockstep.
     pub jitter: f64,
-    /// Products per transaction. SurrealDB's cost per write grows with the
-    /// size of its transaction, so a 250-product page is committed in parts;
-    /// each product's changes, history and events stay in one transaction.
+    /// Changed products per transaction (unchanged ones are not written).
+    /// SurrealDB's cost per write grows with the size of its transaction, so
+    /// a page of new products is committed in parts; a page of a steady
+    /// cycle (a few changes) is one transaction. Each product's changes,
+    /// history and events always stay in one transaction. 50 measured best:
+    /// against 10, the steady cycle of the poll benchmark went from 0.51–0.53
+    /// to 0.44–0.47 s; at 120 the import got slower again.
     pub commit_products: usize,
 }
 
@@ -48,7 +52,7 @@ impl Default for EngineConfig {
             limits: FetchLimits::default(),
             max_pages: 400,
             jitter: 0.1,
-            commit_products: 10,
+            commit_products: 50,
         }
     }
 }
