@@ -10,8 +10,8 @@
 //! - [`sources`]: connectors that parse what a shop sent (Shopify's
 //!   `products.json`), with [`normalise`] making brands, sizes and money uniform;
 //! - [`detect`]: diffs each product against the in-memory current state;
-//! - [`store`]: SurrealDB; each page's changes, history points and numbered
-//!   events in one transaction;
+//! - [`store`]: SurrealDB; a product's changes, history points and numbered
+//!   events in one transaction (up to 50 changed products per transaction);
 //! - [`live`]: publishes committed events, and gives each client a gap-free,
 //!   duplicate-free feed from any sequence number.
 //!

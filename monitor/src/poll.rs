@@ -4,7 +4,8 @@
 //! interval (± jitter) or until woken by "check now". A run reads the
 //! catalogue page by page through the fetcher (which applies the host's
 //! politeness gate), diffs every product against the in-memory state and
-//! commits each page's changes in one transaction, so a run that fails on page
+//! commits what changed on each page before going on (a product's state,
+//! history and events always in one transaction), so a run that fails on page
 //! 7 keeps what pages 1–6 found and loses nothing stored before. Only a
 //! complete, successful read marks missing products `removed`. A source that
 //! answers with something other than its catalogue is reported `blocked` once
