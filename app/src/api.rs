@@ -510,7 +510,7 @@ pub async fn load_status() -> Result<StatusView, ServerFnError> {
         now: Utc::now(),
         sources: source_rows(&engine, 10).await?,
         hosts,
-        products: engine.products().len(),
+        products: engine.product_count(),
         last_seq: engine.store().last_seq(),
         live_clients: engine.live_clients(),
     })

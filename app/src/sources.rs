@@ -137,7 +137,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
         }
     });
     let watch_until = StoredValue::new(0.0f64);
-    Effect::new(move |_| {
+    Effect::new(move |ran: Option<()>| {
         (
             add.version().get(),
             edit.version().get(),
@@ -145,8 +145,11 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
             remove.version().get(),
             check.version().get(),
         );
-        watch_until.set_value(js_now() + 3000.0);
-        refresh();
+        // The first run only subscribes: the server-rendered rows are fresh.
+        if ran.is_some() {
+            watch_until.set_value(js_now() + 3000.0);
+            refresh();
+        }
     });
     Effect::new(move |_| {
         let handle = set_interval_with_handle(

@@ -431,6 +431,16 @@ impl Engine {
         self.state.lock().unwrap().get(key).cloned()
     }
 
+    /// How many products are still listed (without building their summaries).
+    pub fn product_count(&self) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|p| !p.removed)
+            .count()
+    }
+
     /// Every product still listed, most recently changed first.
     pub fn products(&self) -> Vec<ProductSummary> {
         let mut v: Vec<ProductSummary> = self

@@ -187,7 +187,7 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "status": "ok",
         "version": env!("CARGO_PKG_VERSION"),
         "sources": e.sources().len(),
-        "products": e.products().len(),
+        "products": e.product_count(),
         "last_seq": e.store().last_seq(),
         "live_clients": e.live_clients(),
     }))
