@@ -1,9 +1,11 @@
 import { defineConfig } from '@playwright/test';
+import { ADMIN_STATE } from './global-setup';
 
 // Debian's Chromium, never a downloaded browser; the flags keep it from
 // reaching for Google's services on a closed network.
 export default defineConfig({
   testDir: './tests',
+  globalSetup: './global-setup.ts',
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,
@@ -13,6 +15,7 @@ export default defineConfig({
   use: {
     baseURL: process.env.BASE_URL ?? 'http://127.0.0.1:3300',
     headless: true,
+    storageState: ADMIN_STATE,
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: '/usr/bin/chromium',

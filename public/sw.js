@@ -6,8 +6,12 @@
 // - /pkg/* (the wasm bundle and its JS glue): network first, cache as
 //   fallback. A stale bundle that does not match the server's HTML would break
 //   hydration, so the cache is only used when the network is not there.
-// - /api/* (live socket, server functions) and /demo/*: never cached.
-const VERSION = 'dropwatch-v1';
+// - /api/* (live socket, server functions), /auth/*, /login, /setup and
+//   /demo/*: never cached.
+// - Signing out (or landing on the sign-in page) forgets every cached page:
+//   pages hold the signed-in user's data, and a shared phone must not show
+//   them offline to the next person.
+const VERSION = 'dropwatch-v2';
 const SHELL = [
   '/offline.html',
   '/pkg/dropwatch.css',
@@ -31,11 +35,25 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+async function forgetPages(cache) {
+  const keys = await cache.keys();
+  await Promise.all(
+    keys
+      .filter((r) => { const p = new URL(r.url).pathname; return !SHELL.includes(p) && !p.startsWith('/pkg/') && !p.startsWith('/icons/'); })
+      .map((r) => cache.delete(r)),
+  );
+}
+
 async function networkFirst(request, fallback) {
   const cache = await caches.open(VERSION);
   try {
     const response = await fetch(request);
-    if (response.ok) cache.put(request, response.clone());
+    const landed = new URL(response.url || request.url).pathname;
+    if (landed === '/login' || landed === '/setup') {
+      await forgetPages(cache);
+    } else if (response.ok && !response.redirected) {
+      cache.put(request, response.clone());
+    }
     return response;
   } catch (e) {
     const cached = await cache.match(request);
@@ -50,7 +68,7 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/demo/')) return;
+  if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/demo/') || url.pathname.startsWith('/auth/')) return;
   if (request.mode === 'navigate') {
     event.respondWith(networkFirst(request, '/offline.html'));
   } else if (url.pathname.startsWith('/pkg/')) {

@@ -27,7 +27,7 @@ log="$(mktemp -t dropwatch-e2e.XXXXXX.log)"
 echo "==> starting Dropwatch on 127.0.0.1:$port (log: $log)"
 LEPTOS_SITE_ROOT="$PWD/target/site" "$CARGO_TARGET_DIR/debug/dropwatch" serve \
   --addr "127.0.0.1:$port" --db mem:// --demo-interval 1s --demo-change-every off \
-  --demo-products 600 \
+  --demo-products 600 --admin-password e2e-admin-password \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT

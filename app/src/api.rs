@@ -26,8 +26,38 @@ fn engine() -> Result<std::sync::Arc<monitor::Engine>, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("the engine is not running"))
 }
 
+/// The caller, if their role allows `needed`. A refusal sets the answer's
+/// status (401 when nobody is signed in, 403 when the role is too low), so
+/// programs and the access tests see it as such.
 #[cfg(feature = "ssr")]
-fn words(what: &str, e: impl std::fmt::Display) -> ServerFnError {
+pub(crate) fn caller(needed: model::Role) -> Result<monitor::Identity, ServerFnError> {
+    let who = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<monitor::Identity>().cloned());
+    let refuse = |status: http::StatusCode, msg: String| {
+        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+            r.set_status(status);
+        }
+        ServerFnError::new(msg)
+    };
+    match who {
+        None => Err(refuse(
+            http::StatusCode::UNAUTHORIZED,
+            "Sign in first.".into(),
+        )),
+        Some(w) => match w.require(needed) {
+            Ok(()) => Ok(w),
+            Err(e) => Err(refuse(http::StatusCode::FORBIDDEN, e.to_string())),
+        },
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn control() -> Result<monitor::Control, ServerFnError> {
+    use_context::<monitor::Control>().ok_or_else(|| ServerFnError::new("the engine is not running"))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn words(what: &str, e: impl std::fmt::Display) -> ServerFnError {
     ServerFnError::new(format!("{what}: {e}"))
 }
 
@@ -48,6 +78,7 @@ pub struct DashboardView {
 
 #[server(input = Json)]
 pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, ServerFnError> {
+    caller(model::Role::Viewer)?;
     let engine = engine()?;
     // `last_seq` first: the state read after it already includes every event
     // up to it (see `Store::commit`), and later events arrive on the socket.
@@ -100,6 +131,7 @@ pub struct ProductDetail {
 /// `None` when no product has that key.
 #[server(input = Json)]
 pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFnError> {
+    caller(model::Role::Viewer)?;
     let engine = engine()?;
     let last_seq = engine.store().last_seq();
     let Some(product) = engine.product(&key) else {
@@ -173,15 +205,19 @@ async fn source_rows(
 pub struct SourcesView {
     pub last_seq: u64,
     pub rows: Vec<SourceRow>,
+    /// Whether the caller may add, change and check sources (editors and admins).
+    pub can_edit: bool,
 }
 
 #[server(input = Json)]
 pub async fn load_sources() -> Result<SourcesView, ServerFnError> {
+    let who = caller(model::Role::Viewer)?;
     let engine = engine()?;
     let last_seq = engine.store().last_seq();
     Ok(SourcesView {
         last_seq,
         rows: source_rows(&engine, RUNS_SHOWN).await?,
+        can_edit: who.viewer.can(model::Role::Editor),
     })
 }
 
@@ -204,7 +240,7 @@ impl FormResult {
     }
 
     #[cfg(feature = "ssr")]
-    fn field(field: &str, message: impl Into<String>) -> FormResult {
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> FormResult {
         FormResult {
             ok: false,
             message: "Please correct the marked field.".into(),
@@ -338,7 +374,8 @@ pub async fn add_source(
     name: String,
     interval: String,
 ) -> Result<FormResult, ServerFnError> {
-    let engine = engine()?;
+    let who = caller(model::Role::Editor)?;
+    let control = control()?;
     let typed = [
         ("url", url.as_str()),
         ("name", name.as_str()),
@@ -356,19 +393,21 @@ pub async fn add_source(
         Ok(s) => s,
         Err(e) => return fail("interval", e),
     };
-    let before = engine.sources().len();
-    let source = engine
-        .add_source(monitor::NewSource {
-            key: None,
-            kind,
-            url,
-            name: Some(name),
-            currency: None,
-            interval: std::time::Duration::from_secs(secs),
-        })
+    let (source, added) = control
+        .add_source(
+            &who,
+            monitor::NewSource {
+                key: None,
+                kind,
+                url,
+                name: Some(name),
+                currency: None,
+                interval: std::time::Duration::from_secs(secs),
+            },
+        )
         .await
         .map_err(|e| words("could not add the source", e))?;
-    let message = if engine.sources().len() == before {
+    let message = if !added {
         format!("{} is already watched as {:?}.", source.url, source.name)
     } else {
         format!("Added {:?}; its first check has started.", source.name)
@@ -388,7 +427,8 @@ pub async fn edit_source(
     name: String,
     interval: String,
 ) -> Result<FormResult, ServerFnError> {
-    let engine = engine()?;
+    let who = caller(model::Role::Editor)?;
+    let control = control()?;
     let form = format!("edit-{key}");
     let typed = [
         ("url", url.as_str()),
@@ -404,8 +444,9 @@ pub async fn edit_source(
         Ok(s) => s,
         Err(e) => return fail("interval", e),
     };
-    let s = engine
-        .update_source(
+    let s = control
+        .edit_source(
+            &who,
             &key,
             monitor::SourceEdit {
                 name: Some(name),
@@ -426,8 +467,9 @@ pub async fn edit_source(
 /// Pauses (`enabled` = false) or resumes a source.
 #[server]
 pub async fn set_source_enabled(key: String, enabled: bool) -> Result<(), ServerFnError> {
-    engine()?
-        .set_enabled(&key, enabled)
+    let who = caller(model::Role::Editor)?;
+    control()?
+        .set_source_enabled(&who, &key, enabled)
         .await
         .map_err(|e| words("could not change the source", e))?;
     back_to_sources();
@@ -436,8 +478,9 @@ pub async fn set_source_enabled(key: String, enabled: bool) -> Result<(), Server
 
 #[server]
 pub async fn remove_source(key: String) -> Result<(), ServerFnError> {
-    engine()?
-        .remove_source(&key)
+    let who = caller(model::Role::Editor)?;
+    control()?
+        .remove_source(&who, &key)
         .await
         .map_err(|e| words("could not remove the source", e))?;
     back_to_sources();
@@ -447,22 +490,10 @@ pub async fn remove_source(key: String) -> Result<(), ServerFnError> {
 /// Starts a run of the source now (its progress shows on the sources page).
 #[server]
 pub async fn check_source(key: String) -> Result<(), ServerFnError> {
-    let engine = engine()?;
-    let source = engine
-        .sources()
-        .into_iter()
-        .find(|s| s.key == key)
-        .ok_or_else(|| ServerFnError::new(format!("there is no source {key:?}")))?;
-    if !source.enabled {
-        // A paused source has no scheduler to wake: run it once by hand.
-        tokio::spawn(async move {
-            let _ = engine.check_now(&key).await;
-        });
-        back_to_sources();
-        return Ok(());
-    }
-    engine
-        .trigger(&key)
+    let who = caller(model::Role::Editor)?;
+    control()?
+        .check_source(&who, &key)
+        .await
         .map_err(|e| words("could not start the check", e))?;
     back_to_sources();
     Ok(())
@@ -493,6 +524,7 @@ pub struct StatusView {
 
 #[server(input = Json)]
 pub async fn load_status() -> Result<StatusView, ServerFnError> {
+    caller(model::Role::Viewer)?;
     let engine = engine()?;
     let hosts = engine
         .hosts()

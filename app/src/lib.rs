@@ -11,6 +11,9 @@
 // with `--cfg erase_components` in release too (a smaller wasm bundle).
 #![recursion_limit = "256"]
 
+pub mod access;
+mod account;
+mod admin;
 pub mod api;
 mod chart;
 mod dashboard;
@@ -25,6 +28,8 @@ use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title}
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use account::{AccountPage, LoginPage, SetupPage};
+use admin::{AuditPage, UsersPage};
 pub use dashboard::DashboardPage;
 use live::{Connection, LiveState};
 use product::ProductPage;
@@ -75,6 +80,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/product/:key") view=ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/sources") view=SourcesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </div>
         </Router>

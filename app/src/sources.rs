@@ -76,7 +76,7 @@ pub fn SourcesPage() -> impl IntoView {
 
 /// Shows a field's error under it, when the last submission had one.
 /// The last result of a form's action.
-trait ActionResult:
+pub(crate) trait ActionResult:
     Get<Value = Option<Result<FormResult, ServerFnError>>> + Clone + Send + Sync + 'static
 {
 }
@@ -87,7 +87,7 @@ impl<T: Get<Value = Option<Result<FormResult, ServerFnError>>> + Clone + Send + 
 
 /// (`came_back`: the error a JavaScript-less post came back with, shown until
 /// the form is submitted again.)
-fn field_error(
+pub(crate) fn field_error(
     result: impl ActionResult,
     field: &'static str,
     id: String,
@@ -103,7 +103,7 @@ fn field_error(
 }
 
 /// The outcome line under a form.
-fn outcome(result: impl ActionResult) -> impl IntoView {
+pub(crate) fn outcome(result: impl ActionResult) -> impl IntoView {
     move || {
         result.get().map(|r| match r {
             Ok(r) if r.ok => view! { <p class="ok" role="status">{r.message}</p> }.into_any(),
@@ -115,6 +115,7 @@ fn outcome(result: impl ActionResult) -> impl IntoView {
 
 #[component]
 fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
+    let can_edit = initial.can_edit;
     let rows = RwSignal::new(initial.rows);
     let add = ServerAction::<AddSource>::new();
     let edit = ServerAction::<EditSource>::new();
@@ -186,7 +187,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     let key = r.source.key.clone();
                     let row = Memo::new(move |_| rows.with(|rs| rs.iter().find(|x| x.source.key == key).cloned()));
                     let nojs = nojs.clone();
-                    view! { <SourceCard initial=r row edit toggle remove check nojs/> }
+                    view! { <SourceCard initial=r row edit toggle remove check nojs can_edit/> }
                 }
             />
         </ul>
@@ -194,6 +195,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
             <p class="empty">"No sources yet. Add a store below."</p>
         </Show>
 
+        {can_edit.then(|| view! {
         <section class="panel" aria-labelledby="add-heading">
             <h2 id="add-heading">"Add a source"</h2>
             <ActionForm action=add attr:class="form" attr:data-testid="add-source">
@@ -218,6 +220,10 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                 {outcome(add_result)}
             </ActionForm>
         </section>
+        })}
+        {(!can_edit).then(|| view! {
+            <p class="hint" data-testid="read-only">"You can read the sources; adding or changing them needs the editor role."</p>
+        })}
     }
 }
 
@@ -279,6 +285,7 @@ fn SourceCard(
     remove: ServerAction<RemoveSource>,
     check: ServerAction<CheckSource>,
     nojs: NoJsForm,
+    can_edit: bool,
 ) -> impl IntoView {
     let s0 = initial.source.clone();
     let form = format!("edit-{}", s0.key);
@@ -360,6 +367,7 @@ fn SourceCard(
                     </div>
                 }
             }}
+            {can_edit.then(|| view! {
             <div class="row-actions">
                 <ActionForm action=check>
                     <input type="hidden" name="key" value=k1/>
@@ -396,6 +404,7 @@ fn SourceCard(
                     </ActionForm>
                 </details>
             </div>
+            })}
             <details class="runs" open=runs_open>
                 <summary>"Last runs"</summary>
                 <div class="table-scroll"><table>

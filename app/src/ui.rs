@@ -5,7 +5,7 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
-use model::{Event, EventKind, PriceMove, ProductSummary};
+use model::{Event, EventKind, PriceMove, ProductSummary, Role};
 
 use crate::live::LiveState;
 
@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
         };
         view! { <a href=href aria-current=current>{label}</a> }
     };
+    let me = Resource::new(|| (), |_| crate::access::whoami());
     view! {
         <header class="top">
             <a class="logo" href="/">"Dropwatch"</a>
@@ -33,6 +34,21 @@ pub fn Header() -> impl IntoView {
                 {link("/", "Dashboard")}
                 {link("/sources", "Sources")}
                 {link("/status", "Status")}
+                <Suspense fallback=|| ()>
+                    {move || me.get().map(|r| match r.ok().flatten() {
+                        Some(v) => view! {
+                            {v.can(Role::Admin).then(|| view! {
+                                {link("/admin/users", "Users")}
+                                {link("/admin/audit", "Audit")}
+                            })}
+                            <a href="/account" class="me" data-testid="who" aria-current=move || location.pathname.get().starts_with("/account").then_some("page")>
+                                {v.user.clone().unwrap_or_else(|| "Guest".into())}
+                                <span class="visually-hidden">" (" {v.role.as_str()} ")"</span>
+                            </a>
+                        }.into_any(),
+                        None => view! { <a href="/login" data-testid="who">"Sign in"</a> }.into_any(),
+                    })}
+                </Suspense>
             </nav>
             {live.map(|c| view! {
                 <p class="connection" data-state=move || c.get().as_str() role="status" aria-live="polite">

@@ -2,6 +2,7 @@ import { test, expect, Page, chromium } from '@playwright/test';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { ADMIN, ADMIN_STATE } from '../global-setup';
 
 // Every page of the dashboard, as a user drives it, against the real server
 // (scripts/test.sh starts it with the built-in demo store, 600 products, its
@@ -171,7 +172,7 @@ test('a source is added through the form, checked now, and its progress reaches 
 });
 
 test('the sources forms work before the wasm loads (plain form posts)', async ({ browser, baseURL }) => {
-  const context = await browser.newContext({ javaScriptEnabled: false, baseURL });
+  const context = await browser.newContext({ javaScriptEnabled: false, baseURL, storageState: ADMIN_STATE });
   const page = await context.newPage();
   await page.goto('/sources');
   const form = page.getByTestId('add-source');
@@ -284,6 +285,10 @@ test('Dropwatch is an installable app with a service worker that controls the pa
   try {
     const p = await persistent.newPage();
     await p.goto(baseURL!);
+    await p.getByLabel('User name').fill(ADMIN.name);
+    await p.getByLabel('Password').fill(ADMIN.password);
+    await p.getByRole('button', { name: 'Sign in' }).click();
+    await expect(p.getByTestId('who')).toHaveText(/admin/);
     await p.evaluate(() => navigator.serviceWorker.ready);
     await p.reload();
     const cdp = await persistent.newCDPSession(p);

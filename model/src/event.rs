@@ -13,6 +13,7 @@ use crate::ProductSummary;
 
 /// What changed. On the wire this is the message's `type`, in snake case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A product seen for the first time (or listed again after `removed`).
@@ -51,6 +52,7 @@ pub type EventProduct = ProductSummary;
 
 /// The variant (size) an event is about.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventVariant {
     pub id: String,
     pub size: String,
@@ -62,6 +64,7 @@ pub struct EventVariant {
 
 /// One detected change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     pub seq: u64,
     #[serde(rename = "type")]

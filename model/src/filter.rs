@@ -13,6 +13,7 @@ pub const PAGE_SIZE: usize = 60;
 
 /// How the grid is ordered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Most recently changed first.
@@ -60,6 +61,7 @@ impl Sort {
 
 /// What the user asked the grid to show. Empty fields filter nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductFilter {
     /// Words that must all appear in the title, brand or series (any case).
     pub q: String,
@@ -211,6 +213,7 @@ impl ProductFilter {
 
 /// One page of the filtered, sorted grid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductPage {
     /// How many products match the filter in all.
     pub matched: usize,

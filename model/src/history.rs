@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// One variant's price at a moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantPrice {
     pub variant: String,
     pub size: String,
@@ -18,6 +19,7 @@ pub struct VariantPrice {
 
 /// One variant's availability at a moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VariantStock {
     pub variant: String,
     pub size: String,
@@ -27,6 +29,7 @@ pub struct VariantStock {
 /// A price-history row: the variants of one product whose price changed at `at`
 /// (all of them on first sight).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PricePoint {
     pub product: String,
     pub at: DateTime<Utc>,
@@ -37,6 +40,7 @@ pub struct PricePoint {
 
 /// A stock-history row: the variants of one product whose availability changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockPoint {
     pub product: String,
     pub at: DateTime<Utc>,

@@ -9,12 +9,14 @@
 //! Money is always a [`Decimal`] with a currency code beside it, never `f64`;
 //! on the wire a decimal is a string (`"129.99"`), as shops send it.
 
+mod auth;
 mod event;
 mod filter;
 mod history;
 mod product;
 mod source;
 
+pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};

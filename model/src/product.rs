@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One purchasable option of a product: for sneakers and apparel, a size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Variant {
     /// The source's own id for the variant (Shopify's variant id).
     pub id: String,
@@ -25,6 +26,7 @@ pub struct Variant {
 
 /// A product as last observed in one source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// Unique across sources: `{source}:{source's product id}`.
     pub key: String,
@@ -59,6 +61,7 @@ pub struct Product {
 
 /// A move of a product's lowest price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceMove {
     pub old: Decimal,
     pub new: Decimal,
@@ -124,6 +127,7 @@ impl Product {
 /// What a product list shows of a product, and what every live event carries so
 /// that a page can update its row without asking the server again.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductSummary {
     pub key: String,
     pub source: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A shop or API that Dropwatch polls.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Source {
     /// A short id made from the URL ("kith-com"); products' keys start with it.
     pub key: String,
@@ -25,6 +26,7 @@ pub struct Source {
 
 /// One poll of one source, recorded from start to end.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PollRun {
     /// Unique and sortable: the start time in microseconds.
     pub id: i64,
@@ -49,6 +51,7 @@ pub struct PollRun {
 
 /// A run's progress while it goes, for progress bars.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunProgress {
     pub source: String,
     pub running: bool,

@@ -105,6 +105,7 @@ pub struct Engine {
     pub(crate) state: Mutex<HashMap<String, Product>>,
     pub(crate) sources: Mutex<HashMap<String, Arc<SourceTask>>>,
     pub(crate) cfg: EngineConfig,
+    pub(crate) metrics: crate::metrics::EngineMetrics,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
     started: AtomicBool,
 }
@@ -191,6 +192,7 @@ impl Engine {
             state: Mutex::new(state),
             sources: Mutex::new(HashMap::new()),
             cfg,
+            metrics: Default::default(),
             started: AtomicBool::new(false),
         });
         for s in sources {
@@ -469,6 +471,16 @@ impl Engine {
         LiveFeed::new(self.store.clone(), &self.hub, since)
     }
 
+    /// Whether the schedulers run (after [`Engine::start`], until [`Engine::stop`]).
+    pub fn running(&self) -> bool {
+        self.started.load(Ordering::SeqCst)
+    }
+
+    /// Poll and event counters for `/metrics`.
+    pub fn metrics(&self) -> crate::metrics::MetricsSnapshot {
+        self.metrics.snapshot()
+    }
+
     pub fn live_clients(&self) -> usize {
         self.hub.clients()
     }
@@ -483,6 +495,7 @@ impl Engine {
                     state.insert(p.key.clone(), p);
                 }
                 drop(state);
+                self.metrics.events(events.iter().map(|e| e.kind.as_str()));
                 self.hub.publish(events);
             })
             .await

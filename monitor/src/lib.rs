@@ -15,20 +15,29 @@
 //! - [`live`]: publishes committed events, and gives each client a gap-free,
 //!   duplicate-free feed from any sequence number.
 //!
+//! [`auth`] says who a request is and what their role allows (users,
+//! sessions, API tokens, the audit log, sealed secrets); [`control`] makes
+//! every change to the sources on someone's behalf, checked and audited.
+//!
 //! [`engine::Engine`] ties them together and is the only way in for the
 //! server and tests. [`demo`] is a Shopify-compatible store used as the
 //! built-in demo, by tests, and by the benchmark.
 
+pub mod auth;
+pub mod control;
 pub mod demo;
 pub mod detect;
 pub mod engine;
 pub mod fetch;
 pub mod live;
+pub mod metrics;
 pub mod normalise;
 pub mod politeness;
 mod poll;
 pub mod sources;
 pub mod store;
 
+pub use auth::{Accounts, Identity};
+pub use control::{Control, ControlError};
 pub use engine::{Engine, EngineConfig, EngineError, NewSource, SourceEdit};
 pub use store::Store;

@@ -132,6 +132,12 @@ impl Engine {
             task.last_complete_pages.store(run.pages, Ordering::SeqCst);
         }
         self.store.save_run(&run).await?;
+        let secs = (Utc::now() - run.started).num_microseconds().unwrap_or(0) as f64 / 1e6;
+        self.metrics.poll(
+            &run.source,
+            run.error_class.as_deref().unwrap_or("ok"),
+            secs,
+        );
         match &run.error {
             Some(e) => tracing::warn!(source = %source.key, pages = run.pages, "poll failed: {e}"),
             None => {

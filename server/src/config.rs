@@ -27,6 +27,9 @@ pub enum Command {
     /// Run only the demo store: a Shopify-compatible shop whose prices and
     /// stock change by themselves, with a control API for tests.
     DemoStore(DemoArgs),
+    /// List the server functions (method and path), for the access tests.
+    #[command(hide = true)]
+    ServerFns,
 }
 
 /// A `--source KIND=URL` argument.
@@ -72,6 +75,34 @@ fn parse_every(s: &str) -> Result<Every, String> {
     }
 }
 
+/// A value that must not reach the logs: `Debug` prints only whether it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+fn parse_secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret(s.to_string()))
+}
+
+/// `--anonymous`: the role of visitors who are not signed in, if any.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Anonymous(pub Option<model::Role>);
+
+fn parse_anonymous(s: &str) -> Result<Anonymous, String> {
+    match s.trim() {
+        "" | "none" | "off" => Ok(Anonymous(None)),
+        "viewer" => Ok(Anonymous(Some(model::Role::Viewer))),
+        other => Err(format!(
+            "--anonymous takes \"none\" or \"viewer\" (anonymous visitors never change anything), not {other:?}"
+        )),
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
     /// Address to serve the dashboard on.
@@ -113,6 +144,33 @@ pub struct ServeArgs {
     /// Refuse answers larger than this many bytes.
     #[arg(long, env = "DROPWATCH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// What visitors who are not signed in may do: "none" (the first screen
+    /// is the sign-in) or "viewer" (read-only, e.g. a kiosk on a trusted LAN).
+    #[arg(long, env = "DROPWATCH_ANONYMOUS", default_value = "none", value_parser = parse_anonymous)]
+    pub anonymous: Anonymous,
+    /// With --admin-password: the first admin's name.
+    #[arg(long, env = "DROPWATCH_ADMIN_USER", default_value = "admin")]
+    pub admin_user: String,
+    /// Create the first admin with this password when there is no user yet
+    /// (otherwise the server prints a one-time setup link).
+    #[arg(long, env = "DROPWATCH_ADMIN_PASSWORD", hide_env_values = true, value_parser = parse_secret)]
+    pub admin_password: Option<Secret>,
+    /// The key that seals stored secrets (32 bytes, base64). Without it, a
+    /// key file is used (--secret-key-file), made on first start.
+    #[arg(long, env = "DROPWATCH_SECRET_KEY", hide_env_values = true, value_parser = parse_secret)]
+    pub secret_key: Option<Secret>,
+    /// Where the generated secret key is kept (default: beside the database;
+    /// none for mem://, whose secrets die with the process).
+    #[arg(long, env = "DROPWATCH_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+    /// A bearer token that may read /metrics (for a Prometheus scraper).
+    #[arg(long, env = "DROPWATCH_METRICS_TOKEN", hide_env_values = true, value_parser = parse_secret)]
+    pub metrics_token: Option<Secret>,
+    /// The address browsers use, when it differs from --addr (behind a
+    /// reverse proxy), e.g. https://dropwatch.example.com. Requests changing
+    /// something must come from this origin.
+    #[arg(long, env = "DROPWATCH_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "DROPWATCH_LOG_JSON")]
     pub log_json: bool,
@@ -171,5 +229,19 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Cli::try_parse_from(["dropwatch", "--source", "kith.com"]).is_err());
+        assert!(cli_anonymous(&["--anonymous", "viewer"]).is_some());
+        assert!(cli_anonymous(&[]).is_none());
+        assert!(Cli::try_parse_from(["dropwatch", "--anonymous", "admin"]).is_err());
+        let c = Cli::parse_from(["dropwatch", "--admin-password", "hunter2hunter2"]);
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "secrets stay out of Debug"
+        );
+    }
+
+    fn cli_anonymous(extra: &[&str]) -> Option<model::Role> {
+        let mut args = vec!["dropwatch"];
+        args.extend_from_slice(extra);
+        Cli::parse_from(args).serve.anonymous.0
     }
 }

@@ -2,12 +2,23 @@
 //! and other programs. First every stored event after SEQ, then live ones, one
 //! JSON message each (see the README for the format). Closed with code 1001
 //! when the server shuts down.
+//!
+//! Viewers and up only: the session cookie, or an API token in
+//! `Authorization: Bearer` (for other programs). The credential is checked
+//! again every few seconds; a revoked token or ended session closes the
+//! socket with 4401.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::time::Duration;
 
+use model::Role;
+use monitor::Identity;
+
+use crate::problem::Problem;
+use crate::rest::Who;
 use crate::serve::AppState;
 
 #[derive(Deserialize)]
@@ -15,19 +26,37 @@ pub struct LiveQuery {
     since: Option<u64>,
 }
 
+/// How often an open socket's credential is checked again.
+const RECHECK: Duration = Duration::from_secs(5);
+
 pub async fn handler(
     ws: WebSocketUpgrade,
     Query(q): Query<LiveQuery>,
     State(state): State<AppState>,
+    Who(who): Who,
 ) -> Response {
-    ws.on_upgrade(move |socket| stream(socket, state, q.since.unwrap_or(0)))
+    if let Err(e) = who.require(Role::Viewer) {
+        return Problem::from(e).into_response();
+    }
+    ws.on_upgrade(move |socket| stream(socket, state, who, q.since.unwrap_or(0)))
 }
 
-async fn stream(mut socket: WebSocket, state: AppState, since: u64) {
+async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u64) {
     let mut feed = state.engine.feed(since);
     let mut shutdown = state.shutdown.clone();
+    let mut recheck = tokio::time::interval(RECHECK);
+    recheck.tick().await;
     loop {
         tokio::select! {
+            _ = recheck.tick() => {
+                if !state.accounts.still_valid(&who).await {
+                    let _ = socket.send(Message::Close(Some(CloseFrame {
+                        code: 4401,
+                        reason: "signed out or token revoked".into(),
+                    }))).await;
+                    return;
+                }
+            }
             next = feed.next() => match next {
                 Ok(Some(event)) => {
                     let text = serde_json::to_string(&event).expect("events always serialise");

@@ -1,12 +1,16 @@
 //! The `dropwatch` binary: parses the command line, sets up logging, and runs
 //! the server (`serve.rs`) or the standalone demo store.
 
+mod auth;
 mod config;
 mod live;
+mod logging;
+mod metrics;
+mod problem;
+mod rest;
 mod serve;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 use config::{Cli, Command, DemoArgs};
 use monitor::demo::{DemoConfig, DemoStore};
@@ -15,18 +19,6 @@ use monitor::demo::{DemoConfig, DemoStore};
 // first import of the poll benchmark by about 15% against the system allocator.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-fn init_logging(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,surrealdb=warn,surrealdb_core=warn,surrealkv=warn")
-    });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
-}
 
 async fn demo_store(args: DemoArgs) -> anyhow::Result<()> {
     let store = DemoStore::new(&DemoConfig {
@@ -56,16 +48,23 @@ async fn demo_store(args: DemoArgs) -> anyhow::Result<()> {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
+        Some(Command::ServerFns) => {
+            // For the access tests: every server function the pages can call.
+            for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+                println!("{method} {path}");
+            }
+            Ok(())
+        }
         Some(Command::DemoStore(args)) => {
-            init_logging(false);
+            logging::init(false);
             demo_store(args).await
         }
         Some(Command::Serve(args)) => {
-            init_logging(args.log_json);
+            logging::init(args.log_json);
             serve::run(args).await
         }
         None => {
-            init_logging(cli.serve.log_json);
+            logging::init(cli.serve.log_json);
             serve::run(cli.serve).await
         }
     }

@@ -1,32 +1,69 @@
 //! `dropwatch serve`: open the store, start the engine (and the demo store),
-//! and serve the dashboard, the live socket and health on one port.
+//! and serve the dashboard, the live socket, the REST API, metrics and
+//! health on one port, every request through the sign-in gate (`auth.rs`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::routing::get;
+use axum::middleware;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tokio::sync::watch;
 
 use app::{shell, App};
+use model::Role;
+use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::demo::{DemoConfig, DemoStore};
 use monitor::fetch::FetchLimits;
 use monitor::politeness::Politeness;
-use monitor::{Engine, EngineConfig, NewSource, Store};
+use monitor::{Accounts, Control, Engine, EngineConfig, NewSource, Store};
 
 use crate::config::ServeArgs;
+use crate::metrics::HttpMetrics;
 
 /// Shared by the non-Leptos routes.
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
+    pub accounts: Arc<Accounts>,
+    pub control: Control,
     /// Flips to `true` when the server shuts down, closing live sockets so
     /// that graceful shutdown does not wait for them forever.
     pub shutdown: watch::Receiver<bool>,
+    /// The role of visitors who are not signed in (`--anonymous`).
+    pub anonymous: Option<Role>,
+    /// `--public-url`'s origin, when browsers reach us through a proxy.
+    pub public_origin: Option<String>,
+    pub metrics_token: Option<String>,
+    pub http_metrics: Arc<HttpMetrics>,
+}
+
+/// Where the secret key comes from when none is given.
+fn key_source(args: &ServeArgs) -> KeySource {
+    if let Some(k) = &args.secret_key {
+        return KeySource::Given(k.0.clone());
+    }
+    if let Some(f) = &args.secret_key_file {
+        return KeySource::File(f.clone());
+    }
+    let url = monitor::store::endpoint(&args.db);
+    match url
+        .strip_prefix("surrealkv://")
+        .or(url.strip_prefix("rocksdb://"))
+    {
+        Some(path) => KeySource::File(
+            std::path::Path::new(path)
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("secret.key"),
+        ),
+        None if url.starts_with("mem://") => KeySource::Ephemeral,
+        None => KeySource::File("data/secret.key".into()),
+    }
 }
 
 /// The address other local programs (the poller) reach us at.
@@ -54,6 +91,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     )
     .await
     .context("loading the stored state")?;
+    let vault = Vault::open(&key_source(&args), engine.store())
+        .await
+        .context("opening the secret store")?;
+    let accounts = Arc::new(Accounts::new(
+        engine.store().clone(),
+        vault,
+        LoginLimits::default(),
+    ));
+    if let Some(pw) = &args.admin_password {
+        if let Some(u) = accounts.ensure_admin(&args.admin_user, &pw.0).await? {
+            tracing::info!("created the first admin {:?} (--admin-password)", u.name);
+        }
+    }
+    let control = Control {
+        engine: engine.clone(),
+        accounts: accounts.clone(),
+    };
     for (alias, canonical) in &args.brand_aliases {
         engine.add_brand_alias(alias, canonical).await?;
     }
@@ -120,8 +174,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             &leptos_options,
             routes,
             {
-                let engine = engine.clone();
-                move || provide_context(engine.clone())
+                let control = control.clone();
+                move || {
+                    provide_context(control.engine.clone());
+                    provide_context(control.clone());
+                }
             },
             {
                 let options = leptos_options.clone();
@@ -132,31 +189,81 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_state(leptos_options);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let state = AppState {
+        engine: engine.clone(),
+        accounts: accounts.clone(),
+        control,
+        shutdown: stop_rx,
+        anonymous: args.anonymous.0,
+        public_origin: args
+            .public_url
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization()),
+        metrics_token: args.metrics_token.as_ref().map(|t| t.0.clone()),
+        http_metrics: Arc::default(),
+    };
     let api = Router::new()
         .route("/api/live", get(crate::live::handler))
         .route("/healthz", get(health))
+        .route("/readyz", get(crate::metrics::ready))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/api/sources", get(sources))
-        .with_state(AppState {
-            engine: engine.clone(),
-            shutdown: stop_rx,
-        });
+        .route("/api/docs", get(crate::rest::docs_page))
+        .route("/auth/login", post(crate::auth::login))
+        .route("/auth/setup", post(crate::auth::setup))
+        .route("/auth/logout", post(crate::auth::logout))
+        .merge(crate::rest::router())
+        .with_state(state.clone());
     let mut app = api.merge(pages);
     if let Some(demo) = &demo {
         app = app.nest("/demo", demo.router());
     }
-    let app = app.layer(tower_http::trace::TraceLayer::new_for_http());
+    let app = crate::logging::with_requests(
+        app.layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::gate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count,
+        )),
+    );
 
+    // Sessions past their end are forgotten hourly.
+    {
+        let accounts = accounts.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = accounts.sweep().await {
+                    tracing::warn!("could not forget expired sessions: {e}");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            }
+        });
+    }
+
+    if let Some(token) = accounts.setup_token().await? {
+        // The one-time link is for the person starting the server: on the
+        // console, not in the log stream.
+        println!(
+            "No user yet. Create the first admin at http://{}/setup?token={token}",
+            loopback(addr)
+        );
+    }
     println!(
         "Dropwatch is running: open http://{} in your browser",
         loopback(addr)
     );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-            let _ = stop_tx.send(true);
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    })
+    .await?;
     engine.stop();
     Ok(())
 }
@@ -193,11 +300,19 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
     }))
 }
 
-/// `GET /api/sources`: every source with its run in progress (pages done of
+/// `GET /api/sources` (kept for scripts written before `/api/v1`; same
+/// access as `/api/v1/sources`): every source with its run in progress (pages done of
 /// expected), its latest runs, and the state of every host we talk to.
 async fn sources(
     State(state): State<AppState>,
+    crate::rest::Who(who): crate::rest::Who,
 ) -> Result<Json<serde_json::Value>, (axum::http::StatusCode, String)> {
+    if who.require(Role::Viewer).is_err() {
+        return Err((
+            axum::http::StatusCode::FORBIDDEN,
+            "viewers and up only".into(),
+        ));
+    }
     let e = &state.engine;
     let mut out = Vec::new();
     for s in e.sources() {

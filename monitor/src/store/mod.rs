@@ -15,6 +15,7 @@
 //! and the new highest number is stored in the same transaction, so numbers
 //! never repeat, never go backwards, and survive a restart.
 
+mod accounts;
 mod read;
 mod schema;
 mod write;
@@ -24,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
+pub use accounts::{SecretRow, SessionRow, TokenRow, UserRow};
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;
 
@@ -104,6 +106,12 @@ impl Store {
     /// The highest event sequence number stored so far (0 before any event).
     pub fn last_seq(&self) -> u64 {
         self.last_seq.load(Ordering::SeqCst)
+    }
+
+    /// A trivial query: whether the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.query("RETURN 1").await?.check()?;
+        Ok(())
     }
 
     pub(crate) fn db(&self) -> &Surreal<Any> {

@@ -1,0 +1,241 @@
+//! Server functions for who is signed in and what they may manage: the
+//! caller's own account (password, API tokens) and, for admins, users and
+//! the audit log. Every one checks the caller's role on the server
+//! ([`crate::api::caller`]); the account logic itself is `monitor::auth`.
+//!
+//! Signing in, the first-admin setup and signing out are plain form posts
+//! to `/auth/*` (server routes), since they set or clear the session cookie.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use model::{ApiToken, AuditEntry, Role, User, Viewer};
+
+use crate::api::FormResult;
+#[cfg(feature = "ssr")]
+use crate::api::{caller, control, words};
+
+#[cfg(feature = "ssr")]
+fn accounts() -> Result<std::sync::Arc<monitor::Accounts>, ServerFnError> {
+    Ok(control()?.accounts)
+}
+
+/// The caller, who must be a signed-in user (an anonymous visitor has no
+/// account to change).
+#[cfg(feature = "ssr")]
+fn signed_in() -> Result<monitor::Identity, ServerFnError> {
+    let who = caller(Role::Viewer)?;
+    if who.viewer.user.is_none() {
+        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+            r.set_status(http::StatusCode::UNAUTHORIZED);
+        }
+        return Err(ServerFnError::new("Sign in first."));
+    }
+    Ok(who)
+}
+
+/// A refused account change as a form result (the form shows it in words).
+#[cfg(feature = "ssr")]
+fn refused(e: monitor::auth::AuthError) -> FormResult {
+    FormResult {
+        ok: false,
+        message: e.to_string(),
+        errors: vec![],
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn done(message: String) -> FormResult {
+    FormResult {
+        ok: true,
+        message,
+        errors: vec![],
+    }
+}
+
+/// Who is asking: `None` when nobody is signed in (and visitors have no
+/// anonymous access). Public, so the sign-in page can call it.
+#[server(endpoint = "whoami", input = Json)]
+pub async fn whoami() -> Result<Option<Viewer>, ServerFnError> {
+    Ok(use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<monitor::Identity>().cloned())
+        .map(|w| w.viewer))
+}
+
+/// What the account page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub viewer: Viewer,
+    pub tokens: Vec<ApiToken>,
+}
+
+#[server(input = Json)]
+pub async fn load_account() -> Result<AccountView, ServerFnError> {
+    let who = caller(Role::Viewer)?;
+    let tokens = if who.viewer.user.is_some() {
+        accounts()?
+            .tokens(&who)
+            .await
+            .map_err(|e| words("could not read the tokens", e))?
+    } else {
+        vec![]
+    };
+    Ok(AccountView {
+        viewer: who.viewer,
+        tokens,
+    })
+}
+
+#[server]
+pub async fn change_password(
+    current: String,
+    password: String,
+    password2: String,
+) -> Result<FormResult, ServerFnError> {
+    let who = signed_in()?;
+    if password != password2 {
+        return Ok(FormResult {
+            ok: false,
+            message: "The two new passwords are not the same.".into(),
+            errors: vec![("password2".into(), "Not the same as the first.".into())],
+        });
+    }
+    Ok(
+        match accounts()?.change_password(&who, &current, &password).await {
+            Ok(()) => done("Password changed; your other sessions were signed out.".into()),
+            Err(e) => refused(e),
+        },
+    )
+}
+
+/// A token just made: its secret is in this answer and nowhere else.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub result: FormResult,
+    pub secret: Option<String>,
+}
+
+#[server]
+pub async fn create_token(name: String, role: String) -> Result<NewToken, ServerFnError> {
+    let who = signed_in()?;
+    let Some(role) = Role::parse(&role) else {
+        return Ok(NewToken {
+            result: FormResult {
+                ok: false,
+                message: format!("Unknown role {role:?}."),
+                errors: vec![],
+            },
+            secret: None,
+        });
+    };
+    Ok(match accounts()?.create_token(&who, &name, role).await {
+        Ok((t, secret)) => NewToken {
+            result: done(format!(
+                "Token {:?} created. Copy it now: it is not shown again.",
+                t.name
+            )),
+            secret: Some(secret),
+        },
+        Err(e) => NewToken {
+            result: refused(e),
+            secret: None,
+        },
+    })
+}
+
+#[server]
+pub async fn revoke_token(id: String) -> Result<FormResult, ServerFnError> {
+    let who = signed_in()?;
+    Ok(match accounts()?.revoke_token(&who, &id).await {
+        Ok(t) => done(format!("Token {:?} revoked.", t.name)),
+        Err(e) => refused(e),
+    })
+}
+
+#[server(input = Json)]
+pub async fn load_users() -> Result<Vec<User>, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    accounts()?
+        .users(&who)
+        .await
+        .map_err(|e| words("could not read the users", e))
+}
+
+#[server]
+pub async fn create_user(
+    name: String,
+    role: String,
+    password: String,
+) -> Result<FormResult, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    let Some(role) = Role::parse(&role) else {
+        return Ok(FormResult::field("role", format!("Unknown role {role:?}.")));
+    };
+    Ok(
+        match accounts()?.create_user(&who, &name, role, &password).await {
+            Ok(u) => done(format!("Created {} as {}.", u.name, u.role)),
+            Err(e) => refused(e),
+        },
+    )
+}
+
+#[server]
+pub async fn set_user_role(name: String, role: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    let Some(role) = Role::parse(&role) else {
+        return Ok(FormResult::field("role", format!("Unknown role {role:?}.")));
+    };
+    Ok(match accounts()?.set_role(&who, &name, role).await {
+        Ok(u) => done(format!("{} is now {}.", u.name, u.role)),
+        Err(e) => refused(e),
+    })
+}
+
+#[server]
+pub async fn reset_user_password(
+    name: String,
+    password: String,
+) -> Result<FormResult, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    Ok(
+        match accounts()?.reset_password(&who, &name, &password).await {
+            Ok(()) => done(format!(
+                "New password set for {name}; their sessions were signed out."
+            )),
+            Err(e) => refused(e),
+        },
+    )
+}
+
+#[server]
+pub async fn delete_user(name: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    Ok(match accounts()?.delete_user(&who, &name).await {
+        Ok(()) => done(format!("Deleted {name} with their sessions and tokens.")),
+        Err(e) => refused(e),
+    })
+}
+
+#[server(input = Json)]
+pub async fn load_audit(before: Option<i64>) -> Result<Vec<AuditEntry>, ServerFnError> {
+    let who = caller(Role::Admin)?;
+    accounts()?
+        .audit_log(&who, before, 100)
+        .await
+        .map_err(|e| words("could not read the audit log", e))
+}
+
+/// Server functions that only read; every other one changes something and
+/// must refuse viewers (the access tests check both lists against the
+/// server's registry).
+pub const READ_ONLY_SERVER_FNS: &[&str] = &[
+    "whoami",
+    "load_dashboard",
+    "load_product",
+    "load_sources",
+    "load_status",
+    "load_account",
+    "load_users",
+    "load_audit",
+];

@@ -1,0 +1,166 @@
+//! `GET /metrics` (Prometheus text format), `GET /readyz`, and the counter
+//! of HTTP requests by route and status that every request passes through.
+//!
+//! `/metrics` is readable by viewers (session or API token) and with the
+//! metrics token (`--metrics-token`), which a Prometheus scraper sends as
+//! `Authorization: Bearer`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use model::Role;
+use monitor::metrics::POLL_BUCKETS;
+
+use crate::rest::Who;
+use crate::serve::AppState;
+
+/// (route, method, status) -> requests.
+#[derive(Default)]
+pub struct HttpMetrics(Mutex<BTreeMap<(String, String, u16), u64>>);
+
+/// Counts each request under its route pattern (not its raw path, which
+/// would make one series per product), after the answer is known.
+pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| {
+            let p = req.uri().path();
+            // Unmatched paths are static files or server functions: group them.
+            if p.starts_with("/pkg/") {
+                "/pkg/*".into()
+            } else if p.starts_with("/api/") {
+                p.to_string()
+            } else {
+                "other".into()
+            }
+        });
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let key = (route, method, resp.status().as_u16());
+    *state.http_metrics.0.lock().unwrap().entry(key).or_default() += 1;
+    resp
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// `GET /metrics`.
+pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
+    if let Err(e) = who.require(Role::Viewer) {
+        return crate::problem::Problem::from(e).into_response();
+    }
+    let e = &state.engine;
+    let m = e.metrics();
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_polls_total Poll runs by source and outcome (ok, or the failure class)."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_polls_total counter");
+    for ((source, outcome), n) in &m.polls {
+        let _ = writeln!(
+            w,
+            "dropwatch_polls_total{{source=\"{}\",outcome=\"{}\"}} {n}",
+            label(source),
+            label(outcome)
+        );
+    }
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_poll_duration_seconds How long poll runs take."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_poll_duration_seconds histogram");
+    for (le, n) in POLL_BUCKETS.iter().zip(m.poll_seconds.buckets) {
+        let _ = writeln!(
+            w,
+            "dropwatch_poll_duration_seconds_bucket{{le=\"{le}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        w,
+        "dropwatch_poll_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+        m.poll_seconds.count
+    );
+    let _ = writeln!(
+        w,
+        "dropwatch_poll_duration_seconds_sum {}",
+        m.poll_seconds.sum
+    );
+    let _ = writeln!(
+        w,
+        "dropwatch_poll_duration_seconds_count {}",
+        m.poll_seconds.count
+    );
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_products_tracked Products watched now (not removed)."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_products_tracked gauge");
+    let _ = writeln!(w, "dropwatch_products_tracked {}", e.product_count());
+    let _ = writeln!(w, "# HELP dropwatch_sources Sources configured.");
+    let _ = writeln!(w, "# TYPE dropwatch_sources gauge");
+    let _ = writeln!(w, "dropwatch_sources {}", e.sources().len());
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_events_total Events raised since start, by type."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_events_total counter");
+    for (kind, n) in &m.events {
+        let _ = writeln!(w, "dropwatch_events_total{{type=\"{}\"}} {n}", label(kind));
+    }
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_last_event_seq The newest event's sequence number."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_last_event_seq gauge");
+    let _ = writeln!(w, "dropwatch_last_event_seq {}", e.store().last_seq());
+    let _ = writeln!(w, "# HELP dropwatch_live_clients Open live sockets.");
+    let _ = writeln!(w, "# TYPE dropwatch_live_clients gauge");
+    let _ = writeln!(w, "dropwatch_live_clients {}", e.live_clients());
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_http_requests_total HTTP requests by route pattern, method and status."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_http_requests_total counter");
+    for ((route, method, status), n) in state.http_metrics.0.lock().unwrap().iter() {
+        let _ = writeln!(w, "dropwatch_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}", label(route));
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
+}
+
+/// `GET /readyz`: 200 when the store answers and the poller runs, 503 (with
+/// what is wrong) otherwise.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let store_ok = state.engine.store().ping().await;
+    let poller = state.engine.running();
+    let body = serde_json::json!({
+        "store": match &store_ok { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
+        "poller": if poller { "running" } else { "stopped" },
+    });
+    let status = if store_ok.is_ok() && poller {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
