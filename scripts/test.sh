@@ -18,7 +18,9 @@ echo "==> cargo test"
 # (--lib --bins --tests: there are no doc tests, and their empty runs would
 # end the output with "0 passed".)
 results="$(mktemp -t dropwatch-tests.XXXXXX)"
-RUSTFLAGS="--cfg erase_components" cargo test -p model -p monitor -p app -p server \
+# LEPTOS_OUTPUT_NAME too: Leptos reads it at compile time, and the server's
+# integration tests build the same `dropwatch` binary the end-to-end tests run.
+LEPTOS_OUTPUT_NAME=dropwatch RUSTFLAGS="--cfg erase_components" cargo test -p model -p monitor -p app -p server \
   --lib --bins --tests 2>&1 | tee "$results"
 rust_passed=$(grep -o '[0-9]* passed' "$results" | awk '{s+=$1} END {print s+0}')
 

@@ -84,8 +84,11 @@ pub fn AccountPage() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
+    // Reload the list after each create or revoke (both read every time, so
+    // the effect follows both).
     Effect::new(move |_| {
-        if create.version().get() > 0 || revoke.version().get() > 0 {
+        let (c, r) = (create.version().get(), revoke.version().get());
+        if c + r > 0 {
             refresh.update(|n| *n += 1);
         }
     });
