@@ -1,5 +1,13 @@
-//! The `dropwatch` binary: parses the command line, sets up logging, and runs
-//! the server (`serve.rs`) or the standalone demo store.
+//! The `dropwatch` binary: parses the command line (`config.rs`), sets up
+//! logging (`logging.rs`), and runs the server (`serve.rs`) or the standalone
+//! demo store.
+//!
+//! A request's path through the server: request id and log span
+//! (`logging.rs`) -> HTTP metrics (`metrics.rs`) -> the sign-in gate
+//! (`auth.rs`: who is this, CSRF, 401/redirect) -> the route: Leptos pages and
+//! server functions (crate `app`), the REST API (`rest.rs`), the live socket
+//! (`live.rs`), `/metrics` and health. Errors leave as problem+json
+//! (`problem.rs`).
 
 mod auth;
 mod config;
