@@ -65,6 +65,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(LiveState(RwSignal::new(Connection::Connecting)));
+    // Effects run only in the browser, after hydration: mark the document so
+    // that tests (and scripts) can wait until the page's buttons are live.
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Stylesheet id="leptos" href="/pkg/dropwatch.css"/>
         <Title text="Dropwatch"/>

@@ -75,6 +75,8 @@ test('an admin adds a viewer, who can read but not change anything', async ({ pa
 test('an API token is shown once, works for programs, and stops at once when revoked', async ({ page, playwright, baseURL }) => {
   await page.goto('/account');
   await expect(page.getByTestId('me')).toContainText('Signed in as admin');
+  // The secret is shown by the page's script: wait until it runs.
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   const form = page.getByTestId('new-token');
   await form.getByLabel('Name').fill('e2e script');
   await form.getByLabel('Role').selectOption('viewer');
