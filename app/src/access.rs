@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-use model::{ApiToken, AuditEntry, Role, User, Viewer};
+#[cfg(feature = "ssr")]
+use model::Role;
+use model::{ApiToken, AuditEntry, User, Viewer};
 
 use crate::api::FormResult;
 #[cfg(feature = "ssr")]
