@@ -66,11 +66,11 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 #[openapi(
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, get_source, edit_source, delete_source, check_source,
-          list_products, get_product, product_history, list_events,
+          list_hosts, list_products, get_product, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, PollRun, RunProgress,
-        ProductPage, Product, History, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry)),
+        ProductPage, Product, History, HostRow, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -104,6 +104,7 @@ pub fn router() -> Router<AppState> {
             get(get_source).patch(edit_source).delete(delete_source),
         )
         .route("/api/v1/sources/{key}/check", post(check_source))
+        .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/products", get(list_products))
         .route("/api/v1/products/{key}", get(get_product))
         .route("/api/v1/products/{key}/history", get(product_history))
@@ -293,6 +294,40 @@ async fn check_source(
 ) -> ApiResult<StatusCode> {
     state.control.check_source(&who, &key).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// What the politeness gate says about each host Dropwatch talks to.
+#[derive(Serialize, ToSchema)]
+struct HostRow {
+    host: String,
+    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
+    state: String,
+    /// Until when it backs off or the breaker stays open.
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    consecutive_failures: u32,
+    in_flight: usize,
+    last_error: Option<String>,
+}
+
+/// Every host's state: backing off (after 429 / Retry-After), circuit breaker open, requests in flight.
+#[utoipa::path(get, path = "/api/v1/hosts", responses((status = 200, body = [HostRow]), (status = 401, body = Problem)))]
+async fn list_hosts(State(state): State<AppState>, Who(who): Who) -> ApiResult<Json<Vec<HostRow>>> {
+    allow(&who, Role::Viewer)?;
+    Ok(Json(
+        state
+            .engine
+            .hosts()
+            .into_iter()
+            .map(|h| HostRow {
+                host: h.host,
+                state: h.state.to_string(),
+                until: h.until,
+                consecutive_failures: h.consecutive_failures,
+                in_flight: h.in_flight,
+                last_error: h.last_error,
+            })
+            .collect(),
+    ))
 }
 
 /// Products, filtered, sorted and paged as in the dashboard's grid (60 a page).

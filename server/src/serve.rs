@@ -207,7 +207,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .route("/healthz", get(health))
         .route("/readyz", get(crate::metrics::ready))
         .route("/metrics", get(crate::metrics::metrics))
-        .route("/api/sources", get(sources))
         .route("/api/docs", get(crate::rest::docs_page))
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/setup", post(crate::auth::setup))
@@ -298,37 +297,4 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "last_seq": e.store().last_seq(),
         "live_clients": e.live_clients(),
     }))
-}
-
-/// `GET /api/sources` (kept for scripts written before `/api/v1`; same
-/// access as `/api/v1/sources`): every source with its run in progress (pages done of
-/// expected), its latest runs, and the state of every host we talk to.
-async fn sources(
-    State(state): State<AppState>,
-    crate::rest::Who(who): crate::rest::Who,
-) -> Result<Json<serde_json::Value>, (axum::http::StatusCode, String)> {
-    if who.require(Role::Viewer).is_err() {
-        return Err((
-            axum::http::StatusCode::FORBIDDEN,
-            "viewers and up only".into(),
-        ));
-    }
-    let e = &state.engine;
-    let mut out = Vec::new();
-    for s in e.sources() {
-        let runs = e.store().runs(&s.key, 10).await.map_err(|err| {
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                format!("could not read the poll runs: {err}"),
-            )
-        })?;
-        out.push(serde_json::json!({
-            "source": s,
-            "progress": e.progress(&s.key),
-            "runs": runs,
-        }));
-    }
-    Ok(Json(
-        serde_json::json!({ "sources": out, "hosts": e.hosts() }),
-    ))
 }
