@@ -499,17 +499,7 @@ pub async fn check_source(key: String) -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// What the politeness gate says about one host.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HostView {
-    pub host: String,
-    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
-    pub state: String,
-    pub until: Option<DateTime<Utc>>,
-    pub consecutive_failures: u32,
-    pub in_flight: usize,
-    pub last_error: Option<String>,
-}
+pub use model::HostView;
 
 /// The status page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -526,18 +516,7 @@ pub struct StatusView {
 pub async fn load_status() -> Result<StatusView, ServerFnError> {
     caller(model::Role::Viewer)?;
     let engine = engine()?;
-    let hosts = engine
-        .hosts()
-        .into_iter()
-        .map(|h| HostView {
-            host: h.host,
-            state: h.state.to_string(),
-            until: h.until,
-            consecutive_failures: h.consecutive_failures,
-            in_flight: h.in_flight,
-            last_error: h.last_error,
-        })
-        .collect();
+    let hosts = engine.hosts().into_iter().map(HostView::from).collect();
     Ok(StatusView {
         now: Utc::now(),
         sources: source_rows(&engine, 10).await?,

@@ -22,7 +22,7 @@ pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use product::{PriceMove, Product, ProductSummary, Variant};
 pub use rust_decimal::Decimal;
-pub use source::{PollRun, RunProgress, Source};
+pub use source::{HostView, PollRun, RunProgress, Source};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.

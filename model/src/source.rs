@@ -71,3 +71,18 @@ impl RunProgress {
         }
     }
 }
+
+/// What the politeness gate says about one host Dropwatch talks to (the
+/// status page and `GET /api/v1/hosts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HostView {
+    pub host: String,
+    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
+    pub state: String,
+    /// Until when it backs off or the breaker stays open.
+    pub until: Option<DateTime<Utc>>,
+    pub consecutive_failures: u32,
+    pub in_flight: usize,
+    pub last_error: Option<String>,
+}

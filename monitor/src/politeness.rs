@@ -113,6 +113,19 @@ pub struct HostStatus {
     pub last_error: Option<String>,
 }
 
+impl From<HostStatus> for model::HostView {
+    fn from(h: HostStatus) -> Self {
+        model::HostView {
+            host: h.host,
+            state: h.state.to_string(),
+            until: h.until,
+            consecutive_failures: h.consecutive_failures,
+            in_flight: h.in_flight,
+            last_error: h.last_error,
+        }
+    }
+}
+
 /// The gates of every host Dropwatch talks to.
 #[derive(Default)]
 pub struct Gates {

@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
 use model::{
-    ApiToken, AuditEntry, Event, PollRun, PricePoint, Product, ProductFilter, ProductPage, Role,
-    RunProgress, Source, StockPoint, User, Viewer,
+    ApiToken, AuditEntry, Event, HostView, PollRun, PricePoint, Product, ProductFilter,
+    ProductPage, Role, RunProgress, Source, StockPoint, User, Viewer,
 };
 use monitor::{Identity, NewSource, SourceEdit};
 
@@ -70,7 +70,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, PollRun, RunProgress,
-        ProductPage, Product, History, HostRow, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry)),
+        ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -296,36 +296,19 @@ async fn check_source(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// What the politeness gate says about each host Dropwatch talks to.
-#[derive(Serialize, ToSchema)]
-struct HostRow {
-    host: String,
-    /// `ok`, `backing_off`, `breaker_open` or `half_open`.
-    state: String,
-    /// Until when it backs off or the breaker stays open.
-    until: Option<chrono::DateTime<chrono::Utc>>,
-    consecutive_failures: u32,
-    in_flight: usize,
-    last_error: Option<String>,
-}
-
 /// Every host's state: backing off (after 429 / Retry-After), circuit breaker open, requests in flight.
-#[utoipa::path(get, path = "/api/v1/hosts", responses((status = 200, body = [HostRow]), (status = 401, body = Problem)))]
-async fn list_hosts(State(state): State<AppState>, Who(who): Who) -> ApiResult<Json<Vec<HostRow>>> {
+#[utoipa::path(get, path = "/api/v1/hosts", responses((status = 200, body = [HostView]), (status = 401, body = Problem)))]
+async fn list_hosts(
+    State(state): State<AppState>,
+    Who(who): Who,
+) -> ApiResult<Json<Vec<HostView>>> {
     allow(&who, Role::Viewer)?;
     Ok(Json(
         state
             .engine
             .hosts()
             .into_iter()
-            .map(|h| HostRow {
-                host: h.host,
-                state: h.state.to_string(),
-                until: h.until,
-                consecutive_failures: h.consecutive_failures,
-                in_flight: h.in_flight,
-                last_error: h.last_error,
-            })
+            .map(HostView::from)
             .collect(),
     ))
 }
