@@ -119,13 +119,16 @@ fn unsafe_method(m: &Method) -> bool {
 }
 
 /// Resolves who the request is from; `Err` is the answer to send instead.
+/// (The credentials are read out of the headers beforehand: the request
+/// itself cannot be held across the lookups' awaits.)
 async fn resolve(
     state: &AppState,
-    headers: &HeaderMap,
+    bearer: Option<&str>,
+    session: Option<&str>,
     path: &str,
 ) -> Result<Option<Identity>, Response> {
     let accounts = &state.accounts;
-    if let Some(presented) = bearer(headers) {
+    if let Some(presented) = bearer {
         if path == "/metrics" {
             if let Some(t) = &state.metrics_token {
                 if monitor::auth::secret::same(t, presented) {
@@ -146,8 +149,8 @@ async fn resolve(
             Err(e) => Err(Problem::from(e).into_response()),
         };
     }
-    if let Some(c) = cookie(headers, SESSION_COOKIE) {
-        match accounts.session(&c).await {
+    if let Some(c) = session {
+        match accounts.session(c).await {
             Ok(Some(who)) => return Ok(Some(who)),
             Ok(None) => {}
             Err(e) => return Err(Problem::from(e).into_response()),
@@ -159,8 +162,9 @@ async fn resolve(
 /// The middleware in front of every route.
 pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
-    let headers = req.headers().clone();
-    let who = match resolve(&state, &headers, &path).await {
+    let presented = bearer(req.headers()).map(str::to_string);
+    let session = cookie(req.headers(), SESSION_COOKIE);
+    let who = match resolve(&state, presented.as_deref(), session.as_deref(), &path).await {
         Ok(w) => w,
         Err(resp) => return resp,
     };

@@ -468,10 +468,12 @@ async fn edit_user(
     if let Some(pw) = &b.password {
         state.accounts.reset_password(&who, &name, pw).await?;
     }
-    let users = state.accounts.users(&who).await?;
     let user = match b.role {
         Some(role) => state.accounts.set_role(&who, &name, role).await?,
-        None => users
+        None => state
+            .accounts
+            .users(&who)
+            .await?
             .into_iter()
             .find(|u| u.name == name.to_lowercase())
             .ok_or_else(|| Problem::not_found(&format!("user {name:?}")))?,
