@@ -79,14 +79,15 @@ impl Store {
         decode(rows)
     }
 
-    pub async fn user_count(&self) -> Result<u64> {
-        let mut res = self
-            .db()
-            .query("RETURN count(SELECT id FROM user)")
-            .await?
-            .check()?;
+    /// The number a `RETURN count(...)` query answers.
+    async fn count(&self, sql: &str) -> Result<u64> {
+        let mut res = self.db().query(sql).await?.check()?;
         let n: Option<i64> = res.take(0).unwrap_or(None);
         Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    pub async fn user_count(&self) -> Result<u64> {
+        self.count("RETURN count(SELECT id FROM user)").await
     }
 
     pub async fn user(&self, name: &str) -> Result<Option<UserRow>> {
@@ -140,13 +141,8 @@ impl Store {
     }
 
     pub async fn admin_count(&self) -> Result<u64> {
-        let mut res = self
-            .db()
-            .query("RETURN count(SELECT id FROM user WHERE role = 'admin')")
-            .await?
-            .check()?;
-        let n: Option<i64> = res.take(0).unwrap_or(None);
-        Ok(n.unwrap_or(0).max(0) as u64)
+        self.count("RETURN count(SELECT id FROM user WHERE role = 'admin')")
+            .await
     }
 
     pub async fn save_session(&self, id_hash: &str, s: &SessionRow) -> Result<()> {
