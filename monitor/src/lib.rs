@@ -23,6 +23,7 @@
 //! server and tests. [`demo`] is a Shopify-compatible store used as the
 //! built-in demo, by tests, and by the benchmark.
 
+pub mod alerts;
 pub mod auth;
 pub mod control;
 pub mod demo;
