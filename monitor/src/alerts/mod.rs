@@ -3,4 +3,5 @@
 //! Apprise-style URL form changedetection.io users know (`channel.rs`), and
 //! sending one message to an HTTP channel in its own wire format (`send.rs`).
 pub mod channel;
+pub mod rules;
 pub mod send;

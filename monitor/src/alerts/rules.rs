@@ -1,0 +1,313 @@
+//! Deciding which rules an event fires: scope, condition, cooldown and re-arm.
+//!
+//! The matcher keeps, per rule and (product, size): when it last fired (for
+//! the cooldown), and for "at or below X" whether it is armed (it disarms when
+//! it fires and re-arms only once the price went back above X, so a price
+//! that stays low does not notify on every change).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use model::{Condition, Event, EventKind, Rule, Scope};
+
+/// The part of an event a rule's scope looks at.
+fn in_scope(scope: &Scope, e: &Event) -> bool {
+    if scope.source.as_ref().is_some_and(|s| *s != e.source) {
+        return false;
+    }
+    let Some(p) = &e.product else {
+        // Source-level events (blocked/unblocked) have no product to narrow by.
+        return scope.keywords.is_empty()
+            && scope.brand.is_none()
+            && scope.series.is_none()
+            && scope.product.is_none()
+            && scope.sizes.is_empty();
+    };
+    let title = p.title.to_lowercase();
+    if !scope
+        .keywords
+        .iter()
+        .all(|k| title.contains(&k.to_lowercase()))
+    {
+        return false;
+    }
+    if scope
+        .brand
+        .as_ref()
+        .is_some_and(|b| !b.eq_ignore_ascii_case(&p.brand))
+    {
+        return false;
+    }
+    if scope
+        .series
+        .as_ref()
+        .is_some_and(|s| !s.eq_ignore_ascii_case(&p.product_type))
+    {
+        return false;
+    }
+    if scope.product.as_ref().is_some_and(|k| *k != p.key) {
+        return false;
+    }
+    if !scope.sizes.is_empty() {
+        match &e.variant {
+            Some(v) => {
+                if !scope.sizes.iter().any(|s| s.eq_ignore_ascii_case(&v.size)) {
+                    return false;
+                }
+            }
+            None => return false,
+        }
+    }
+    true
+}
+
+/// (rule id, product key, size)
+type Key = (String, String, String);
+
+#[derive(Default)]
+pub struct Matcher {
+    last_fired: HashMap<Key, DateTime<Utc>>,
+    /// Keys of "at or below" rules that fired and wait for the price to go back up.
+    disarmed: HashMap<Key, ()>,
+}
+
+impl Matcher {
+    /// The rules (of `rules`) this event fires, in order. Records the firing
+    /// for cooldown and re-arm.
+    pub fn fire<'r>(&mut self, rules: &'r [Rule], e: &Event) -> Vec<&'r Rule> {
+        let mut out = vec![];
+        for r in rules.iter().filter(|r| !r.paused) {
+            if !in_scope(&r.scope, e) {
+                continue;
+            }
+            let key: Key = (
+                r.id.clone(),
+                e.product
+                    .as_ref()
+                    .map(|p| p.key.clone())
+                    .unwrap_or_else(|| e.source.clone()),
+                e.variant
+                    .as_ref()
+                    .map(|v| v.size.clone())
+                    .unwrap_or_default(),
+            );
+            let hit = match &r.condition {
+                Condition::PriceAtOrBelow { price } => {
+                    if e.kind != EventKind::PriceChanged {
+                        false
+                    } else {
+                        let now = e.new_price.unwrap_or_default();
+                        if now > *price {
+                            self.disarmed.remove(&key); // back above: armed again
+                            false
+                        } else {
+                            !self.disarmed.contains_key(&key)
+                        }
+                    }
+                }
+                Condition::DropPercent { percent } => match (e.kind, e.old_price, e.new_price) {
+                    (EventKind::PriceChanged, Some(old), Some(new))
+                        if new < old && !old.is_zero() =>
+                    {
+                        (old - new) / old * rust_decimal::Decimal::from(100) >= *percent
+                    }
+                    _ => false,
+                },
+                Condition::DropAmount { amount } => match (e.kind, e.old_price, e.new_price) {
+                    (EventKind::PriceChanged, Some(old), Some(new)) => old - new >= *amount,
+                    _ => false,
+                },
+                Condition::Restocked => e.kind == EventKind::Restocked,
+                Condition::SoldOut => e.kind == EventKind::SoldOut,
+                Condition::NewArrival => e.kind == EventKind::NewProduct,
+                Condition::BackOnline => e.kind == EventKind::Unblocked,
+            };
+            if !hit {
+                continue;
+            }
+            if let Some(last) = self.last_fired.get(&key) {
+                if e.at - *last < Duration::seconds(r.cooldown_secs as i64) {
+                    continue;
+                }
+            }
+            self.last_fired.insert(key.clone(), e.at);
+            if matches!(r.condition, Condition::PriceAtOrBelow { .. }) {
+                self.disarmed.insert(key, ());
+            }
+            out.push(r);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{EventVariant, ProductSummary};
+
+    fn product(title: &str) -> ProductSummary {
+        ProductSummary {
+            key: format!("demo:{title}"),
+            source: "demo".into(),
+            title: title.into(),
+            brand: "Nike".into(),
+            product_type: "Sneakers".into(),
+            url: String::new(),
+            image: None,
+            currency: "USD".into(),
+            min_price: 100.into(),
+            max_price: 100.into(),
+            compare_at: None,
+            sizes_in_stock: vec![],
+            variant_count: 1,
+            removed: false,
+            updated: Utc::now(),
+            change: None,
+        }
+    }
+
+    fn event(kind: EventKind, title: &str, size: &str, old: i64, new: i64, secs: i64) -> Event {
+        Event {
+            seq: 1,
+            kind,
+            at: DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap(),
+            source: "demo".into(),
+            product: Some(product(title)),
+            variant: Some(EventVariant {
+                id: "1".into(),
+                size: size.into(),
+                price: new.into(),
+                available: true,
+                cart_url: None,
+            }),
+            old_price: Some(old.into()),
+            new_price: Some(new.into()),
+            reason: None,
+        }
+    }
+
+    fn rule(id: &str, scope: Scope, condition: Condition, cooldown_secs: u64) -> Rule {
+        Rule {
+            id: id.into(),
+            name: id.into(),
+            scope,
+            condition,
+            channels: vec!["c".into()],
+            cooldown_secs,
+            paused: false,
+            created: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn below_x_fires_once_and_rearms_only_above_x() {
+        let rules = [rule(
+            "r",
+            Scope {
+                keywords: vec!["dunk".into()],
+                ..Scope::default()
+            },
+            Condition::PriceAtOrBelow { price: 100.into() },
+            0,
+        )];
+        let mut m = Matcher::default();
+        let fired = |m: &mut Matcher, old, new, t| {
+            m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "Dunk Low", "9", old, new, t),
+            )
+            .len()
+        };
+        assert_eq!(fired(&mut m, 120, 110, 0), 0, "above X");
+        assert_eq!(fired(&mut m, 110, 95, 10), 1, "crossed below");
+        assert_eq!(fired(&mut m, 95, 90, 20), 0, "still below: no repeat");
+        assert_eq!(fired(&mut m, 90, 105, 30), 0, "back above re-arms");
+        assert_eq!(fired(&mut m, 105, 99, 40), 1, "below again fires");
+        // Out of scope: another title.
+        assert_eq!(
+            m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "Air Max", "9", 120, 50, 50)
+            )
+            .len(),
+            0
+        );
+    }
+
+    #[test]
+    fn drops_sizes_and_cooldown() {
+        let rules = [
+            rule(
+                "pct",
+                Scope::default(),
+                Condition::DropPercent { percent: 10.into() },
+                600,
+            ),
+            rule(
+                "size",
+                Scope {
+                    sizes: vec!["9.5".into()],
+                    ..Scope::default()
+                },
+                Condition::Restocked,
+                0,
+            ),
+        ];
+        let mut m = Matcher::default();
+        let ids = |v: Vec<&Rule>| v.into_iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        assert!(
+            ids(m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "A", "9", 100, 95, 0)
+            ))
+            .is_empty(),
+            "5% is not 10%"
+        );
+        assert_eq!(
+            ids(m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "A", "9", 100, 90, 1)
+            )),
+            ["pct"]
+        );
+        assert!(
+            ids(m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "A", "9", 90, 70, 100)
+            ))
+            .is_empty(),
+            "cooldown"
+        );
+        assert_eq!(
+            ids(m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "A", "10", 90, 70, 100)
+            )),
+            ["pct"],
+            "another size is another key"
+        );
+        assert_eq!(
+            ids(m.fire(
+                &rules,
+                &event(EventKind::PriceChanged, "A", "9", 70, 50, 700)
+            )),
+            ["pct"],
+            "after the cooldown"
+        );
+        assert!(
+            ids(m.fire(&rules, &event(EventKind::Restocked, "A", "9", 0, 0, 0))).is_empty(),
+            "not a watched size"
+        );
+        assert_eq!(
+            ids(m.fire(&rules, &event(EventKind::Restocked, "A", "9.5", 0, 0, 0))),
+            ["size"]
+        );
+        let mut paused = rules.clone();
+        paused[1].paused = true;
+        assert!(
+            ids(m.fire(&paused, &event(EventKind::Restocked, "A", "9.5", 0, 0, 5))).is_empty(),
+            "paused rules are silent"
+        );
+    }
+}
