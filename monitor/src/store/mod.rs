@@ -16,6 +16,7 @@
 //! never repeat, never go backwards, and survive a restart.
 
 mod accounts;
+mod deliveries;
 mod read;
 mod schema;
 mod write;
@@ -26,6 +27,7 @@ use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
 pub use accounts::{SecretRow, SessionRow, TokenRow, UserRow};
+pub use deliveries::Delivery;
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;
 

@@ -33,6 +33,8 @@ DEFINE INDEX IF NOT EXISTS session_user ON session FIELDS user;
 DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS audit SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS secret SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS delivery SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS delivery_due ON delivery FIELDS state, next_at;
 "#;
 
 /// Defines every table and index, checks the schema version, and returns the
