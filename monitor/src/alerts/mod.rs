@@ -5,3 +5,4 @@
 pub mod channel;
 pub mod rules;
 pub mod send;
+pub mod service;
