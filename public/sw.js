@@ -11,7 +11,7 @@
 // - Signing out (or landing on the sign-in page) forgets every cached page:
 //   pages hold the signed-in user's data, and a shared phone must not show
 //   them offline to the next person.
-const VERSION = 'dropwatch-v2';
+const VERSION = 'dropwatch-v3';
 const SHELL = [
   '/offline.html',
   '/pkg/dropwatch.css',
@@ -76,4 +76,30 @@ self.addEventListener('fetch', (event) => {
   } else if (SHELL.includes(url.pathname) || url.pathname.startsWith('/icons/')) {
     event.respondWith(caches.match(request).then((hit) => hit || networkFirst(request)));
   }
+});
+
+// Web Push: the server sends {title, body, url, icon} encrypted for this
+// browser (RFC 8291); the browser hands it here decrypted.
+self.addEventListener('push', (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (e) { data = { title: 'Dropwatch', body: event.data ? event.data.text() : '' }; }
+  event.waitUntil(self.registration.showNotification(data.title || 'Dropwatch', {
+    body: data.body || '',
+    icon: data.icon || '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    data: { url: data.url || '/alerts' },
+  }));
+});
+
+// A tap on the notification opens the product (or focuses an open tab).
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = (event.notification.data && event.notification.data.url) || '/alerts';
+  event.waitUntil((async () => {
+    const tabs = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const tab of tabs) {
+      if (tab.url === url && 'focus' in tab) return tab.focus();
+    }
+    return self.clients.openWindow(url);
+  })());
 });

@@ -240,4 +240,5 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "load_account",
     "load_users",
     "load_audit",
+    "load_alerts",
 ];

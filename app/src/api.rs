@@ -74,11 +74,14 @@ pub struct DashboardView {
     pub brands: Vec<String>,
     pub series: Vec<String>,
     pub stores: Vec<(String, String)>,
+    /// The caller may create watch rules (editors): cards show "Watch".
+    #[serde(default)]
+    pub can_watch: bool,
 }
 
 #[server(input = Json)]
 pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, ServerFnError> {
-    caller(model::Role::Viewer)?;
+    let who = caller(model::Role::Viewer)?;
     let engine = engine()?;
     // `last_seq` first: the state read after it already includes every event
     // up to it (see `Store::commit`), and later events arrive on the socket.
@@ -114,6 +117,7 @@ pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, Serv
         brands,
         series,
         stores,
+        can_watch: who.viewer.can(model::Role::Editor),
     })
 }
 
@@ -292,13 +296,16 @@ fn back_to_form(form: &str, result: FormResult, typed: &[(&'static str, &str)]) 
 /// referring URL may still carry an earlier mistake).
 #[cfg(feature = "ssr")]
 fn back_to_sources() {
+    back_to("/sources");
+}
+
+/// A plain (JavaScript-less) form post is sent back to `page`.
+#[cfg(feature = "ssr")]
+pub(crate) fn back_to(page: &'static str) {
     if plain_form_post() {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(http::StatusCode::SEE_OTHER);
-            resp.insert_header(
-                http::header::LOCATION,
-                http::HeaderValue::from_static("/sources"),
-            );
+            resp.insert_header(http::header::LOCATION, http::HeaderValue::from_static(page));
         }
     }
 }

@@ -100,6 +100,8 @@ fn page_href(filter: &ProductFilter, page: usize) -> String {
 
 #[component]
 fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView {
+    let watch = ServerAction::<crate::alerts::WatchProduct>::new();
+    let can_watch = initial.can_watch;
     let products = RwSignal::new(initial.page.products.clone());
     let matched = RwSignal::new(initial.page.matched);
     let total = RwSignal::new(initial.total);
@@ -138,11 +140,12 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
                     </span>
                 </h1>
                 <FilterForm view=initial.clone() filter=filter.clone()/>
+                {crate::sources::outcome(watch.value())}
                 <ul class="grid" aria-label="Products">
                     <For
                         each=move || products.get()
                         key=|p| (p.key.clone(), p.updated, p.min_price, p.sizes_in_stock.len())
-                        children=|p| view! { <ProductCard p/> }
+                        children=move |p| view! { <ProductCard p watch=can_watch.then_some(watch)/> }
                     />
                 </ul>
                 <Show when=move || products.with(Vec::is_empty)>
@@ -236,7 +239,12 @@ fn FilterForm(view: DashboardView, filter: ProductFilter) -> impl IntoView {
 }
 
 #[component]
-fn ProductCard(p: ProductSummary) -> impl IntoView {
+fn ProductCard(
+    p: ProductSummary,
+    /// "Watch" (any drop or restock), for editors.
+    watch: Option<ServerAction<crate::alerts::WatchProduct>>,
+) -> impl IntoView {
+    let key = p.key.clone();
     let sizes = sizes_label(&p);
     let sold_out = p.sizes_in_stock.is_empty();
     let alt = format!("{} by {}", p.title, p.brand);
@@ -257,6 +265,7 @@ fn ProductCard(p: ProductSummary) -> impl IntoView {
                     " " <ChangeBadge change=p.change.clone()/>
                 </p>
                 <p class="sizes" class:sold-out=sold_out data-testid="sizes">{sizes}</p>
+                {watch.map(|action| view! { <crate::alerts::WatchButton key=key.clone() action/> })}
             </div>
         </li>
     }

@@ -13,6 +13,7 @@
 
 pub mod access;
 mod account;
+mod alerts;
 mod admin;
 pub mod api;
 mod chart;
@@ -29,6 +30,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use account::{AccountPage, LoginPage, SetupPage};
+use alerts::AlertsPage;
 use admin::{AuditPage, UsersPage};
 pub use dashboard::DashboardPage;
 use live::{Connection, LiveState};
@@ -88,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/product/:key") view=ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/sources") view=SourcesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

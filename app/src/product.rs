@@ -177,6 +177,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 </div>
             </header>
 
+            <crate::alerts::WatchForm key=p0.key.clone() sizes=p0.variants.iter().map(|v| v.size.clone()).collect()/>
+
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
                 <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>

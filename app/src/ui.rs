@@ -33,6 +33,7 @@ pub fn Header() -> impl IntoView {
             <nav aria-label="Main">
                 {link("/", "Dashboard")}
                 {link("/sources", "Sources")}
+                {link("/alerts", "Alerts")}
                 {link("/status", "Status")}
                 <Suspense fallback=|| ()>
                     {move || me.get().map(|r| match r.ok().flatten() {

@@ -22,7 +22,7 @@ pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use product::{PriceMove, Product, ProductSummary, Variant};
-pub use rule::{Condition, Rule, Scope};
+pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
 pub use source::{HostView, PollRun, RunProgress, Source};
 

@@ -1,4 +1,5 @@
-//! Watch rules: what a user wants to be told about (issue 5, in progress).
+//! Watch rules, notification channels and the notification log, as the
+//! pages and the REST API see them.
 //!
 //! A rule has a scope (which products and sizes) and a condition (what must
 //! happen); when an event fits both, a notification goes to the rule's
@@ -10,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which products (and sizes) a rule watches. Empty fields do not narrow.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Scope {
     /// Words that must all appear in the title (any case).
     #[serde(default)]
@@ -32,6 +34,7 @@ pub struct Scope {
 
 /// What must happen for a rule to fire.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Condition {
     /// The price is at or below this (fires again only after it went back above).
@@ -53,9 +56,59 @@ pub enum Condition {
     NewArrival,
     /// A source answers normally again after being blocked.
     BackOnline,
+    /// Any price drop, or any size back in stock: what the one-click
+    /// "Watch" buttons create.
+    DropOrRestock,
+}
+
+impl Condition {
+    /// The condition in words, for lists and notifications.
+    pub fn describe(&self) -> String {
+        match self {
+            Condition::PriceAtOrBelow { price } => format!("price at or below {price}"),
+            Condition::DropPercent { percent } => format!("price drops by {percent}% or more"),
+            Condition::DropAmount { amount } => format!("price drops by {amount} or more"),
+            Condition::Restocked => "a size restocks".into(),
+            Condition::SoldOut => "sells out".into(),
+            Condition::NewArrival => "new arrival".into(),
+            Condition::BackOnline => "source back online after being blocked".into(),
+            Condition::DropOrRestock => "any price drop or restock".into(),
+        }
+    }
+}
+
+impl Scope {
+    /// The scope in words ("Nike, size 10" / "everything").
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        if !self.keywords.is_empty() {
+            parts.push(format!("\"{}\"", self.keywords.join(" ")));
+        }
+        if let Some(b) = &self.brand {
+            parts.push(format!("brand {b}"));
+        }
+        if let Some(s) = &self.series {
+            parts.push(format!("series {s}"));
+        }
+        if let Some(s) = &self.source {
+            parts.push(format!("source {s}"));
+        }
+        if let Some(p) = &self.product {
+            parts.push(format!("product {p}"));
+        }
+        if !self.sizes.is_empty() {
+            parts.push(format!("size {}", self.sizes.join(", ")));
+        }
+        if parts.is_empty() {
+            "everything".into()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rule {
     pub id: String,
     pub name: String,
@@ -68,4 +121,44 @@ pub struct Rule {
     #[serde(default)]
     pub paused: bool,
     pub created: DateTime<Utc>,
+}
+
+/// A notification channel as it may be shown: its address with the secrets
+/// masked. The address itself stays sealed on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChannelInfo {
+    pub id: String,
+    pub name: String,
+    /// discord, slack, telegram, ntfy, json, email or webpush.
+    pub kind: String,
+    /// The address with its secrets masked ("discord://123/****abcd").
+    pub redacted: String,
+    /// Who added it.
+    pub owner: String,
+    pub created: DateTime<Utc>,
+}
+
+/// One notification: queued, being sent, sent, or failed (with why).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Delivery {
+    /// The rule that fired.
+    pub rule: String,
+    /// The event it is about.
+    pub seq: u64,
+    pub channel: String,
+    pub title: String,
+    /// The message as queued (JSON: title, body, url, image, sizes).
+    pub body: String,
+    /// "pending", "sending", "sent" or "failed".
+    pub state: String,
+    pub attempts: u32,
+    /// Milliseconds since the epoch: not before this.
+    pub next_at: i64,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub sent_at: Option<DateTime<Utc>>,
 }

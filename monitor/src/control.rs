@@ -32,6 +32,8 @@ impl From<crate::store::StoreError> for ControlError {
 pub struct Control {
     pub engine: Arc<Engine>,
     pub accounts: Arc<Accounts>,
+    /// Rules, channels and notifications (checks roles and audits itself).
+    pub alerts: Arc<crate::alerts::AlertService>,
 }
 
 fn source_json(s: &Source) -> serde_json::Value {

@@ -471,6 +471,12 @@ impl Engine {
         LiveFeed::new(self.store.clone(), &self.hub, since)
     }
 
+    /// The same feed for the server's own followers (alerts): not counted
+    /// among the live clients.
+    pub fn internal_feed(&self, since: u64) -> LiveFeed {
+        LiveFeed::internal(self.store.clone(), &self.hub, since)
+    }
+
     /// Whether the schedulers run (after [`Engine::start`], until [`Engine::stop`]).
     pub fn running(&self) -> bool {
         self.started.load(Ordering::SeqCst)

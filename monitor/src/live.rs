@@ -23,12 +23,18 @@ const BACKLOG_PAGE: usize = 500;
 #[derive(Clone)]
 pub struct LiveHub {
     tx: broadcast::Sender<Arc<Event>>,
+    /// Feeds the server keeps for itself (the alert service), which are not
+    /// browsers and so not counted as live clients.
+    internal: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Default for LiveHub {
     fn default() -> Self {
         let (tx, _) = broadcast::channel(4096);
-        LiveHub { tx }
+        LiveHub {
+            tx,
+            internal: Arc::default(),
+        }
     }
 }
 
@@ -40,9 +46,11 @@ impl LiveHub {
         }
     }
 
-    /// How many live clients are subscribed.
+    /// How many live clients (sockets) are subscribed.
     pub fn clients(&self) -> usize {
-        self.tx.receiver_count()
+        self.tx
+            .receiver_count()
+            .saturating_sub(self.internal.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 
@@ -53,9 +61,27 @@ pub struct LiveFeed {
     last: u64,
     backlog: VecDeque<Event>,
     catching_up: bool,
+    /// Set for a server-internal feed: decremented when it ends.
+    internal: Option<Arc<std::sync::atomic::AtomicUsize>>,
+}
+
+impl Drop for LiveFeed {
+    fn drop(&mut self) {
+        if let Some(n) = &self.internal {
+            n.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 impl LiveFeed {
+    /// A feed for the server's own use, not counted among live clients.
+    pub fn internal(store: Arc<Store>, hub: &LiveHub, since: u64) -> Self {
+        hub.internal.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut feed = LiveFeed::new(store, hub, since);
+        feed.internal = Some(hub.internal.clone());
+        feed
+    }
+
     /// Starts a feed of the events after `since`.
     pub fn new(store: Arc<Store>, hub: &LiveHub, since: u64) -> Self {
         LiveFeed {
@@ -64,6 +90,7 @@ impl LiveFeed {
             last: since,
             backlog: VecDeque::new(),
             catching_up: true,
+            internal: None,
         }
     }
 

@@ -285,6 +285,13 @@ async fn source_changes_need_an_editor_and_are_audited() {
     let control = Control {
         engine: engine.clone(),
         accounts: accounts.clone(),
+        alerts: monitor::alerts::AlertService::open(
+            accounts.clone(),
+            Default::default(),
+            "mailto:admin@example.com",
+        )
+        .await
+        .unwrap(),
     };
     let new = || NewSource {
         key: None,

@@ -65,6 +65,7 @@ async fn fake() -> (Fake, Endpoints) {
             slack: base("services/"),
             telegram: base(""),
             ntfy: base(""),
+            ..Endpoints::default()
         },
     )
 }

@@ -85,6 +85,21 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+fn parse_endpoint(s: &str) -> Result<(String, url::Url), String> {
+    let (kind, url) = s
+        .split_once('=')
+        .ok_or("write KIND=URL, e.g. discord=http://127.0.0.1:4000/api/webhooks/")?;
+    let kind = kind.trim().to_ascii_lowercase();
+    if !["discord", "slack", "telegram", "ntfy"].contains(&kind.as_str()) {
+        return Err(format!("{kind:?}: the kinds are discord, slack, telegram, ntfy"));
+    }
+    let mut url = url::Url::parse(url.trim()).map_err(|e| format!("{url}: {e}"))?;
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    Ok((kind, url))
+}
+
 fn parse_secret(s: &str) -> Result<Secret, String> {
     Ok(Secret(s.to_string()))
 }
@@ -174,6 +189,19 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "DROPWATCH_LOG_JSON")]
     pub log_json: bool,
+    /// Who push services may contact about our Web Push traffic (VAPID
+    /// subject): mailto:you@example.com or an https URL.
+    #[arg(long, env = "DROPWATCH_VAPID_CONTACT", default_value = "mailto:dropwatch@localhost")]
+    pub vapid_contact: String,
+    /// Send a hosted service's notifications to another address, e.g.
+    /// discord=http://127.0.0.1:4000/api/webhooks/ (a relay, or a local
+    /// fake in tests). Kinds: discord, slack, telegram, ntfy. Repeatable.
+    #[arg(long = "notify-endpoint", value_parser = parse_endpoint)]
+    pub notify_endpoints: Vec<(String, url::Url)>,
+    /// A PEM file of extra root certificates trusted for SMTP over TLS (a
+    /// mail server with its own CA).
+    #[arg(long, env = "DROPWATCH_SMTP_CA")]
+    pub smtp_ca: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

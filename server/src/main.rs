@@ -16,6 +16,7 @@ mod logging;
 mod metrics;
 mod problem;
 mod rest;
+mod rest_alerts;
 mod serve;
 
 use clap::Parser;

@@ -62,6 +62,7 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
         return crate::problem::Problem::from(e).into_response();
     }
     let e = &state.engine;
+    let queue = e.store().delivery_counts().await.unwrap_or_default();
     let m = e.metrics();
     let mut out = String::new();
     let w = &mut out;
@@ -130,6 +131,28 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     let _ = writeln!(w, "# HELP dropwatch_live_clients Open live sockets.");
     let _ = writeln!(w, "# TYPE dropwatch_live_clients gauge");
     let _ = writeln!(w, "dropwatch_live_clients {}", e.live_clients());
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_notifications_total Notification send attempts since start, by channel kind and outcome (sent, retried, failed)."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_notifications_total counter");
+    for (kind, outcome, n) in state.control.alerts.outcomes() {
+        let _ = writeln!(
+            w,
+            "dropwatch_notifications_total{{kind=\"{kind}\",outcome=\"{outcome}\"}} {n}"
+        );
+    }
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_notification_queue Notifications in the delivery queue by state."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_notification_queue gauge");
+    for (state_name, n) in queue {
+        let _ = writeln!(
+            w,
+            "dropwatch_notification_queue{{state=\"{state_name}\"}} {n}"
+        );
+    }
     let _ = writeln!(
         w,
         "# HELP dropwatch_http_requests_total HTTP requests by route pattern, method and status."

@@ -97,3 +97,26 @@ impl From<ControlError> for Problem {
         }
     }
 }
+
+impl From<monitor::alerts::AlertError> for Problem {
+    fn from(e: monitor::alerts::AlertError) -> Problem {
+        use monitor::alerts::AlertError;
+        match e {
+            AlertError::Auth(a) => a.into(),
+            AlertError::Invalid { .. } => Problem::invalid(e.to_string()),
+            AlertError::NotFound(_) => {
+                Problem::new(StatusCode::NOT_FOUND, "Not found", &e.to_string())
+            }
+            AlertError::TestFailed(_) => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "The channel did not take the message",
+                &e.to_string(),
+            ),
+            AlertError::Store(_) | AlertError::Vault(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database did not answer",
+                &e.to_string(),
+            ),
+        }
+    }
+}

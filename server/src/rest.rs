@@ -64,13 +64,22 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
+    info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, get_source, edit_source, delete_source, check_source,
           list_hosts, list_products, get_product, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
-          list_tokens, create_token, revoke_token, audit_log),
+          list_tokens, create_token, revoke_token, audit_log,
+          crate::rest_alerts::list_rules, crate::rest_alerts::create_rule, crate::rest_alerts::edit_rule,
+          crate::rest_alerts::delete_rule, crate::rest_alerts::list_channels, crate::rest_alerts::create_channel,
+          crate::rest_alerts::delete_channel, crate::rest_alerts::test_channel,
+          crate::rest_alerts::list_notifications, crate::rest_alerts::push_key,
+          crate::rest_alerts::subscribe, crate::rest_alerts::unsubscribe),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, PollRun, RunProgress,
-        ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry)),
+        ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
+        model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
+        crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
+        crate::rest_alerts::TestResult, crate::rest_alerts::PushKey, crate::rest_alerts::SubscriptionBody,
+        crate::rest_alerts::UnsubscribeBody)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -117,6 +126,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens", get(list_tokens).post(create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/audit", get(audit_log))
+        .merge(crate::rest_alerts::router())
 }
 
 /// Who the caller is and what their role allows.

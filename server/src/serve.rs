@@ -16,6 +16,7 @@ use tokio::sync::watch;
 
 use app::{shell, App};
 use model::Role;
+use monitor::alerts::{AlertService, Endpoints};
 use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::demo::{DemoConfig, DemoStore};
 use monitor::fetch::FetchLimits;
@@ -66,6 +67,27 @@ fn key_source(args: &ServeArgs) -> KeySource {
     }
 }
 
+/// Where notifications go: the hosted services, unless moved with
+/// `--notify-endpoint`, and any extra SMTP roots.
+fn endpoints(args: &ServeArgs) -> anyhow::Result<Endpoints> {
+    let mut at = Endpoints::default();
+    for (kind, url) in &args.notify_endpoints {
+        let slot = match kind.as_str() {
+            "discord" => &mut at.discord,
+            "slack" => &mut at.slack,
+            "telegram" => &mut at.telegram,
+            _ => &mut at.ntfy,
+        };
+        *slot = url.clone();
+    }
+    if let Some(path) = &args.smtp_ca {
+        at.smtp_roots.push(
+            std::fs::read(path).with_context(|| format!("reading --smtp-ca {}", path.display()))?,
+        );
+    }
+    Ok(at)
+}
+
 /// The address other local programs (the poller) reach us at.
 fn loopback(addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
@@ -104,9 +126,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("created the first admin {:?} (--admin-password)", u.name);
         }
     }
+    let alerts = AlertService::open(accounts.clone(), endpoints(&args)?, &args.vapid_contact)
+        .await
+        .context("loading the alert rules and channels")?;
     let control = Control {
         engine: engine.clone(),
         accounts: accounts.clone(),
+        alerts: alerts.clone(),
     };
     for (alias, canonical) in &args.brand_aliases {
         engine.add_brand_alias(alias, canonical).await?;
@@ -163,6 +189,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         tracing::info!("watching {} as source {:?}", added.url, added.key);
     }
     engine.start();
+    alerts.start(engine.clone());
 
     let mut leptos_options = get_configuration(None)
         .context("reading the Leptos site configuration")?
@@ -263,6 +290,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop_tx.send(true);
     })
     .await?;
+    alerts.stop().await;
     engine.stop();
     Ok(())
 }

@@ -167,7 +167,9 @@ async fn every_server_function_checks_the_role() {
     assert!(
         editor_did.iter().all(|a| a.starts_with("source.")
             || a.starts_with("session.")
-            || a.starts_with("token.")),
+            || a.starts_with("token.")
+            || a.starts_with("rule.")
+            || a.starts_with("channel.")),
         "{editor_did:?}"
     );
     assert!(by("anonymous").is_empty());
@@ -198,12 +200,21 @@ struct Samples {
     source: String,
     user: String,
     token: String,
+    rule: String,
+    channel: String,
 }
 
 fn fill(path: &str, s: &Samples) -> String {
+    let id = if path.starts_with("/api/v1/rules") {
+        &s.rule
+    } else if path.starts_with("/api/v1/channels") {
+        &s.channel
+    } else {
+        &s.token
+    };
     path.replace("{key}", &s.source)
         .replace("{name}", &s.user)
-        .replace("{id}", &s.token)
+        .replace("{id}", id)
 }
 
 fn urlencoding(s: &str) -> String {
@@ -212,8 +223,16 @@ fn urlencoding(s: &str) -> String {
         .replace('+', "%20")
 }
 
-fn body_for(method: &str, path: &str) -> Option<Value> {
+fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
     match (method, path) {
+        ("post", "/api/v1/rules") => {
+            Some(json!({ "condition": { "kind": "restocked" }, "channels": [s.channel] }))
+        }
+        ("patch", "/api/v1/rules/{id}") => Some(json!({ "paused": true })),
+        ("post", "/api/v1/channels") => Some(json!({ "name": "doc", "url": "ntfy://doc-topic-1234" })),
+        ("post", "/api/v1/push/subscriptions") => Some(json!({ "name": "doc browser",
+            "subscription": { "endpoint": "https://push.example/doc", "keys": { "p256dh": "BPk", "auth": "q1" } } })),
+        ("delete", "/api/v1/push/subscriptions") => Some(json!({ "endpoint": "https://push.example/doc" })),
         ("post", "/api/v1/sources") => {
             Some(json!({ "kind": "shopify", "url": "https://doc.example", "interval_secs": 3600 }))
         }
@@ -283,10 +302,22 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(!product.is_empty(), "the demo store was imported");
+    // A channel that cannot be reached (its test answers "not delivered")
+    // and a rule sending to it.
+    let (_, ch) = s
+        .call(Method::POST, "/api/v1/channels", &auth, Some(json!({ "name": "sample", "url": "json://127.0.0.1:9/hook" })))
+        .await;
+    let channel = serde_json::from_str::<Value>(&ch).unwrap()["id"].as_str().unwrap().to_string();
+    let (_, r) = s
+        .call(Method::POST, "/api/v1/rules", &auth, Some(json!({ "condition": { "kind": "sold_out" }, "channels": [channel] })))
+        .await;
+    let rule = serde_json::from_str::<Value>(&r).unwrap()["id"].as_str().unwrap().to_string();
     let samples = Samples {
         source,
         user: "doc-user".into(),
         token: victim,
+        rule,
+        channel,
     };
 
     let paths = doc["paths"].as_object().unwrap();
@@ -309,7 +340,7 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
             url = path.replace("{key}", &urlencoding(&product));
         }
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let (status, body) = s.call(m, &url, &auth, body_for(&method, &path)).await;
+        let (status, body) = s.call(m, &url, &auth, body_for(&method, &path, &samples)).await;
         let documented = op["responses"].as_object().unwrap();
         assert!(
             documented.contains_key(status.as_str()),
@@ -341,12 +372,14 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
         source: "demo".into(),
         user: "admin".into(),
         token: "nope".into(),
+        rule: "nope".into(),
+        channel: "nope".into(),
     };
     let mut mutations = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys().filter(|m| *m != "get") {
-            if path.starts_with("/api/v1/tokens") {
-                continue; // one's own tokens: checked below
+            if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/push/") {
+                continue; // one's own tokens and push subscriptions: checked below
             }
             mutations += 1;
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -360,7 +393,7 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
                         m.clone(),
                         &fill(path, &samples),
                         &auth,
-                        body_for(method, path),
+                        body_for(method, path, &samples),
                     )
                     .await;
                 assert_eq!(
@@ -379,7 +412,7 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
             Method::POST,
             "/api/v1/tokens",
             &Auth::None,
-            body_for("post", "/api/v1/tokens"),
+            body_for("post", "/api/v1/tokens", &samples),
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -392,6 +425,27 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // A signed-in viewer may register their own browser for push (and end
+    // it); an anonymous visitor has no account to attach it to.
+    let sub = body_for("post", "/api/v1/push/subscriptions", &samples);
+    let (status, _) = s
+        .call(Method::POST, "/api/v1/push/subscriptions", &Auth::None, sub.clone())
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = s
+        .call(Method::POST, "/api/v1/push/subscriptions", &Auth::Cookie(viewer.clone()), sub)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(!body.contains("/doc\""), "the endpoint is not shown back: {body}");
+    let (status, _) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/push/subscriptions",
+            &Auth::Cookie(viewer.clone()),
+            body_for("delete", "/api/v1/push/subscriptions", &samples),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     // Reads are fine for all three.
     for auth in [
         Auth::None,

@@ -9,6 +9,7 @@
 //! | `ntfy://TOPIC`, `ntfy://HOST/TOPIC`, `ntfys://HOST/TOPIC` | ntfy.sh, or a server over HTTP / HTTPS |
 //! | `json://HOST/PATH`, `jsons://HOST/PATH` | a generic JSON webhook over HTTP / HTTPS |
 //! | `mailto://USER:PASS@SMTPHOST[:PORT]?to=A&from=B`, `mailtos://...` | email, STARTTLS (587) / implicit TLS (465) |
+//! | `webpush:{"endpoint":..,"keys":{"p256dh":..,"auth":..}}` | a browser's push subscription (made by the UI's "Enable push", not typed) |
 //!
 //! Most of these URLs are secrets (a webhook token, a bot token, a
 //! password): [`Channel::redacted`] is the only form that may be shown or
@@ -68,6 +69,40 @@ pub enum Channel {
         from: String,
         to: Vec<String>,
     },
+    /// A browser's push subscription (`PushSubscription.toJSON()`).
+    WebPush {
+        endpoint: Url,
+        /// The browser's P-256 public key, base64url.
+        p256dh: String,
+        /// The 16-byte authentication secret, base64url.
+        auth: String,
+    },
+}
+
+/// The server's VAPID key pair (RFC 8292), made on first start and kept
+/// sealed in the vault.
+#[derive(Clone)]
+pub struct Vapid {
+    pub key: std::sync::Arc<web_push_native::jwt_simple::algorithms::ES256KeyPair>,
+    /// Who push services may contact about our traffic (`mailto:` or a URL).
+    pub contact: String,
+}
+
+impl Vapid {
+    /// The public key as browsers take it (`applicationServerKey`):
+    /// the uncompressed point, base64url without padding.
+    pub fn public_key(&self) -> String {
+        use base64::Engine as _;
+        use web_push_native::jwt_simple::algorithms::ECDSAP256PublicKeyLike as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(self.key.public_key().public_key().to_bytes_uncompressed())
+    }
+}
+
+impl std::fmt::Debug for Vapid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Vapid({})", self.public_key())
+    }
 }
 
 /// `Debug` is the redacted form: a channel never prints its secrets.
@@ -84,6 +119,11 @@ pub struct Endpoints {
     pub slack: Url,
     pub telegram: Url,
     pub ntfy: Url,
+    /// Extra root certificates (PEM) trusted for SMTP over TLS, besides the
+    /// usual web roots: a company mail server's own CA (and the tests').
+    pub smtp_roots: Vec<Vec<u8>>,
+    /// Signs Web Push requests; none until the alert service has loaded it.
+    pub vapid: Option<Vapid>,
 }
 
 impl Default for Endpoints {
@@ -94,6 +134,8 @@ impl Default for Endpoints {
             slack: u("https://hooks.slack.com/services/"),
             telegram: u("https://api.telegram.org/"),
             ntfy: u("https://ntfy.sh/"),
+            smtp_roots: vec![],
+            vapid: None,
         }
     }
 }
@@ -130,6 +172,9 @@ impl Channel {
     /// Reads an Apprise-style URL.
     pub fn parse(raw: &str) -> Result<Channel, ChannelError> {
         let raw = raw.trim();
+        if let Some(json) = raw.strip_prefix("webpush:") {
+            return Channel::web_push(json);
+        }
         let (scheme, rest) = raw
             .split_once("://")
             .filter(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
@@ -273,6 +318,45 @@ impl Channel {
         }
     }
 
+    /// A browser's push subscription, as `PushSubscription.toJSON()` gives it.
+    pub fn web_push(json: &str) -> Result<Channel, ChannelError> {
+        let bad = |why: &str| ChannelError::Malformed(format!("push subscription: {why}"));
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| bad(&e.to_string()))?;
+        let endpoint = v["endpoint"]
+            .as_str()
+            .and_then(|u| Url::parse(u).ok())
+            .filter(|u| matches!(u.scheme(), "https" | "http"))
+            .ok_or_else(|| bad("no endpoint URL"))?;
+        let key = |name: &str| {
+            v["keys"][name]
+                .as_str()
+                .filter(|k| !k.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| bad(&format!("no keys.{name}")))
+        };
+        Ok(Channel::WebPush {
+            endpoint,
+            p256dh: key("p256dh")?,
+            auth: key("auth")?,
+        })
+    }
+
+    /// The form kept sealed in the vault, read back by [`Channel::parse`].
+    /// (Apprise URLs are kept as the user typed them.)
+    pub fn web_push_address(&self) -> Option<String> {
+        match self {
+            Channel::WebPush {
+                endpoint,
+                p256dh,
+                auth,
+            } => Some(format!(
+                "webpush:{}",
+                serde_json::json!({ "endpoint": endpoint.as_str(), "keys": { "p256dh": p256dh, "auth": auth } })
+            )),
+            _ => None,
+        }
+    }
+
     /// The kind, as users name it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -282,6 +366,7 @@ impl Channel {
             Channel::Ntfy { .. } => "ntfy",
             Channel::Json { .. } => "json",
             Channel::Email { .. } => "email",
+            Channel::WebPush { .. } => "webpush",
         }
     }
 
@@ -310,6 +395,11 @@ impl Channel {
             } => {
                 format!("mailto://{user}:****@{host}:{port} -> {}", to.join(", "))
             }
+            // The endpoint is a capability URL: its host only.
+            Channel::WebPush { endpoint, .. } => format!(
+                "web push via {}",
+                endpoint.host_str().unwrap_or_default()
+            ),
         }
     }
 
@@ -333,6 +423,7 @@ impl Channel {
                 join(base, topic)
             }
             Channel::Json { url } => Some(url.clone()),
+            Channel::WebPush { endpoint, .. } => Some(endpoint.clone()),
             Channel::Email { .. } => None,
         }
     }
@@ -446,6 +537,15 @@ mod tests {
             assert!(!c.redacted().contains(secret), "{}", c.redacted());
             assert!(!format!("{c:?}").contains(secret));
         }
+        let push = Channel::parse(
+            r#"webpush:{"endpoint":"https://fcm.googleapis.com/fcm/send/cap-abc123","keys":{"p256dh":"BPk","auth":"q1"}}"#,
+        )
+        .unwrap();
+        assert_eq!(push.redacted(), "web push via fcm.googleapis.com");
+        assert_eq!(Channel::parse(&push.web_push_address().unwrap()).unwrap(), push);
+        for (c, secret) in [(push, "cap-abc123")] {
+            assert!(!format!("{c:?}").contains(secret));
+        }
         assert_eq!(
             Channel::parse("discord://1/abcdefghijklmnop")
                 .unwrap()
@@ -475,6 +575,10 @@ mod tests {
             Err(ChannelError::Malformed(_))
         ));
         assert!(matches!(Channel::parse("mailto://"), Err(_)));
+        assert!(matches!(
+            Channel::parse(r#"webpush:{"endpoint":"https://push.example/x","keys":{"auth":"a"}}"#),
+            Err(ChannelError::Malformed(m)) if m.contains("p256dh")
+        ));
         let e = Channel::parse("tgram://onlytoken").unwrap_err().to_string();
         assert!(e.contains("chat id"), "{e}");
     }

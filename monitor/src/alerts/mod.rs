@@ -1,8 +1,13 @@
-//! Alerts (issue 5, in progress on this branch): watch rules and the
-//! channels notifications go to. So far: channel addresses in the
-//! Apprise-style URL form changedetection.io users know (`channel.rs`), and
-//! sending one message to an HTTP channel in its own wire format (`send.rs`).
+//! Alerts: watch rules, the channels notifications go to (Apprise-style
+//! URLs, `channel.rs`), sending in each service's wire format (`send.rs`,
+//! `email.rs`, `push.rs`), and the service that follows the events, queues
+//! deliveries in the store and sends them (`service.rs`).
 pub mod channel;
+mod email;
+pub mod push;
 pub mod rules;
 pub mod send;
 pub mod service;
+
+pub use channel::{Channel, ChannelError, Endpoints, Vapid};
+pub use service::{AlertError, AlertService};

@@ -122,6 +122,11 @@ impl Matcher {
                 Condition::SoldOut => e.kind == EventKind::SoldOut,
                 Condition::NewArrival => e.kind == EventKind::NewProduct,
                 Condition::BackOnline => e.kind == EventKind::Unblocked,
+                Condition::DropOrRestock => match (e.kind, e.old_price, e.new_price) {
+                    (EventKind::PriceChanged, Some(old), Some(new)) => new < old,
+                    (EventKind::Restocked, ..) => true,
+                    _ => false,
+                },
             };
             if !hit {
                 continue;
@@ -309,5 +314,17 @@ mod tests {
             ids(m.fire(&paused, &event(EventKind::Restocked, "A", "9.5", 0, 0, 5))).is_empty(),
             "paused rules are silent"
         );
+    }
+
+    #[test]
+    fn watch_button_rule_fires_on_any_drop_or_restock_only() {
+        let rules = [rule("w", Scope::default(), Condition::DropOrRestock, 0)];
+        let mut m = Matcher::default();
+        let n = |m: &mut Matcher, e: Event| m.fire(&rules, &e).len();
+        assert_eq!(n(&mut m, event(EventKind::PriceChanged, "A", "9", 100, 99, 0)), 1);
+        assert_eq!(n(&mut m, event(EventKind::PriceChanged, "A", "9", 99, 120, 1)), 0, "a rise");
+        assert_eq!(n(&mut m, event(EventKind::Restocked, "A", "9", 0, 0, 2)), 1);
+        assert_eq!(n(&mut m, event(EventKind::SoldOut, "A", "9", 0, 0, 3)), 0);
+        assert_eq!(n(&mut m, event(EventKind::NewProduct, "A", "9", 0, 0, 4)), 0);
     }
 }

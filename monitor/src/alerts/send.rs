@@ -83,7 +83,7 @@ impl Message {
         }
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         let mut t = self.title.clone();
         if !self.body.is_empty() {
             t += &format!("\n{}", self.body);
@@ -118,6 +118,10 @@ pub enum SendError {
     /// Retrying cannot help (bad token, webhook deleted, bad request).
     #[error("{0}")]
     Permanent(String),
+    /// A push subscription that no longer exists (404/410): the channel is
+    /// deleted.
+    #[error("{0}")]
+    Gone(String),
 }
 
 /// The request body for a channel.
@@ -160,6 +164,15 @@ pub fn payload(channel: &Channel, m: &Message) -> Value {
             "at": m.at,
         }),
         Channel::Email { .. } => Value::Null,
+        // What the service worker shows (public/sw.js reads these names).
+        Channel::WebPush { .. } => json!({
+            "title": m.title,
+            "body": if m.sizes_in_stock.is_empty() { m.body.clone() } else {
+                format!("{}\nIn stock: {}", m.body, m.sizes_in_stock.join(", "))
+            },
+            "url": m.url,
+            "icon": m.image,
+        }),
     }
 }
 
@@ -182,18 +195,24 @@ fn retry_after_header(resp: &reqwest::Response) -> Option<Duration> {
         .map(Duration::from_secs_f64)
 }
 
-/// Sends `m` to an HTTP channel.
+/// Sends `m` to a channel.
 pub async fn send(
     http: &reqwest::Client,
     at: &Endpoints,
     channel: &Channel,
     m: &Message,
 ) -> Result<(), SendError> {
+    if let Channel::Email { .. } = channel {
+        return super::email::send(at, channel, m).await;
+    }
     let url = channel.endpoint(at).ok_or_else(|| {
         SendError::Permanent(format!("{} is not an HTTP channel", channel.kind()))
     })?;
     let body = payload(channel, m);
     let req = match channel {
+        Channel::WebPush { p256dh, auth, .. } => {
+            super::push::request(http, at, url.clone(), p256dh, auth, &body)?
+        }
         Channel::Ntfy { .. } => {
             let mut r = http
                 .post(url)
@@ -217,6 +236,11 @@ pub async fn send(
     let status = resp.status();
     if status.is_success() {
         return Ok(());
+    }
+    if matches!(channel, Channel::WebPush { .. }) && matches!(status.as_u16(), 404 | 410) {
+        return Err(SendError::Gone(format!(
+            "the push service answered {status}: this browser's subscription has ended"
+        )));
     }
     let header_wait = retry_after_header(&resp);
     let text = resp.text().await.unwrap_or_default();

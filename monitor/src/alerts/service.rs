@@ -1,36 +1,80 @@
-//! The alert service: follows the engine's events, decides which rules
-//! fire, queues a delivery per (rule, event, channel) in the store, and a
-//! worker sends what is due, retrying with back-off.
+//! The alert service: keeps the rules and channels (in the store, channel
+//! addresses sealed in the vault), follows the engine's events, decides
+//! which rules fire, queues a delivery per (rule, event, channel) in the
+//! store, and a worker sends what is due, retrying with back-off.
 //!
 //! Following the feed from the last event it handled (kept in the store)
 //! means a restart neither skips events nor queues them twice (the queue's
-//! key dedupes too).
+//! key dedupes too). Every change to rules and channels needs the editor
+//! role and lands in the audit log, with channel secrets masked.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use model::Rule;
+use model::{ChannelInfo, Delivery, Role, Rule};
 
-use super::channel::{Channel, Endpoints};
+use super::channel::{Channel, ChannelError, Endpoints};
+use super::push;
 use super::rules::Matcher;
 use super::send::{send, Message, SendError};
-use crate::store::{Delivery, Store};
+use crate::auth::{Accounts, AuthError, Identity, VaultError};
+use crate::store::{Store, StoreError};
 use crate::Engine;
 
 /// How many times a transient failure is retried before giving up.
 pub const MAX_ATTEMPTS: u32 = 8;
 
+/// The vault entry holding the VAPID private key.
+const VAPID_SECRET: &str = "webpush/vapid";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A field the user filled in wrong: which, and why.
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("the test message was not delivered: {0}")]
+    TestFailed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> AlertError {
+    AlertError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// A channel as loaded: what may be shown, and the parsed address.
+#[derive(Clone)]
+struct Loaded {
+    info: ChannelInfo,
+    channel: Channel,
+}
+
 pub struct AlertService {
-    pub rules: RwLock<Vec<Rule>>,
-    pub channels: RwLock<HashMap<String, Channel>>,
-    pub endpoints: Endpoints,
+    accounts: Arc<Accounts>,
+    rules: RwLock<Vec<Rule>>,
+    channels: RwLock<HashMap<String, Loaded>>,
+    endpoints: Endpoints,
     http: reqwest::Client,
     wake: Notify,
+    /// (channel kind, outcome) -> count, for /metrics.
+    outcomes: Mutex<HashMap<(String, String), u64>>,
+    /// The feed follower and the sender, while started.
+    tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// Back-off after the `attempt`-th failure: 2 s, 4 s, 8 s ... up to 10 min.
@@ -38,11 +82,54 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_secs((2u64 << attempt.min(10).saturating_sub(1)).min(600))
 }
 
+fn new_id(prefix: &str) -> String {
+    format!("{prefix}{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
+
+fn secret_name(channel_id: &str) -> String {
+    format!("channel/{channel_id}")
+}
+
 impl AlertService {
-    pub fn new(endpoints: Endpoints) -> Arc<AlertService> {
-        Arc::new(AlertService {
-            rules: RwLock::new(vec![]),
-            channels: RwLock::new(HashMap::new()),
+    /// Loads the rules, the channels (unsealing their addresses) and the
+    /// VAPID key (made and sealed on first start). `contact` is the VAPID
+    /// subject push services may write to (`mailto:` or an https URL).
+    pub async fn open(
+        accounts: Arc<Accounts>,
+        mut endpoints: Endpoints,
+        contact: &str,
+    ) -> Result<Arc<AlertService>, AlertError> {
+        let store = accounts.store().clone();
+        let vault = &accounts.vault;
+        let vapid = match vault.get(&store, VAPID_SECRET).await? {
+            Some(text) => push::vapid_from(&text, contact)
+                .ok_or_else(|| VaultError::Corrupt(VAPID_SECRET.into()))?,
+            None => {
+                let key = push::new_vapid_key();
+                vault.put(&store, VAPID_SECRET, &push::vapid_text(&key)).await?;
+                tracing::info!("made the Web Push (VAPID) key pair");
+                push::vapid_from(&push::vapid_text(&key), contact)
+                    .expect("a fresh key reads back")
+            }
+        };
+        endpoints.vapid = Some(vapid);
+        let mut channels = HashMap::new();
+        for info in store.channels().await? {
+            match vault.get(&store, &secret_name(&info.id)).await? {
+                Some(address) => match Channel::parse(&address) {
+                    Ok(channel) => {
+                        channels.insert(info.id.clone(), Loaded { info, channel });
+                    }
+                    Err(e) => tracing::warn!("channel {:?} cannot be read: {e}", info.name),
+                },
+                None => tracing::warn!("channel {:?} has lost its address", info.name),
+            }
+        }
+        let rules = store.rules().await?;
+        Ok(Arc::new(AlertService {
+            accounts,
+            rules: RwLock::new(rules),
+            channels: RwLock::new(channels),
             endpoints,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))
@@ -54,7 +141,362 @@ impl AlertService {
                 .build()
                 .expect("the HTTP client builds"),
             wake: Notify::new(),
-        })
+            outcomes: Mutex::default(),
+            tasks: Mutex::default(),
+            stopping: Default::default(),
+        }))
+    }
+
+    fn store(&self) -> &Arc<Store> {
+        self.accounts.store()
+    }
+
+    pub fn rules(&self) -> Vec<Rule> {
+        self.rules.read().unwrap().clone()
+    }
+
+    /// The channels as they may be shown (secrets masked), oldest first.
+    pub fn channels(&self) -> Vec<ChannelInfo> {
+        let mut v: Vec<ChannelInfo> = self
+            .channels
+            .read()
+            .unwrap()
+            .values()
+            .map(|l| l.info.clone())
+            .collect();
+        v.sort_by(|a, b| a.created.cmp(&b.created).then(a.id.cmp(&b.id)));
+        v
+    }
+
+    /// The key browsers subscribe with (`applicationServerKey`).
+    pub fn vapid_public_key(&self) -> String {
+        self.endpoints
+            .vapid
+            .as_ref()
+            .map(|v| v.public_key())
+            .unwrap_or_default()
+    }
+
+    /// Notifications sent and failed per channel kind since start.
+    pub fn outcomes(&self) -> Vec<(String, String, u64)> {
+        let mut v: Vec<_> = self
+            .outcomes
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|((k, o), n)| (k.clone(), o.clone(), *n))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// The newest notifications (viewers and up).
+    pub async fn log(&self, who: &Identity, limit: usize) -> Result<Vec<Delivery>, AlertError> {
+        who.require(Role::Viewer)?;
+        Ok(self.store().deliveries(limit.clamp(1, 500)).await?)
+    }
+
+    /// Creates a rule (empty id) or replaces the one with that id.
+    pub async fn save_rule(&self, who: &Identity, mut rule: Rule) -> Result<Rule, AlertError> {
+        who.require(Role::Editor)?;
+        rule.name = rule.name.trim().to_string();
+        if rule.name.chars().count() > 120 {
+            return Err(invalid("name", "A rule's name has at most 120 characters."));
+        }
+        if rule.name.is_empty() {
+            rule.name = format!("{}: {}", rule.scope.describe(), rule.condition.describe());
+        }
+        rule.scope.keywords.retain(|k| !k.trim().is_empty());
+        rule.scope.sizes.retain(|k| !k.trim().is_empty());
+        match &rule.condition {
+            model::Condition::PriceAtOrBelow { price } if price.is_sign_negative() => {
+                return Err(invalid("price", "The price cannot be negative."));
+            }
+            model::Condition::DropPercent { percent }
+                if *percent <= 0.into() || *percent >= 100.into() =>
+            {
+                return Err(invalid("percent", "A drop in percent is between 0 and 100."));
+            }
+            model::Condition::DropAmount { amount } if *amount <= 0.into() => {
+                return Err(invalid("amount", "A drop amount is more than 0."));
+            }
+            _ => {}
+        }
+        if rule.channels.is_empty() {
+            return Err(invalid(
+                "channels",
+                "Choose at least one channel to notify (add one under Channels first).",
+            ));
+        }
+        {
+            let known = self.channels.read().unwrap();
+            if let Some(missing) = rule.channels.iter().find(|c| !known.contains_key(*c)) {
+                return Err(invalid("channels", format!("There is no channel {missing:?}.")));
+            }
+        }
+        if rule.cooldown_secs > 30 * 86_400 {
+            return Err(invalid("cooldown", "A cooldown is at most 30 days."));
+        }
+        let before = if rule.id.is_empty() {
+            rule.id = new_id("r");
+            rule.created = Utc::now();
+            None
+        } else {
+            let old = self
+                .rules()
+                .into_iter()
+                .find(|r| r.id == rule.id)
+                .ok_or_else(|| AlertError::NotFound(format!("rule {}", rule.id)))?;
+            rule.created = old.created;
+            Some(old)
+        };
+        self.store().save_rule(&rule).await?;
+        {
+            let mut rules = self.rules.write().unwrap();
+            match rules.iter_mut().find(|r| r.id == rule.id) {
+                Some(r) => *r = rule.clone(),
+                None => rules.push(rule.clone()),
+            }
+        }
+        self.accounts
+            .audit(
+                who,
+                if before.is_some() { "rule.update" } else { "rule.create" },
+                &rule.id,
+                before.map(|r| json!(r)),
+                Some(json!(rule)),
+            )
+            .await?;
+        Ok(rule)
+    }
+
+    pub async fn set_rule_paused(
+        &self,
+        who: &Identity,
+        id: &str,
+        paused: bool,
+    ) -> Result<Rule, AlertError> {
+        who.require(Role::Editor)?;
+        let mut rule = self
+            .rules()
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| AlertError::NotFound(format!("rule {id}")))?;
+        rule.paused = paused;
+        self.store().save_rule(&rule).await?;
+        if let Some(r) = self.rules.write().unwrap().iter_mut().find(|r| r.id == id) {
+            r.paused = paused;
+        }
+        self.accounts
+            .audit(
+                who,
+                if paused { "rule.pause" } else { "rule.resume" },
+                id,
+                None,
+                None,
+            )
+            .await?;
+        Ok(rule)
+    }
+
+    pub async fn delete_rule(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        who.require(Role::Editor)?;
+        let old = self
+            .rules()
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| AlertError::NotFound(format!("rule {id}")))?;
+        self.store().delete_rule(id).await?;
+        self.rules.write().unwrap().retain(|r| r.id != id);
+        self.accounts
+            .audit(who, "rule.delete", id, Some(json!(old)), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds a channel from an Apprise-style URL. The URL is sealed; only its
+    /// masked form is kept in the open and returned.
+    pub async fn add_channel(
+        &self,
+        who: &Identity,
+        name: &str,
+        address: &str,
+    ) -> Result<ChannelInfo, AlertError> {
+        who.require(Role::Editor)?;
+        let channel = Channel::parse(address).map_err(|e| invalid("url", e.to_string()))?;
+        if matches!(channel, Channel::WebPush { .. }) {
+            return Err(invalid(
+                "url",
+                "Push channels are made with \"Enable push on this device\".",
+            ));
+        }
+        self.insert_channel(who, name, address.trim(), channel).await
+    }
+
+    /// Adds (or finds) the channel for a browser's push subscription.
+    pub async fn add_push_subscription(
+        &self,
+        who: &Identity,
+        name: &str,
+        subscription_json: &str,
+    ) -> Result<ChannelInfo, AlertError> {
+        who.require(Role::Viewer)?;
+        // A push channel belongs to a signed-in user (anonymous viewers have none).
+        if who.viewer.user.is_none() {
+            return Err(AuthError::Unauthenticated.into());
+        }
+        let channel = Channel::web_push(subscription_json)
+            .map_err(|e: ChannelError| invalid("subscription", e.to_string()))?;
+        if let Some(existing) = self
+            .channels
+            .read()
+            .unwrap()
+            .values()
+            .find(|l| l.channel == channel)
+        {
+            return Ok(existing.info.clone());
+        }
+        let address = channel.web_push_address().expect("a push channel");
+        self.insert_channel(who, name, &address, channel).await
+    }
+
+    async fn insert_channel(
+        &self,
+        who: &Identity,
+        name: &str,
+        address: &str,
+        channel: Channel,
+    ) -> Result<ChannelInfo, AlertError> {
+        let name = name.trim();
+        let name = if name.is_empty() {
+            channel.kind().to_string()
+        } else if name.chars().count() > 80 {
+            return Err(invalid("name", "A channel's name has at most 80 characters."));
+        } else {
+            name.to_string()
+        };
+        let info = ChannelInfo {
+            id: new_id("c"),
+            name,
+            kind: channel.kind().into(),
+            redacted: channel.redacted(),
+            owner: who.viewer.user.clone().unwrap_or_else(|| who.label.clone()),
+            created: Utc::now(),
+        };
+        let store = self.store();
+        self.accounts
+            .vault
+            .put(store, &secret_name(&info.id), address)
+            .await?;
+        store.save_channel(&info).await?;
+        self.channels.write().unwrap().insert(
+            info.id.clone(),
+            Loaded {
+                info: info.clone(),
+                channel,
+            },
+        );
+        self.accounts
+            .audit(who, "channel.create", &info.id, None, Some(json!(info)))
+            .await?;
+        Ok(info)
+    }
+
+    pub async fn remove_channel(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        let found = self.channels.read().unwrap().get(id).map(|l| l.info.clone());
+        let Some(info) = found else {
+            // Viewers learn nothing about which channels exist.
+            who.require(Role::Editor)?;
+            return Err(AlertError::NotFound(format!("channel {id}")));
+        };
+        // Anyone may remove their own device's push channel.
+        let own_push =
+            info.kind == "webpush" && who.viewer.user.as_deref() == Some(info.owner.as_str());
+        if !own_push {
+            who.require(Role::Editor)?;
+        }
+        self.forget_channel(id).await?;
+        self.accounts
+            .audit(who, "channel.delete", id, Some(json!(info)), None)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends the push channel of a browser's subscription (by its endpoint).
+    pub async fn remove_push_subscription(
+        &self,
+        who: &Identity,
+        endpoint: &str,
+    ) -> Result<(), AlertError> {
+        let id = self
+            .channels
+            .read()
+            .unwrap()
+            .values()
+            .find(|l| matches!(&l.channel, Channel::WebPush { endpoint: e, .. } if e.as_str() == endpoint))
+            .map(|l| l.info.id.clone())
+            .ok_or_else(|| AlertError::NotFound("push subscription".into()))?;
+        self.remove_channel(who, &id).await
+    }
+
+    async fn forget_channel(&self, id: &str) -> Result<(), AlertError> {
+        let store = self.store();
+        store.delete_channel(id).await?;
+        store.delete_secret(&secret_name(id)).await?;
+        self.channels.write().unwrap().remove(id);
+        Ok(())
+    }
+
+    /// Sends a test message to a channel now and says how it went.
+    pub async fn send_test(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        who.require(Role::Editor)?;
+        let loaded = self
+            .channels
+            .read()
+            .unwrap()
+            .get(id)
+            .cloned()
+            .ok_or_else(|| AlertError::NotFound(format!("channel {id}")))?;
+        let m = Message {
+            title: "Dropwatch test notification".into(),
+            body: format!(
+                "This is {:?} ({}). Alerts from your rules will arrive here.",
+                loaded.info.name, loaded.info.kind
+            ),
+            url: None,
+            image: None,
+            good_news: true,
+            sizes_in_stock: vec![],
+            at: Utc::now(),
+        };
+        let result = send(&self.http, &self.endpoints, &loaded.channel, &m).await;
+        self.count(&loaded.info.kind, if result.is_ok() { "sent" } else { "failed" });
+        self.accounts
+            .audit(
+                who,
+                "channel.test",
+                id,
+                None,
+                Some(json!({ "ok": result.is_ok(), "error": result.as_ref().err().map(|e| e.to_string()) })),
+            )
+            .await?;
+        match result {
+            Ok(()) => Ok(()),
+            Err(SendError::Gone(why)) => {
+                self.forget_channel(id).await?;
+                Err(AlertError::TestFailed(format!("{why}; the channel was removed")))
+            }
+            Err(e) => Err(AlertError::TestFailed(e.to_string())),
+        }
+    }
+
+    fn count(&self, kind: &str, outcome: &str) {
+        *self
+            .outcomes
+            .lock()
+            .unwrap()
+            .entry((kind.to_string(), outcome.to_string()))
+            .or_default() += 1;
     }
 
     /// Starts following the engine's events and sending.
@@ -62,7 +504,7 @@ impl AlertService {
         let me = self.clone();
         let store = engine.store().clone();
         let worker_store = store.clone();
-        tokio::spawn(async move {
+        let follower = tokio::spawn(async move {
             let _ = store.requeue_unfinished().await;
             let since = store
                 .meta("alerts_seq")
@@ -71,10 +513,10 @@ impl AlertService {
                 .flatten()
                 .and_then(|v| v.as_u64())
                 .unwrap_or_else(|| store.last_seq());
-            let mut feed = engine.feed(since);
+            let mut feed = engine.internal_feed(since);
             let mut matcher = Matcher::default();
             while let Ok(Some(event)) = feed.next().await {
-                let rules = me.rules.read().unwrap().clone();
+                let rules = me.rules();
                 let fired = matcher.fire(&rules, &event);
                 if !fired.is_empty() {
                     let m = Message::from_event(&event);
@@ -109,8 +551,8 @@ impl AlertService {
         });
         let me = self.clone();
         let store = worker_store;
-        tokio::spawn(async move {
-            loop {
+        let sender = tokio::spawn(async move {
+            while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
                 me.send_due(&store).await;
                 tokio::select! {
                     _ = me.wake.notified() => {}
@@ -118,6 +560,24 @@ impl AlertService {
                 }
             }
         });
+        self.tasks.lock().unwrap().extend([follower, sender]);
+    }
+
+    /// Stops following events at once, and sending after the notification
+    /// in flight has been recorded (so a restart neither repeats nor loses
+    /// it). What is left in the queue is sent after the next start.
+    pub async fn stop(&self) {
+        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+        let tasks: Vec<_> = self.tasks.lock().unwrap().drain(..).collect();
+        let mut tasks = tasks.into_iter();
+        if let Some(follower) = tasks.next() {
+            follower.abort();
+            let _ = follower.await;
+        }
+        for sender in tasks {
+            let _ = sender.await;
+        }
     }
 
     async fn send_due(&self, store: &Store) {
@@ -125,7 +585,19 @@ impl AlertService {
             return;
         };
         for mut d in due {
-            let channel = self.channels.read().unwrap().get(&d.channel).cloned();
+            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                // Claimed but not sent: back to the queue for the next start.
+                d.state = "pending".into();
+                d.attempts = d.attempts.saturating_sub(1);
+                let _ = store.finish_delivery(&d).await;
+                continue;
+            }
+            let loaded = self.channels.read().unwrap().get(&d.channel).cloned();
+            let kind = loaded
+                .as_ref()
+                .map(|l| l.info.kind.clone())
+                .unwrap_or_else(|| "unknown".into());
+            let channel = loaded.map(|l| l.channel);
             let outcome = match channel {
                 None => Err(SendError::Permanent(format!(
                     "channel {:?} no longer exists",
@@ -139,6 +611,14 @@ impl AlertService {
                 },
             };
             let now = Utc::now();
+            self.count(
+                &kind,
+                match &outcome {
+                    Ok(()) => "sent",
+                    Err(SendError::RetryAfter(_) | SendError::Transient(_)) => "retried",
+                    Err(_) => "failed",
+                },
+            );
             match outcome {
                 Ok(()) => {
                     d.state = "sent".into();
@@ -148,6 +628,14 @@ impl AlertService {
                 Err(SendError::Permanent(why)) => {
                     d.state = "failed".into();
                     d.last_error = Some(why);
+                }
+                Err(SendError::Gone(why)) => {
+                    d.state = "failed".into();
+                    d.last_error = Some(format!("{why}; the channel was removed"));
+                    tracing::info!("push channel {} is gone; removing it", d.channel);
+                    if let Err(e) = self.forget_channel(&d.channel).await {
+                        tracing::warn!("could not remove a gone push channel: {e}");
+                    }
                 }
                 Err(e) if d.attempts >= MAX_ATTEMPTS => {
                     d.state = "failed".into();

@@ -58,7 +58,7 @@ fn row<T: Serialize>(v: &T) -> Value {
 }
 
 impl Store {
-    async fn one<T: serde::de::DeserializeOwned>(
+    pub(super) async fn one<T: serde::de::DeserializeOwned>(
         &self,
         sql: &str,
         vars: Value,
@@ -68,12 +68,12 @@ impl Store {
         Ok(decode(rows)?.into_iter().next())
     }
 
-    async fn exec(&self, sql: &str, vars: Value) -> Result<()> {
+    pub(super) async fn exec(&self, sql: &str, vars: Value) -> Result<()> {
         self.db().query(sql).bind(vars).await?.check()?;
         Ok(())
     }
 
-    async fn all<T: serde::de::DeserializeOwned>(&self, sql: &str, vars: Value) -> Result<Vec<T>> {
+    pub(super) async fn all<T: serde::de::DeserializeOwned>(&self, sql: &str, vars: Value) -> Result<Vec<T>> {
         let mut res = self.db().query(sql).bind(vars).await?.check()?;
         let rows: Vec<Value> = res.take(0)?;
         decode(rows)

@@ -10,29 +10,11 @@
 //! may then see that one notification twice: HTTP gives no way to know).
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{decode, Result, Store};
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Delivery {
-    pub rule: String,
-    pub seq: u64,
-    pub channel: String,
-    pub title: String,
-    pub body: String,
-    /// "pending", "sending", "sent" or "failed".
-    pub state: String,
-    pub attempts: u32,
-    /// Milliseconds since the epoch: not before this.
-    pub next_at: i64,
-    #[serde(default)]
-    pub last_error: Option<String>,
-    pub created: DateTime<Utc>,
-    #[serde(default)]
-    pub sent_at: Option<DateTime<Utc>>,
-}
+pub use model::Delivery;
 
 fn id(d: &Delivery) -> Value {
     json!([d.rule, d.seq, d.channel])
@@ -108,11 +90,25 @@ impl Store {
     pub async fn deliveries(&self, limit: usize) -> Result<Vec<Delivery>> {
         let mut res = self
             .db()
-            .query("SELECT * OMIT id FROM delivery ORDER BY created DESC LIMIT $limit")
+            .query("SELECT * OMIT id FROM delivery ORDER BY created DESC, seq DESC LIMIT $limit")
             .bind(json!({ "limit": limit }))
             .await?
             .check()?;
         let rows: Vec<Value> = res.take(0)?;
         decode(rows)
+    }
+
+    /// How many deliveries are in each state (for /metrics).
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut res = self
+            .db()
+            .query("SELECT state, count() AS n FROM delivery GROUP BY state")
+            .await?
+            .check()?;
+        let rows: Vec<Value> = res.take(0)?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| Some((r["state"].as_str()?.to_string(), r["n"].as_u64()?)))
+            .collect())
     }
 }

@@ -16,6 +16,7 @@
 //! never repeat, never go backwards, and survive a restart.
 
 mod accounts;
+mod alerts;
 mod deliveries;
 mod read;
 mod schema;

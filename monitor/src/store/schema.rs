@@ -35,6 +35,8 @@ DEFINE TABLE IF NOT EXISTS audit SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS secret SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS delivery SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS delivery_due ON delivery FIELDS state, next_at;
+DEFINE TABLE IF NOT EXISTS rule SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS channel SCHEMALESS;
 "#;
 
 /// Defines every table and index, checks the schema version, and returns the

@@ -1,0 +1,587 @@
+//! Alerts: the rules page (watch rules, notification channels with "Send
+//! test" and "Enable push on this device", the notification log) and the
+//! "Watch" button of the product page and the grid. The rules themselves
+//! live in `monitor::alerts`; every change checks the caller's role there
+//! and here.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use model::{ChannelInfo, Condition, Delivery, Rule};
+
+use crate::api::FormResult;
+#[cfg(feature = "ssr")]
+use crate::api::{back_to, caller, control, words};
+use crate::sources::{field_error, outcome};
+use crate::ui::{date_time_utc, ErrorText};
+
+/// What the alerts page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsView {
+    pub rules: Vec<Rule>,
+    pub channels: Vec<ChannelInfo>,
+    /// The newest notifications first.
+    pub log: Vec<Delivery>,
+    /// Sources (key, name), for a rule's store.
+    pub sources: Vec<(String, String)>,
+    pub can_edit: bool,
+    /// Signed in (not an anonymous visitor): may enable push for themselves.
+    pub signed_in: bool,
+}
+
+#[server(input = Json)]
+pub async fn load_alerts() -> Result<AlertsView, ServerFnError> {
+    let who = caller(model::Role::Viewer)?;
+    let c = control()?;
+    let log = c
+        .alerts
+        .log(&who, 100)
+        .await
+        .map_err(|e| words("could not read the notification log", e))?;
+    Ok(AlertsView {
+        rules: c.alerts.rules(),
+        channels: c.alerts.channels(),
+        log,
+        sources: c
+            .engine
+            .sources()
+            .into_iter()
+            .map(|s| (s.key, s.name))
+            .collect(),
+        can_edit: who.viewer.can(model::Role::Editor),
+        signed_in: who.viewer.user.is_some(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn result_of<T>(r: Result<T, monitor::alerts::AlertError>, ok: impl FnOnce(T) -> String) -> Result<FormResult, ServerFnError> {
+    use monitor::alerts::AlertError;
+    match r {
+        Ok(v) => {
+            back_to("/alerts");
+            Ok(FormResult { ok: true, message: ok(v), errors: vec![] })
+        }
+        Err(AlertError::Invalid { field, message }) => Ok(FormResult::field(field, message)),
+        Err(AlertError::TestFailed(why)) => Ok(FormResult { ok: false, message: why, errors: vec![] }),
+        Err(AlertError::Auth(e)) => {
+            if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                r.set_status(http::StatusCode::FORBIDDEN);
+            }
+            Err(ServerFnError::new(e.to_string()))
+        }
+        Err(e) => Ok(FormResult { ok: false, message: e.to_string(), errors: vec![] }),
+    }
+}
+
+/// Turns the rule form's condition and value into a condition.
+#[cfg(any(feature = "ssr", test))]
+pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static str, String)> {
+    let number = |field: &'static str, what: &str| {
+        value
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse::<model::Decimal>()
+            .map_err(|_| (field, format!("Give {what} as a number, e.g. 120 or 9.99.")))
+    };
+    Ok(match kind {
+        "drop_or_restock" | "" => Condition::DropOrRestock,
+        "price_at_or_below" => Condition::PriceAtOrBelow { price: number("value", "the price")? },
+        "drop_percent" => Condition::DropPercent { percent: number("value", "the percentage")? },
+        "drop_amount" => Condition::DropAmount { amount: number("value", "the amount")? },
+        "restocked" => Condition::Restocked,
+        "sold_out" => Condition::SoldOut,
+        "new_arrival" => Condition::NewArrival,
+        "back_online" => Condition::BackOnline,
+        other => return Err(("condition", format!("Unknown condition {other:?}."))),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn list(raw: &Option<String>) -> Vec<String> {
+    raw.as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[cfg(feature = "ssr")]
+fn opt(raw: &Option<String>) -> Option<String> {
+    raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Creates a rule from the form. `channel` is one channel's id, or "*" for
+/// every channel there is.
+#[server]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_rule(
+    id: Option<String>,
+    name: Option<String>,
+    condition: Option<String>,
+    value: Option<String>,
+    keywords: Option<String>,
+    brand: Option<String>,
+    series: Option<String>,
+    store: Option<String>,
+    product: Option<String>,
+    sizes: Option<String>,
+    channel: Option<String>,
+    cooldown: Option<String>,
+) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let alerts = control()?.alerts;
+    let condition = match condition_from(condition.as_deref().unwrap_or(""), value.as_deref().unwrap_or("")) {
+        Ok(c) => c,
+        Err((field, msg)) => return Ok(FormResult::field(field, msg)),
+    };
+    let channels = match channel.as_deref().map(str::trim) {
+        None | Some("") | Some("*") => alerts.channels().into_iter().map(|c| c.id).collect(),
+        Some(id) => vec![id.to_string()],
+    };
+    let cooldown_secs = match cooldown.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => 15 * 60,
+        Some(raw) => match crate::api::parse_interval(raw) {
+            Ok(s) => s,
+            Err(e) => return Ok(FormResult::field("cooldown", e)),
+        },
+    };
+    let rule = Rule {
+        id: opt(&id).unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        scope: model::Scope {
+            keywords: keywords.as_deref().unwrap_or_default().split_whitespace().map(str::to_string).collect(),
+            brand: opt(&brand),
+            series: opt(&series),
+            source: opt(&store),
+            product: opt(&product),
+            sizes: list(&sizes),
+        },
+        condition,
+        channels,
+        cooldown_secs,
+        paused: false,
+        created: chrono::Utc::now(),
+    };
+    result_of(alerts.save_rule(&who, rule).await, |r| format!("Saved the rule {:?}.", r.name))
+}
+
+/// Pauses (`enabled` = false) or resumes a rule.
+#[server]
+pub async fn set_rule_enabled(id: String, enabled: bool) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let r = control()?.alerts.set_rule_paused(&who, &id, !enabled).await;
+    result_of(r, |r| format!("{} {:?}.", if r.paused { "Paused" } else { "Resumed" }, r.name))
+}
+
+#[server]
+pub async fn delete_rule(id: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let r = control()?.alerts.delete_rule(&who, &id).await;
+    result_of(r, |_| "Deleted the rule.".into())
+}
+
+#[server]
+pub async fn add_channel(name: String, url: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let r = control()?.alerts.add_channel(&who, &name, &url).await;
+    result_of(r, |c| format!("Added {:?} ({}).", c.name, c.redacted))
+}
+
+#[server]
+pub async fn remove_channel(id: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let r = control()?.alerts.remove_channel(&who, &id).await;
+    result_of(r, |_| "Removed the channel.".into())
+}
+
+/// Sends a test message to a channel now; the result says whether it arrived.
+#[server]
+pub async fn send_test_notification(id: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let r = control()?.alerts.send_test(&who, &id).await;
+    result_of(r, |_| "Sent: the channel took the test message.".into())
+}
+
+/// One click: watch this product (one size, or all) for any price drop or
+/// restock, or the condition chosen, on every channel there is.
+#[server]
+pub async fn watch_product(
+    key: String,
+    size: Option<String>,
+    condition: Option<String>,
+    value: Option<String>,
+) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let c = control()?;
+    let Some(p) = c.engine.product(&key) else {
+        return Ok(FormResult { ok: false, message: format!("There is no product {key:?}."), errors: vec![] });
+    };
+    let condition = match condition_from(condition.as_deref().unwrap_or(""), value.as_deref().unwrap_or("")) {
+        Ok(c) => c,
+        Err((field, msg)) => return Ok(FormResult::field(field, msg)),
+    };
+    let channels: Vec<String> = c.alerts.channels().into_iter().map(|c| c.id).collect();
+    if channels.is_empty() {
+        return Ok(FormResult::field("channels", "Add a notification channel on the Alerts page first, so the alert has somewhere to go."));
+    }
+    let sizes = opt(&size).into_iter().collect::<Vec<_>>();
+    let name = match sizes.first() {
+        Some(s) => format!("{} (size {s})", p.title),
+        None => p.title.clone(),
+    };
+    let rule = Rule {
+        id: String::new(),
+        name,
+        scope: model::Scope { product: Some(key), sizes, ..model::Scope::default() },
+        condition,
+        channels,
+        cooldown_secs: 15 * 60,
+        paused: false,
+        created: chrono::Utc::now(),
+    };
+    let n = rule.channels.len();
+    let r = c.alerts.save_rule(&who, rule).await;
+    result_of(r, |r| format!("Watching: {} — alerts go to {n} channel(s).", r.condition.describe()))
+}
+
+/// The conditions a rule form offers: (value, label, needs a value).
+const CONDITIONS: [(&str, &str); 8] = [
+    ("drop_or_restock", "Any price drop or restock"),
+    ("restocked", "A size restocks"),
+    ("price_at_or_below", "Price at or below…"),
+    ("drop_percent", "Price drops by at least … %"),
+    ("drop_amount", "Price drops by at least … (amount)"),
+    ("sold_out", "Sells out"),
+    ("new_arrival", "New arrival"),
+    ("back_online", "Source back online after being blocked"),
+];
+
+fn condition_options() -> impl IntoView {
+    CONDITIONS
+        .iter()
+        .map(|(v, l)| view! { <option value=*v>{*l}</option> })
+        .collect_view()
+}
+
+/// The product page's "Watch" form (editors).
+#[component]
+pub fn WatchForm(key: String, sizes: Vec<String>) -> impl IntoView {
+    let watch = ServerAction::<WatchProduct>::new();
+    let me = Resource::new(|| (), |_| crate::access::whoami());
+    let result = watch.value();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let key = key.clone();
+                let sizes = sizes.clone();
+                me.get().map(|r| r.ok().flatten().filter(|v| v.can(model::Role::Editor)).map(|_| view! {
+                    <section class="panel watch" aria-labelledby="watch-heading">
+                        <h2 id="watch-heading">"Get alerts"</h2>
+                        <ActionForm action=watch attr:class="inline-form" attr:data-testid="watch-form">
+                            <input type="hidden" name="key" value=key/>
+                            <label>"Size "
+                                <select name="size">
+                                    <option value="">"Any size"</option>
+                                    {sizes.into_iter().map(|s| view! { <option value=s.clone()>{s.clone()}</option> }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"When "
+                                <select name="condition">{condition_options()}</select>
+                            </label>
+                            <label>"Value " <input type="text" name="value" size="6" inputmode="decimal" placeholder="e.g. 120"/></label>
+                            <button type="submit" data-testid="watch">"Watch"</button>
+                        </ActionForm>
+                        {field_error(result, "channels", "watch-channels".into(), None)}
+                        {field_error(result, "value", "watch-value".into(), None)}
+                        {move || result.get().and_then(|r| r.ok()).filter(|r| r.ok).map(|r| view! {
+                            <p class="ok" role="status">{r.message} " " <a href="/alerts">"See alerts"</a></p>
+                        })}
+                    </section>
+                }))
+            }}
+        </Suspense>
+    }
+}
+
+/// The grid card's one-click "Watch" (any drop or restock, every channel).
+#[component]
+pub fn WatchButton(key: String, action: ServerAction<WatchProduct>) -> impl IntoView {
+    view! {
+        <ActionForm action=action attr:class="watch-one">
+            <input type="hidden" name="key" value=key/>
+            <button type="submit" class="small" data-testid="watch-card">"Watch"</button>
+        </ActionForm>
+    }
+}
+
+fn state_label(d: &Delivery) -> String {
+    match d.state.as_str() {
+        "sent" => "✓ sent".into(),
+        "failed" => "✗ failed".into(),
+        "sending" => "sending…".into(),
+        _ if d.attempts > 0 => format!("retrying (attempt {})", d.attempts + 1),
+        _ => "queued".into(),
+    }
+}
+
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let save = ServerAction::<SaveRule>::new();
+    let toggle = ServerAction::<SetRuleEnabled>::new();
+    let delete = ServerAction::<DeleteRule>::new();
+    let add = ServerAction::<AddChannel>::new();
+    let remove = ServerAction::<RemoveChannel>::new();
+    let test = ServerAction::<SendTestNotification>::new();
+    // The log refreshes every 2 s while the page is open (in the browser).
+    let tick = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let handle = set_interval_with_handle(
+                move || tick.update(|t| *t += 1),
+                std::time::Duration::from_secs(2),
+            );
+            if let Ok(h) = handle {
+                on_cleanup(move || h.clear());
+            }
+        }
+    });
+    let changed = move || {
+        (
+            save.version().get(),
+            toggle.version().get(),
+            delete.version().get(),
+            add.version().get(),
+            remove.version().get(),
+            test.version().get(),
+        )
+    };
+    // Rules and channels reload after a change only (never under a user's
+    // typing); the log also on the clock.
+    let data = Resource::new(changed, |_| load_alerts());
+    let log = Resource::new(move || (changed(), tick.get()), |_| load_alerts());
+    let save_result = save.value();
+    let add_result = add.value();
+    view! {
+        <main class="page">
+            <h1>"Alerts"</h1>
+            <p class="hint">"Rules say what to watch; channels say where alerts go. Every alert is queued before it is sent, so a restart loses none."</p>
+            <script src="/push.js" defer></script>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || log.get().map(|r| match r {
+                    Err(e) => view! { <ErrorText what="Could not load the notification log" error=e.to_string()/> }.into_any(),
+                    Ok(v) => {
+                        let names: std::collections::HashMap<String, String> = v.channels.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+                        let rule_names: std::collections::HashMap<String, String> = v.rules.iter().map(|r| (r.id.clone(), r.name.clone())).collect();
+                        view! {
+                        <section aria-labelledby="log-heading">
+                            <h2 id="log-heading">"Notification log"</h2>
+                            {v.log.is_empty().then(|| view! { <p class="hint">"Nothing sent yet."</p> })}
+                            <div class="table-scroll">
+                            <table class="log" data-testid="notification-log">
+                                <thead><tr><th>"When (UTC)"</th><th>"Alert"</th><th>"Rule"</th><th>"Channel"</th><th>"State"</th></tr></thead>
+                                <tbody>
+                                    {v.log.iter().map(|d| view! {
+                                        <tr data-state=d.state.clone() data-testid="notification">
+                                            <td>{date_time_utc(d.sent_at.as_ref().unwrap_or(&d.created))}</td>
+                                            <td>{d.title.clone()}</td>
+                                            <td>{rule_names.get(&d.rule).cloned().unwrap_or_else(|| "(deleted rule)".into())}</td>
+                                            <td>{names.get(&d.channel).cloned().unwrap_or_else(|| "(removed channel)".into())}</td>
+                                            <td>
+                                                <span class="state">{state_label(d)}</span>
+                                                {d.last_error.clone().map(|e| view! { <br/><span class="error-text">{e}</span> })}
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            </div>
+                        </section>
+
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || data.get().map(|r| match r {
+                    Err(e) => view! { <ErrorText what="Could not load the alerts" error=e.to_string()/> }.into_any(),
+                    Ok(v) => {
+                        let names: std::collections::HashMap<String, String> = v.channels.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
+                        let can_edit = v.can_edit;
+                        view! {
+                        <section aria-labelledby="rules-heading">
+                            <h2 id="rules-heading">"Rules"</h2>
+                            {v.rules.is_empty().then(|| view! { <p class="hint">"No rules yet. Add one below, or press \"Watch\" on a product."</p> })}
+                            <ul class="rules" data-testid="rules">
+                                {v.rules.iter().map(|r| {
+                                    let (id1, id2) = (r.id.clone(), r.id.clone());
+                                    let paused = r.paused;
+                                    let to = r.channels.iter().map(|c| names.get(c).cloned().unwrap_or_else(|| c.clone())).collect::<Vec<_>>().join(", ");
+                                    view! {
+                                        <li class="panel" data-testid="rule" data-paused=r.paused.to_string()>
+                                            <h3>{r.name.clone()} {r.paused.then(|| view! { " " <span class="badge">"paused"</span> })}</h3>
+                                            <p>"When " {r.condition.describe()} " · for " {r.scope.describe()} " · to " {to}
+                                               " · no repeat within " {crate::api::format_interval(r.cooldown_secs)}</p>
+                                            {can_edit.then(move || view! {
+                                                <div class="row-actions">
+                                                    <ActionForm action=toggle attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=id1/>
+                                                        <input type="hidden" name="enabled" value=paused.to_string()/>
+                                                        <button type="submit">{if paused { "Resume" } else { "Pause" }}</button>
+                                                    </ActionForm>
+                                                    <details class="inline">
+                                                        <summary>"Delete…"</summary>
+                                                        <ActionForm action=delete>
+                                                            <input type="hidden" name="id" value=id2/>
+                                                            <button type="submit" class="danger">"Delete rule"</button>
+                                                        </ActionForm>
+                                                    </details>
+                                                </div>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {can_edit.then(|| {
+                                let channels = v.channels.clone();
+                                let sources = v.sources.clone();
+                                view! {
+                                <details class="panel">
+                                    <summary><h3 class="inline-heading">"New rule"</h3></summary>
+                                    <ActionForm action=save attr:class="form" attr:data-testid="new-rule">
+                                        <label>"Name " <span class="hint">"(optional)"</span> <input type="text" name="name"/></label>
+                                        <label>"When" <select name="condition">{condition_options()}</select></label>
+                                        <label>"Value " <span class="hint">"(price, % or amount, for the conditions with …)"</span>
+                                            <input type="text" name="value" inputmode="decimal" aria-describedby="rule-value-error"/></label>
+                                        {field_error(save_result, "value", "rule-value-error".into(), None)}
+                                        {field_error(save_result, "price", "rule-price-error".into(), None)}
+                                        {field_error(save_result, "percent", "rule-percent-error".into(), None)}
+                                        {field_error(save_result, "amount", "rule-amount-error".into(), None)}
+                                        <fieldset>
+                                            <legend>"For which products " <span class="hint">"(empty: all)"</span></legend>
+                                            <label>"Words in the title" <input type="text" name="keywords" placeholder="dunk low panda"/></label>
+                                            <label>"Brand" <input type="text" name="brand"/></label>
+                                            <label>"Series / collection" <input type="text" name="series"/></label>
+                                            <label>"Store"
+                                                <select name="store">
+                                                    <option value="">"Any store"</option>
+                                                    {sources.into_iter().map(|(k, n)| view! { <option value=k>{n}</option> }).collect_view()}
+                                                </select>
+                                            </label>
+                                            <label>"Sizes " <span class="hint">"(comma-separated)"</span> <input type="text" name="sizes" placeholder="9, 9.5, 10"/></label>
+                                        </fieldset>
+                                        <label>"Notify"
+                                            <select name="channel" aria-describedby="rule-channels-error">
+                                                <option value="*">"Every channel"</option>
+                                                {channels.into_iter().map(|c| view! { <option value=c.id>{c.name}</option> }).collect_view()}
+                                            </select>
+                                        </label>
+                                        {field_error(save_result, "channels", "rule-channels-error".into(), None)}
+                                        <label>"No repeat for the same product and size within" <input type="text" name="cooldown" value="15m" aria-describedby="rule-cooldown-error"/></label>
+                                        {field_error(save_result, "cooldown", "rule-cooldown-error".into(), None)}
+                                        <button type="submit">"Add rule"</button>
+                                        {outcome(save_result)}
+                                    </ActionForm>
+                                </details>
+                            }})}
+                        </section>
+
+                        <section aria-labelledby="channels-heading">
+                            <h2 id="channels-heading">"Channels"</h2>
+                            {v.channels.is_empty().then(|| view! { <p class="hint">"No channels yet: add a Discord webhook, Telegram bot, ntfy topic, email or this browser below."</p> })}
+                            <ul class="channels" data-testid="channels">
+                                {v.channels.iter().map(|c| {
+                                    let (id1, id2) = (c.id.clone(), c.id.clone());
+                                    view! {
+                                        <li class="panel" data-testid="channel" data-kind=c.kind.clone()>
+                                            <h3>{c.name.clone()} " " <span class="badge">{c.kind.clone()}</span></h3>
+                                            <p><code>{c.redacted.clone()}</code> <span class="hint">" · added by " {c.owner.clone()}</span></p>
+                                            {can_edit.then(move || view! {
+                                                <div class="row-actions">
+                                                    <ActionForm action=test attr:class="inline-form">
+                                                        <input type="hidden" name="id" value=id1/>
+                                                        <button type="submit" data-testid="send-test">"Send test"</button>
+                                                    </ActionForm>
+                                                    <details class="inline">
+                                                        <summary>"Remove…"</summary>
+                                                        <ActionForm action=remove>
+                                                            <input type="hidden" name="id" value=id2/>
+                                                            <button type="submit" class="danger">"Remove channel"</button>
+                                                        </ActionForm>
+                                                    </details>
+                                                </div>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                            {outcome(test.value())}
+                            {outcome(remove.value())}
+                            {can_edit.then(|| view! {
+                                <section class="panel" aria-labelledby="add-channel">
+                                    <h3 id="add-channel">"Add a channel"</h3>
+                                    <ActionForm action=add attr:class="form" attr:data-testid="add-channel">
+                                        <label>"Name" <input type="text" name="name" placeholder="My Discord"/></label>
+                                        <label>"Address"
+                                            <input type="text" name="url" required autocomplete="off" spellcheck="false" aria-describedby="channel-url-error channel-url-help"
+                                                placeholder="discord://webhook_id/webhook_token"/>
+                                        </label>
+                                        <p class="hint" id="channel-url-help">
+                                            "discord://ID/TOKEN · slack://T/B/X · tgram://BOTTOKEN/CHATID · ntfy://topic or ntfys://host/topic · json://host/path · mailto://user:pass@smtp.host?to=you@example.com (mailtos:// for TLS on 465). Kept encrypted; only a masked form is shown again."
+                                        </p>
+                                        {field_error(add_result, "url", "channel-url-error".into(), None)}
+                                        {field_error(add_result, "name", "channel-name-error".into(), None)}
+                                        <button type="submit">"Add channel"</button>
+                                        {outcome(add_result)}
+                                    </ActionForm>
+                                </section>
+                            })}
+                        </section>
+                        {(!can_edit).then(|| view! {
+                            <p class="hint" data-testid="read-only">"You can read rules, channels and the log; changing them needs the editor role."</p>
+                        })}
+                        {outcome(toggle.value())}
+                        {outcome(delete.value())}
+                    }.into_any()
+                    }
+                })}
+            </Transition>
+            // Web Push for this browser (public/push.js shows these when the
+            // browser can, and says why not when it cannot).
+            <p class="push-row">
+                <button type="button" id="push-enable" data-testid="push-enable" hidden>"Enable push on this device"</button>
+                <button type="button" id="push-disable" hidden>"Stop push on this device"</button>
+                <span id="push-status" class="hint" role="status"></span>
+            </p>
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rule_form_reads_conditions_and_says_what_is_wrong() {
+        assert_eq!(condition_from("", ""), Ok(Condition::DropOrRestock));
+        assert_eq!(
+            condition_from("price_at_or_below", " 119.99 "),
+            Ok(Condition::PriceAtOrBelow { price: "119.99".parse().unwrap() })
+        );
+        assert_eq!(
+            condition_from("drop_percent", "15%"),
+            Ok(Condition::DropPercent { percent: 15.into() })
+        );
+        let (field, msg) = condition_from("drop_amount", "ten").unwrap_err();
+        assert_eq!(field, "value");
+        assert!(msg.contains("number"), "{msg}");
+        assert_eq!(condition_from("nonsense", "").unwrap_err().0, "condition");
+        // Every condition the form offers is one it can read.
+        for (kind, _) in CONDITIONS {
+            assert!(condition_from(kind, "5").is_ok(), "{kind}");
+        }
+    }
+}
