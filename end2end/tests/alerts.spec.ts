@@ -1,5 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import * as http from 'http';
+import * as crypto from 'crypto';
 
 // Alerts as a user sets them up: a Discord channel (the server runs with
 // --notify-endpoint discord=http://127.0.0.1:<port+1>/api/webhooks/, see
@@ -138,4 +139,85 @@ test('a rule from the form: paused it stays silent, resumed it alerts', async ({
   expect(hits[0].body.embeds[0].description).toContain(`${lower} -> ${lower2} USD`);
   // The open page's log picks it up by itself.
   await expect(page.getByTestId('notification').filter({ hasText: s.title }).first()).toHaveAttribute('data-state', 'sent');
+});
+
+// RFC 8291 (aes128gcm) decryption, written independently of the server's
+// Rust crate, so that the two implementations check each other.
+function decryptPush(body: Buffer, ecdh: crypto.ECDH, auth: Buffer): string {
+  const salt = body.subarray(0, 16);
+  const idlen = body[20];
+  const serverKey = body.subarray(21, 21 + idlen);
+  const ciphertext = body.subarray(21 + idlen);
+  const hmac = (key: Buffer, data: Buffer) => crypto.createHmac('sha256', key).update(data).digest();
+  const shared = ecdh.computeSecret(serverKey);
+  const prkKey = hmac(auth, shared);
+  const keyInfo = Buffer.concat([Buffer.from('WebPush: info\0'), ecdh.getPublicKey(), serverKey, Buffer.from([1])]);
+  const ikm = hmac(prkKey, keyInfo);
+  const prk = hmac(salt, ikm);
+  const cek = hmac(prk, Buffer.from('Content-Encoding: aes128gcm\0\x01', 'binary')).subarray(0, 16);
+  const nonce = hmac(prk, Buffer.from('Content-Encoding: nonce\0\x01', 'binary')).subarray(0, 12);
+  const decipher = crypto.createDecipheriv('aes-128-gcm', cek, nonce);
+  decipher.setAuthTag(ciphertext.subarray(ciphertext.length - 16));
+  const plain = Buffer.concat([decipher.update(ciphertext.subarray(0, ciphertext.length - 16)), decipher.final()]);
+  let end = plain.length - 1;
+  while (end > 0 && plain[end] === 0) end--;
+  expect(plain[end], 'the last record ends with the 0x02 delimiter').toBe(2);
+  return plain.subarray(0, end).toString('utf8');
+}
+
+test('"Enable push on this device" registers the browser; a test push reaches its push service, encrypted for it', async ({ page }) => {
+  // The browser's push service: local, recording what arrives.
+  const got: { headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+  const push = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.statusCode = 201;
+      res.end();
+    });
+  });
+  await new Promise<void>((ok) => push.listen(0, '127.0.0.1', () => ok()));
+  const port = (push.address() as any).port;
+  const ecdh = crypto.createECDH('prime256v1');
+  ecdh.generateKeys();
+  const auth = crypto.randomBytes(16);
+  const keys = { endpoint: `http://127.0.0.1:${port}/push/e2e-device`, p256dh: ecdh.getPublicKey().toString('base64url'), auth: auth.toString('base64url') };
+  // Headless Chromium has no push service on this closed network: stand in
+  // for the browser's PushManager with a subscription to the local one.
+  await page.addInitScript((k) => {
+    const make = () => ({
+      endpoint: k.endpoint,
+      toJSON: () => ({ endpoint: k.endpoint, expirationTime: null, keys: { p256dh: k.p256dh, auth: k.auth } }),
+      unsubscribe: async () => { localStorage.removeItem('e2e-sub'); return true; },
+    });
+    (PushManager.prototype as any).subscribe = async () => { localStorage.setItem('e2e-sub', '1'); return make(); };
+    (PushManager.prototype as any).getSubscription = async () => (localStorage.getItem('e2e-sub') ? make() : null);
+    (Notification as any).requestPermission = async () => 'granted';
+  }, keys);
+
+  await page.goto('/alerts');
+  await hydrated(page);
+  await page.getByTestId('push-enable').click();
+  const device = page.locator('[data-testid=channel][data-kind=webpush]');
+  await expect(device).toContainText('web push via 127.0.0.1');
+  await expect(device).toContainText('Chrome on Linux');
+  await expect(page.locator('body')).not.toContainText('e2e-device');
+  await expect(page.locator('#push-disable')).toBeVisible();
+
+  await device.getByTestId('send-test').click();
+  await expect(page.getByText('Sent: the channel took the test message.')).toBeVisible();
+  expect(got.length).toBe(1);
+  const h = got[0].headers;
+  expect(h['content-encoding']).toBe('aes128gcm');
+  expect(Number(h['ttl'])).toBeGreaterThan(0);
+  expect(String(h['authorization'])).toMatch(/^vapid t=[\w-]+\.[\w-]+\.[\w-]+, k=[\w-]{87}$/);
+  const message = JSON.parse(decryptPush(got[0].body, ecdh, auth));
+  expect(message.title).toBe('Dropwatch test notification');
+
+  // "Stop push" ends it: the channel is gone.
+  await page.locator('#push-disable').click();
+  await expect(page.locator('#push-enable')).toBeVisible();
+  await expect(page.locator('[data-testid=channel][data-kind=webpush]')).toHaveCount(0);
+  await new Promise<void>((ok) => push.close(() => ok()));
 });

@@ -9,40 +9,23 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Router;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde_json::json;
 
 use model::{Condition, Rule, Scope};
-use monitor::alerts::{AlertService, Endpoints};
+use monitor::alerts::AlertService;
 use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::{Accounts, Identity};
-
-type Seen = Arc<Mutex<Vec<DateTime<Utc>>>>;
 
 #[tokio::main]
 async fn main() {
     let h = common::Harness::new(200).await;
     h.check().await;
 
-    let seen: Seen = Arc::default();
-    let app = Router::new()
-        .fallback(|State(s): State<Seen>, _body: Bytes| async move {
-            s.lock().unwrap().push(Utc::now());
-            StatusCode::NO_CONTENT
-        })
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let mut at = Endpoints::default();
-    at.discord = url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap();
+    let (seen, at) = common::fake_discord(Duration::ZERO).await;
 
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
@@ -96,7 +79,7 @@ async fn main() {
             tokio::time::sleep(Duration::from_millis(1)).await;
             waited += Duration::from_millis(1);
         }
-        let got = *seen.lock().unwrap().last().expect("the alert arrived");
+        let got = seen.lock().unwrap().last().expect("the alert arrived").0;
         latencies.push((got - event.at).to_std().unwrap_or_default());
     }
     latencies.sort();

@@ -1,6 +1,8 @@
 //! Users, sessions, tokens, roles, the audit log and sealed secrets, on a
 //! real SurrealDB (mem:// or a SurrealKV temp dir).
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -383,11 +385,7 @@ async fn secrets_are_sealed_at_rest_and_need_the_right_key() {
         assert_eq!(mode & 0o077, 0, "the key file is the owner's only");
     }
     // The raw database files do not hold the secret either.
-    let mut raw = vec![];
-    for entry in walk(&dir.join("db")) {
-        raw.extend(std::fs::read(entry).unwrap_or_default());
-    }
-    assert!(!raw.windows(22).any(|w| w == b"shpat_0123456789abcdef"));
+    assert!(!common::files_contain(&dir.join("db"), "shpat_0123456789abcdef"));
     {
         let store = Store::open(&db).await.unwrap();
         let wrong = Vault::open(&KeySource::Given("A".repeat(43) + "="), &store).await;
@@ -410,17 +408,4 @@ async fn secrets_are_sealed_at_rest_and_need_the_right_key() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -3,15 +3,11 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Router;
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use common::Harness;
 use model::{Condition, Role, Rule, Scope};
@@ -33,32 +29,11 @@ async fn service(h: &Harness, at: Endpoints) -> (Arc<AlertService>, Identity) {
     (alerts, who)
 }
 
-type Seen = Arc<Mutex<Vec<(chrono::DateTime<Utc>, Value)>>>;
-
-async fn fake_discord() -> (Seen, Endpoints) {
-    let seen: Seen = Arc::default();
-    let app = Router::new()
-        .fallback(|State(s): State<Seen>, body: Bytes| async move {
-            s.lock().unwrap().push((
-                Utc::now(),
-                serde_json::from_slice(&body).unwrap_or(Value::Null),
-            ));
-            StatusCode::NO_CONTENT
-        })
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let mut at = Endpoints::default();
-    at.discord = url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap();
-    (seen, at)
-}
-
 #[tokio::test]
 async fn a_price_drop_reaches_discord_within_a_second_once() {
     let h = Harness::new(40).await;
     h.check().await;
-    let (seen, at) = fake_discord().await;
+    let (seen, at) = common::fake_discord(Duration::ZERO).await;
     let (alerts, who) = service(&h, at).await;
     let d = alerts
         .add_channel(&who, "my discord", "discord://1/token-abcdefgh")
@@ -139,33 +114,6 @@ async fn a_price_drop_reaches_discord_within_a_second_once() {
     assert_eq!(log[0].channel, d.id);
 }
 
-/// A Discord that takes 20 ms per message and remembers every alert (its
-/// product's address and its title, which names the size).
-async fn slow_discord() -> (Arc<Mutex<Vec<String>>>, Endpoints) {
-    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
-    let app = Router::new()
-        .fallback(
-            |State(s): State<Arc<Mutex<Vec<String>>>>, body: Bytes| async move {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                let e = &v["embeds"][0];
-                s.lock().unwrap().push(format!(
-                    "{} {}",
-                    e["url"].as_str().unwrap_or("?"),
-                    e["title"].as_str().unwrap_or("?")
-                ));
-                StatusCode::NO_CONTENT
-            },
-        )
-        .with_state(seen.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let mut at = Endpoints::default();
-    at.discord = url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap();
-    (seen, at)
-}
-
 /// The alert service on a SurrealKV file, with its key in a file beside it
 /// (so a second start opens the sealed channels).
 async fn service_on(h: &Harness, dir: &std::path::Path, at: Endpoints) -> Arc<AlertService> {
@@ -185,7 +133,7 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("surrealkv://{}", dir.join("db").display());
-    let (seen, at) = slow_discord().await;
+    let (seen, at) = common::fake_discord(Duration::from_millis(20)).await;
 
     let h = Harness::with(100, &db, common::quick_config()).await;
     h.check().await;
@@ -251,7 +199,13 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
         waited += 20;
     }
     tokio::time::sleep(Duration::from_millis(700)).await;
-    let got = seen.lock().unwrap().clone();
+    let got: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        // The product's address and the title (which names the size).
+        .map(|(_, v)| format!("{} {}", v["embeds"][0]["url"], v["embeds"][0]["title"]))
+        .collect();
     assert_eq!(got.len(), 100, "all delivered, none twice");
     let unique: std::collections::HashSet<_> = got.iter().collect();
     assert_eq!(unique.len(), 100, "100 different alerts");
@@ -339,27 +293,9 @@ async fn channels_are_sealed_at_rest_and_changes_need_an_editor_and_are_audited(
     drop(accounts);
     drop(h);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // The token is nowhere in the database files.
-    let mut found = false;
-    for entry in walk(&dir.join("db")) {
-        let bytes = std::fs::read(&entry).unwrap_or_default();
-        if bytes.windows(secret.len()).any(|w| w == secret.as_bytes()) {
-            found = true;
-        }
-    }
-    assert!(!found, "the webhook token is stored sealed");
+    assert!(
+        !common::files_contain(&dir.join("db"), secret),
+        "the webhook token is stored sealed"
+    );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = vec![];
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

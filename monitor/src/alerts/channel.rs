@@ -325,8 +325,18 @@ impl Channel {
         let endpoint = v["endpoint"]
             .as_str()
             .and_then(|u| Url::parse(u).ok())
-            .filter(|u| matches!(u.scheme(), "https" | "http"))
             .ok_or_else(|| bad("no endpoint URL"))?;
+        // Push services are HTTPS; plain HTTP only to this machine (a local
+        // push relay, the tests' fake).
+        let loopback = match endpoint.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if !(endpoint.scheme() == "https" || endpoint.scheme() == "http" && loopback) {
+            return Err(bad("the endpoint must be an https:// URL"));
+        }
         let key = |name: &str| {
             v["keys"][name]
                 .as_str()
@@ -578,6 +588,10 @@ mod tests {
         assert!(matches!(
             Channel::parse(r#"webpush:{"endpoint":"https://push.example/x","keys":{"auth":"a"}}"#),
             Err(ChannelError::Malformed(m)) if m.contains("p256dh")
+        ));
+        assert!(matches!(
+            Channel::parse(r#"webpush:{"endpoint":"http://push.example/x","keys":{"p256dh":"B","auth":"a"}}"#),
+            Err(ChannelError::Malformed(m)) if m.contains("https")
         ));
         let e = Channel::parse("tgram://onlytoken").unwrap_err().to_string();
         assert!(e.contains("chat id"), "{e}");

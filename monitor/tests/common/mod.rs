@@ -165,3 +165,53 @@ impl Drop for TempDir {
 pub fn kinds(events: &[Event]) -> Vec<EventKind> {
     events.iter().map(|e| e.kind).collect()
 }
+
+/// Whether any file under `dir` (a database's files) holds `secret` as is.
+pub fn files_contain(dir: &std::path::Path, secret: &str) -> bool {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = vec![];
+    walk(dir, &mut files);
+    files.iter().any(|f| {
+        std::fs::read(f)
+            .unwrap_or_default()
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes())
+    })
+}
+
+/// What a fake webhook received: when, and the JSON body.
+pub type Received = Arc<std::sync::Mutex<Vec<(chrono::DateTime<chrono::Utc>, serde_json::Value)>>>;
+
+/// A local Discord webhook (answers 204 after `delay`) and the endpoints
+/// that send Discord notifications to it.
+pub async fn fake_discord(delay: Duration) -> (Received, monitor::alerts::Endpoints) {
+    use axum::extract::State;
+    let seen: Received = Arc::default();
+    let app = axum::Router::new()
+        .fallback(
+            move |State(s): State<Received>, body: axum::body::Bytes| async move {
+                tokio::time::sleep(delay).await;
+                s.lock().unwrap().push((
+                    chrono::Utc::now(),
+                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                ));
+                axum::http::StatusCode::NO_CONTENT
+            },
+        )
+        .with_state(seen.clone());
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let mut at = monitor::alerts::Endpoints::default();
+    at.discord = url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap();
+    (seen, at)
+}
