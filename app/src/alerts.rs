@@ -19,6 +19,8 @@ use crate::ui::{date_time_utc, ErrorText};
 /// What the alerts page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertsView {
+    /// The live feed continues after this event.
+    pub last_seq: u64,
     pub rules: Vec<Rule>,
     pub channels: Vec<ChannelInfo>,
     /// The newest notifications first.
@@ -34,12 +36,14 @@ pub struct AlertsView {
 pub async fn load_alerts() -> Result<AlertsView, ServerFnError> {
     let who = caller(model::Role::Viewer)?;
     let c = control()?;
+    let last_seq = c.engine.store().last_seq();
     let log = c
         .alerts
         .log(&who, 100)
         .await
         .map_err(|e| words("could not read the notification log", e))?;
     Ok(AlertsView {
+        last_seq,
         rules: c.alerts.rules(),
         channels: c.alerts.channels(),
         log,
@@ -327,6 +331,13 @@ fn state_label(d: &Delivery) -> String {
     }
 }
 
+/// Live on this page: every event may be an alert on its way, so the log
+/// refreshes (the 2 s clock then catches its "sent").
+#[component]
+fn LiveTick(since: u64, tick: RwSignal<u32>) -> impl IntoView {
+    crate::live::use_live_events(since, move |_| tick.update(|t| *t += 1));
+}
+
 #[component]
 pub fn AlertsPage() -> impl IntoView {
     let save = ServerAction::<SaveRule>::new();
@@ -365,6 +376,17 @@ pub fn AlertsPage() -> impl IntoView {
     let log = Resource::new(move || (changed(), tick.get()), |_| load_alerts());
     let save_result = save.value();
     let add_result = add.value();
+    // A channel added: clear the form (its address is a secret).
+    let add_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = add_result.get() {
+            if r.ok {
+                if let Some(f) = add_form.get_untracked() {
+                    f.reset();
+                }
+            }
+        }
+    });
     view! {
         <main class="page">
             <h1>"Alerts"</h1>
@@ -412,6 +434,7 @@ pub fn AlertsPage() -> impl IntoView {
                         let names: std::collections::HashMap<String, String> = v.channels.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
                         let can_edit = v.can_edit;
                         view! {
+                        <LiveTick since=v.last_seq tick/>
                         <section aria-labelledby="rules-heading">
                             <h2 id="rules-heading">"Rules"</h2>
                             {v.rules.is_empty().then(|| view! { <p class="hint">"No rules yet. Add one below, or press \"Watch\" on a product."</p> })}
@@ -523,7 +546,7 @@ pub fn AlertsPage() -> impl IntoView {
                             {can_edit.then(|| view! {
                                 <section class="panel" aria-labelledby="add-channel">
                                     <h3 id="add-channel">"Add a channel"</h3>
-                                    <ActionForm action=add attr:class="form" attr:data-testid="add-channel">
+                                    <ActionForm action=add node_ref=add_form attr:class="form" attr:data-testid="add-channel">
                                         <label>"Name" <input type="text" name="name" placeholder="My Discord"/></label>
                                         <label>"Address"
                                             <input type="text" name="url" required autocomplete="off" spellcheck="false" aria-describedby="channel-url-error channel-url-help"

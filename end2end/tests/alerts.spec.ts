@@ -50,6 +50,10 @@ test('a rule made on the product page alerts Discord on a price drop, and the lo
   await form.getByRole('button', { name: 'Add channel' }).click();
   const channel = page.getByTestId('channel').filter({ hasText: 'E2E Discord' });
   await expect(channel).toBeVisible();
+  // The form is cleared: the address is a secret.
+  await expect(form.getByLabel('Address')).toHaveValue('');
+  // The page is live.
+  await expect(page.locator('.connection')).toHaveAttribute('data-state', 'live');
   await expect(channel).toContainText('discord://112233/****Z987');
   await expect(page.locator('body')).not.toContainText('e2e-webhook-token-XYZ987');
 
@@ -201,9 +205,11 @@ test('"Enable push on this device" registers the browser; a test push reaches it
   await page.getByTestId('push-enable').click();
   const device = page.locator('[data-testid=channel][data-kind=webpush]');
   await expect(device).toContainText('web push via 127.0.0.1');
+  await hydrated(page); // the page reloaded
   await expect(device).toContainText('Chrome on Linux');
   await expect(page.locator('body')).not.toContainText('e2e-device');
   await expect(page.locator('#push-disable')).toBeVisible();
+  await expect(page.locator('#push-enable')).toBeHidden();
 
   await device.getByTestId('send-test').click();
   await expect(page.getByText('Sent: the channel took the test message.')).toBeVisible();
@@ -218,6 +224,7 @@ test('"Enable push on this device" registers the browser; a test push reaches it
   // "Stop push" ends it: the channel is gone.
   await page.locator('#push-disable').click();
   await expect(page.locator('#push-enable')).toBeVisible();
+  await expect(page.locator('#push-disable')).toBeHidden();
   await expect(page.locator('[data-testid=channel][data-kind=webpush]')).toHaveCount(0);
   await new Promise<void>((ok) => push.close(() => ok()));
 });

@@ -158,6 +158,13 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    // Like libtest: `cargo test ... --benches -- NAME` runs only the
+    // benchmarks whose name contains NAME (numbers are option values).
+    if args.iter().skip(1).any(|a| {
+        !a.starts_with('-') && a.parse::<f64>().is_err() && !"poll_cycle".contains(a.as_str())
+    }) {
+        return;
+    }
     let products = args
         .iter()
         .position(|a| a == "--products")

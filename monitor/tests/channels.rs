@@ -232,3 +232,24 @@ async fn rate_limits_use_each_services_hint_and_failures_are_sorted() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn nobody_answering_is_retried_and_the_words_never_hold_the_token() {
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let at = Endpoints {
+        discord: url::Url::parse(&format!("http://{closed}/api/webhooks/")).unwrap(),
+        ..Endpoints::default()
+    };
+    let c = Channel::parse("discord://42/very-secret-webhook-token").unwrap();
+    match send(&reqwest::Client::new(), &at, &c, &price_drop()).await {
+        Err(SendError::Transient(words)) => {
+            assert!(words.starts_with("discord did not answer"), "{words}");
+            assert!(words.to_lowercase().contains("connect"), "says why: {words}");
+            assert!(!words.contains("very-secret-webhook-token"), "{words}");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -275,11 +275,22 @@ pub async fn send(
     }
 }
 
-/// A reqwest error's words without the URL (which holds the webhook token).
+/// A reqwest error's words and causes ("error sending request: client
+/// error (Connect): dns error: ..."), without the URL (which holds the
+/// webhook token).
 fn without_url(e: &reqwest::Error) -> String {
-    let mut words = e.to_string();
-    if let Some(u) = e.url() {
-        words = words.replace(u.as_str(), "(channel)");
+    let url = e.url().map(|u| u.to_string());
+    let mut words = vec![];
+    let mut cause: Option<&dyn std::error::Error> = Some(e);
+    while let Some(c) = cause {
+        let mut w = c.to_string();
+        if let Some(u) = &url {
+            w = w.replace(&format!(" for url ({u})"), "").replace(u.as_str(), "(the channel)");
+        }
+        if !words.iter().any(|x: &String| x.contains(&w)) {
+            words.push(w);
+        }
+        cause = c.source();
     }
-    words
+    words.join(": ")
 }
