@@ -116,11 +116,7 @@ pub async fn edit_rule(
 ) -> ApiResult<Json<Rule>> {
     who.require(Role::Editor).map_err(Problem::from)?;
     let alerts = &s.control.alerts;
-    let mut rule = alerts
-        .rules()
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "Not found", &format!("rule {id} not found")))?;
+    let mut rule = alerts.rule(&id)?;
     let only_pause = b.name.is_none()
         && b.scope.is_none()
         && b.condition.is_none()

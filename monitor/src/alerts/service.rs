@@ -155,6 +155,17 @@ impl AlertService {
         self.rules.read().unwrap().clone()
     }
 
+    /// One rule, or `NotFound`.
+    pub fn rule(&self, id: &str) -> Result<Rule, AlertError> {
+        self.rules
+            .read()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+            .ok_or_else(|| AlertError::NotFound(format!("rule {id}")))
+    }
+
     /// The channels as they may be shown (secrets masked), oldest first.
     pub fn channels(&self) -> Vec<ChannelInfo> {
         let mut v: Vec<ChannelInfo> = self
@@ -242,11 +253,7 @@ impl AlertService {
             rule.created = Utc::now();
             None
         } else {
-            let old = self
-                .rules()
-                .into_iter()
-                .find(|r| r.id == rule.id)
-                .ok_or_else(|| AlertError::NotFound(format!("rule {}", rule.id)))?;
+            let old = self.rule(&rule.id)?;
             rule.created = old.created;
             Some(old)
         };
@@ -277,11 +284,7 @@ impl AlertService {
         paused: bool,
     ) -> Result<Rule, AlertError> {
         who.require(Role::Editor)?;
-        let mut rule = self
-            .rules()
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| AlertError::NotFound(format!("rule {id}")))?;
+        let mut rule = self.rule(id)?;
         rule.paused = paused;
         self.store().save_rule(&rule).await?;
         if let Some(r) = self.rules.write().unwrap().iter_mut().find(|r| r.id == id) {
@@ -301,11 +304,7 @@ impl AlertService {
 
     pub async fn delete_rule(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
         who.require(Role::Editor)?;
-        let old = self
-            .rules()
-            .into_iter()
-            .find(|r| r.id == id)
-            .ok_or_else(|| AlertError::NotFound(format!("rule {id}")))?;
+        let old = self.rule(id)?;
         self.store().delete_rule(id).await?;
         self.rules.write().unwrap().retain(|r| r.id != id);
         self.accounts
