@@ -34,6 +34,7 @@ pub mod live;
 pub mod metrics;
 pub mod normalise;
 pub mod politeness;
+pub mod repricing;
 mod poll;
 pub mod sources;
 pub mod store;

@@ -22,6 +22,7 @@
 //! built-in demo source), standalone (`dropwatch demo-store`), and in-process
 //! by the engine's tests and benchmark ([`DemoStore::spawn`]).
 
+pub mod admin;
 mod catalogue;
 mod pages;
 

@@ -19,6 +19,7 @@ mod accounts;
 mod alerts;
 mod deliveries;
 mod read;
+mod repricing;
 mod schema;
 mod write;
 

@@ -37,6 +37,9 @@ DEFINE TABLE IF NOT EXISTS delivery SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS delivery_due ON delivery FIELDS state, next_at;
 DEFINE TABLE IF NOT EXISTS rule SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS channel SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS link SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS proposal SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS proposal_state ON proposal FIELDS state;
 "#;
 
 /// Defines every table and index, checks the schema version, and returns the

@@ -1,0 +1,266 @@
+//! Repricing (issue 6): how a target price follows a source price — the
+//! markup rule, and what it proposes. Pure functions, shared by the engine
+//! (proposals) and the browser (a preview while a rule is edited).
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// How a computed price is rounded, always upwards (never below the markup).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Rounding {
+    /// To the cent.
+    #[default]
+    Cents,
+    /// Up to the next x.99.
+    To99,
+    /// Up to the next x.95.
+    To95,
+    /// Up to the next whole unit.
+    Whole,
+}
+
+/// A markup: percentage and/or fixed amount, rounding, floor and ceiling,
+/// and a guard against large jumps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Markup {
+    /// Percent added to the source price (20 = +20 %).
+    #[serde(default)]
+    pub percent: Decimal,
+    /// Added after the percentage.
+    #[serde(default)]
+    pub fixed: Decimal,
+    #[serde(default)]
+    pub rounding: Rounding,
+    #[serde(default)]
+    pub floor: Option<Decimal>,
+    #[serde(default)]
+    pub ceiling: Option<Decimal>,
+    /// A change larger than this many percent of the current target price
+    /// is held for approval even with auto-approve on.
+    #[serde(default)]
+    pub max_step_percent: Option<Decimal>,
+    /// Push proposals within the guard without asking.
+    #[serde(default)]
+    pub auto_approve: bool,
+}
+
+/// What a rule makes of a source price.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Priced {
+    /// The price to set, and whether it may go without approval.
+    Price { price: Decimal, auto: bool, note: Option<String> },
+    /// It cannot be priced (e.g. currencies differ), in words.
+    CannotPrice(String),
+}
+
+fn round_up_to_ending(p: Decimal, ending: Decimal) -> Decimal {
+    // The smallest n + ending >= p.
+    (p - ending).ceil() + ending
+}
+
+impl Markup {
+    pub fn apply(
+        &self,
+        source_price: Decimal,
+        source_currency: &str,
+        target_currency: &str,
+        current_target: Option<Decimal>,
+    ) -> Priced {
+        if !source_currency.eq_ignore_ascii_case(target_currency) {
+            return Priced::CannotPrice(format!(
+                "the source is priced in {source_currency} and the target in {target_currency}; Dropwatch does not convert currencies"
+            ));
+        }
+        if source_price <= Decimal::ZERO {
+            return Priced::CannotPrice(format!("the source price {source_price} is not positive"));
+        }
+        let hundred = Decimal::from(100);
+        let raw = source_price * (hundred + self.percent) / hundred + self.fixed;
+        let mut price = match self.rounding {
+            Rounding::Cents => raw.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero),
+            Rounding::To99 => round_up_to_ending(raw, Decimal::new(99, 2)),
+            Rounding::To95 => round_up_to_ending(raw, Decimal::new(95, 2)),
+            Rounding::Whole => raw.ceil(),
+        };
+        let mut note = None;
+        if let Some(f) = self.floor {
+            if price < f {
+                price = f;
+                note = Some(format!("raised to the floor {f}"));
+            }
+        }
+        if let Some(c) = self.ceiling {
+            if price > c {
+                price = c;
+                note = Some(format!("capped at the ceiling {c}"));
+            }
+        }
+        if price <= Decimal::ZERO {
+            return Priced::CannotPrice(format!("the computed price {price} is not positive"));
+        }
+        let mut auto = self.auto_approve;
+        if let (Some(max), Some(cur)) = (self.max_step_percent, current_target) {
+            if !cur.is_zero() {
+                let step = ((price - cur) / cur * hundred).abs();
+                if step > max {
+                    auto = false;
+                    note = Some(format!(
+                        "a {}% change is more than the {max}% allowed in one step: held for approval",
+                        step.round_dp(1)
+                    ));
+                }
+            }
+        }
+        let mut price = price.round_dp(2);
+        price.rescale(2);
+        Priced::Price { price, auto, note }
+    }
+}
+
+/// A tracked product (or one of its sizes) feeding a variant of the user's
+/// own Shopify store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Link {
+    pub id: String,
+    /// The tracked product's key.
+    pub source_product: String,
+    /// One size's variant id; none: the product's lowest price.
+    #[serde(default)]
+    pub source_variant: Option<String>,
+    /// `gid://shopify/ProductVariant/...`
+    pub target_variant: String,
+    /// `gid://shopify/Product/...` (a push groups a product's variants).
+    pub target_product: String,
+    pub target_title: String,
+    pub target_currency: String,
+    /// The target's price as last read (after a push, or from a webhook).
+    #[serde(default)]
+    pub target_price: Option<Decimal>,
+    pub markup: Markup,
+    pub created: DateTime<Utc>,
+}
+
+/// Where a proposal is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    /// Waiting for approval.
+    Proposed,
+    /// Approved, waiting to be pushed (or pushing again after a restart).
+    Approved,
+    Pushing,
+    Done,
+    Failed,
+    Rejected,
+    /// The rule could not price it (see `note`).
+    CannotPrice,
+    /// A newer proposal for the same link replaced it before it was pushed.
+    Superseded,
+}
+
+/// A proposed price for a link's target, from one source price change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Proposal {
+    pub id: String,
+    pub link: String,
+    /// The source event it came from.
+    pub seq: u64,
+    pub source_price: Decimal,
+    pub source_currency: String,
+    pub current_target: Option<Decimal>,
+    pub proposed: Option<Decimal>,
+    /// How the rule got there (floor, ceiling, held by the guard...).
+    pub note: Option<String>,
+    pub state: ProposalState,
+    /// Bumped by every change of state; an approval names the version it
+    /// saw, so two approvals (two clicks, two instances) push once.
+    pub version: u64,
+    #[serde(default)]
+    pub approved_by: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// The price Shopify reported after the push.
+    #[serde(default)]
+    pub pushed_price: Option<Decimal>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        s.parse().unwrap()
+    }
+
+    fn price_of(m: &Markup, source: &str, current: Option<&str>) -> (String, bool, Option<String>) {
+        match m.apply(d(source), "USD", "usd", current.map(d)) {
+            Priced::Price { price, auto, note } => (price.to_string(), auto, note),
+            Priced::CannotPrice(why) => panic!("{why}"),
+        }
+    }
+
+    fn markup(percent: i64, rounding: Rounding) -> Markup {
+        Markup {
+            percent: percent.into(),
+            fixed: Decimal::ZERO,
+            rounding,
+            floor: None,
+            ceiling: None,
+            max_step_percent: None,
+            auto_approve: true,
+        }
+    }
+
+    #[test]
+    fn percentage_fixed_amount_and_rounding() {
+        assert_eq!(price_of(&markup(20, Rounding::Cents), "100", None).0, "120.00");
+        assert_eq!(price_of(&markup(20, Rounding::Cents), "19.99", None).0, "23.99", "23.988 up to the cent");
+        assert_eq!(price_of(&markup(20, Rounding::To99), "19.50", None).0, "23.99");
+        assert_eq!(price_of(&markup(0, Rounding::To99), "23.99", None).0, "23.99", "already .99");
+        assert_eq!(price_of(&markup(0, Rounding::To99), "24.00", None).0, "24.99");
+        assert_eq!(price_of(&markup(0, Rounding::To95), "24.96", None).0, "25.95");
+        assert_eq!(price_of(&markup(10, Rounding::Whole), "10.01", None).0, "12.00");
+        let mut m = markup(10, Rounding::Cents);
+        m.fixed = d("2.50");
+        assert_eq!(price_of(&m, "10", None).0, "13.50");
+    }
+
+    #[test]
+    fn floor_ceiling_and_the_step_guard() {
+        let mut m = markup(20, Rounding::Cents);
+        m.floor = Some(d("30"));
+        m.ceiling = Some(d("100"));
+        assert_eq!(price_of(&m, "10", None).0, "30.00");
+        assert_eq!(price_of(&m, "200", None).0, "100.00");
+        m.max_step_percent = Some(d("15"));
+        let (p, auto, note) = price_of(&m, "50", Some("60.00"));
+        assert_eq!((p.as_str(), auto), ("60.00", true), "no change is within the guard");
+        let (p, auto, note2) = price_of(&m, "40", Some("60.00"));
+        assert_eq!(p, "48.00");
+        assert!(!auto, "a 20% drop is held");
+        assert!(note2.unwrap().contains("held for approval"));
+        assert!(note.is_none());
+    }
+
+    #[test]
+    fn different_currencies_cannot_be_priced() {
+        let m = markup(20, Rounding::Cents);
+        match m.apply(d("10"), "EUR", "USD", None) {
+            Priced::CannotPrice(why) => assert!(why.contains("EUR") && why.contains("USD"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(m.apply(d("0"), "USD", "USD", None), Priced::CannotPrice(_)));
+    }
+}

@@ -1,0 +1,364 @@
+//! The repricer: proposals from source price changes, approval, and the
+//! push to the user's Shopify store as a job whose state is written before
+//! each step.
+//!
+//! proposed -(approve, v)-> approved -(claim)-> pushing -> done | failed
+//!
+//! Every step is [`Store::advance_proposal`] from the version it saw, so two
+//! approvals or two instances push once; a process that stopped while a job
+//! was `approved` or `pushing` finishes it at the next start (setting an
+//! absolute price is idempotent, so pushing again is safe).
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::json;
+
+use model::{EventKind, Link, Markup, Priced, Proposal, ProposalState, Role};
+
+use super::admin::{endpoint_for, AdminError, AdminShop};
+use crate::auth::{Accounts, AuthError, Identity, VaultError};
+use crate::store::{Store, StoreError};
+use crate::Engine;
+
+const SHOP_DOMAIN: &str = "shopify/domain";
+const SHOP_TOKEN: &str = "shopify/admin-token";
+/// Transient push failures are retried this many times.
+pub const PUSH_ATTEMPTS: u32 = 5;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepriceError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("no Shopify store is connected yet")]
+    NotConnected,
+    #[error("this proposal changed meanwhile (someone else approved, rejected or pushed it); reload to see its state")]
+    Conflict,
+    #[error(transparent)]
+    Shopify(#[from] AdminError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+pub struct Repricer {
+    accounts: Arc<Accounts>,
+    engine: Arc<Engine>,
+    shop: RwLock<Option<Arc<AdminShop>>>,
+    links: RwLock<Vec<Link>>,
+    http: reqwest::Client,
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (repricing)"))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+impl Repricer {
+    pub async fn open(engine: Arc<Engine>, accounts: Arc<Accounts>) -> Result<Arc<Repricer>, RepriceError> {
+        let store = accounts.store().clone();
+        let http = http();
+        let shop = match (
+            accounts.vault.get(&store, SHOP_DOMAIN).await?,
+            accounts.vault.get(&store, SHOP_TOKEN).await?,
+        ) {
+            (Some(domain), Some(token)) => endpoint_for(&domain)
+                .ok()
+                .map(|e| Arc::new(AdminShop::new(e, &token, http.clone()))),
+            _ => None,
+        };
+        Ok(Arc::new(Repricer {
+            links: RwLock::new(store.links().await?),
+            accounts,
+            engine,
+            shop: RwLock::new(shop),
+            http,
+        }))
+    }
+
+    fn store(&self) -> &Arc<Store> {
+        self.accounts.store()
+    }
+
+    fn shop(&self) -> Result<Arc<AdminShop>, RepriceError> {
+        self.shop.read().unwrap().clone().ok_or(RepriceError::NotConnected)
+    }
+
+    pub fn links(&self) -> Vec<Link> {
+        self.links.read().unwrap().clone()
+    }
+
+    /// Connects the user's store (admins): reads its name with the token
+    /// first, then keeps domain and token sealed. Returns the shop's name.
+    pub async fn connect(&self, who: &Identity, domain: &str, token: &str) -> Result<String, RepriceError> {
+        who.require(Role::Admin)?;
+        let endpoint = endpoint_for(domain).map_err(RepriceError::Invalid)?;
+        let shop = AdminShop::new(endpoint, token.trim(), self.http.clone());
+        let name = shop.shop_name().await?;
+        let store = self.store();
+        self.accounts.vault.put(store, SHOP_DOMAIN, domain.trim()).await?;
+        self.accounts.vault.put(store, SHOP_TOKEN, token.trim()).await?;
+        *self.shop.write().unwrap() = Some(Arc::new(shop));
+        self.accounts
+            .audit(who, "shopify.connect", domain.trim(), None, Some(json!({ "shop": name })))
+            .await?;
+        Ok(name)
+    }
+
+    /// Links a tracked product (or one size) to the store's variant with
+    /// this SKU (editors).
+    pub async fn link_by_sku(
+        &self,
+        who: &Identity,
+        source_product: &str,
+        source_variant: Option<String>,
+        sku: &str,
+        markup: Markup,
+    ) -> Result<Link, RepriceError> {
+        who.require(Role::Editor)?;
+        let product = self
+            .engine
+            .product(source_product)
+            .ok_or_else(|| RepriceError::NotFound(format!("product {source_product}")))?;
+        if let Some(v) = &source_variant {
+            if !product.variants.iter().any(|x| &x.id == v) {
+                return Err(RepriceError::NotFound(format!("size {v} of {source_product}")));
+            }
+        }
+        let found = self.shop()?.variants_by_sku(sku).await?;
+        let target = match found.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(RepriceError::Invalid(format!("no variant of your store has the SKU {sku:?}"))),
+            _ => return Err(RepriceError::Invalid(format!("{} variants of your store have the SKU {sku:?}; link by admin URL instead", found.len()))),
+        };
+        let link = Link {
+            id: format!("l{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff),
+            source_product: source_product.to_string(),
+            source_variant,
+            target_variant: target.id,
+            target_product: target.product_id,
+            target_title: target.title,
+            // The Admin API's prices are in the shop's currency; a store
+            // in another currency than the source cannot be priced.
+            target_currency: product.currency.clone(),
+            target_price: Some(target.price),
+            markup,
+            created: Utc::now(),
+        };
+        self.store().save_link(&link).await?;
+        self.links.write().unwrap().push(link.clone());
+        self.accounts
+            .audit(who, "reprice.link", &link.id, None, Some(json!(link)))
+            .await?;
+        Ok(link)
+    }
+
+    /// A proposal for `link` from a source price (from event `seq`).
+    pub async fn propose(&self, link: &Link, seq: u64, source_price: Decimal, source_currency: &str) -> Result<Proposal, RepriceError> {
+        let now = Utc::now();
+        let (state, proposed, note, auto) = match link.markup.apply(source_price, source_currency, &link.target_currency, link.target_price) {
+            Priced::Price { price, auto, note } => (ProposalState::Proposed, Some(price), note, auto),
+            Priced::CannotPrice(why) => (ProposalState::CannotPrice, None, Some(why), false),
+        };
+        let p = Proposal {
+            id: format!("{}-{seq}", link.id),
+            link: link.id.clone(),
+            seq,
+            source_price,
+            source_currency: source_currency.to_string(),
+            current_target: link.target_price,
+            proposed,
+            note,
+            state,
+            version: 1,
+            approved_by: None,
+            attempts: 0,
+            error: None,
+            pushed_price: None,
+            created: now,
+            updated: now,
+        };
+        if !self.store().create_proposal(&p).await? {
+            return self.store().proposal(&p.id).await?.ok_or_else(|| RepriceError::NotFound(p.id.clone()));
+        }
+        if auto {
+            return self.approve(&Identity::system("auto-approve"), &p.id, p.version).await;
+        }
+        Ok(p)
+    }
+
+    /// Approves the proposal as seen at `version`, and pushes it.
+    pub async fn approve(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+        who.require(Role::Editor)?;
+        let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
+        if p.version != version || p.state != ProposalState::Proposed {
+            return Err(RepriceError::Conflict);
+        }
+        let mut next = p.clone();
+        next.state = ProposalState::Approved;
+        next.version += 1;
+        next.approved_by = Some(who.label.clone());
+        next.updated = Utc::now();
+        let approved = self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)?;
+        Ok(self.push(approved).await)
+    }
+
+    /// Rejects the proposal as seen at `version`.
+    pub async fn reject(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+        who.require(Role::Editor)?;
+        let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
+        if p.version != version || p.state != ProposalState::Proposed {
+            return Err(RepriceError::Conflict);
+        }
+        let mut next = p.clone();
+        next.state = ProposalState::Rejected;
+        next.version += 1;
+        next.updated = Utc::now();
+        let done = self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)?;
+        self.accounts.audit(who, "reprice.reject", id, None, None).await?;
+        Ok(done)
+    }
+
+    /// Claims an approved (or interrupted) job and pushes it. Returns the
+    /// proposal as it ended (or as another pusher left it).
+    pub async fn push(&self, p: Proposal) -> Proposal {
+        let mut job = p.clone();
+        job.state = ProposalState::Pushing;
+        job.version += 1;
+        job.updated = Utc::now();
+        let claimed = match self.store().advance_proposal(&job, p.version).await {
+            Ok(Some(j)) => j,
+            // Someone else holds it (or the store is down): leave it to them.
+            _ => return p,
+        };
+        self.finish(claimed).await
+    }
+
+    async fn finish(&self, mut job: Proposal) -> Proposal {
+        let link = self.links().into_iter().find(|l| l.id == job.link);
+        let result = match (&link, job.proposed, self.shop()) {
+            (None, ..) => Err("its link was removed".to_string()),
+            (_, None, _) => Err("there is no price to push".to_string()),
+            (_, _, Err(e)) => Err(e.to_string()),
+            (Some(link), Some(price), Ok(shop)) => {
+                let mut wait = Duration::from_millis(500);
+                loop {
+                    job.attempts += 1;
+                    match shop.set_prices(&link.target_product, &[(link.target_variant.clone(), price)]).await {
+                        Ok(variants) => {
+                            break Ok(variants.into_iter().find(|v| v.id == link.target_variant).map(|v| v.price))
+                        }
+                        Err(AdminError::Throttled(d)) if job.attempts < PUSH_ATTEMPTS => tokio::time::sleep(d).await,
+                        Err(e) if e.is_transient() && job.attempts < PUSH_ATTEMPTS => {
+                            tokio::time::sleep(wait).await;
+                            wait *= 2;
+                        }
+                        Err(e) => break Err(e.to_string()),
+                    }
+                }
+            }
+        };
+        let before = job.version;
+        job.version += 1;
+        job.updated = Utc::now();
+        match &result {
+            Ok(read_back) => {
+                job.state = ProposalState::Done;
+                job.pushed_price = *read_back;
+                job.error = None;
+            }
+            Err(why) => {
+                job.state = ProposalState::Failed;
+                job.error = Some(why.clone());
+            }
+        }
+        if let (Ok(Some(price)), Some(link)) = (&result, &link) {
+            let mut l = link.clone();
+            l.target_price = Some(*price);
+            if self.store().save_link(&l).await.is_ok() {
+                if let Some(x) = self.links.write().unwrap().iter_mut().find(|x| x.id == l.id) {
+                    *x = l;
+                }
+            }
+        }
+        let who = Identity::system(job.approved_by.as_deref().unwrap_or("repricer"));
+        let _ = self
+            .accounts
+            .audit(
+                &who,
+                if result.is_ok() { "reprice.push" } else { "reprice.push_failed" },
+                &job.id,
+                Some(json!({ "price": job.current_target })),
+                Some(json!({ "price": job.proposed, "read_back": job.pushed_price, "error": job.error, "attempts": job.attempts })),
+            )
+            .await;
+        match self.store().advance_proposal(&job, before).await {
+            Ok(Some(done)) => done,
+            _ => job,
+        }
+    }
+
+    /// At start: jobs left approved or pushing by a stopped process.
+    pub async fn resume(&self) -> Result<usize, RepriceError> {
+        let open = self
+            .store()
+            .proposals_in(&[ProposalState::Approved, ProposalState::Pushing])
+            .await?;
+        let n = open.len();
+        for p in open {
+            if p.state == ProposalState::Pushing {
+                // Its pusher stopped mid-call: push again from here.
+                self.finish(p).await;
+            } else {
+                self.push(p).await;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Follows the engine's price changes and proposes for linked products.
+    pub fn start(self: &Arc<Self>) {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let _ = me.resume().await;
+            let store = me.store().clone();
+            let since = store
+                .meta("repricing_seq")
+                .await
+                .ok()
+                .flatten()
+                .and_then(|v| v.as_u64())
+                .unwrap_or_else(|| store.last_seq());
+            let mut feed = me.engine.internal_feed(since);
+            while let Ok(Some(e)) = feed.next().await {
+                if e.kind == EventKind::PriceChanged {
+                    if let Some(p) = &e.product {
+                        for link in me.links().into_iter().filter(|l| l.source_product == p.key) {
+                            let price = match (&link.source_variant, &e.variant) {
+                                (Some(want), Some(v)) if *want == v.id => Some(v.price),
+                                (Some(_), _) => None,
+                                (None, _) => Some(p.min_price),
+                            };
+                            if let Some(price) = price {
+                                if let Err(err) = me.propose(&link, e.seq, price, &p.currency).await {
+                                    tracing::warn!("could not propose a price for link {}: {err}", link.id);
+                                }
+                            }
+                        }
+                    }
+                }
+                let _ = store.set_meta("repricing_seq", json!(e.seq)).await;
+            }
+        });
+    }
+}
