@@ -142,6 +142,18 @@ pub struct Link {
     /// The target's price as last read (after a push, or from a webhook).
     #[serde(default)]
     pub target_price: Option<Decimal>,
+    /// When the shop last said so (a webhook's `updated_at`): an older
+    /// delivery arriving late never overwrites newer state.
+    #[serde(default)]
+    pub target_updated: Option<DateTime<Utc>>,
+    /// The target's inventory item (`inventory_levels/update` names it).
+    #[serde(default)]
+    pub target_inventory_item: Option<String>,
+    /// Units available in the shop, from its webhooks.
+    #[serde(default)]
+    pub target_stock: Option<i64>,
+    #[serde(default)]
+    pub target_stock_updated: Option<DateTime<Utc>>,
     pub markup: Markup,
     pub created: DateTime<Utc>,
 }

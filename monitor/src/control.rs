@@ -34,6 +34,8 @@ pub struct Control {
     pub accounts: Arc<Accounts>,
     /// Rules, channels and notifications (checks roles and audits itself).
     pub alerts: Arc<crate::alerts::AlertService>,
+    /// Links, proposals and pushes to the user's Shopify store (likewise).
+    pub repricing: Arc<crate::repricing::service::Repricer>,
 }
 
 fn source_json(s: &Source) -> serde_json::Value {

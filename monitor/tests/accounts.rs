@@ -299,6 +299,9 @@ async fn source_changes_need_an_editor_and_are_audited() {
         )
         .await
         .unwrap(),
+        repricing: monitor::repricing::service::Repricer::open(engine.clone(), accounts.clone())
+            .await
+            .unwrap(),
     };
     let new = || NewSource {
         key: None,

@@ -32,7 +32,8 @@ use crate::problem::Problem;
 use crate::serve::AppState;
 
 /// Paths anyone may reach: health, sign-in, static files, the demo shop
-/// (a stand-in for someone else's store), the API's description.
+/// (a stand-in for someone else's store), the API's description, and the
+/// shop's webhooks (which carry their own signature).
 fn public(path: &str) -> bool {
     const EXACT: &[&str] = &[
         "/healthz",
@@ -49,6 +50,8 @@ fn public(path: &str) -> bool {
         "/api/v1/openapi.json",
         "/api/docs",
         "/demo",
+        // Signed by the shop (HMAC over the body), not by a session.
+        "/webhooks/shopify",
     ];
     const PREFIX: &[&str] = &["/pkg/", "/icons/", "/demo/"];
     EXACT.contains(&path) || PREFIX.iter().any(|p| path.starts_with(p))

@@ -18,6 +18,7 @@ mod problem;
 mod rest;
 mod rest_alerts;
 mod serve;
+mod webhooks;
 
 use clap::Parser;
 

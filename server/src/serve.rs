@@ -129,10 +129,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let alerts = AlertService::open(accounts.clone(), endpoints(&args)?, &args.vapid_contact)
         .await
         .context("loading the alert rules and channels")?;
+    let repricing = monitor::repricing::service::Repricer::open(engine.clone(), accounts.clone())
+        .await
+        .context("loading the repricing links")?;
     let control = Control {
         engine: engine.clone(),
         accounts: accounts.clone(),
         alerts: alerts.clone(),
+        repricing: repricing.clone(),
     };
     for (alias, canonical) in &args.brand_aliases {
         engine.add_brand_alias(alias, canonical).await?;
@@ -190,6 +194,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     engine.start();
     alerts.start(engine.clone());
+    repricing.start();
 
     let mut leptos_options = get_configuration(None)
         .context("reading the Leptos site configuration")?
@@ -238,6 +243,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .route("/auth/login", post(crate::auth::login))
         .route("/auth/setup", post(crate::auth::setup))
         .route("/auth/logout", post(crate::auth::logout))
+        .route("/webhooks/shopify", post(crate::webhooks::shopify))
         .merge(crate::rest::router())
         .with_state(state.clone());
     let mut app = api.merge(pages);

@@ -181,7 +181,8 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
             .variants
             .values()
             .filter(|v| v.sku == sku)
-            .map(|v| json!({ "node": { "id": v.id, "title": v.title, "sku": v.sku, "price": v.price.to_string(), "compareAtPrice": null, "product": { "id": v.product_id } } }))
+            .map(|v| json!({ "node": { "id": v.id, "title": v.title, "sku": v.sku, "price": v.price.to_string(), "compareAtPrice": null,
+                "inventoryItem": { "id": v.id.replace("ProductVariant", "InventoryItem") }, "product": { "id": v.product_id } } }))
             .collect();
         json!({ "productVariants": { "edges": edges } })
     } else if query.contains("shop") {

@@ -139,6 +139,9 @@ pub struct AdminVariant {
     pub sku: Option<String>,
     pub price: rust_decimal::Decimal,
     pub compare_at_price: Option<rust_decimal::Decimal>,
+    /// `gid://shopify/InventoryItem/...`
+    #[serde(default)]
+    pub inventory_item_id: Option<String>,
 }
 
 fn variant_of(node: &Value, product_id: Option<&str>) -> Option<AdminVariant> {
@@ -151,6 +154,7 @@ fn variant_of(node: &Value, product_id: Option<&str>) -> Option<AdminVariant> {
         sku: node["sku"].as_str().map(str::to_string),
         price: node["price"].as_str()?.parse().ok()?,
         compare_at_price: node["compareAtPrice"].as_str().and_then(|p| p.parse().ok()),
+        inventory_item_id: node.pointer("/inventoryItem/id").and_then(Value::as_str).map(str::to_string),
     })
 }
 
@@ -246,7 +250,7 @@ impl AdminShop {
 
     /// Variants whose SKU is `sku`.
     pub async fn variants_by_sku(&self, sku: &str) -> Result<Vec<AdminVariant>, AdminError> {
-        let q = "query($q: String!) { productVariants(first: 10, query: $q) { edges { node { id title sku price compareAtPrice product { id } } } } }";
+        let q = "query($q: String!) { productVariants(first: 10, query: $q) { edges { node { id title sku price compareAtPrice inventoryItem { id } product { id } } } } }";
         let a = self
             .call(q, json!({ "q": format!("sku:{}", sku.replace('"', "")) }), 12.0)
             .await?;

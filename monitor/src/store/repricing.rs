@@ -119,4 +119,14 @@ impl Store {
             .await?;
         Ok(rows.into_iter().map(|r| r.proposal_row).collect())
     }
+
+    /// Records a webhook delivery id; false when it was seen before.
+    pub async fn first_delivery(&self, webhook_id: &str) -> Result<bool> {
+        let mut res = self
+            .db()
+            .query("CREATE type::record('webhook_seen', $id) CONTENT { at: time::now() }")
+            .bind(json!({ "id": webhook_id }))
+            .await?;
+        Ok(res.take_errors().is_empty())
+    }
 }

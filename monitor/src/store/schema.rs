@@ -40,6 +40,7 @@ DEFINE TABLE IF NOT EXISTS channel SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS link SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS proposal SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS proposal_state ON proposal FIELDS state;
+DEFINE TABLE IF NOT EXISTS webhook_seen SCHEMALESS;
 "#;
 
 /// Defines every table and index, checks the schema version, and returns the
