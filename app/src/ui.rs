@@ -103,6 +103,9 @@ pub fn event_tag(e: &Event) -> &'static str {
         EventKind::Removed => "Removed",
         EventKind::Blocked => "Blocked",
         EventKind::Unblocked => "Back online",
+        EventKind::RepriceProposed => "Proposed",
+        EventKind::RepricePushed => "Repriced",
+        EventKind::RepriceFailed => "Push failed",
     }
 }
 

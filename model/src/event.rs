@@ -31,6 +31,14 @@ pub enum EventKind {
     Blocked,
     /// The source answers normally again after `blocked`.
     Unblocked,
+    /// Repricing: a source price change proposed a new price for a variant
+    /// of the user's Shopify store (`old_price` its price now, `new_price`
+    /// the proposal; `reason` names the target).
+    RepriceProposed,
+    /// Repricing: the store took the new price (`new_price` as read back).
+    RepricePushed,
+    /// Repricing: the push failed; `reason` says why.
+    RepriceFailed,
 }
 
 impl EventKind {
@@ -43,7 +51,19 @@ impl EventKind {
             EventKind::Removed => "removed",
             EventKind::Blocked => "blocked",
             EventKind::Unblocked => "unblocked",
+            EventKind::RepriceProposed => "reprice_proposed",
+            EventKind::RepricePushed => "reprice_pushed",
+            EventKind::RepriceFailed => "reprice_failed",
         }
+    }
+
+    /// About the user's own store (repricing), not about a tracked product's
+    /// state: the grid and the product's price history leave these alone.
+    pub fn is_repricing(self) -> bool {
+        matches!(
+            self,
+            EventKind::RepriceProposed | EventKind::RepricePushed | EventKind::RepriceFailed
+        )
     }
 }
 
@@ -119,6 +139,21 @@ impl Event {
                 self.reason.as_deref().unwrap_or("unknown reason")
             ),
             EventKind::Unblocked => format!("Source {} answers normally again", self.source),
+            EventKind::RepriceProposed => format!(
+                "{title}: proposed {} {currency} for {} (now {})",
+                self.new_price.unwrap_or_default(),
+                self.reason.as_deref().unwrap_or("your store"),
+                self.old_price.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into())
+            ),
+            EventKind::RepricePushed => format!(
+                "{title}: your store's price {} -> {} {currency}",
+                self.old_price.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                self.new_price.unwrap_or_default()
+            ),
+            EventKind::RepriceFailed => format!(
+                "{title}: the push to your store failed: {}",
+                self.reason.as_deref().unwrap_or("unknown reason")
+            ),
         }
     }
 }

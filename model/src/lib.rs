@@ -23,7 +23,7 @@ pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use product::{PriceMove, Product, ProductSummary, Variant};
-pub use reprice::{Link, Markup, Priced, Proposal, ProposalState, Rounding};
+pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
 pub use source::{HostView, PollRun, RunProgress, Source};

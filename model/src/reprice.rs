@@ -48,6 +48,64 @@ pub struct Markup {
     pub auto_approve: bool,
 }
 
+impl Markup {
+    /// "+20 % + 2.50, up to .99, floor 30, ceiling 100, held above a 15 % step, auto-approve".
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        let mut head = String::new();
+        if !self.percent.is_zero() || self.fixed.is_zero() {
+            head.push_str(&format!("{}{} %", if self.percent.is_sign_negative() { "" } else { "+" }, self.percent.normalize()));
+        }
+        if !self.fixed.is_zero() {
+            if !head.is_empty() {
+                head.push(' ');
+            }
+            head.push_str(&format!("{}{}", if self.fixed.is_sign_negative() { "" } else { "+ " }, self.fixed));
+        }
+        parts.push(head);
+        match self.rounding {
+            Rounding::Cents => {}
+            Rounding::To99 => parts.push("up to .99".into()),
+            Rounding::To95 => parts.push("up to .95".into()),
+            Rounding::Whole => parts.push("up to whole units".into()),
+        }
+        if let Some(f) = self.floor {
+            parts.push(format!("floor {f}"));
+        }
+        if let Some(c) = self.ceiling {
+            parts.push(format!("ceiling {c}"));
+        }
+        if let Some(m) = self.max_step_percent {
+            parts.push(format!("held above a {} % step", m.normalize()));
+        }
+        if self.auto_approve {
+            parts.push("auto-approve".into());
+        }
+        parts.join(", ")
+    }
+}
+
+/// A markup for every link of the store, or for the links whose source
+/// product carries a tag. A link takes its own markup unless it says to
+/// follow these; then the first tag rule that matches, else the store's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MarkupRule {
+    /// None: the store-wide default.
+    #[serde(default)]
+    pub tag: Option<String>,
+    pub markup: Markup,
+}
+
+impl MarkupRule {
+    pub fn describe(&self) -> String {
+        match &self.tag {
+            None => format!("store default ({})", self.markup.describe()),
+            Some(t) => format!("tag {t:?} ({})", self.markup.describe()),
+        }
+    }
+}
+
 /// What a rule makes of a source price.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -155,6 +213,10 @@ pub struct Link {
     #[serde(default)]
     pub target_stock_updated: Option<DateTime<Utc>>,
     pub markup: Markup,
+    /// Take the markup from the store's tag rules or its default instead
+    /// of `markup`.
+    #[serde(default)]
+    pub inherit: bool,
     pub created: DateTime<Utc>,
 }
 
@@ -191,6 +253,9 @@ pub struct Proposal {
     pub proposed: Option<Decimal>,
     /// How the rule got there (floor, ceiling, held by the guard...).
     pub note: Option<String>,
+    /// The rule that produced it, in words ("this link: +20 %, up to .99").
+    #[serde(default)]
+    pub rule: String,
     pub state: ProposalState,
     /// Bumped by every change of state; an approval names the version it
     /// saw, so two approvals (two clicks, two instances) push once.
@@ -264,6 +329,19 @@ mod tests {
         assert!(!auto, "a 20% drop is held");
         assert!(note2.unwrap().contains("held for approval"));
         assert!(note.is_none());
+    }
+
+    #[test]
+    fn markups_describe_themselves() {
+        let mut m = markup(20, Rounding::To99);
+        assert_eq!(m.describe(), "+20 %, up to .99, auto-approve");
+        m.fixed = d("2.50");
+        m.auto_approve = false;
+        m.floor = Some(d("30"));
+        m.max_step_percent = Some(d("15"));
+        assert_eq!(m.describe(), "+20 % + 2.50, up to .99, floor 30, held above a 15 % step");
+        let rule = MarkupRule { tag: Some("sneakers".into()), markup: markup(0, Rounding::Whole) };
+        assert_eq!(rule.describe(), "tag \"sneakers\" (+0 %, up to whole units, auto-approve)");
     }
 
     #[test]

@@ -491,6 +491,14 @@ impl Engine {
         self.hub.clients()
     }
 
+    /// Stores events that are not about a poll (repricing's proposals and
+    /// pushes), numbered in the same sequence and sent to live clients.
+    pub async fn record(&self, events: Vec<Event>) -> Result<Vec<Event>, StoreError> {
+        let mut batch = Batch::default();
+        batch.events = events;
+        self.commit(batch).await
+    }
+
     /// Commits a batch; once the store has it, applies its products to the
     /// in-memory state and publishes its events.
     pub(crate) async fn commit(&self, batch: Batch) -> Result<Vec<Event>, StoreError> {

@@ -71,6 +71,9 @@ impl Message {
                 false,
             ),
             EventKind::Unblocked => (format!("Source back: {}", e.source), String::new(), true),
+            // No rule matches these today; worded for when one does.
+            EventKind::RepriceProposed | EventKind::RepricePushed => (e.describe(), String::new(), true),
+            EventKind::RepriceFailed => (e.describe(), String::new(), false),
         };
         Message {
             title,

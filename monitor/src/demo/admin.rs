@@ -8,7 +8,7 @@
 //!
 //! | request | |
 //! |---|---|
-//! | `POST /admin/api/{version}/graphql.json` | `shop { name }`, `productVariants(query: "sku:..")`, `productVariantsBulkUpdate` |
+//! | `POST /admin/api/{version}/graphql.json` | `shop { name }`, `productVariants(query: "sku:.." or words)`, `productVariant(id:)`, `productVariantsBulkUpdate` |
 //! | `GET /admin-control/state` | the variants, requests served, throttled answers |
 //! | `POST /admin-control/bucket {"maximum","available","restore_rate"}` | reset the cost bucket |
 //! | `POST /admin-control/fail {"status"}` | answer the next request with that HTTP status |
@@ -141,6 +141,8 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
         10.0
     } else if query.contains("productVariants(") {
         12.0
+    } else if query.contains("productVariant(") {
+        2.0
     } else {
         1.0
     };
@@ -176,15 +178,25 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
             Err(e) => return (StatusCode::OK, Json(json!({ "errors": [{ "message": e }] }))).into_response(),
         }
     } else if query.contains("productVariants(") {
-        let sku = vars["q"].as_str().unwrap_or_default().trim_start_matches("sku:").to_string();
+        let q = vars["q"].as_str().unwrap_or_default().trim().to_lowercase();
+        let matches = |v: &FakeVariant| match q.strip_prefix("sku:") {
+            Some(sku) => v.sku.to_lowercase() == sku.trim(),
+            None => {
+                let hay = format!("{} {}", v.title, v.sku).to_lowercase();
+                q.split_whitespace().all(|w| hay.contains(w))
+            }
+        };
         let edges: Vec<Value> = st
             .variants
             .values()
-            .filter(|v| v.sku == sku)
-            .map(|v| json!({ "node": { "id": v.id, "title": v.title, "sku": v.sku, "price": v.price.to_string(), "compareAtPrice": null,
-                "inventoryItem": { "id": v.id.replace("ProductVariant", "InventoryItem") }, "product": { "id": v.product_id } } }))
+            .filter(|v| matches(v))
+            .take(10)
+            .map(|v| json!({ "node": variant_node(v) }))
             .collect();
         json!({ "productVariants": { "edges": edges } })
+    } else if query.contains("productVariant(") {
+        let id = vars["id"].as_str().unwrap_or_default();
+        json!({ "productVariant": st.variants.get(id).map(variant_node) })
     } else if query.contains("shop") {
         json!({ "shop": { "name": SHOP_NAME } })
     } else {
@@ -192,6 +204,11 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
     };
     let b = st.bucket.as_ref().unwrap();
     (StatusCode::OK, Json(json!({ "data": data, "extensions": cost_block(cost, Some(cost), b) }))).into_response()
+}
+
+fn variant_node(v: &FakeVariant) -> Value {
+    json!({ "id": v.id, "title": v.title, "sku": v.sku, "price": v.price.to_string(), "compareAtPrice": null,
+        "inventoryItem": { "id": v.id.replace("ProductVariant", "InventoryItem") }, "product": { "id": v.product_id } })
 }
 
 /// `productVariantsBulkUpdate`, checked as Shopify checks it.

@@ -184,7 +184,13 @@ pub fn endpoint_for(shop: &str) -> Result<Url, String> {
         format!("https://{shop}.myshopify.com")
     };
     let mut url = Url::parse(&base).map_err(|e| format!("{shop:?} is not a shop domain: {e}"))?;
-    url.set_path(&format!("/admin/api/{API_VERSION}/graphql.json"));
+    if url.host_str().is_none_or(|h| h.is_empty()) {
+        return Err(format!("{shop:?} is not a shop domain"));
+    }
+    // A shop behind a path prefix (the demo's shop) keeps it.
+    let prefix = url.path().trim_end_matches('/').trim_end_matches("/admin").to_string();
+    url.set_path(&format!("{prefix}/admin/api/{API_VERSION}/graphql.json"));
+    url.set_query(None);
     Ok(url)
 }
 
@@ -250,15 +256,31 @@ impl AdminShop {
 
     /// Variants whose SKU is `sku`.
     pub async fn variants_by_sku(&self, sku: &str) -> Result<Vec<AdminVariant>, AdminError> {
+        let sku = sku.replace('"', "");
+        let found = self.search_variants(&format!("sku:{sku}")).await?;
+        // Shopify's search is by prefix and case-insensitive; a link wants
+        // the exact SKU.
+        Ok(found.into_iter().filter(|v| v.sku.as_deref() == Some(sku.as_str())).collect())
+    }
+
+    /// Variants matching Shopify's search syntax (`sku:..`, words of the
+    /// title), at most 10.
+    pub async fn search_variants(&self, query: &str) -> Result<Vec<AdminVariant>, AdminError> {
         let q = "query($q: String!) { productVariants(first: 10, query: $q) { edges { node { id title sku price compareAtPrice inventoryItem { id } product { id } } } } }";
-        let a = self
-            .call(q, json!({ "q": format!("sku:{}", sku.replace('"', "")) }), 12.0)
-            .await?;
+        let a = self.call(q, json!({ "q": query.trim() }), 12.0).await?;
         Ok(a.data
             .pointer("/productVariants/edges")
             .and_then(Value::as_array)
             .map(|edges| edges.iter().filter_map(|e| variant_of(&e["node"], None)).collect())
             .unwrap_or_default())
+    }
+
+    /// One variant by its id (`gid://shopify/ProductVariant/..`); none when
+    /// the store has no such variant.
+    pub async fn variant(&self, id: &str) -> Result<Option<AdminVariant>, AdminError> {
+        let q = "query($id: ID!) { productVariant(id: $id) { id title sku price compareAtPrice inventoryItem { id } product { id } } }";
+        let a = self.call(q, json!({ "id": id }), 2.0).await?;
+        Ok(variant_of(&a.data["productVariant"], None))
     }
 
     /// Sets the prices of one product's variants in one call; returns the
@@ -329,5 +351,8 @@ mod tests {
         assert_eq!(endpoint_for("my-shop").unwrap().as_str(), format!("https://my-shop.myshopify.com/admin/api/{API_VERSION}/graphql.json"));
         assert_eq!(endpoint_for("my-shop.myshopify.com/").unwrap().host_str(), Some("my-shop.myshopify.com"));
         assert_eq!(endpoint_for("http://127.0.0.1:4000").unwrap().as_str(), format!("http://127.0.0.1:4000/admin/api/{API_VERSION}/graphql.json"));
+        assert_eq!(endpoint_for("http://127.0.0.1:3000/demo/shop/").unwrap().as_str(), format!("http://127.0.0.1:3000/demo/shop/admin/api/{API_VERSION}/graphql.json"));
+        assert_eq!(endpoint_for("https://my-shop.myshopify.com/admin").unwrap().path(), format!("/admin/api/{API_VERSION}/graphql.json"));
+        assert!(endpoint_for("https://").is_err());
     }
 }

@@ -16,7 +16,7 @@ use chrono::Utc;
 use rust_decimal::Decimal;
 use serde_json::json;
 
-use model::{EventKind, Link, Markup, Priced, Proposal, ProposalState, Role};
+use model::{Event, EventKind, Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Role};
 
 use super::admin::{endpoint_for, AdminError, AdminShop};
 use crate::auth::{Accounts, AuthError, Identity, VaultError};
@@ -26,6 +26,8 @@ use crate::Engine;
 const SHOP_DOMAIN: &str = "shopify/domain";
 const SHOP_TOKEN: &str = "shopify/admin-token";
 const WEBHOOK_SECRET: &str = "shopify/webhook-secret";
+const RULES_META: &str = "repricing_rules";
+const SHOP_NAME_META: &str = "shopify_shop_name";
 /// Transient push failures are retried this many times.
 pub const PUSH_ATTEMPTS: u32 = 5;
 
@@ -70,11 +72,88 @@ fn gid(kind: &str, v: &serde_json::Value) -> Option<String> {
         .or_else(|| v.as_u64().map(|n| format!("gid://shopify/{kind}/{n}")))
 }
 
+/// The connected store as the Repricing page shows it (never the token).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ShopStatus {
+    /// The shop domain (or URL) it was connected with.
+    pub domain: Option<String>,
+    /// The shop's name as it said when last connected.
+    pub name: Option<String>,
+    /// Whether webhooks can be checked (an app secret is set).
+    pub webhook_secret_set: bool,
+}
+
+/// What the user names as the target: a variant id or admin URL, or a SKU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// `gid://shopify/ProductVariant/N`
+    Variant(String),
+    Sku(String),
+}
+
+/// Reads the "your variant" field: an admin URL
+/// (`https://admin.shopify.com/store/S/products/P/variants/V`,
+/// `https://S.myshopify.com/admin/products/P/variants/V`), a variant gid, or
+/// a SKU (`sku:ABC` or just `ABC`).
+pub fn target_spec(raw: &str) -> Result<TargetSpec, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err("name your store's variant: its SKU, or its admin URL".into());
+    }
+    if let Some(n) = raw.strip_prefix("gid://shopify/ProductVariant/") {
+        return match n.parse::<u64>() {
+            Ok(n) => Ok(TargetSpec::Variant(format!("gid://shopify/ProductVariant/{n}"))),
+            Err(_) => Err(format!("{raw:?} is not a variant id")),
+        };
+    }
+    if raw.starts_with("http://") || raw.starts_with("https://") {
+        let url = url::Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+        let segs: Vec<&str> = url.path_segments().map(|s| s.collect()).unwrap_or_default();
+        let variant = segs
+            .windows(2)
+            .rev()
+            .find(|w| w[0] == "variants")
+            .and_then(|w| w[1].parse::<u64>().ok())
+            .or_else(|| url.query_pairs().find(|(k, _)| k == "variant").and_then(|(_, v)| v.parse::<u64>().ok()));
+        return match variant {
+            Some(n) => Ok(TargetSpec::Variant(format!("gid://shopify/ProductVariant/{n}"))),
+            None => Err("that URL names no variant: open the variant in your Shopify admin (…/products/N/variants/M) and copy its address".into()),
+        };
+    }
+    let sku = raw.strip_prefix("sku:").unwrap_or(raw).trim();
+    if sku.is_empty() {
+        return Err("the SKU is empty".into());
+    }
+    Ok(TargetSpec::Sku(sku.to_string()))
+}
+
+/// A markup the engine can use: no negative percentage below -100, floor
+/// not above ceiling, a positive step guard.
+fn check_markup(m: &Markup) -> Result<(), RepriceError> {
+    if m.percent <= Decimal::from(-100) {
+        return Err(RepriceError::Invalid("a markup of -100 % or less gives nothing to sell".into()));
+    }
+    if let (Some(f), Some(c)) = (m.floor, m.ceiling) {
+        if f > c {
+            return Err(RepriceError::Invalid(format!("the floor {f} is above the ceiling {c}")));
+        }
+    }
+    if m.floor.is_some_and(|f| f.is_sign_negative()) || m.ceiling.is_some_and(|c| c <= Decimal::ZERO) {
+        return Err(RepriceError::Invalid("floor and ceiling are positive prices".into()));
+    }
+    if m.max_step_percent.is_some_and(|x| x <= Decimal::ZERO) {
+        return Err(RepriceError::Invalid("the step guard is a positive percentage".into()));
+    }
+    Ok(())
+}
+
 pub struct Repricer {
     accounts: Arc<Accounts>,
     engine: Arc<Engine>,
     shop: RwLock<Option<Arc<AdminShop>>>,
+    status: RwLock<ShopStatus>,
     links: RwLock<Vec<Link>>,
+    rules: RwLock<Vec<MarkupRule>>,
     http: reqwest::Client,
 }
 
@@ -90,17 +169,27 @@ impl Repricer {
     pub async fn open(engine: Arc<Engine>, accounts: Arc<Accounts>) -> Result<Arc<Repricer>, RepriceError> {
         let store = accounts.store().clone();
         let http = http();
-        let shop = match (
-            accounts.vault.get(&store, SHOP_DOMAIN).await?,
-            accounts.vault.get(&store, SHOP_TOKEN).await?,
-        ) {
-            (Some(domain), Some(token)) => endpoint_for(&domain)
+        let domain = accounts.vault.get(&store, SHOP_DOMAIN).await?;
+        let shop = match (&domain, accounts.vault.get(&store, SHOP_TOKEN).await?) {
+            (Some(domain), Some(token)) => endpoint_for(domain)
                 .ok()
                 .map(|e| Arc::new(AdminShop::new(e, &token, http.clone()))),
             _ => None,
         };
+        let rules: Vec<MarkupRule> = store
+            .meta(RULES_META)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        let status = ShopStatus {
+            domain: shop.as_ref().and(domain),
+            name: store.meta(SHOP_NAME_META).await?.and_then(|v| v.as_str().map(str::to_string)),
+            webhook_secret_set: accounts.vault.get(&store, WEBHOOK_SECRET).await?.is_some(),
+        };
         Ok(Arc::new(Repricer {
             links: RwLock::new(store.links().await?),
+            rules: RwLock::new(rules),
+            status: RwLock::new(status),
             accounts,
             engine,
             shop: RwLock::new(shop),
@@ -120,6 +209,68 @@ impl Repricer {
         self.links.read().unwrap().clone()
     }
 
+    pub fn status(&self) -> ShopStatus {
+        self.status.read().unwrap().clone()
+    }
+
+    /// The store-wide and per-tag markups, in the order they are tried.
+    pub fn markup_rules(&self) -> Vec<MarkupRule> {
+        self.rules.read().unwrap().clone()
+    }
+
+    /// The newest proposals first.
+    pub async fn proposals(&self, limit: usize) -> Result<Vec<Proposal>, RepriceError> {
+        Ok(self.store().proposals(limit).await?)
+    }
+
+    /// Replaces the store-wide default and the per-tag markups (editors).
+    /// At most one store default; tags are matched without case.
+    pub async fn set_markup_rules(&self, who: &Identity, rules: Vec<MarkupRule>) -> Result<(), RepriceError> {
+        who.require(Role::Editor)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut clean = vec![];
+        for mut r in rules {
+            r.tag = r.tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            let key = r.tag.as_ref().map(|t| t.to_lowercase());
+            if !seen.insert(key.clone()) {
+                return Err(RepriceError::Invalid(match key {
+                    None => "there is one store default markup".into(),
+                    Some(t) => format!("the tag {t:?} has two markups"),
+                }));
+            }
+            check_markup(&r.markup)?;
+            clean.push(r);
+        }
+        // Tag rules first (in the order given), the store default last.
+        clean.sort_by_key(|r| r.tag.is_none());
+        self.store().set_meta(RULES_META, json!(clean)).await?;
+        let before = std::mem::replace(&mut *self.rules.write().unwrap(), clean.clone());
+        self.accounts
+            .audit(who, "reprice.rules", "markup", Some(json!(before)), Some(json!(clean)))
+            .await?;
+        Ok(())
+    }
+
+    /// The markup a link's proposals use, and the rule's words.
+    pub fn effective_markup(&self, link: &Link) -> (Markup, String) {
+        if link.inherit {
+            let tags: Vec<String> = self
+                .engine
+                .product(&link.source_product)
+                .map(|p| p.tags.iter().map(|t| t.to_lowercase()).collect())
+                .unwrap_or_default();
+            let rules = self.rules.read().unwrap();
+            let hit = rules
+                .iter()
+                .find(|r| r.tag.as_ref().is_some_and(|t| tags.contains(&t.to_lowercase())))
+                .or_else(|| rules.iter().find(|r| r.tag.is_none()));
+            if let Some(r) = hit {
+                return (r.markup.clone(), r.describe());
+            }
+        }
+        (link.markup.clone(), format!("this link ({})", link.markup.describe()))
+    }
+
     /// Connects the user's store (admins): reads its name with the token
     /// first, then keeps domain and token sealed. Returns the shop's name.
     pub async fn connect(&self, who: &Identity, domain: &str, token: &str) -> Result<String, RepriceError> {
@@ -130,7 +281,13 @@ impl Repricer {
         let store = self.store();
         self.accounts.vault.put(store, SHOP_DOMAIN, domain.trim()).await?;
         self.accounts.vault.put(store, SHOP_TOKEN, token.trim()).await?;
+        store.set_meta(SHOP_NAME_META, json!(name)).await?;
         *self.shop.write().unwrap() = Some(Arc::new(shop));
+        {
+            let mut st = self.status.write().unwrap();
+            st.domain = Some(domain.trim().to_string());
+            st.name = Some(name.clone());
+        }
         self.accounts
             .audit(who, "shopify.connect", domain.trim(), None, Some(json!({ "shop": name })))
             .await?;
@@ -147,22 +304,64 @@ impl Repricer {
         sku: &str,
         markup: Markup,
     ) -> Result<Link, RepriceError> {
+        self.link(who, source_product, source_variant, &TargetSpec::Sku(sku.to_string()), markup, false)
+            .await
+    }
+
+    /// Variants of the user's store for a search ("Find in your store").
+    pub async fn search_targets(&self, who: &Identity, query: &str) -> Result<Vec<super::admin::AdminVariant>, RepriceError> {
         who.require(Role::Editor)?;
+        if query.trim().is_empty() {
+            return Err(RepriceError::Invalid("type words of the product's title, or a SKU".into()));
+        }
+        Ok(self.shop()?.search_variants(query).await?)
+    }
+
+    /// Links a tracked product (or one size) to a variant of the user's
+    /// store, named by SKU or id (editors). One source may feed several
+    /// targets; one target is fed by one link.
+    pub async fn link(
+        &self,
+        who: &Identity,
+        source_product: &str,
+        source_variant: Option<String>,
+        target: &TargetSpec,
+        markup: Markup,
+        inherit: bool,
+    ) -> Result<Link, RepriceError> {
+        who.require(Role::Editor)?;
+        check_markup(&markup)?;
         let product = self
             .engine
             .product(source_product)
             .ok_or_else(|| RepriceError::NotFound(format!("product {source_product}")))?;
+        let source_variant = source_variant.filter(|v| !v.trim().is_empty());
         if let Some(v) = &source_variant {
             if !product.variants.iter().any(|x| &x.id == v) {
                 return Err(RepriceError::NotFound(format!("size {v} of {source_product}")));
             }
         }
-        let found = self.shop()?.variants_by_sku(sku).await?;
-        let target = match found.as_slice() {
-            [one] => one.clone(),
-            [] => return Err(RepriceError::Invalid(format!("no variant of your store has the SKU {sku:?}"))),
-            _ => return Err(RepriceError::Invalid(format!("{} variants of your store have the SKU {sku:?}; link by admin URL instead", found.len()))),
+        let shop = self.shop()?;
+        let target = match target {
+            TargetSpec::Variant(id) => shop
+                .variant(id)
+                .await?
+                .ok_or_else(|| RepriceError::Invalid(format!("your store has no variant {id}")))?,
+            TargetSpec::Sku(sku) => {
+                let found = shop.variants_by_sku(sku).await?;
+                match found.as_slice() {
+                    [one] => one.clone(),
+                    [] => return Err(RepriceError::Invalid(format!("no variant of your store has the SKU {sku:?}"))),
+                    _ => return Err(RepriceError::Invalid(format!("{} variants of your store have the SKU {sku:?}; link by admin URL instead", found.len()))),
+                }
+            }
         };
+        if let Some(other) = self.links().iter().find(|l| l.target_variant == target.id) {
+            return Err(RepriceError::Invalid(format!(
+                "{} is already fed by another link ({}); remove that link first",
+                target.title, other.source_product
+            )));
+        }
         let link = Link {
             id: format!("l{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff),
             source_product: source_product.to_string(),
@@ -179,6 +378,7 @@ impl Repricer {
             target_stock: None,
             target_stock_updated: None,
             markup,
+            inherit,
             created: Utc::now(),
         };
         self.store().save_link(&link).await?;
@@ -189,15 +389,57 @@ impl Repricer {
         Ok(link)
     }
 
+    /// Removes a link (editors); its proposals stay in the log.
+    pub async fn unlink(&self, who: &Identity, id: &str) -> Result<(), RepriceError> {
+        who.require(Role::Editor)?;
+        let Some(link) = self.links().into_iter().find(|l| l.id == id) else {
+            return Err(RepriceError::NotFound(format!("link {id}")));
+        };
+        self.store().delete_link(id).await?;
+        self.links.write().unwrap().retain(|l| l.id != id);
+        self.accounts
+            .audit(who, "reprice.unlink", id, Some(json!(link)), None)
+            .await?;
+        Ok(())
+    }
+
+    /// A proposal for the link from its source's current price (editors):
+    /// after linking, or after changing the markup.
+    pub async fn propose_now(&self, who: &Identity, link_id: &str) -> Result<Proposal, RepriceError> {
+        who.require(Role::Editor)?;
+        let link = self
+            .links()
+            .into_iter()
+            .find(|l| l.id == link_id)
+            .ok_or_else(|| RepriceError::NotFound(format!("link {link_id}")))?;
+        let product = self
+            .engine
+            .product(&link.source_product)
+            .ok_or_else(|| RepriceError::NotFound(format!("product {}", link.source_product)))?;
+        let price = match &link.source_variant {
+            Some(v) => product.variants.iter().find(|x| &x.id == v).map(|x| x.price),
+            None => Some(product.summary().min_price),
+        }
+        .ok_or_else(|| RepriceError::NotFound(format!("the linked size of {}", link.source_product)))?;
+        let id = format!("{}-m{}", link.id, Utc::now().timestamp_millis());
+        self.propose_as(id, &link, self.store().last_seq(), price, &product.currency).await
+    }
+
     /// A proposal for `link` from a source price (from event `seq`).
     pub async fn propose(&self, link: &Link, seq: u64, source_price: Decimal, source_currency: &str) -> Result<Proposal, RepriceError> {
+        self.propose_as(format!("{}-{seq}", link.id), link, seq, source_price, source_currency)
+            .await
+    }
+
+    async fn propose_as(&self, id: String, link: &Link, seq: u64, source_price: Decimal, source_currency: &str) -> Result<Proposal, RepriceError> {
         let now = Utc::now();
-        let (state, proposed, note, auto) = match link.markup.apply(source_price, source_currency, &link.target_currency, link.target_price) {
+        let (markup, rule) = self.effective_markup(link);
+        let (state, proposed, note, auto) = match markup.apply(source_price, source_currency, &link.target_currency, link.target_price) {
             Priced::Price { price, auto, note } => (ProposalState::Proposed, Some(price), note, auto),
             Priced::CannotPrice(why) => (ProposalState::CannotPrice, None, Some(why), false),
         };
         let p = Proposal {
-            id: format!("{}-{seq}", link.id),
+            id,
             link: link.id.clone(),
             seq,
             source_price,
@@ -205,6 +447,7 @@ impl Repricer {
             current_target: link.target_price,
             proposed,
             note,
+            rule,
             state,
             version: 1,
             approved_by: None,
@@ -217,10 +460,48 @@ impl Repricer {
         if !self.store().create_proposal(&p).await? {
             return self.store().proposal(&p.id).await?.ok_or_else(|| RepriceError::NotFound(p.id.clone()));
         }
+        // An older proposal for the same target still waiting is replaced.
+        for old in self.store().proposals_in(&[ProposalState::Proposed]).await? {
+            if old.link == p.link && old.id != p.id {
+                let mut next = old.clone();
+                next.state = ProposalState::Superseded;
+                next.version += 1;
+                next.updated = now;
+                next.note = Some(format!("replaced by a newer proposal ({})", p.proposed.map(|x| x.to_string()).unwrap_or_else(|| "cannot price".into())));
+                let _ = self.store().advance_proposal(&next, old.version).await?;
+            }
+        }
+        self.announce(EventKind::RepriceProposed, link, &p).await;
         if auto {
             return self.approve(&Identity::system("auto-approve"), &p.id, p.version).await;
         }
         Ok(p)
+    }
+
+    /// Tells the live feed (and so the Repricing page) what happened.
+    async fn announce(&self, kind: EventKind, link: &Link, p: &Proposal) {
+        let tracked = self.engine.product(&link.source_product);
+        let product = tracked.as_ref().map(|x| x.summary());
+        let (old_price, new_price, reason) = match kind {
+            EventKind::RepriceProposed => (p.current_target, p.proposed, Some(link.target_title.clone())),
+            EventKind::RepricePushed => (p.current_target, p.pushed_price.or(p.proposed), Some(link.target_title.clone())),
+            _ => (p.current_target, p.proposed, p.error.clone().or_else(|| p.note.clone())),
+        };
+        let source = tracked.map(|x| x.source).unwrap_or_else(|| "repricing".into());
+        let e = Event {
+            seq: 0,
+            kind,
+            at: Utc::now(),
+            source,
+            product,
+            variant: None,
+            old_price,
+            new_price,
+            reason,
+        };
+        if let Err(err) = self.engine.record(vec![e]).await {
+            tracing::warn!("could not record the repricing event: {err}");
+        }
     }
 
     /// Approves the proposal as seen at `version`, and pushes it.
@@ -253,6 +534,16 @@ impl Repricer {
         let done = self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)?;
         self.accounts.audit(who, "reprice.reject", id, None, None).await?;
         Ok(done)
+    }
+
+    /// Approves several proposals (each as seen at its version) and pushes
+    /// them; one that changed meanwhile is skipped with its reason.
+    pub async fn approve_many(&self, who: &Identity, picks: &[(String, u64)]) -> Vec<(String, Result<Proposal, RepriceError>)> {
+        let mut out = vec![];
+        for (id, version) in picks {
+            out.push((id.clone(), self.approve(who, id, *version).await));
+        }
+        out
     }
 
     /// Claims an approved (or interrupted) job and pushes it. Returns the
@@ -328,10 +619,15 @@ impl Repricer {
                 Some(json!({ "price": job.proposed, "read_back": job.pushed_price, "error": job.error, "attempts": job.attempts })),
             )
             .await;
-        match self.store().advance_proposal(&job, before).await {
+        let done = match self.store().advance_proposal(&job, before).await {
             Ok(Some(done)) => done,
             _ => job,
+        };
+        if let Some(link) = &link {
+            let kind = if done.state == ProposalState::Done { EventKind::RepricePushed } else { EventKind::RepriceFailed };
+            self.announce(kind, link, &done).await;
         }
+        done
     }
 
     /// At start: jobs left approved or pushing by a stopped process.
@@ -359,6 +655,7 @@ impl Repricer {
             return Err(RepriceError::Invalid("the app's secret has at least 16 characters".into()));
         }
         self.accounts.vault.put(self.store(), WEBHOOK_SECRET, secret.trim()).await?;
+        self.status.write().unwrap().webhook_secret_set = true;
         self.accounts.audit(who, "shopify.webhook_secret", "shopify", None, None).await?;
         Ok(())
     }
