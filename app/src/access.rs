@@ -241,4 +241,5 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "load_users",
     "load_audit",
     "load_alerts",
+    "load_repricing",
 ];

@@ -280,6 +280,7 @@ pub fn WatchForm(key: String, sizes: Vec<String>) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || {
                 let key = key.clone();
+                let key_for_link = key.clone();
                 let sizes = sizes.clone();
                 me.get().map(|r| r.ok().flatten().filter(|v| v.can(model::Role::Editor)).map(|_| view! {
                     <section class="panel watch" aria-labelledby="watch-heading">
@@ -303,6 +304,8 @@ pub fn WatchForm(key: String, sizes: Vec<String>) -> impl IntoView {
                         {move || result.get().and_then(|r| r.ok()).filter(|r| r.ok).map(|r| view! {
                             <p class="ok" role="status">{r.message} " " <a href="/alerts">"See alerts"</a></p>
                         })}
+                        <p><a href=format!("/repricing?product={}", crate::ui::encode_segment(&key_for_link)) data-testid="sell-in-store">"Sell it in your store…"</a>
+                           <span class="hint">" (your Shopify price follows this one, with your markup)"</span></p>
                     </section>
                 }))
             }}

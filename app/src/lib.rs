@@ -14,6 +14,7 @@
 pub mod access;
 mod account;
 mod alerts;
+pub mod repricing;
 mod admin;
 pub mod api;
 mod chart;
@@ -31,6 +32,7 @@ use leptos_router::{path, SsrMode};
 
 use account::{AccountPage, LoginPage, SetupPage};
 use alerts::AlertsPage;
+use repricing::RepricingPage;
 use admin::{AuditPage, UsersPage};
 pub use dashboard::DashboardPage;
 use live::{Connection, LiveState};
@@ -91,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/sources") view=SourcesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/repricing") view=RepricingPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/setup") view=SetupPage/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

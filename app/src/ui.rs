@@ -34,6 +34,7 @@ pub fn Header() -> impl IntoView {
                 {link("/", "Dashboard")}
                 {link("/sources", "Sources")}
                 {link("/alerts", "Alerts")}
+                {link("/repricing", "Repricing")}
                 {link("/status", "Status")}
                 <Suspense fallback=|| ()>
                     {move || me.get().map(|r| match r.ok().flatten() {

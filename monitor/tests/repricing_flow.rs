@@ -12,7 +12,7 @@ use std::time::Duration;
 use model::{Markup, ProposalState, Role, Rounding};
 use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::demo::admin::{FakeAdmin, SHOP_NAME};
-use monitor::repricing::service::{RepriceError, Repricer, WebhookOutcome};
+use monitor::repricing::service::{target_spec, RepriceError, Repricer, TargetSpec, WebhookOutcome};
 use monitor::repricing::webhook;
 use monitor::{Accounts, Identity};
 use rust_decimal::Decimal;
@@ -210,4 +210,144 @@ async fn shop_webhooks_are_verified_deduplicated_and_applied_in_order() {
     let again = Repricer::open(h.engine.clone(), accounts).await.unwrap();
     assert_eq!(again.links()[0].target_price, Some("80.00".parse().unwrap()));
     assert_eq!(again.links()[0].target_stock, Some(4));
+}
+
+#[tokio::test]
+async fn links_by_admin_url_store_and_tag_markups_auto_approve_and_live_events() {
+    let Setup { h, admin, shop_url, accounts, store, root, ed, r } = setup().await;
+    // Nothing to link to before a store is connected.
+    let (pid, vid, _) = h.variant(2, 0);
+    let key = format!("{}:{pid}", h.source.key);
+    assert!(matches!(
+        r.link_by_sku(&ed, &key, None, &format!("DW-{vid}"), markup()).await,
+        Err(RepriceError::NotConnected)
+    ));
+    r.connect(&root, &shop_url, TOKEN).await.unwrap();
+    assert_eq!(r.status().name.as_deref(), Some(SHOP_NAME));
+
+    // The "your variant" field: an admin URL, a gid or a SKU.
+    let gid = format!("gid://shopify/ProductVariant/{}", 9_000_000 + vid);
+    for (raw, want) in [
+        (format!("https://admin.shopify.com/store/my-shop/products/9000123/variants/{}", 9_000_000 + vid), TargetSpec::Variant(gid.clone())),
+        (format!("https://my-shop.myshopify.com/admin/products/1/variants/{}?x=1", 9_000_000 + vid), TargetSpec::Variant(gid.clone())),
+        (gid.clone(), TargetSpec::Variant(gid.clone())),
+        (format!("sku:DW-{vid}"), TargetSpec::Sku(format!("DW-{vid}"))),
+        (format!(" DW-{vid} "), TargetSpec::Sku(format!("DW-{vid}"))),
+    ] {
+        assert_eq!(target_spec(&raw), Ok(want), "{raw}");
+    }
+    assert!(target_spec("https://admin.shopify.com/store/my-shop/products/9000123").unwrap_err().contains("names no variant"));
+    assert!(target_spec("  ").is_err());
+
+    // Search, as "Find in your store" does; viewers may not spend the points.
+    let title = h.demo.catalogue.lock().unwrap().products[2].title.clone();
+    let first_word = title.split_whitespace().next().unwrap().to_string();
+    let found = r.search_targets(&ed, &format!("{first_word} DW-{vid}")).await.unwrap();
+    assert_eq!(found.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), vec![gid.as_str()]);
+    let viewer = {
+        accounts.create_user(&root, "vic", Role::Viewer, "viewer-password").await.unwrap();
+        accounts.login("vic", "viewer-password", None).await.unwrap().1
+    };
+    assert!(matches!(r.search_targets(&viewer, "DW").await, Err(RepriceError::Auth(_))));
+
+    // Linked by admin URL to a variant that does not exist: said so.
+    let nowhere = TargetSpec::Variant("gid://shopify/ProductVariant/1".into());
+    match r.link(&ed, &key, None, &nowhere, markup(), false).await {
+        Err(RepriceError::Invalid(why)) => assert!(why.contains("no variant"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    // Linked, following the store's markups (a tag of the product, else the
+    // store default).
+    let link = r.link(&ed, &key, Some(vid.to_string()), &target_spec(&gid).unwrap(), markup(), true).await.unwrap();
+    assert_eq!(link.target_variant, gid);
+    // One target is fed by one link.
+    assert!(matches!(r.link(&ed, &key, None, &TargetSpec::Sku(format!("DW-{vid}")), markup(), false).await, Err(RepriceError::Invalid(_))));
+    let tag = h.engine.product(&key).unwrap().tags[0].clone();
+    let mut store_default = markup();
+    store_default.percent = 10.into();
+    let mut by_tag = markup();
+    by_tag.percent = 50.into();
+    by_tag.rounding = Rounding::To99;
+    by_tag.auto_approve = true;
+    assert!(matches!(r.set_markup_rules(&viewer, vec![]).await, Err(RepriceError::Auth(_))));
+    let dup = vec![
+        model::MarkupRule { tag: Some("X".into()), markup: markup() },
+        model::MarkupRule { tag: Some("x".into()), markup: markup() },
+    ];
+    assert!(matches!(r.set_markup_rules(&ed, dup).await, Err(RepriceError::Invalid(_))));
+    r.set_markup_rules(&ed, vec![model::MarkupRule { tag: None, markup: store_default.clone() }]).await.unwrap();
+    assert!(r.effective_markup(&link).1.starts_with("store default (+10 %"), "{}", r.effective_markup(&link).1);
+    r.set_markup_rules(
+        &ed,
+        vec![
+            model::MarkupRule { tag: None, markup: store_default },
+            model::MarkupRule { tag: Some(tag.to_uppercase()), markup: by_tag },
+        ],
+    )
+    .await
+    .unwrap();
+    // Kept across restarts, tag rules first.
+    let r2 = Repricer::open(h.engine.clone(), accounts.clone()).await.unwrap();
+    assert_eq!(r2.markup_rules(), r.markup_rules());
+    assert!(r2.markup_rules()[0].tag.is_some());
+    drop(r2);
+
+    // The source price changes: the tag's markup (+50 %, .99, auto-approve)
+    // proposes and pushes without anyone approving; the live feed says so.
+    let mut feed = h.engine.feed(store.last_seq());
+    r.start();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(h.control("price", json!({ "variant_id": vid, "price": "40.00" })).await, 204);
+    h.check().await;
+    let mut kinds = vec![];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !kinds.contains(&model::EventKind::RepricePushed) {
+        let e = tokio::time::timeout_at(deadline, feed.next()).await.expect("events in time").unwrap().unwrap();
+        if e.kind.is_repricing() {
+            assert_eq!(e.product.as_ref().unwrap().key, key);
+            kinds.push(e.kind);
+        }
+    }
+    assert_eq!(kinds, vec![model::EventKind::RepriceProposed, model::EventKind::RepricePushed]);
+    assert_eq!(admin.state.lock().unwrap().variants[&gid].price, "60.99".parse::<Decimal>().unwrap());
+    let p = store.proposals(1).await.unwrap().remove(0);
+    assert_eq!((p.state, p.approved_by.as_deref()), (ProposalState::Done, Some("auto-approve")));
+    assert!(p.rule.starts_with(&format!("tag {:?}", tag.to_uppercase())), "{}", p.rule);
+
+    // A waiting proposal is replaced by a newer one for the same link.
+    r.set_markup_rules(&ed, vec![]).await.unwrap();
+    let p1 = r.propose_now(&ed, &link.id).await.unwrap();
+    assert_eq!(p1.state, ProposalState::Proposed);
+    assert!(p1.rule.starts_with("this link (+20 %"), "{}", p1.rule);
+    let p2 = r.propose(&r.links()[0], 99_999, "41.00".parse().unwrap(), "USD").await.unwrap();
+    assert_eq!(store.proposal(&p1.id).await.unwrap().unwrap().state, ProposalState::Superseded);
+    assert!(matches!(r.approve(&ed, &p1.id, p1.version).await, Err(RepriceError::Conflict)));
+    // Bulk approval: the one waiting is pushed, the replaced one is refused.
+    let out = r.approve_many(&ed, &[(p2.id.clone(), p2.version), (p1.id.clone(), p1.version)]).await;
+    assert_eq!(out[0].1.as_ref().unwrap().state, ProposalState::Done);
+    assert!(matches!(out[1].1, Err(RepriceError::Conflict)));
+
+    // A push the shop refuses fails with its words, live too.
+    let mut feed = h.engine.feed(store.last_seq());
+    admin.state.lock().unwrap().variants.get_mut(&gid).unwrap().product_id = "gid://shopify/Product/elsewhere".into();
+    let p3 = r.propose(&r.links()[0], 100_000, "42.00".parse().unwrap(), "USD").await.unwrap();
+    let failed = r.approve(&ed, &p3.id, p3.version).await.unwrap();
+    assert_eq!(failed.state, ProposalState::Failed);
+    assert!(failed.error.as_deref().unwrap().contains("does not exist"), "{failed:?}");
+    let mut last = None;
+    while let Ok(Ok(Some(e))) = tokio::time::timeout(Duration::from_millis(500), feed.next()).await {
+        last = Some(e);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.kind, model::EventKind::RepriceFailed);
+    assert!(last.describe().contains("does not exist"), "{}", last.describe());
+
+    // Unlinked: its price changes propose nothing more.
+    r.unlink(&ed, &link.id).await.unwrap();
+    assert!(r.links().is_empty());
+    assert!(matches!(r.unlink(&ed, &link.id).await, Err(RepriceError::NotFound(_))));
+    let audit = accounts.audit_log(&root, None, 100).await.unwrap();
+    for action in ["reprice.link", "reprice.rules", "reprice.unlink", "reprice.push", "reprice.push_failed"] {
+        assert!(audit.iter().any(|e| e.action == action), "{action}");
+    }
 }

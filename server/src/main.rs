@@ -17,6 +17,7 @@ mod metrics;
 mod problem;
 mod rest;
 mod rest_alerts;
+mod rest_repricing;
 mod serve;
 mod webhooks;
 

@@ -64,7 +64,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
+    info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, get_source, edit_source, delete_source, check_source,
           list_hosts, list_products, get_product, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
@@ -73,13 +73,23 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_alerts::delete_rule, crate::rest_alerts::list_channels, crate::rest_alerts::create_channel,
           crate::rest_alerts::delete_channel, crate::rest_alerts::test_channel,
           crate::rest_alerts::list_notifications, crate::rest_alerts::push_key,
-          crate::rest_alerts::subscribe, crate::rest_alerts::unsubscribe),
+          crate::rest_alerts::subscribe, crate::rest_alerts::unsubscribe,
+          crate::rest_repricing::shop_status, crate::rest_repricing::connect, crate::rest_repricing::webhook_secret,
+          crate::rest_repricing::search_targets, crate::rest_repricing::list_links, crate::rest_repricing::create_link,
+          crate::rest_repricing::delete_link, crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
+          crate::rest_repricing::set_markups, crate::rest_repricing::list_proposals, crate::rest_repricing::approve,
+          crate::rest_repricing::reject, crate::rest_repricing::approve_many),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, PollRun, RunProgress,
         ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
         crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
         crate::rest_alerts::TestResult, crate::rest_alerts::PushKey, crate::rest_alerts::SubscriptionBody,
-        crate::rest_alerts::UnsubscribeBody)),
+        crate::rest_alerts::UnsubscribeBody,
+        model::Link, model::Markup, model::MarkupRule, model::Rounding, model::Proposal, model::ProposalState,
+        crate::rest_repricing::ShopBody, crate::rest_repricing::ConnectBody, crate::rest_repricing::ConnectedBody,
+        crate::rest_repricing::SecretBody, crate::rest_repricing::TargetRow, crate::rest_repricing::LinkBody,
+        crate::rest_repricing::VersionBody, crate::rest_repricing::Pick, crate::rest_repricing::ApproveManyBody,
+        crate::rest_repricing::ApproveResult)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -127,6 +137,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/api/v1/audit", get(audit_log))
         .merge(crate::rest_alerts::router())
+        .merge(crate::rest_repricing::router())
 }
 
 /// Who the caller is and what their role allows.

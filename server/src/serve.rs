@@ -248,7 +248,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_state(state.clone());
     let mut app = api.merge(pages);
     if let Some(demo) = &demo {
-        app = app.nest("/demo", demo.router());
+        // The demo's own Shopify store for repricing ("your store"),
+        // mirroring the demo catalogue: /demo/shop/admin/api/.../graphql.json.
+        let shop = {
+            let cat = demo.catalogue.lock().unwrap();
+            monitor::demo::admin::FakeAdmin::new(monitor::demo::admin::DEMO_TOKEN, &cat, cat.products.len())
+        };
+        repricing.set_demo_shop(&format!("http://{}/demo/shop", loopback(addr)));
+        app = app.nest("/demo", demo.router().nest("/shop", shop.router()));
     }
     let app = crate::logging::with_requests(
         app.layer(middleware::from_fn_with_state(

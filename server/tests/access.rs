@@ -97,6 +97,9 @@ async fn every_server_function_checks_the_role() {
         "set_user_role",
         "reset_user_password",
         "delete_user",
+        "connect_shop",
+        "connect_demo_shop",
+        "set_webhook_secret",
     ];
     for (_, path) in &fns {
         let name = server_fn_name(path);
@@ -169,7 +172,8 @@ async fn every_server_function_checks_the_role() {
             || a.starts_with("session.")
             || a.starts_with("token.")
             || a.starts_with("rule.")
-            || a.starts_with("channel.")),
+            || a.starts_with("channel.")
+            || a.starts_with("reprice.")),
         "{editor_did:?}"
     );
     assert!(by("anonymous").is_empty());
@@ -202,10 +206,25 @@ struct Samples {
     token: String,
     rule: String,
     channel: String,
+    /// Repricing: a link, a proposal to approve, one to reject, one for
+    /// the bulk approval, and a variant of the demo shop not linked yet.
+    link: String,
+    approve: String,
+    reject: String,
+    bulk: String,
+    free_sku: String,
+    demo_shop: String,
+    product: String,
 }
 
 fn fill(path: &str, s: &Samples) -> String {
-    let id = if path.starts_with("/api/v1/rules") {
+    let id = if path.starts_with("/api/v1/reprice/links") {
+        &s.link
+    } else if path.ends_with("/approve") {
+        &s.approve
+    } else if path.ends_with("/reject") {
+        &s.reject
+    } else if path.starts_with("/api/v1/rules") {
         &s.rule
     } else if path.starts_with("/api/v1/channels") {
         &s.channel
@@ -242,6 +261,15 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
         }
         ("patch", "/api/v1/users/{name}") => Some(json!({ "role": "editor" })),
         ("post", "/api/v1/tokens") => Some(json!({ "name": "doc", "role": "viewer" })),
+        ("post", "/api/v1/shopify/connect") => Some(json!({ "domain": s.demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })),
+        ("put", "/api/v1/shopify/webhook-secret") => Some(json!({ "secret": "doc-webhook-secret-0123456789" })),
+        ("post", "/api/v1/reprice/links") => {
+            Some(json!({ "source_product": s.product, "target": s.free_sku, "markup": { "percent": "20", "rounding": "to99" } }))
+        }
+        ("put", "/api/v1/reprice/markups") => Some(json!([{ "tag": null, "markup": { "percent": "10" } }, { "tag": "sneakers", "markup": { "percent": "25" } }])),
+        ("post", "/api/v1/reprice/proposals/{id}/approve") => Some(json!({ "version": 1 })),
+        ("post", "/api/v1/reprice/proposals/{id}/reject") => Some(json!({ "version": 1 })),
+        ("post", "/api/v1/reprice/proposals/approve") => Some(json!({ "proposals": [{ "id": s.bulk, "version": 1 }] })),
         _ => None,
     }
 }
@@ -312,12 +340,53 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
         .call(Method::POST, "/api/v1/rules", &auth, Some(json!({ "condition": { "kind": "sold_out" }, "channels": [channel] })))
         .await;
     let rule = serde_json::from_str::<Value>(&r).unwrap()["id"].as_str().unwrap().to_string();
+    // Repricing: the demo shop connected; one tracked product linked to four
+    // variants of the shop (a proposal each), a fifth variant left free.
+    let demo_shop = format!("{}/demo/shop", s.base);
+    let (status, body) = s
+        .call(Method::POST, "/api/v1/shopify/connect", &auth, Some(json!({ "domain": demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(monitor::demo::admin::SHOP_NAME), "{body}");
+    let mut skus = vec![];
+    let (_, page) = s.call(Method::GET, "/api/v1/products?limit=5", &auth, None).await;
+    for p in serde_json::from_str::<Value>(&page).unwrap()["products"].as_array().unwrap() {
+        let key = p["key"].as_str().unwrap();
+        let (_, detail) = s.call(Method::GET, &format!("/api/v1/products/{}", urlencoding(key)), &auth, None).await;
+        for v in serde_json::from_str::<Value>(&detail).unwrap()["variants"].as_array().unwrap() {
+            skus.push(format!("DW-{}", v["id"].as_str().unwrap()));
+        }
+    }
+    assert!(skus.len() >= 5, "{skus:?}");
+    let mut links = vec![];
+    for sku in &skus[..4] {
+        let (status, l) = s
+            .call(Method::POST, "/api/v1/reprice/links", &auth, Some(json!({ "source_product": product, "target": sku, "markup": { "percent": "20" } })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{l}");
+        links.push(serde_json::from_str::<Value>(&l).unwrap()["id"].as_str().unwrap().to_string());
+    }
+    let mut proposals = vec![];
+    for l in &links[1..] {
+        let (status, p) = s.call(Method::POST, &format!("/api/v1/reprice/links/{l}/propose"), &auth, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{p}");
+        let p: Value = serde_json::from_str(&p).unwrap();
+        assert_eq!(p["state"], "proposed", "{p}");
+        proposals.push(p["id"].as_str().unwrap().to_string());
+    }
     let samples = Samples {
         source,
         user: "doc-user".into(),
         token: victim,
         rule,
         channel,
+        link: links[0].clone(),
+        approve: proposals[0].clone(),
+        reject: proposals[1].clone(),
+        bulk: proposals[2].clone(),
+        free_sku: skus[4].clone(),
+        demo_shop: format!("{}/demo/shop", s.base),
+        product: product.clone(),
     };
 
     let paths = doc["paths"].as_object().unwrap();
@@ -336,6 +405,9 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
     assert!(calls.len() >= 20, "{} routes", calls.len());
     for (path, method, op) in calls {
         let mut url = fill(&path, &samples);
+        if path == "/api/v1/reprice/targets" {
+            url.push_str("?q=DW");
+        }
         if path.starts_with("/api/v1/products/{key}") {
             url = path.replace("{key}", &urlencoding(&product));
         }
@@ -374,6 +446,13 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
         token: "nope".into(),
         rule: "nope".into(),
         channel: "nope".into(),
+        link: "nope".into(),
+        approve: "nope".into(),
+        reject: "nope".into(),
+        bulk: "nope".into(),
+        free_sku: "DW-1".into(),
+        demo_shop: format!("{}/demo/shop", s.base),
+        product: "demo:1".into(),
     };
     let mut mutations = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {

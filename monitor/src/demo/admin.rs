@@ -26,6 +26,10 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 pub const SHOP_NAME: &str = "Dropwatch Demo Shop";
+/// The demo shop's Admin API token. It guards nothing real (the demo shop
+/// is a fake kept in memory); the Repricing page's "Connect the demo shop"
+/// uses it so that the browser never needs it.
+pub const DEMO_TOKEN: &str = "shpat_dropwatch_demo_shop";
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct FakeVariant {

@@ -154,6 +154,8 @@ pub struct Repricer {
     status: RwLock<ShopStatus>,
     links: RwLock<Vec<Link>>,
     rules: RwLock<Vec<MarkupRule>>,
+    /// The built-in demo shop's address, when the demo runs.
+    demo_shop: RwLock<Option<String>>,
     http: reqwest::Client,
 }
 
@@ -179,7 +181,7 @@ impl Repricer {
         let rules: Vec<MarkupRule> = store
             .meta(RULES_META)
             .await?
-            .and_then(|v| serde_json::from_value(v).ok())
+            .and_then(|v| serde_json::from_value(v["rules"].clone()).ok())
             .unwrap_or_default();
         let status = ShopStatus {
             domain: shop.as_ref().and(domain),
@@ -190,6 +192,7 @@ impl Repricer {
             links: RwLock::new(store.links().await?),
             rules: RwLock::new(rules),
             status: RwLock::new(status),
+            demo_shop: RwLock::default(),
             accounts,
             engine,
             shop: RwLock::new(shop),
@@ -207,6 +210,21 @@ impl Repricer {
 
     pub fn links(&self) -> Vec<Link> {
         self.links.read().unwrap().clone()
+    }
+
+    /// Offers the built-in demo shop (served at `url`) to connect to.
+    pub fn set_demo_shop(&self, url: &str) {
+        *self.demo_shop.write().unwrap() = Some(url.to_string());
+    }
+
+    pub fn demo_shop(&self) -> Option<String> {
+        self.demo_shop.read().unwrap().clone()
+    }
+
+    /// Connects the built-in demo shop (admins), with its token.
+    pub async fn connect_demo(&self, who: &Identity) -> Result<String, RepriceError> {
+        let url = self.demo_shop().ok_or_else(|| RepriceError::Invalid("the demo shop is not running (started with --no-demo)".into()))?;
+        self.connect(who, &url, crate::demo::admin::DEMO_TOKEN).await
     }
 
     pub fn status(&self) -> ShopStatus {
@@ -243,7 +261,8 @@ impl Repricer {
         }
         // Tag rules first (in the order given), the store default last.
         clean.sort_by_key(|r| r.tag.is_none());
-        self.store().set_meta(RULES_META, json!(clean)).await?;
+        // In an object: a list as the value would read back as rows.
+        self.store().set_meta(RULES_META, json!({ "rules": clean })).await?;
         let before = std::mem::replace(&mut *self.rules.write().unwrap(), clean.clone());
         self.accounts
             .audit(who, "reprice.rules", "markup", Some(json!(before)), Some(json!(clean)))
