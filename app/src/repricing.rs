@@ -561,17 +561,27 @@ pub fn RepricingPage() -> impl IntoView {
     let query = use_query_map();
     let prefill = move || query.with_untracked(|q| q.get("product").unwrap_or_default());
 
-    let settings_changed = move || {
-        (
-            link.version().get(),
-            unlink.version().get(),
-            save_markup.version().get(),
-            remove_markup.version().get(),
-            connect.version().get(),
-            connect_demo.version().get(),
-            secret.version().get(),
-        )
-    };
+    // Counts the settings changes that went through: the forms reload after
+    // one, not after a mistake (which would close what the user opened).
+    let saved = RwSignal::new(0u32);
+    for v in [
+        link.value(),
+        unlink.value(),
+        save_markup.value(),
+        remove_markup.value(),
+        connect.value(),
+        connect_demo.value(),
+        secret.value(),
+    ] {
+        Effect::new(move |_| {
+            if let Some(Ok(r)) = v.get() {
+                if r.ok {
+                    saved.update(|n| *n += 1);
+                }
+            }
+        });
+    }
+    let settings_changed = move || saved.get();
     // The forms reload after a settings change only (never under typing);
     // the proposals and links also on every repricing event.
     let settings = Resource::new(settings_changed, |_| load_repricing());

@@ -327,6 +327,20 @@ async fn links_by_admin_url_store_and_tag_markups_auto_approve_and_live_events()
     assert_eq!(out[0].1.as_ref().unwrap().state, ProposalState::Done);
     assert!(matches!(out[1].1, Err(RepriceError::Conflict)));
 
+    // Two sizes of one shop product approved together: one call.
+    let (_, vid2, _) = h.variant(2, 1);
+    let second = r.link_by_sku(&ed, &key, Some(vid2.to_string()), &format!("DW-{vid2}"), markup()).await.unwrap();
+    assert_eq!(second.target_product, r.links()[0].target_product);
+    let a = r.propose(&r.links()[0], 99_998, "43.00".parse().unwrap(), "USD").await.unwrap();
+    let b = r.propose(&second, 99_998, "44.00".parse().unwrap(), "USD").await.unwrap();
+    let calls = admin.state.lock().unwrap().updates;
+    let out = r.approve_many(&ed, &[(a.id.clone(), a.version), (b.id.clone(), b.version)]).await;
+    assert_eq!(admin.state.lock().unwrap().updates, calls + 1, "one productVariantsBulkUpdate");
+    assert_eq!(out.iter().map(|(id, r)| (id.clone(), r.as_ref().unwrap().state)).collect::<Vec<_>>(),
+        vec![(a.id.clone(), ProposalState::Done), (b.id.clone(), ProposalState::Done)]);
+    assert_eq!(admin.state.lock().unwrap().variants[&second.target_variant].price, "52.80".parse::<Decimal>().unwrap());
+    r.unlink(&ed, &second.id).await.unwrap();
+
     // A push the shop refuses fails with its words, live too.
     let mut feed = h.engine.feed(store.last_seq());
     admin.state.lock().unwrap().variants.get_mut(&gid).unwrap().product_id = "gid://shopify/Product/elsewhere".into();

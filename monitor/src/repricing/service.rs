@@ -525,6 +525,12 @@ impl Repricer {
 
     /// Approves the proposal as seen at `version`, and pushes it.
     pub async fn approve(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+        let approved = self.mark_approved(who, id, version).await?;
+        Ok(self.push(approved).await)
+    }
+
+    /// proposed (at `version`) -> approved, or why not.
+    async fn mark_approved(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
         who.require(Role::Editor)?;
         let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
         if p.version != version || p.state != ProposalState::Proposed {
@@ -535,8 +541,7 @@ impl Repricer {
         next.version += 1;
         next.approved_by = Some(who.label.clone());
         next.updated = Utc::now();
-        let approved = self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)?;
-        Ok(self.push(approved).await)
+        self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)
     }
 
     /// Rejects the proposal as seen at `version`.
@@ -556,54 +561,122 @@ impl Repricer {
     }
 
     /// Approves several proposals (each as seen at its version) and pushes
-    /// them; one that changed meanwhile is skipped with its reason.
+    /// them, one `productVariantsBulkUpdate` per product of the shop; one
+    /// that changed meanwhile is skipped with its reason. In the order given.
     pub async fn approve_many(&self, who: &Identity, picks: &[(String, u64)]) -> Vec<(String, Result<Proposal, RepriceError>)> {
-        let mut out = vec![];
+        let mut out: Vec<(String, Result<Proposal, RepriceError>)> = vec![];
+        let mut approved = vec![];
         for (id, version) in picks {
-            out.push((id.clone(), self.approve(who, id, *version).await));
+            match self.mark_approved(who, id, *version).await {
+                Ok(p) => approved.push(p),
+                Err(e) => out.push((id.clone(), Err(e))),
+            }
         }
+        for p in self.push_all(approved).await {
+            out.push((p.id.clone(), Ok(p)));
+        }
+        out.sort_by_key(|(id, _)| picks.iter().position(|(x, _)| x == id));
         out
     }
 
     /// Claims an approved (or interrupted) job and pushes it. Returns the
     /// proposal as it ended (or as another pusher left it).
     pub async fn push(&self, p: Proposal) -> Proposal {
-        let mut job = p.clone();
-        job.state = ProposalState::Pushing;
-        job.version += 1;
-        job.updated = Utc::now();
-        let claimed = match self.store().advance_proposal(&job, p.version).await {
-            Ok(Some(j)) => j,
-            // Someone else holds it (or the store is down): leave it to them.
-            _ => return p,
-        };
-        self.finish(claimed).await
+        self.push_all(vec![p]).await.remove(0)
     }
 
-    async fn finish(&self, mut job: Proposal) -> Proposal {
-        let link = self.links().into_iter().find(|l| l.id == job.link);
-        let result = match (&link, job.proposed, self.shop()) {
-            (None, ..) => Err("its link was removed".to_string()),
-            (_, None, _) => Err("there is no price to push".to_string()),
-            (_, _, Err(e)) => Err(e.to_string()),
-            (Some(link), Some(price), Ok(shop)) => {
-                let mut wait = Duration::from_millis(500);
-                loop {
-                    job.attempts += 1;
-                    match shop.set_prices(&link.target_product, &[(link.target_variant.clone(), price)]).await {
-                        Ok(variants) => {
-                            break Ok(variants.into_iter().find(|v| v.id == link.target_variant).map(|v| v.price))
-                        }
-                        Err(AdminError::Throttled(d)) if job.attempts < PUSH_ATTEMPTS => tokio::time::sleep(d).await,
-                        Err(e) if e.is_transient() && job.attempts < PUSH_ATTEMPTS => {
-                            tokio::time::sleep(wait).await;
-                            wait *= 2;
-                        }
-                        Err(e) => break Err(e.to_string()),
+    /// Claims each approved job (approved -> pushing, from the version it
+    /// has; a job someone else claimed first is left to them and returned
+    /// as it is) and pushes the claimed ones.
+    async fn push_all(&self, jobs: Vec<Proposal>) -> Vec<Proposal> {
+        let mut out = vec![];
+        let mut claimed = vec![];
+        for p in jobs {
+            let mut job = p.clone();
+            job.state = ProposalState::Pushing;
+            job.version += 1;
+            job.updated = Utc::now();
+            match self.store().advance_proposal(&job, p.version).await {
+                Ok(Some(j)) => claimed.push(j),
+                // Someone else holds it (or the store is down): leave it to them.
+                _ => out.push(p),
+            }
+        }
+        out.extend(self.finish_all(claimed).await);
+        out
+    }
+
+    /// Pushes claimed jobs: those for variants of one shop product go in one
+    /// call. Each ends done (with the price read back) or failed.
+    async fn finish_all(&self, jobs: Vec<Proposal>) -> Vec<Proposal> {
+        let links = self.links();
+        let mut groups: Vec<(String, Vec<(Proposal, Link)>)> = vec![];
+        let mut out = vec![];
+        for job in jobs {
+            let link = links.iter().find(|l| l.id == job.link).cloned();
+            let why = match (&link, job.proposed) {
+                (None, _) => Some("its link was removed"),
+                (_, None) => Some("there is no price to push"),
+                _ => None,
+            };
+            match (why, link) {
+                (Some(why), link) => out.push(self.settle(job, link, Err(why.to_string())).await),
+                (None, Some(link)) => {
+                    // One price per variant in a call: a second job for the
+                    // same variant goes in a call of its own.
+                    match groups.iter_mut().find(|(product, g)| {
+                        *product == link.target_product && !g.iter().any(|(_, l)| l.target_variant == link.target_variant)
+                    }) {
+                        Some((_, g)) => g.push((job, link)),
+                        None => groups.push((link.target_product.clone(), vec![(job, link)])),
                     }
                 }
+                (None, None) => unreachable!("a job without a link has a reason"),
             }
-        };
+        }
+        for (product, group) in groups {
+            let shop = match self.shop() {
+                Ok(s) => s,
+                Err(e) => {
+                    for (job, link) in group {
+                        out.push(self.settle(job, Some(link), Err(e.to_string())).await);
+                    }
+                    continue;
+                }
+            };
+            let prices: Vec<(String, Decimal)> = group
+                .iter()
+                .map(|(j, l)| (l.target_variant.clone(), j.proposed.expect("checked above")))
+                .collect();
+            let mut wait = Duration::from_millis(500);
+            let mut attempts = 0;
+            let result = loop {
+                attempts += 1;
+                match shop.set_prices(&product, &prices).await {
+                    Ok(variants) => break Ok(variants),
+                    Err(AdminError::Throttled(d)) if attempts < PUSH_ATTEMPTS => tokio::time::sleep(d).await,
+                    Err(e) if e.is_transient() && attempts < PUSH_ATTEMPTS => {
+                        tokio::time::sleep(wait).await;
+                        wait *= 2;
+                    }
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            for (mut job, link) in group {
+                job.attempts += attempts;
+                let r = match &result {
+                    Ok(vs) => Ok(vs.iter().find(|v| v.id == link.target_variant).map(|v| v.price)),
+                    Err(e) => Err(e.clone()),
+                };
+                out.push(self.settle(job, Some(link), r).await);
+            }
+        }
+        out
+    }
+
+    /// Records how a push ended: the job's state, the price read back on
+    /// the link, the audit entry and the live event.
+    async fn settle(&self, mut job: Proposal, link: Option<Link>, result: Result<Option<Decimal>, String>) -> Proposal {
         let before = job.version;
         job.version += 1;
         job.updated = Utc::now();
@@ -656,14 +729,11 @@ impl Repricer {
             .proposals_in(&[ProposalState::Approved, ProposalState::Pushing])
             .await?;
         let n = open.len();
-        for p in open {
-            if p.state == ProposalState::Pushing {
-                // Its pusher stopped mid-call: push again from here.
-                self.finish(p).await;
-            } else {
-                self.push(p).await;
-            }
-        }
+        let (pushing, approved): (Vec<_>, Vec<_>) = open.into_iter().partition(|p| p.state == ProposalState::Pushing);
+        // Their pusher stopped mid-call: push again from here (setting an
+        // absolute price twice is harmless).
+        self.finish_all(pushing).await;
+        self.push_all(approved).await;
         Ok(n)
     }
 
