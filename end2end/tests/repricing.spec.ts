@@ -81,7 +81,7 @@ test('link a demo product to the shop with a 20% markup; a source price change i
   await page.setViewportSize({ width: 390, height: 844 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   // What sticks out, to name it when it fails.
-  const wide = await page.evaluate(() => Array.from(document.querySelectorAll('main *'))
+  const wide = await page.evaluate(() => Array.from(document.querySelectorAll('body *'))
     .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-scroll'))
     .slice(0, 5).map((e) => `${e.tagName}.${e.className} ${e.textContent?.slice(0, 40)}`));
   expect(overflow, `the repricing page scrolls sideways at phone width: ${wide.join(' | ')}`).toBeLessThanOrEqual(1);
