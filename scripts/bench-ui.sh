@@ -2,7 +2,8 @@
 # The dashboard's figures, on a release build:
 #   1. the wasm bundle's size, raw and brotli-compressed;
 #   2. server-side render time of the dashboard with 10,000 products;
-#   3. change -> DOM latency over 100 changes (end2end/bench/ui_latency.spec.ts).
+#   3. change -> DOM latency over 100 changes (end2end/bench/ui_latency.spec.ts);
+#   4. source change -> repricing proposal on screen (end2end/bench/reprice_latency.spec.ts).
 # Usage: scripts/bench-ui.sh      (needs scripts/setup.sh --tests first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,4 +43,4 @@ kill $server; wait $server 2>/dev/null || true
 
 serve 200
 (cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test --config playwright.bench.config.ts --reporter=line) \
-  | grep 'ui latency'
+  | grep -E 'ui latency|reprice latency'

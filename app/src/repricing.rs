@@ -661,7 +661,7 @@ pub fn RepricingPage() -> impl IntoView {
                                         let (id1, id2) = (p.id.clone(), p.id.clone());
                                         let (v1, v2) = (p.version.to_string(), p.version.to_string());
                                         view! {
-                                            <tr data-testid="proposal" data-state=state_attr(p.state) data-id=p.id.clone()>
+                                            <tr data-testid="proposal" data-state=state_attr(p.state) data-id=p.id.clone() data-created=p.created.timestamp_millis()>
                                                 {can_edit.then(|| view! { <td>{waiting.then(move || {
                                                     let pick = pick.clone();
                                                     let pick2 = pick2.clone();
