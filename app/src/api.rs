@@ -127,9 +127,43 @@ pub struct ProductDetail {
     pub last_seq: u64,
     pub product: Product,
     pub source_name: String,
+    /// The same item in other stores (with this one first).
+    pub offers: Vec<StoreOffer>,
     /// Oldest first.
     pub prices: Vec<PricePoint>,
     pub stock: Vec<StockPoint>,
+}
+
+/// One store's offer of an item, for the comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoreOffer {
+    pub key: String,
+    pub store: String,
+    pub title: String,
+    pub url: String,
+    pub currency: String,
+    /// The lowest price of a size in stock; none when sold out.
+    pub in_stock_from: Option<model::Decimal>,
+    pub lowest: model::Decimal,
+    pub sizes_in_stock: Vec<String>,
+    /// None for the product itself.
+    pub matched_by: Option<model::MatchedBy>,
+}
+
+impl StoreOffer {
+    pub fn of(p: &Product, store: String, matched_by: Option<model::MatchedBy>) -> StoreOffer {
+        StoreOffer {
+            key: p.key.clone(),
+            store,
+            title: p.title.clone(),
+            url: p.url.clone(),
+            currency: p.currency.clone(),
+            in_stock_from: p.variants.iter().filter(|v| v.available).map(|v| v.price).min(),
+            lowest: p.price_range().map(|r| r.0).unwrap_or_default(),
+            sizes_in_stock: p.sizes_in_stock(),
+            matched_by,
+        }
+    }
 }
 
 /// `None` when no product has that key.
@@ -157,10 +191,15 @@ pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFn
         .find(|s| s.key == product.source)
         .map(|s| s.name)
         .unwrap_or_else(|| product.source.clone());
+    let names: std::collections::HashMap<String, String> = engine.sources().into_iter().map(|s| (s.key, s.name)).collect();
+    let name_of = |k: &str| names.get(k).cloned().unwrap_or_else(|| k.to_string());
+    let mut offers = vec![StoreOffer::of(&product, source_name.clone(), None)];
+    offers.extend(engine.same_items(&key).iter().map(|(p, why)| StoreOffer::of(p, name_of(&p.source), Some(*why))));
     Ok(Some(ProductDetail {
         last_seq,
         product,
         source_name,
+        offers,
         prices,
         stock,
     }))
@@ -374,12 +413,39 @@ pub fn format_interval(secs: u64) -> String {
     out
 }
 
+/// Which field of the add form an engine refusal is about.
+#[cfg(feature = "ssr")]
+fn added_err_field(msg: &str) -> Option<&'static str> {
+    if msg.contains("price selector") {
+        Some("price_selector")
+    } else if msg.contains("stock selector") {
+        Some("stock_selector")
+    } else if msg.is_empty() {
+        None
+    } else {
+        Some("url")
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn source_err_text<T>(r: &Result<T, monitor::ControlError>) -> String {
+    match r {
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => m.clone(),
+        _ => String::new(),
+    }
+}
+
 #[server]
+#[allow(clippy::too_many_arguments)]
 pub async fn add_source(
     kind: String,
     url: String,
     name: String,
     interval: String,
+    price_selector: Option<String>,
+    stock_selector: Option<String>,
+    in_phrases: Option<String>,
+    out_phrases: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
@@ -390,8 +456,25 @@ pub async fn add_source(
     ];
     let fail =
         |field: &str, msg: String| Ok(back_to_form("add", FormResult::field(field, msg), &typed));
-    if kind != model::SOURCE_KIND_SHOPIFY {
+    if !model::SOURCE_KINDS.contains(&kind.as_str()) {
         return fail("kind", format!("Unknown kind {kind:?}."));
+    }
+    let phrases = |raw: &Option<String>| -> Vec<String> {
+        raw.as_deref()
+            .unwrap_or("")
+            .split([',', '\n'])
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect()
+    };
+    let page = model::PageSettings {
+        price_selector: price_selector.filter(|s| !s.trim().is_empty()),
+        stock_selector: stock_selector.filter(|s| !s.trim().is_empty()),
+        in_stock_phrases: phrases(&in_phrases),
+        out_of_stock_phrases: phrases(&out_phrases),
+    };
+    if kind != model::SOURCE_KIND_PAGE && !page.is_empty() {
+        return fail("price_selector", "selectors and phrases are for product-page sources".into());
     }
     if let Err(e) = monitor::engine::source_url(&url) {
         return fail("url", e.to_string());
@@ -400,20 +483,26 @@ pub async fn add_source(
         Ok(s) => s,
         Err(e) => return fail("interval", e),
     };
-    let (source, added) = control
+    let source = control
         .add_source(
             &who,
             monitor::NewSource {
                 key: None,
                 kind,
-                url,
-                name: Some(name),
+                url: url.clone(),
+                name: Some(name.clone()),
                 currency: None,
                 interval: std::time::Duration::from_secs(secs),
+                page,
             },
         )
-        .await
-        .map_err(|e| words("could not add the source", e))?;
+        .await;
+    let field = added_err_field(&source_err_text(&source));
+    let (source, added) = match (source, field) {
+        (Ok(v), _) => v,
+        (Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(msg))), Some(field)) => return fail(field, msg),
+        (Err(e), _) => return Err(words("could not add the source", e)),
+    };
     let message = if !added {
         format!("{} is already watched as {:?}.", source.url, source.name)
     } else {
@@ -459,6 +548,7 @@ pub async fn edit_source(
                 name: Some(name),
                 url: Some(url),
                 interval: Some(std::time::Duration::from_secs(secs)),
+                page: None,
             },
         )
         .await

@@ -184,6 +184,43 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>
             </section>
 
+            {(initial.offers.len() > 1).then(|| {
+                let offers = initial.offers.clone();
+                // The cheapest offer with a size in stock (one currency only).
+                let cheapest = offers
+                    .iter()
+                    .filter(|o| o.currency == offers[0].currency)
+                    .filter_map(|o| o.in_stock_from.map(|p| (p, o.key.clone())))
+                    .min_by(|a, b| a.0.cmp(&b.0))
+                    .map(|x| x.1);
+                view! {
+                <section aria-labelledby="compare-heading">
+                    <h2 id="compare-heading">"Across stores"</h2>
+                    <div class="table-scroll">
+                    <table class="log compare" data-testid="compare">
+                        <thead><tr><th scope="col">"Store"</th><th scope="col">"In stock from"</th><th scope="col">"Sizes in stock"</th><th scope="col">"Matched by"</th></tr></thead>
+                        <tbody>
+                            {offers.into_iter().map(|o| {
+                                let best = cheapest.as_deref() == Some(o.key.as_str());
+                                view! {
+                                    <tr data-testid="offer" data-cheapest=best.to_string() class:cheapest=best>
+                                        <td><a href=crate::ui::product_href(&o.key)>{o.store.clone()}</a>
+                                            " " <a href=o.url.clone() target="_blank" rel="noopener" class="hint">"shop ↗"</a></td>
+                                        <td>{match o.in_stock_from {
+                                            Some(p) => format!("{p} {}", o.currency),
+                                            None => format!("sold out (was {} {})", o.lowest, o.currency),
+                                        }} {best.then(|| view! { " " <span class="badge">"cheapest in stock"</span> })}</td>
+                                        <td>{if o.sizes_in_stock.is_empty() { "–".to_string() } else { o.sizes_in_stock.join(", ") }}</td>
+                                        <td class="hint">{o.matched_by.map(|m| m.describe()).unwrap_or("this page")}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    </div>
+                </section>
+            }})}
+
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
                 <table class="sizes-table" data-testid="sizes-table">

@@ -202,10 +202,11 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                 <label>"Kind"
                     <select name="kind">
                         <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
+                        <option value=model::SOURCE_KIND_PAGE>"Product page of any shop"</option>
                     </select>
                 </label>
                 {field_error(add_result.clone(), "kind", "kind-error".into(), kind_err)}
-                <label>"Store address"
+                <label>"Store address " <span class="hint">"(a Shopify store, or one product page of any shop)"</span>
                     <input type="url" name="url" required placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url" value=url_typed/>
                 </label>
                 {field_error(add_result.clone(), "url", "url-error".into(), url_err)}
@@ -216,6 +217,16 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     <input type="text" name="interval" value=interval_typed required aria-describedby="interval-error" placeholder="30s, 5m, 1h"/>
                 </label>
                 {field_error(add_result.clone(), "interval", "interval-error".into(), interval_err)}
+                <details class="page-settings">
+                    <summary>"Product page: where the price and stock are " <span class="hint">"(only when the page's own data is missing or wrong)"</span></summary>
+                    <p class="hint">"Dropwatch reads the page's schema.org data, microdata and OpenGraph tags first. When those are missing or disagree, point it at the price and the stock text with CSS selectors."</p>
+                    <label>"Price selector" <input type="text" name="price_selector" placeholder="span.price" spellcheck="false" aria-describedby="price-selector-error"/></label>
+                    {field_error(add_result.clone(), "price_selector", "price-selector-error".into(), None)}
+                    <label>"Stock text selector" <input type="text" name="stock_selector" placeholder="button.add-to-cart" spellcheck="false" aria-describedby="stock-selector-error"/></label>
+                    {field_error(add_result.clone(), "stock_selector", "stock-selector-error".into(), None)}
+                    <label>"Means in stock " <span class="hint">"(comma-separated; default: in stock, add to cart, …)"</span> <input type="text" name="in_phrases"/></label>
+                    <label>"Means sold out " <span class="hint">"(comma-separated; default: sold out, out of stock, notify me, …)"</span> <input type="text" name="out_phrases"/></label>
+                </details>
                 <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
                 {outcome(add_result)}
             </ActionForm>

@@ -14,6 +14,7 @@ mod event;
 mod filter;
 mod history;
 mod product;
+pub mod compare;
 mod reprice;
 mod rule;
 mod source;
@@ -22,12 +23,18 @@ pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
+pub use compare::MatchedBy;
 pub use product::{PriceMove, Product, ProductSummary, Variant};
 pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
-pub use source::{HostView, PollRun, RunProgress, Source};
+pub use source::{HostView, PageSettings, PollRun, RunProgress, Source};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.
 pub const SOURCE_KIND_SHOPIFY: &str = "shopify";
+/// One product page of any shop, read from its structured data (JSON-LD,
+/// microdata, OpenGraph) or the user's CSS selectors.
+pub const SOURCE_KIND_PAGE: &str = "page";
+/// Every kind a source may have.
+pub const SOURCE_KINDS: &[&str] = &[SOURCE_KIND_SHOPIFY, SOURCE_KIND_PAGE];

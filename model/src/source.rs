@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct Source {
     /// A short id made from the URL ("kith-com"); products' keys start with it.
     pub key: String,
-    /// The connector: "shopify" for now.
+    /// The connector: "shopify" (a storefront's catalogue) or "page" (one
+    /// product page of any shop).
     pub kind: String,
     pub name: String,
     /// The store's address (for Shopify, the storefront root or a collection).
@@ -22,6 +23,35 @@ pub struct Source {
     /// Whether the last run found the source blocked (or password protected).
     #[serde(default)]
     pub blocked: bool,
+    /// For "page" sources: how to read the page when its structured data
+    /// does not say (or contradicts itself).
+    #[serde(default, skip_serializing_if = "PageSettings::is_empty")]
+    pub page: PageSettings,
+}
+
+/// What a user tells Dropwatch about a product page whose structured data
+/// (JSON-LD, microdata, OpenGraph) is missing or conflicting.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PageSettings {
+    /// A CSS selector for the element holding the price ("span.price").
+    #[serde(default)]
+    pub price_selector: Option<String>,
+    /// A CSS selector for the element whose text says whether it is in stock.
+    #[serde(default)]
+    pub stock_selector: Option<String>,
+    /// Phrases meaning in stock ("add to cart"); matched without case.
+    #[serde(default)]
+    pub in_stock_phrases: Vec<String>,
+    /// Phrases meaning sold out ("sold out", "notify me"); matched without case.
+    #[serde(default)]
+    pub out_of_stock_phrases: Vec<String>,
+}
+
+impl PageSettings {
+    pub fn is_empty(&self) -> bool {
+        self == &PageSettings::default()
+    }
 }
 
 /// One poll of one source, recorded from start to end.

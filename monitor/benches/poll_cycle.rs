@@ -84,6 +84,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
             name: None,
             currency: None,
             interval: Duration::from_secs(3600),
+            page: Default::default(),
         })
         .await
         .unwrap();

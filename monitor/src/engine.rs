@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use model::{Event, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KIND_SHOPIFY};
+use model::{Event, PageSettings, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KINDS, SOURCE_KIND_PAGE};
 
 use crate::fetch::{host_key, FetchLimits, Fetcher};
 use crate::live::{LiveFeed, LiveHub};
@@ -84,6 +84,29 @@ pub struct NewSource {
     /// Defaults to USD: the Shopify catalogue does not say its currency.
     pub currency: Option<String>,
     pub interval: Duration,
+    /// For "page" sources: CSS selectors and stock phrases (optional).
+    pub page: PageSettings,
+}
+
+/// Selectors that parse, phrases without blanks; only for page sources.
+fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), EngineError> {
+    if kind != SOURCE_KIND_PAGE {
+        if !page.is_empty() {
+            return Err(EngineError::InvalidSource("CSS selectors and stock phrases are for product-page sources".into()));
+        }
+        return Ok(());
+    }
+    for (what, sel) in [("price", &mut page.price_selector), ("stock", &mut page.stock_selector)] {
+        *sel = sel.take().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        if let Some(css) = sel {
+            scraper::Selector::parse(css)
+                .map_err(|e| EngineError::InvalidSource(format!("the {what} selector {css:?} is not valid CSS: {e}")))?;
+        }
+    }
+    for list in [&mut page.in_stock_phrases, &mut page.out_of_stock_phrases] {
+        *list = list.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+    }
+    Ok(())
 }
 
 /// A source's scheduler and the state of its current run.
@@ -164,6 +187,8 @@ pub struct SourceEdit {
     pub name: Option<String>,
     pub url: Option<String>,
     pub interval: Option<Duration>,
+    /// A page source's selectors and phrases, replaced as a whole.
+    pub page: Option<PageSettings>,
 }
 
 impl Engine {
@@ -256,13 +281,15 @@ impl Engine {
     }
 
     /// Adds a source, or returns the existing one with the same kind and URL.
-    pub async fn add_source(self: &Arc<Self>, new: NewSource) -> Result<Source, EngineError> {
-        if new.kind != SOURCE_KIND_SHOPIFY {
+    pub async fn add_source(self: &Arc<Self>, mut new: NewSource) -> Result<Source, EngineError> {
+        if !SOURCE_KINDS.contains(&new.kind.as_str()) {
             return Err(EngineError::InvalidSource(format!(
-                "unknown source kind {:?}; known kinds: {SOURCE_KIND_SHOPIFY}",
-                new.kind
+                "unknown source kind {:?}; known kinds: {}",
+                new.kind,
+                SOURCE_KINDS.join(", ")
             )));
         }
+        check_page_settings(&new.kind, &mut new.page)?;
         let url = source_url(&new.url)?;
         check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
@@ -305,6 +332,7 @@ impl Engine {
             enabled: true,
             created: Utc::now(),
             blocked: false,
+            page: new.page,
         };
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());
@@ -354,6 +382,11 @@ impl Engine {
         if let Some(i) = edit.interval {
             check_interval(i)?;
         }
+        let mut page = edit.page;
+        if let Some(p) = &mut page {
+            let kind = task.source.lock().unwrap().kind.clone();
+            check_page_settings(&kind, p)?;
+        }
         let source = {
             let mut s = task.source.lock().unwrap();
             if let Some(name) = edit.name.filter(|n| !n.trim().is_empty()) {
@@ -364,6 +397,9 @@ impl Engine {
             }
             if let Some(i) = edit.interval {
                 s.interval_secs = i.as_secs().max(1);
+            }
+            if let Some(p) = page {
+                s.page = p;
             }
             s.clone()
         };
@@ -489,6 +525,21 @@ impl Engine {
 
     pub fn live_clients(&self) -> usize {
         self.hub.clients()
+    }
+
+    /// The same item in other stores (cross-store comparison): products of
+    /// other sources that match by GTIN, style code, or brand + model name,
+    /// with why. Removed products are left out.
+    pub fn same_items(&self, key: &str) -> Vec<(Product, model::MatchedBy)> {
+        let state = self.state.lock().unwrap();
+        let Some(me) = state.get(key) else { return vec![] };
+        let mut out: Vec<(Product, model::MatchedBy)> = state
+            .values()
+            .filter(|p| !p.removed && p.key != me.key)
+            .filter_map(|p| model::compare::same_item(me, p).map(|why| (p.clone(), why)))
+            .collect();
+        out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
+        out
     }
 
     /// Stores events that are not about a poll (repricing's proposals and

@@ -44,6 +44,9 @@ pub enum FailureClass {
     HttpError,
     /// Our own gate refused: the host is in back-off or its circuit breaker is open.
     BackingOff,
+    /// The answer came, but what the source should say (a price) could not
+    /// be read from it: the data is missing or contradicts itself.
+    Unreadable,
 }
 
 impl FailureClass {
@@ -58,6 +61,7 @@ impl FailureClass {
             FailureClass::TooLarge => "too_large",
             FailureClass::HttpError => "http_error",
             FailureClass::BackingOff => "backing_off",
+            FailureClass::Unreadable => "unreadable",
         }
     }
 
@@ -97,6 +101,8 @@ pub enum FetchError {
     BackingOff { host: String, until: DateTime<Utc> },
     #[error("host {host}: circuit breaker open until {until} after repeated failures")]
     CircuitOpen { host: String, until: DateTime<Utc> },
+    #[error("{0}")]
+    Unreadable(String),
 }
 
 fn retry_after_text(d: Option<Duration>) -> String {
@@ -118,6 +124,7 @@ impl FetchError {
             FetchError::BackingOff { .. } | FetchError::CircuitOpen { .. } => {
                 FailureClass::BackingOff
             }
+            FetchError::Unreadable(_) => FailureClass::Unreadable,
         }
     }
 }
@@ -162,9 +169,19 @@ impl Fetcher {
 
     /// GETs `url` as JSON through the host's politeness gate.
     pub async fn get_json(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        self.get(url, false).await
+    }
+
+    /// GETs a web page (HTML) through the host's politeness gate.
+    pub async fn get_html(&self, url: &Url) -> Result<String, FetchError> {
+        let body = self.get(url, true).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn get(&self, url: &Url, html: bool) -> Result<Vec<u8>, FetchError> {
         let host = host_key(url);
         let permit = self.gates.acquire(&host).await?;
-        let result = self.get_unguarded(url).await;
+        let result = self.get_unguarded(url, html).await;
         let outcome = match &result {
             Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) => {
                 Outcome::Ok
@@ -182,11 +199,16 @@ impl Fetcher {
         result
     }
 
-    async fn get_unguarded(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+    async fn get_unguarded(&self, url: &Url, want_html: bool) -> Result<Vec<u8>, FetchError> {
+        let accept = if want_html {
+            "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+        } else {
+            "application/json"
+        };
         let response = self
             .client
             .get(url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT, accept)
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;
@@ -214,7 +236,7 @@ impl Fetcher {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|ct| ct.contains("text/html"));
         let body = self.read_capped(response).await?;
-        if is_html {
+        if is_html && !want_html {
             return Err(FetchError::Blocked(
                 "an HTML page came back where JSON was expected (a challenge or error page)".into(),
             ));

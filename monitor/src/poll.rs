@@ -20,11 +20,12 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{Event, EventKind, PollRun, Source};
+use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_PAGE};
 
 use crate::detect::{diff, removal};
 use crate::engine::{Engine, EngineError, SourceTask};
 use crate::fetch::FetchError;
+use crate::sources::page::{self, PageError};
 use crate::sources::shopify::{self, PageContext};
 use crate::store::Batch;
 
@@ -173,7 +174,33 @@ impl Engine {
                 store_url.clone(),
                 source.currency.clone(),
             );
+            let (kind, settings) = (source.kind.clone(), source.page.clone());
+            // A page source has one product: its last state, for a sold-out
+            // page that shows no price.
+            let previous = (kind == SOURCE_KIND_PAGE)
+                .then(|| self.state.lock().unwrap().values().find(|p| p.source == source.key).cloned())
+                .flatten();
             tokio::spawn(async move {
+                if kind == SOURCE_KIND_PAGE {
+                    // One product page: page 1 is all there is.
+                    if page > 1 {
+                        return Ok(vec![]);
+                    }
+                    let html = fetcher.get_html(&store).await?;
+                    let ctx = page::PageContext {
+                        source: &key,
+                        url: &store,
+                        currency: &currency,
+                        brands: &brands,
+                        settings: &settings,
+                        previous: previous.as_ref(),
+                    };
+                    return match page::parse_page(&html, &ctx) {
+                        Ok(p) => Ok(vec![p]),
+                        Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),
+                        Err(e) => Err(FetchError::Unreadable(e.to_string())),
+                    };
+                }
                 let body = fetcher.get_json(&url).await?;
                 let ctx = PageContext {
                     source: &key,

@@ -310,6 +310,7 @@ async fn source_changes_need_an_editor_and_are_audited() {
         name: None,
         currency: None,
         interval: Duration::from_secs(60),
+        page: Default::default(),
     };
     for who in [&vera, &monitor::Identity::anonymous(Role::Viewer)] {
         let r = control.add_source(who, new()).await;

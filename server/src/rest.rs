@@ -79,7 +79,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_repricing::delete_link, crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
           crate::rest_repricing::set_markups, crate::rest_repricing::list_proposals, crate::rest_repricing::approve,
           crate::rest_repricing::reject, crate::rest_repricing::approve_many),
-    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, PollRun, RunProgress,
+    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, model::PageSettings, PollRun, RunProgress,
         ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
         crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
@@ -201,14 +201,18 @@ async fn get_source(
 
 #[derive(Deserialize, ToSchema)]
 struct NewSourceBody {
-    /// "shopify".
+    /// "shopify" (a storefront's catalogue) or "page" (one product page).
     kind: String,
     url: String,
     name: Option<String>,
-    /// ISO 4217; USD when not given.
+    /// ISO 4217; USD when not given (a page's own currency wins).
     currency: Option<String>,
     /// Seconds between checks (default 300).
     interval_secs: Option<u64>,
+    /// "page" sources: CSS selectors for price and stock text, and the
+    /// phrases that mean in stock / sold out.
+    #[serde(default)]
+    page: model::PageSettings,
 }
 
 /// Adds a source (editor). Answers 200 with the existing source when that URL is watched already.
@@ -230,6 +234,7 @@ async fn add_source(
                 name: b.name,
                 currency: b.currency,
                 interval: Duration::from_secs(b.interval_secs.unwrap_or(300)),
+                page: b.page,
             },
         )
         .await?;
@@ -248,6 +253,8 @@ struct SourceEditBody {
     interval_secs: Option<u64>,
     /// false pauses the source, true resumes it.
     enabled: Option<bool>,
+    /// A page source's selectors and phrases (replaced as a whole).
+    page: Option<model::PageSettings>,
 }
 
 /// Changes a source's name, address, interval, or pauses/resumes it (editor).
@@ -261,7 +268,7 @@ async fn edit_source(
 ) -> ApiResult<Json<Source>> {
     allow(&who, Role::Editor)?;
     let mut s = None;
-    if b.name.is_some() || b.url.is_some() || b.interval_secs.is_some() {
+    if b.name.is_some() || b.url.is_some() || b.interval_secs.is_some() || b.page.is_some() {
         s = Some(
             state
                 .control
@@ -272,6 +279,7 @@ async fn edit_source(
                         name: b.name,
                         url: b.url,
                         interval: b.interval_secs.map(Duration::from_secs),
+                        page: b.page,
                     },
                 )
                 .await?,
@@ -288,7 +296,7 @@ async fn edit_source(
     match s {
         Some(s) => Ok(Json(s)),
         None => Err(Problem::invalid(
-            "Give at least one of name, url, interval_secs, enabled.",
+            "Give at least one of name, url, interval_secs, enabled, page.",
         )),
     }
 }

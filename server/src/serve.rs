@@ -169,6 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     name: Some("Demo store".into()),
                     currency: Some("USD".into()),
                     interval: args.demo_interval,
+                    page: Default::default(),
                 })
                 .await?;
             tracing::info!(
@@ -187,6 +188,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 name: None,
                 currency: None,
                 interval: args.interval,
+                page: Default::default(),
             })
             .await
             .with_context(|| format!("adding --source {}={}", s.kind, s.url))?;

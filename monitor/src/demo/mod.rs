@@ -209,7 +209,7 @@ async fn products_json(
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn fault_response(f: FaultSetting) -> Response {
+pub(crate) async fn fault_response(f: FaultSetting) -> Response {
     match f.kind {
         Fault::RateLimited => {
             let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();

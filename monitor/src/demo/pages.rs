@@ -55,6 +55,11 @@ pub(super) async fn product_page(
     State(store): State<Arc<DemoStore>>,
     Path(handle): Path<String>,
 ) -> Response {
+    // Faults apply to product pages too (the "page" source's tests).
+    let fault = *store.fault.lock().unwrap();
+    if let Some(f) = fault {
+        return super::fault_response(f).await;
+    }
     let cat = store.catalogue.lock().unwrap();
     let Some(p) = cat.products.iter().find(|p| p.handle == handle) else {
         return (
@@ -75,10 +80,34 @@ pub(super) async fn product_page(
             format!("<li>{} — {} — {stock}</li>", escape(&v.title), v.price)
         })
         .collect();
+    // schema.org data as shops publish it: a ProductGroup with one Product
+    // per size (what the "page" source reads).
+    let ld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "ProductGroup",
+        "name": p.title,
+        "productGroupID": p.id.to_string(),
+        "brand": { "@type": "Brand", "name": p.vendor },
+        "image": format!("../images/{}.svg", p.id),
+        "hasVariant": p.variants.iter().map(|v| serde_json::json!({
+            "@type": "Product",
+            "name": format!("{} - {}", p.title, v.title),
+            "sku": format!("DW-{}", v.id),
+            "size": v.title,
+            "offers": {
+                "@type": "Offer",
+                "price": v.price.to_string(),
+                "priceCurrency": "USD",
+                "availability": if v.available { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+            }
+        })).collect::<Vec<_>>(),
+    })
+    .to_string()
+    .replace("</", "<\\/");
     page(
         &p.title,
         &format!(
-            "<h1>{}</h1><p>{}</p><img src=\"../images/{}.svg\" alt=\"\"><ul>{sizes}</ul>",
+            "<script type=\"application/ld+json\">{ld}</script><h1>{}</h1><p>{}</p><img src=\"../images/{}.svg\" alt=\"\"><ul>{sizes}</ul>",
             escape(&p.title),
             escape(&p.vendor),
             p.id

@@ -1,4 +1,5 @@
 //! Connectors: one module per kind of source, each turning what a shop sends
 //! into [`model::Product`]s. They parse; fetching (and politeness) is `fetch.rs`'s job.
 
+pub mod page;
 pub mod shopify;

@@ -78,6 +78,7 @@ impl Harness {
                 name: Some("Demo".into()),
                 currency: Some("USD".into()),
                 interval: Duration::from_secs(3600),
+                page: Default::default(),
             })
             .await
             .expect("source added");

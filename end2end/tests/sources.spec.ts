@@ -1,0 +1,67 @@
+import { test, expect, Page } from '@playwright/test';
+
+// A product page of any shop as a source: the demo store's product pages
+// carry schema.org JSON-LD (a ProductGroup with a Product per size), as
+// shops publish it. Added through the sources form, its sizes and prices
+// appear; a price changed in the shop follows on the next check.
+
+type Sample = { product_id: number; variant_id: number; title: string; size: string; price: string; available: boolean };
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+}
+
+test('a product page is a source: its sizes and prices appear, and a price change follows', async ({ page }) => {
+  const state = await (await page.request.get('/demo/control/state')).json();
+  const s = (state.sample_variants as Sample[])[3];
+  const tracked = await (await page.request.get(`/api/v1/products/demo:${s.product_id}`)).json();
+  const pageUrl: string = tracked.url;
+  expect(pageUrl).toContain('/demo/products/');
+
+  await page.goto('/sources');
+  await hydrated(page);
+  const form = page.getByTestId('add-source');
+  await form.getByLabel('Kind').selectOption('page');
+  // A selector that is not CSS is said next to its field.
+  await form.getByText('Product page: where the price and stock are').click();
+  await form.getByLabel('Price selector').fill('span[');
+  await form.getByLabel('Store address').fill(pageUrl);
+  await form.getByLabel('Name').fill('One page');
+  await form.getByLabel('Check every').fill('1h');
+  await form.getByRole('button', { name: 'Add source' }).click();
+  await expect(page.locator('#price-selector-error')).toContainText('not valid CSS');
+  await form.getByLabel('Price selector').fill('');
+  await form.getByRole('button', { name: 'Add source' }).click();
+  await expect(form.getByRole('status')).toContainText('Added');
+  const card = page.getByTestId('source').filter({ hasText: 'One page' });
+  await expect(card).toContainText('page');
+  await expect(card.getByTestId('progress-text')).toContainText('Last check done: 1 product', { timeout: 30_000 });
+
+  // The product, with every size of the page and the sample's price.
+  const sources = await (await page.request.get('/api/v1/sources')).json();
+  const key = (sources as any[]).find((x) => x.name === 'One page').key;
+  const handle = pageUrl.split('/').pop();
+  await page.goto(`/product/${key}:${handle}`);
+  await hydrated(page);
+  await expect(page.locator('h1')).toHaveText(s.title);
+  const rows = page.getByTestId('sizes-table').locator('tbody tr');
+  await expect(rows).toHaveCount(tracked.variants.length);
+  const row = rows.filter({ has: page.getByText(s.size, { exact: true }) });
+  await expect(row).toContainText(Number(s.price).toFixed(2));
+
+  // The shop changes the price; "Check now" reads it; the open page follows.
+  const newPrice = (Number(s.price) + 11).toFixed(2);
+  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  await page.request.post(`/api/v1/sources/${key}/check`, { headers: { Origin: new URL(page.url()).origin } });
+  await expect(row).toContainText(newPrice);
+
+  // The catalogue's product and the page's are the same item: both stores
+  // show side by side on the product page.
+  await page.goto(`/product/demo:${s.product_id}`);
+  await hydrated(page);
+  const compare = page.getByTestId('compare');
+  await expect(compare.getByTestId('offer')).toHaveCount(2);
+  await expect(compare).toContainText('One page');
+  await expect(compare).toContainText('same brand and model name');
+  await expect(compare.locator('[data-cheapest="true"]')).toHaveCount(1);
+});
