@@ -39,7 +39,7 @@ test('a product page is a source: its sizes and prices appear, and a price chang
 
   // The product, with every size of the page and the sample's price.
   const sources = await (await page.request.get('/api/v1/sources')).json();
-  const key = (sources as any[]).find((x) => x.name === 'One page').key;
+  const key = (sources as any[]).map((x) => x.source ?? x).find((x) => x.name === 'One page').key;
   const handle = pageUrl.split('/').pop();
   await page.goto(`/product/${key}:${handle}`);
   await hydrated(page);
