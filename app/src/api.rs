@@ -418,6 +418,8 @@ pub fn format_interval(secs: u64) -> String {
 fn added_err_field(msg: &str) -> Option<&'static str> {
     if msg.contains("price selector") {
         Some("price_selector")
+    } else if msg.contains("mapping") || msg.contains("header") || msg.contains("path") {
+        Some("json_mapping")
     } else if msg.contains("stock selector") {
         Some("stock_selector")
     } else if msg.is_empty() {
@@ -446,6 +448,9 @@ pub async fn add_source(
     stock_selector: Option<String>,
     in_phrases: Option<String>,
     out_phrases: Option<String>,
+    json_mapping: Option<String>,
+    json_headers: Option<String>,
+    preview: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
@@ -476,6 +481,40 @@ pub async fn add_source(
     if kind != model::SOURCE_KIND_PAGE && !page.is_empty() {
         return fail("price_selector", "selectors and phrases are for product-page sources".into());
     }
+    let json = if kind == model::SOURCE_KIND_JSON {
+        match model::JsonMapping::from_lines(json_mapping.as_deref().unwrap_or(""), json_headers.as_deref().unwrap_or("")) {
+            Ok(m) => Some(m),
+            Err(e) => return fail("json_mapping", e),
+        }
+    } else {
+        None
+    };
+    // "Preview": what the mapping reads now, nothing added.
+    if preview.is_some() {
+        let Some(mapping) = json else {
+            return fail("kind", "Preview is for JSON API sources.".into());
+        };
+        return match control.engine.preview_json(&url, None, mapping).await {
+            Ok(found) => {
+                let shown: Vec<String> = found
+                    .iter()
+                    .take(5)
+                    .map(|p| {
+                        let stock = if p.variants.iter().any(|v| v.available) { "in stock" } else { "sold out" };
+                        let lo = p.price_range().map(|r| r.0).unwrap_or_default();
+                        format!("{} — {lo} {} ({stock}, {} size{})", p.title, p.currency, p.variants.len(), if p.variants.len() == 1 { "" } else { "s" })
+                    })
+                    .collect();
+                Ok(FormResult {
+                    ok: true,
+                    message: format!("Preview: {} item{} read. {}", found.len(), if found.len() == 1 { "" } else { "s" }, shown.join(" · ")),
+                    errors: vec![],
+                })
+            }
+            Err(monitor::EngineError::InvalidSource(msg)) => Ok(FormResult::field("json_mapping", msg)),
+            Err(e) => Err(words("could not preview the source", e)),
+        };
+    }
     if let Err(e) = monitor::engine::source_url(&url) {
         return fail("url", e.to_string());
     }
@@ -494,6 +533,7 @@ pub async fn add_source(
                 currency: None,
                 interval: std::time::Duration::from_secs(secs),
                 page,
+                json,
             },
         )
         .await;
@@ -549,6 +589,7 @@ pub async fn edit_source(
                 url: Some(url),
                 interval: Some(std::time::Duration::from_secs(secs)),
                 page: None,
+                json: None,
             },
         )
         .await

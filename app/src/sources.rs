@@ -203,6 +203,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     <select name="kind">
                         <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
                         <option value=model::SOURCE_KIND_PAGE>"Product page of any shop"</option>
+                        <option value=model::SOURCE_KIND_JSON>"JSON API (field mapping)"</option>
                     </select>
                 </label>
                 {field_error(add_result.clone(), "kind", "kind-error".into(), kind_err)}
@@ -226,6 +227,19 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     {field_error(add_result.clone(), "stock_selector", "stock-selector-error".into(), None)}
                     <label>"Means in stock " <span class="hint">"(comma-separated; default: in stock, add to cart, …)"</span> <input type="text" name="in_phrases"/></label>
                     <label>"Means sold out " <span class="hint">"(comma-separated; default: sold out, out of stock, notify me, …)"</span> <input type="text" name="out_phrases"/></label>
+                </details>
+                <details class="json-settings">
+                    <summary>"JSON API: headers and field mapping"</summary>
+                    <p class="hint">"Paths are JSON Pointers (/data/items) or simple JSONPath ($.data.items[*]); item fields are relative to one item. Fields: items, id, title, brand, price, currency, stock, image, url, and for sizes variants, variant_id, variant_size, variant_price, variant_stock."</p>
+                    <label>"Field mapping " <span class="hint">"(one field = path per line)"</span>
+                        <textarea name="json_mapping" rows="6" spellcheck="false" aria-describedby="json-mapping-error"
+                            placeholder="items = $.data[*]\nid = /sku\ntitle = /name\nprice = /price\nstock = /in_stock"></textarea>
+                    </label>
+                    {field_error(add_result.clone(), "json_mapping", "json-mapping-error".into(), None)}
+                    <label>"Headers " <span class="hint">"(Name: value per line; ${VARIABLE} takes a secret from the server's environment)"</span>
+                        <textarea name="json_headers" rows="2" spellcheck="false" placeholder="X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}"></textarea>
+                    </label>
+                    <button type="submit" name="preview" value="1" class="secondary" data-testid="preview">"Preview"</button>
                 </details>
                 <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
                 {outcome(add_result)}

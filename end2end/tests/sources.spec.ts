@@ -65,3 +65,33 @@ test('a product page is a source: its sizes and prices appear, and a price chang
   await expect(compare).toContainText('same brand and model name');
   await expect(compare.locator('[data-cheapest="true"]')).toHaveCount(1);
 });
+
+test('a JSON API is a source through a field mapping, previewed before it is added', async ({ page, baseURL }) => {
+  // The demo store's products.json read as "any API": items, ids, prices and
+  // sizes named by paths.
+  const api = `${baseURL}/demo/products.json?limit=250&page=2`;
+  await page.goto('/sources');
+  await hydrated(page);
+  const form = page.getByTestId('add-source');
+  await form.getByLabel('Kind').selectOption('json');
+  await form.getByLabel('Store address').fill(api);
+  await form.getByLabel('Name').fill('Any API');
+  await form.getByLabel('Check every').fill('1h');
+  await form.getByText('JSON API: headers and field mapping').click();
+  // A mapping line that is not "field = path" is said next to the field.
+  await form.getByLabel('Field mapping').fill('items = $.products[*]\nprice /variants/0/price');
+  await form.getByTestId('preview').click();
+  await expect(page.locator('#json-mapping-error')).toContainText('field = path');
+  await form.getByLabel('Field mapping').fill([
+    'items = $.products[*]', 'id = /id', 'title = /title', 'brand = /vendor', 'price = /variants/0/price',
+    'variants = /variants', 'variant_id = /id', 'variant_size = /title', 'variant_price = /price', 'variant_stock = /available',
+  ].join('\n'));
+  await form.getByTestId('preview').click();
+  await expect(form.getByRole('status')).toContainText('Preview: 250 items read.');
+  // Nothing was added by the preview.
+  await expect(page.getByTestId('source').filter({ hasText: 'Any API' })).toHaveCount(0);
+  await form.getByRole('button', { name: 'Add source' }).click();
+  await expect(form.getByRole('status')).toContainText('Added');
+  const card = page.getByTestId('source').filter({ hasText: 'Any API' });
+  await expect(card.getByTestId('progress-text')).toContainText('Last check done: 250 products', { timeout: 30_000 });
+});

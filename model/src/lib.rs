@@ -28,7 +28,7 @@ pub use product::{PriceMove, Product, ProductSummary, Variant};
 pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
-pub use source::{HostView, PageSettings, PollRun, RunProgress, Source};
+pub use source::{HostView, JsonMapping, PageSettings, PollRun, RunProgress, Source};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.
@@ -37,4 +37,7 @@ pub const SOURCE_KIND_SHOPIFY: &str = "shopify";
 /// microdata, OpenGraph) or the user's CSS selectors.
 pub const SOURCE_KIND_PAGE: &str = "page";
 /// Every kind a source may have.
-pub const SOURCE_KINDS: &[&str] = &[SOURCE_KIND_SHOPIFY, SOURCE_KIND_PAGE];
+/// Any JSON API (the Luckdata sneaker API, a store's own API), read through
+/// a field mapping.
+pub const SOURCE_KIND_JSON: &str = "json";
+pub const SOURCE_KINDS: &[&str] = &[SOURCE_KIND_SHOPIFY, SOURCE_KIND_PAGE, SOURCE_KIND_JSON];

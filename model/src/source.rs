@@ -27,6 +27,92 @@ pub struct Source {
     /// does not say (or contradicts itself).
     #[serde(default, skip_serializing_if = "PageSettings::is_empty")]
     pub page: PageSettings,
+    /// For "json" sources: request headers and where each field is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<JsonMapping>,
+}
+
+/// A generic JSON API: its headers and a field mapping. Paths are JSON
+/// Pointers (`/data/items`) or simple JSONPath (`$.data.items[*]`); item
+/// fields are relative to one item (`/price`, `$.offer.price`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JsonMapping {
+    /// `Name: value` headers. A value may name an environment variable of
+    /// the server as `${NAME}` (an API key: kept out of the database, the
+    /// browser and the logs).
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// The list of items; empty: the answer itself (a list, or one item).
+    #[serde(default)]
+    pub items: String,
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub brand: String,
+    pub price: String,
+    #[serde(default)]
+    pub currency: String,
+    /// A number (> 0: in stock), a boolean, or text ("in stock", "sold out").
+    #[serde(default)]
+    pub stock: String,
+    #[serde(default)]
+    pub image: String,
+    #[serde(default)]
+    pub url: String,
+    /// Optional sizes inside each item, with their own fields.
+    #[serde(default)]
+    pub variants: String,
+    #[serde(default)]
+    pub variant_id: String,
+    #[serde(default)]
+    pub variant_size: String,
+    #[serde(default)]
+    pub variant_price: String,
+    #[serde(default)]
+    pub variant_stock: String,
+}
+
+impl JsonMapping {
+    /// The fields a mapping may name, in the order a form lists them.
+    pub const FIELDS: [&'static str; 14] = [
+        "items", "id", "title", "brand", "price", "currency", "stock", "image", "url",
+        "variants", "variant_id", "variant_size", "variant_price", "variant_stock",
+    ];
+
+    /// Reads `field = path` lines (blank lines and `#` comments skipped);
+    /// `headers` are `Name: value` lines.
+    pub fn from_lines(mapping: &str, headers: &str) -> Result<JsonMapping, String> {
+        let mut m = JsonMapping {
+            headers: headers.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            ..JsonMapping::default()
+        };
+        for line in mapping.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (field, path) = line
+                .split_once('=')
+                .ok_or_else(|| format!("write each line as field = path, e.g. price = /price (got {line:?})"))?;
+            let path = path.trim().to_string();
+            let slot = match field.trim() {
+                "items" => &mut m.items,
+                "id" => &mut m.id,
+                "title" => &mut m.title,
+                "brand" => &mut m.brand,
+                "price" => &mut m.price,
+                "currency" => &mut m.currency,
+                "stock" => &mut m.stock,
+                "image" => &mut m.image,
+                "url" => &mut m.url,
+                "variants" => &mut m.variants,
+                "variant_id" => &mut m.variant_id,
+                "variant_size" => &mut m.variant_size,
+                "variant_price" => &mut m.variant_price,
+                "variant_stock" => &mut m.variant_stock,
+                other => return Err(format!("unknown field {other:?}; the fields are {}", JsonMapping::FIELDS.join(", "))),
+            };
+            *slot = path;
+        }
+        Ok(m)
+    }
 }
 
 /// What a user tells Dropwatch about a product page whose structured data
@@ -115,4 +201,18 @@ pub struct HostView {
     pub consecutive_failures: u32,
     pub in_flight: usize,
     pub last_error: Option<String>,
+}
+
+#[cfg(test)]
+mod json_mapping_tests {
+    use super::*;
+
+    #[test]
+    fn mapping_lines() {
+        let m = JsonMapping::from_lines("# Luckdata\nitems = $.data[*]\nid = /sku\n\ntitle = name\nprice = $.price", "X-Luckdata-Api-Key: ${LUCKDATA_KEY}\n").unwrap();
+        assert_eq!((m.items.as_str(), m.id.as_str(), m.title.as_str(), m.price.as_str()), ("$.data[*]", "/sku", "name", "$.price"));
+        assert_eq!(m.headers, vec!["X-Luckdata-Api-Key: ${LUCKDATA_KEY}".to_string()]);
+        assert!(JsonMapping::from_lines("colour = /c", "").unwrap_err().contains("unknown field"));
+        assert!(JsonMapping::from_lines("price /p", "").is_err());
+    }
 }

@@ -51,6 +51,7 @@ async fn main() {
                 currency: None,
                 interval: Duration::from_secs(3600),
                 page: Default::default(),
+                json: None,
             })
             .await
             .unwrap();

@@ -85,6 +85,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
             currency: None,
             interval: Duration::from_secs(3600),
             page: Default::default(),
+            json: None,
         })
         .await
         .unwrap();

@@ -86,6 +86,31 @@ pub struct NewSource {
     pub interval: Duration,
     /// For "page" sources: CSS selectors and stock phrases (optional).
     pub page: PageSettings,
+    /// For "json" sources: headers and the field mapping (required).
+    pub json: Option<model::JsonMapping>,
+}
+
+/// A JSON source's mapping: present, paths that parse, headers whose
+/// environment variables are set.
+fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>) -> Result<(), EngineError> {
+    use crate::sources::json::{headers, pointer};
+    match (kind == model::SOURCE_KIND_JSON, json) {
+        (false, None) => Ok(()),
+        (false, Some(_)) => Err(EngineError::InvalidSource("a field mapping is for JSON API sources".into())),
+        (true, None) => Err(EngineError::InvalidSource("a JSON API source needs a field mapping (at least id, title and price)".into())),
+        (true, Some(m)) => {
+            for (name, path) in [("id", &m.id), ("title", &m.title), ("price", &m.price)] {
+                if path.trim().is_empty() && !(name == "price" && !m.variant_price.trim().is_empty()) {
+                    return Err(EngineError::InvalidSource(format!("the mapping needs a path for {name}")));
+                }
+            }
+            for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock] {
+                pointer(path).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
+            }
+            headers(&m.headers).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
+            Ok(())
+        }
+    }
 }
 
 /// Selectors that parse, phrases without blanks; only for page sources.
@@ -189,6 +214,8 @@ pub struct SourceEdit {
     pub interval: Option<Duration>,
     /// A page source's selectors and phrases, replaced as a whole.
     pub page: Option<PageSettings>,
+    /// A JSON source's headers and mapping, replaced as a whole.
+    pub json: Option<model::JsonMapping>,
 }
 
 impl Engine {
@@ -290,6 +317,7 @@ impl Engine {
             )));
         }
         check_page_settings(&new.kind, &mut new.page)?;
+        check_json_mapping(&new.kind, &new.json)?;
         let url = source_url(&new.url)?;
         check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
@@ -333,6 +361,7 @@ impl Engine {
             created: Utc::now(),
             blocked: false,
             page: new.page,
+            json: new.json,
         };
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());
@@ -383,9 +412,12 @@ impl Engine {
             check_interval(i)?;
         }
         let mut page = edit.page;
+        let kind = task.source.lock().unwrap().kind.clone();
         if let Some(p) = &mut page {
-            let kind = task.source.lock().unwrap().kind.clone();
             check_page_settings(&kind, p)?;
+        }
+        if edit.json.is_some() {
+            check_json_mapping(&kind, &edit.json)?;
         }
         let source = {
             let mut s = task.source.lock().unwrap();
@@ -400,6 +432,9 @@ impl Engine {
             }
             if let Some(p) = page {
                 s.page = p;
+            }
+            if let Some(j) = edit.json {
+                s.json = Some(j);
             }
             s.clone()
         };
@@ -527,15 +562,31 @@ impl Engine {
         self.hub.clients()
     }
 
+    /// What a JSON API source with this mapping would read now, without
+    /// adding it ("Preview").
+    pub async fn preview_json(&self, url: &str, currency: Option<&str>, mapping: model::JsonMapping) -> Result<Vec<Product>, EngineError> {
+        let url = source_url(url)?;
+        let json = Some(mapping);
+        check_json_mapping(model::SOURCE_KIND_JSON, &json)?;
+        let brands = self.brands.read().unwrap().clone();
+        let currency = currency.map(|c| c.trim().to_uppercase()).filter(|c| c.len() == 3).unwrap_or_else(|| "USD".into());
+        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"))
+            .await
+            .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
+    }
+
     /// The same item in other stores (cross-store comparison): products of
     /// other sources that match by GTIN, style code, or brand + model name,
     /// with why. Removed products are left out.
     pub fn same_items(&self, key: &str) -> Vec<(Product, model::MatchedBy)> {
+        // Only stores still watched: a removed source's products stay in
+        // the history but are nobody's offer any more.
+        let watched: std::collections::HashSet<String> = self.sources.lock().unwrap().keys().cloned().collect();
         let state = self.state.lock().unwrap();
         let Some(me) = state.get(key) else { return vec![] };
         let mut out: Vec<(Product, model::MatchedBy)> = state
             .values()
-            .filter(|p| !p.removed && p.key != me.key)
+            .filter(|p| !p.removed && p.key != me.key && watched.contains(&p.source))
             .filter_map(|p| model::compare::same_item(me, p).map(|why| (p.clone(), why)))
             .collect();
         out.sort_by(|a, b| a.0.key.cmp(&b.0.key));

@@ -169,19 +169,24 @@ impl Fetcher {
 
     /// GETs `url` as JSON through the host's politeness gate.
     pub async fn get_json(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
-        self.get(url, false).await
+        self.get(url, false, &[]).await
+    }
+
+    /// GETs `url` as JSON with these extra headers (an API's key).
+    pub async fn get_json_with(&self, url: &Url, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
+        self.get(url, false, headers).await
     }
 
     /// GETs a web page (HTML) through the host's politeness gate.
     pub async fn get_html(&self, url: &Url) -> Result<String, FetchError> {
-        let body = self.get(url, true).await?;
+        let body = self.get(url, true, &[]).await?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
-    async fn get(&self, url: &Url, html: bool) -> Result<Vec<u8>, FetchError> {
+    async fn get(&self, url: &Url, html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
         let host = host_key(url);
         let permit = self.gates.acquire(&host).await?;
-        let result = self.get_unguarded(url, html).await;
+        let result = self.get_unguarded(url, html, headers).await;
         let outcome = match &result {
             Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) => {
                 Outcome::Ok
@@ -199,16 +204,21 @@ impl Fetcher {
         result
     }
 
-    async fn get_unguarded(&self, url: &Url, want_html: bool) -> Result<Vec<u8>, FetchError> {
+    async fn get_unguarded(&self, url: &Url, want_html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
         let accept = if want_html {
             "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
         } else {
             "application/json"
         };
-        let response = self
-            .client
-            .get(url.clone())
-            .header(reqwest::header::ACCEPT, accept)
+        let mut request = self.client.get(url.clone()).header(reqwest::header::ACCEPT, accept);
+        for (name, value) in headers {
+            // Marked sensitive: never printed by reqwest's or our Debug.
+            let mut v = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| FetchError::Unreadable(format!("the value of the header {name} is not valid in HTTP")))?;
+            v.set_sensitive(true);
+            request = request.header(name.as_str(), v);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| self.transport_error(e))?;

@@ -20,7 +20,7 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_PAGE};
+use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_JSON, SOURCE_KIND_PAGE};
 
 use crate::detect::{diff, removal};
 use crate::engine::{Engine, EngineError, SourceTask};
@@ -174,13 +174,21 @@ impl Engine {
                 store_url.clone(),
                 source.currency.clone(),
             );
-            let (kind, settings) = (source.kind.clone(), source.page.clone());
+            let (kind, settings, mapping) = (source.kind.clone(), source.page.clone(), source.json.clone());
             // A page source has one product: its last state, for a sold-out
             // page that shows no price.
             let previous = (kind == SOURCE_KIND_PAGE)
                 .then(|| self.state.lock().unwrap().values().find(|p| p.source == source.key).cloned())
                 .flatten();
             tokio::spawn(async move {
+                if kind == SOURCE_KIND_JSON {
+                    // One request: the API's answer is the whole list.
+                    if page > 1 {
+                        return Ok(vec![]);
+                    }
+                    let mapping = mapping.unwrap_or_default();
+                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping).await;
+                }
                 if kind == SOURCE_KIND_PAGE {
                     // One product page: page 1 is all there is.
                     if page > 1 {

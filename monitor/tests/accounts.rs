@@ -311,6 +311,7 @@ async fn source_changes_need_an_editor_and_are_audited() {
         currency: None,
         interval: Duration::from_secs(60),
         page: Default::default(),
+        json: None,
     };
     for who in [&vera, &monitor::Identity::anonymous(Role::Viewer)] {
         let r = control.add_source(who, new()).await;

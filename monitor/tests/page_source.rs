@@ -172,6 +172,7 @@ async fn page_source(h: &common::Harness, url: String, page: PageSettings) -> mo
             currency: None,
             interval: Duration::from_secs(3600),
             page,
+            json: None,
         })
         .await
         .unwrap()
@@ -195,6 +196,12 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
     let demo_key = format!("{}:{pid}", h.source.key);
     let same: Vec<(String, model::MatchedBy)> = h.engine.same_items(&demo_key).into_iter().map(|(p, w)| (p.key, w)).collect();
     assert_eq!(same, vec![(key.clone(), model::MatchedBy::BrandAndModel)]);
+    // A store no longer watched is nobody's offer.
+    let other = page_source(&h, format!("http://localhost:{}/products/{handle}", h.addr.port()), PageSettings::default()).await;
+    h.engine.check_now(&other.key).await.unwrap();
+    assert_eq!(h.engine.same_items(&demo_key).len(), 2);
+    h.engine.remove_source(&other.key).await.unwrap();
+    assert_eq!(h.engine.same_items(&demo_key).len(), 1);
     assert_eq!(p.title, title);
     let demo_sizes = h.demo.catalogue.lock().unwrap().products[1].variants.len();
     assert_eq!(p.variants.len(), demo_sizes, "one variant per size");
@@ -245,13 +252,13 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     let bad = PageSettings { price_selector: Some("span[".into()), ..PageSettings::default() };
     let err = h
         .engine
-        .add_source(NewSource { key: None, kind: "page".into(), url: format!("http://{addr}/jacket"), name: None, currency: None, interval: Duration::from_secs(60), page: bad })
+        .add_source(NewSource { key: None, kind: "page".into(), url: format!("http://{addr}/jacket"), name: None, currency: None, interval: Duration::from_secs(60), page: bad, json: None })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not valid CSS"), "{err}");
     let shopify_with_selectors = h
         .engine
-        .add_source(NewSource { key: None, kind: "shopify".into(), url: format!("http://{addr}"), name: None, currency: None, interval: Duration::from_secs(60), page: PageSettings { price_selector: Some(".p".into()), ..PageSettings::default() } })
+        .add_source(NewSource { key: None, kind: "shopify".into(), url: format!("http://{addr}"), name: None, currency: None, interval: Duration::from_secs(60), page: PageSettings { price_selector: Some(".p".into()), ..PageSettings::default() }, json: None })
         .await;
     assert!(shopify_with_selectors.is_err());
 

@@ -65,7 +65,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
-    paths(me, list_sources, add_source, get_source, edit_source, delete_source, check_source,
+    paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source,
           list_hosts, list_products, get_product, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log,
@@ -79,7 +79,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_repricing::delete_link, crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
           crate::rest_repricing::set_markups, crate::rest_repricing::list_proposals, crate::rest_repricing::approve,
           crate::rest_repricing::reject, crate::rest_repricing::approve_many),
-    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, Source, model::PageSettings, PollRun, RunProgress,
+    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, PollRun, RunProgress,
         ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
         crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
@@ -123,6 +123,7 @@ pub fn router() -> Router<AppState> {
             get(get_source).patch(edit_source).delete(delete_source),
         )
         .route("/api/v1/sources/{key}/check", post(check_source))
+        .route("/api/v1/sources/preview", post(preview_source))
         .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/products", get(list_products))
         .route("/api/v1/products/{key}", get(get_product))
@@ -213,6 +214,29 @@ struct NewSourceBody {
     /// phrases that mean in stock / sold out.
     #[serde(default)]
     page: model::PageSettings,
+    /// "json" sources: headers (`Name: value`, `${ENV}` for secrets) and
+    /// the field mapping.
+    #[serde(default)]
+    json: Option<model::JsonMapping>,
+}
+
+/// What a JSON API source would read, before it is added.
+#[derive(Deserialize, ToSchema)]
+struct PreviewBody {
+    url: String,
+    currency: Option<String>,
+    json: model::JsonMapping,
+}
+
+/// Reads a JSON API through a mapping now and answers the first 20
+/// products it would track, without adding anything (editor).
+#[utoipa::path(post, path = "/api/v1/sources/preview", request_body = PreviewBody,
+    responses((status = 200, body = [Product]), (status = 403, body = Problem), (status = 422, body = Problem)))]
+async fn preview_source(State(state): State<AppState>, Who(who): Who, Json(b): Json<PreviewBody>) -> ApiResult<Json<Vec<Product>>> {
+    allow(&who, Role::Editor)?;
+    let mut found = state.control.engine.preview_json(&b.url, b.currency.as_deref(), b.json).await?;
+    found.truncate(20);
+    Ok(Json(found))
 }
 
 /// Adds a source (editor). Answers 200 with the existing source when that URL is watched already.
@@ -235,6 +259,7 @@ async fn add_source(
                 currency: b.currency,
                 interval: Duration::from_secs(b.interval_secs.unwrap_or(300)),
                 page: b.page,
+                json: b.json,
             },
         )
         .await?;
@@ -255,6 +280,8 @@ struct SourceEditBody {
     enabled: Option<bool>,
     /// A page source's selectors and phrases (replaced as a whole).
     page: Option<model::PageSettings>,
+    /// A JSON source's headers and mapping (replaced as a whole).
+    json: Option<model::JsonMapping>,
 }
 
 /// Changes a source's name, address, interval, or pauses/resumes it (editor).
@@ -268,7 +295,7 @@ async fn edit_source(
 ) -> ApiResult<Json<Source>> {
     allow(&who, Role::Editor)?;
     let mut s = None;
-    if b.name.is_some() || b.url.is_some() || b.interval_secs.is_some() || b.page.is_some() {
+    if b.name.is_some() || b.url.is_some() || b.interval_secs.is_some() || b.page.is_some() || b.json.is_some() {
         s = Some(
             state
                 .control
@@ -280,6 +307,7 @@ async fn edit_source(
                         url: b.url,
                         interval: b.interval_secs.map(Duration::from_secs),
                         page: b.page,
+                        json: b.json.clone(),
                     },
                 )
                 .await?,

@@ -170,6 +170,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     currency: Some("USD".into()),
                     interval: args.demo_interval,
                     page: Default::default(),
+                    json: None,
                 })
                 .await?;
             tracing::info!(
@@ -189,6 +190,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 currency: None,
                 interval: args.interval,
                 page: Default::default(),
+                json: None,
             })
             .await
             .with_context(|| format!("adding --source {}={}", s.kind, s.url))?;

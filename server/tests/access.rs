@@ -261,6 +261,10 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
         }
         ("patch", "/api/v1/users/{name}") => Some(json!({ "role": "editor" })),
         ("post", "/api/v1/tokens") => Some(json!({ "name": "doc", "role": "viewer" })),
+        ("post", "/api/v1/sources/preview") => Some(json!({
+            "url": format!("{}/products.json", s.demo_shop.trim_end_matches("/shop")),
+            "json": { "items": "/products", "id": "/id", "title": "/title", "brand": "/vendor", "price": "/variants/0/price",
+                      "variants": "/variants", "variant_id": "/id", "variant_size": "/title", "variant_price": "/price", "variant_stock": "/available" } })),
         ("post", "/api/v1/shopify/connect") => Some(json!({ "domain": s.demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })),
         ("put", "/api/v1/shopify/webhook-secret") => Some(json!({ "secret": "doc-webhook-secret-0123456789" })),
         ("post", "/api/v1/reprice/links") => {

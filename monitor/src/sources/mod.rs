@@ -1,5 +1,6 @@
 //! Connectors: one module per kind of source, each turning what a shop sends
 //! into [`model::Product`]s. They parse; fetching (and politeness) is `fetch.rs`'s job.
 
+pub mod json;
 pub mod page;
 pub mod shopify;

@@ -79,6 +79,7 @@ impl Harness {
                 currency: Some("USD".into()),
                 interval: Duration::from_secs(3600),
                 page: Default::default(),
+                json: None,
             })
             .await
             .expect("source added");

@@ -1,0 +1,291 @@
+//! The "json" connector: any JSON API read through a field mapping
+//! (../shared/ref/external-apis.md: the Luckdata sneaker API, or a store's
+//! own API). Paths are JSON Pointers or simple JSONPath; headers may take
+//! their values from the server's environment (`${NAME}`), so API keys stay
+//! out of the database, the browser and the logs.
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::Value;
+use url::Url;
+
+use model::{JsonMapping, Product, Variant};
+
+use crate::normalise::{size_label, BrandTable};
+use crate::sources::page::{price_in, stock_from_text, Availability};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum JsonError {
+    #[error("the mapping is wrong: {0}")]
+    Mapping(String),
+    #[error("the answer is not JSON: {0}")]
+    NotJson(String),
+    #[error("{0}")]
+    Unreadable(String),
+}
+
+/// A path as a JSON Pointer: `/a/0/b` as is; `$.a[0].b`, `a.b`, `$.items[*]`
+/// converted (a trailing `[*]` means "the list itself").
+pub fn pointer(path: &str) -> Result<String, JsonError> {
+    let p = path.trim();
+    if p.is_empty() || p == "$" || p == "/" {
+        return Ok(String::new());
+    }
+    if p.starts_with('/') {
+        return Ok(p.trim_end_matches('/').to_string());
+    }
+    let body = p.strip_prefix("$.").or_else(|| p.strip_prefix('$')).unwrap_or(p);
+    let body = body.strip_suffix("[*]").unwrap_or(body);
+    let mut out = String::new();
+    for part in body.split('.') {
+        if part.is_empty() {
+            return Err(JsonError::Mapping(format!("{path:?} has an empty step")));
+        }
+        let (name, rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            out.push('/');
+            out.push_str(&name.replace('~', "~0").replace('/', "~1"));
+        }
+        let mut rest = rest;
+        while let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').ok_or_else(|| JsonError::Mapping(format!("{path:?} has an unclosed [")))?;
+            let idx = r[..end].trim_matches(['\'', '"']);
+            if idx == "*" {
+                return Err(JsonError::Mapping(format!("{path:?}: [*] may only end the item list's path")));
+            }
+            out.push('/');
+            out.push_str(idx);
+            rest = &r[end + 1..];
+        }
+    }
+    Ok(out)
+}
+
+fn field<'a>(item: &'a Value, path: &str) -> Result<Option<&'a Value>, JsonError> {
+    if path.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(item.pointer(&pointer(path)?).filter(|v| !v.is_null()))
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn stock_of(v: Option<&Value>) -> Option<bool> {
+    match v? {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|x| x > 0.0),
+        Value::String(s) => match s.trim().parse::<f64>() {
+            Ok(x) => Some(x > 0.0),
+            Err(_) => Availability::from_schema(s)
+                .or_else(|| stock_from_text(s, &Default::default()))
+                .map(|a| a != Availability::OutOfStock),
+        },
+        _ => None,
+    }
+}
+
+fn price_of(v: Option<&Value>) -> Option<Decimal> {
+    match v? {
+        Value::Number(n) => price_in(&n.to_string()),
+        Value::String(s) => price_in(s),
+        _ => None,
+    }
+}
+
+/// `Name: value` header lines, `${NAME}` taken from the environment.
+/// Errors name the header and the variable, never a value.
+pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
+    let mut out = vec![];
+    for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| JsonError::Mapping(format!("a header is \"Name: value\", not {:?}", line.split(':').next().unwrap_or(""))))?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(JsonError::Mapping(format!("{name:?} is not a header name")));
+        }
+        let value = value.trim();
+        let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            Some(var) => std::env::var(var).map_err(|_| {
+                JsonError::Mapping(format!("the header {name} takes its value from ${{{var}}}, which is not set in the server's environment"))
+            })?,
+            None => value.to_string(),
+        };
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
+/// Fetches the API (headers from the mapping, politeness gate) and reads
+/// the answer: what a poll and a preview do.
+pub async fn fetch_and_parse(
+    fetcher: &crate::fetch::Fetcher,
+    url: &Url,
+    source: &str,
+    currency: &str,
+    brands: &BrandTable,
+    mapping: &JsonMapping,
+) -> Result<Vec<Product>, crate::fetch::FetchError> {
+    use crate::fetch::FetchError;
+    let hs = headers(&mapping.headers).map_err(|e| FetchError::Unreadable(e.to_string()))?;
+    let body = fetcher.get_json_with(url, &hs).await.map_err(|e| match e {
+        // An API's 401 is a refused key, not a shop's password page.
+        FetchError::PasswordProtected => FetchError::Blocked("HTTP 401: the API refused the request; check the key in the source's headers".into()),
+        e => e,
+    })?;
+    let ctx = JsonContext { source, url, currency, brands, mapping };
+    parse(&body, &ctx).map_err(|e| match e {
+        // HTML or garbage where the API's JSON should be.
+        JsonError::NotJson(why) => FetchError::Blocked(format!("the API did not answer JSON ({why})")),
+        e => FetchError::Unreadable(e.to_string()),
+    })
+}
+
+/// Where the products of a JSON source come from.
+pub struct JsonContext<'a> {
+    pub source: &'a str,
+    pub url: &'a Url,
+    pub currency: &'a str,
+    pub brands: &'a BrandTable,
+    pub mapping: &'a JsonMapping,
+}
+
+/// Reads an answer into products through the mapping. Items without an id
+/// or a readable price are skipped (and counted in the error when every one
+/// is); a mapping that finds no list says where it looked.
+pub fn parse(body: &[u8], ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonError> {
+    let m = ctx.mapping;
+    for (name, path) in [("id", &m.id), ("title", &m.title), ("price", &m.price)] {
+        if path.trim().is_empty() && !(name == "price" && !m.variant_price.trim().is_empty()) {
+            return Err(JsonError::Mapping(format!("the {name} field has no path")));
+        }
+    }
+    let root: Value = serde_json::from_slice(body).map_err(|e| JsonError::NotJson(e.to_string()))?;
+    let list_ptr = pointer(&m.items)?;
+    let list = root
+        .pointer(&list_ptr)
+        .ok_or_else(|| JsonError::Unreadable(format!("the answer has nothing at {:?} (the item list)", m.items)))?;
+    let items: Vec<&Value> = match list {
+        Value::Array(a) => a.iter().collect(),
+        Value::Object(_) => vec![list],
+        _ => return Err(JsonError::Unreadable(format!("{:?} is not a list of items", m.items))),
+    };
+    let now = Utc::now();
+    let mut out = vec![];
+    let mut skipped = 0;
+    for item in items {
+        let Some(id) = field(item, &m.id)?.and_then(text_of) else {
+            skipped += 1;
+            continue;
+        };
+        let title = field(item, &m.title)?.and_then(text_of).unwrap_or_else(|| id.clone());
+        let currency = field(item, &m.currency)?
+            .and_then(text_of)
+            .map(|c| c.to_ascii_uppercase())
+            .filter(|c| c.len() == 3)
+            .unwrap_or_else(|| ctx.currency.to_string());
+        let item_stock = stock_of(field(item, &m.stock)?);
+        let mut variants = vec![];
+        if !m.variants.trim().is_empty() {
+            if let Some(Value::Array(vs)) = field(item, &m.variants)? {
+                for (i, v) in vs.iter().enumerate() {
+                    let Some(price) = price_of(field(v, &m.variant_price)?).or(price_of(field(item, &m.price)?)) else { continue };
+                    let vid = field(v, &m.variant_id)?.and_then(text_of).unwrap_or_else(|| format!("{id}-{}", i + 1));
+                    variants.push(Variant {
+                        id: vid.clone(),
+                        size: size_label(&field(v, &m.variant_size)?.and_then(text_of).unwrap_or(vid)),
+                        sku: None,
+                        price,
+                        compare_at: None,
+                        available: stock_of(field(v, &m.variant_stock)?).or(item_stock).unwrap_or(true),
+                        cart_url: None,
+                    });
+                }
+            }
+        }
+        if variants.is_empty() {
+            let Some(price) = price_of(field(item, &m.price)?) else {
+                skipped += 1;
+                continue;
+            };
+            variants.push(Variant {
+                id: id.clone(),
+                size: "One size".into(),
+                sku: None,
+                price,
+                compare_at: None,
+                // Unknown stock is not "sold out".
+                available: item_stock.unwrap_or(true),
+                cart_url: None,
+            });
+        }
+        let url = field(item, &m.url)?
+            .and_then(text_of)
+            .and_then(|u| ctx.url.join(&u).ok())
+            .map(|u| u.to_string())
+            .unwrap_or_else(|| ctx.url.to_string());
+        out.push(Product {
+            key: format!("{}:{}", ctx.source, crate::engine::slug_text(&id)),
+            source: ctx.source.to_string(),
+            external_id: id,
+            title,
+            brand: ctx.brands.canonical(&field(item, &m.brand)?.and_then(text_of).unwrap_or_default()),
+            product_type: String::new(),
+            tags: vec![],
+            url,
+            image: field(item, &m.image)?.and_then(text_of).and_then(|u| ctx.url.join(&u).ok()).map(|u| u.to_string()),
+            currency,
+            variants,
+            first_seen: now,
+            updated: now,
+            removed: false,
+            last_change: None,
+        });
+    }
+    if out.is_empty() && skipped > 0 {
+        return Err(JsonError::Unreadable(format!(
+            "none of the {skipped} items has both an id at {:?} and a price at {:?}",
+            m.id, m.price
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_as_pointers() {
+        assert_eq!(pointer("").unwrap(), "");
+        assert_eq!(pointer("$").unwrap(), "");
+        assert_eq!(pointer("/data/items").unwrap(), "/data/items");
+        assert_eq!(pointer("$.data.items[*]").unwrap(), "/data/items");
+        assert_eq!(pointer("$.offers[0].price").unwrap(), "/offers/0/price");
+        assert_eq!(pointer("data['a/b']").unwrap(), "/data/a/b");
+        assert_eq!(pointer("price").unwrap(), "/price");
+        assert!(pointer("$.a..b").is_err());
+        assert!(pointer("$.a[*].b").is_err());
+    }
+
+    #[test]
+    fn headers_take_secrets_from_the_environment_and_never_say_them() {
+        std::env::set_var("DW_TEST_JSON_KEY", "s3cret-value");
+        let h = headers(&["X-Luckdata-Api-Key: ${DW_TEST_JSON_KEY}".into(), "Accept: application/json".into(), " ".into()]).unwrap();
+        assert_eq!(h[0], ("X-Luckdata-Api-Key".into(), "s3cret-value".into()));
+        assert_eq!(h.len(), 2);
+        let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()]).unwrap_err().to_string();
+        assert!(e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key"), "{e}");
+        assert!(headers(&["no colon here".into()]).is_err());
+    }
+}
