@@ -236,7 +236,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                             placeholder="items = $.data[*]\nid = /sku\ntitle = /name\nprice = /price\nstock = /in_stock"></textarea>
                     </label>
                     {field_error(add_result.clone(), "json_mapping", "json-mapping-error".into(), None)}
-                    <label>"Headers " <span class="hint">"(Name: value per line; ${VARIABLE} takes a secret from the server's environment)"</span>
+                    <label>"Headers " <span class="hint">"(one Header: value per line; ${VARIABLE} takes a secret from the server's environment)"</span>
                         <textarea name="json_headers" rows="2" spellcheck="false" placeholder="X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}"></textarea>
                     </label>
                     <button type="submit" name="preview" value="1" class="secondary" data-testid="preview">"Preview"</button>

@@ -79,10 +79,10 @@ test('a JSON API is a source through a field mapping, previewed before it is add
   await form.getByLabel('Check every').fill('1h');
   await form.getByText('JSON API: headers and field mapping').click();
   // A mapping line that is not "field = path" is said next to the field.
-  await form.getByLabel('Field mapping').fill('items = $.products[*]\nprice /variants/0/price');
+  await form.locator('textarea[name=json_mapping]').fill('items = $.products[*]\nprice /variants/0/price');
   await form.getByTestId('preview').click();
   await expect(page.locator('#json-mapping-error')).toContainText('field = path');
-  await form.getByLabel('Field mapping').fill([
+  await form.locator('textarea[name=json_mapping]').fill([
     'items = $.products[*]', 'id = /id', 'title = /title', 'brand = /vendor', 'price = /variants/0/price',
     'variants = /variants', 'variant_id = /id', 'variant_size = /title', 'variant_price = /price', 'variant_stock = /available',
   ].join('\n'));
