@@ -93,20 +93,13 @@ pub struct NewSource {
 /// A JSON source's mapping: present, paths that parse, headers whose
 /// environment variables are set.
 fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>) -> Result<(), EngineError> {
-    use crate::sources::json::{headers, pointer};
+    use crate::sources::json::{check_mapping, headers};
     match (kind == model::SOURCE_KIND_JSON, json) {
         (false, None) => Ok(()),
         (false, Some(_)) => Err(EngineError::InvalidSource("a field mapping is for JSON API sources".into())),
         (true, None) => Err(EngineError::InvalidSource("a JSON API source needs a field mapping (at least id, title and price)".into())),
         (true, Some(m)) => {
-            for (name, path) in [("id", &m.id), ("title", &m.title), ("price", &m.price)] {
-                if path.trim().is_empty() && !(name == "price" && !m.variant_price.trim().is_empty()) {
-                    return Err(EngineError::InvalidSource(format!("the mapping needs a path for {name}")));
-                }
-            }
-            for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock] {
-                pointer(path).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
-            }
+            check_mapping(m).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
             headers(&m.headers).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
             Ok(())
         }

@@ -151,6 +151,20 @@ pub async fn fetch_and_parse(
     })
 }
 
+/// A mapping that can work: id, title and a price (the item's or the
+/// sizes'), and paths that parse. Headers are checked by [`headers`].
+pub fn check_mapping(m: &JsonMapping) -> Result<(), JsonError> {
+    for (name, path) in [("id", &m.id), ("title", &m.title), ("price", &m.price)] {
+        if path.trim().is_empty() && !(name == "price" && !m.variant_price.trim().is_empty()) {
+            return Err(JsonError::Mapping(format!("it needs a path for {name}")));
+        }
+    }
+    for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock] {
+        pointer(path)?;
+    }
+    Ok(())
+}
+
 /// Where the products of a JSON source come from.
 pub struct JsonContext<'a> {
     pub source: &'a str,
@@ -165,11 +179,7 @@ pub struct JsonContext<'a> {
 /// is); a mapping that finds no list says where it looked.
 pub fn parse(body: &[u8], ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonError> {
     let m = ctx.mapping;
-    for (name, path) in [("id", &m.id), ("title", &m.title), ("price", &m.price)] {
-        if path.trim().is_empty() && !(name == "price" && !m.variant_price.trim().is_empty()) {
-            return Err(JsonError::Mapping(format!("the {name} field has no path")));
-        }
-    }
+    check_mapping(m)?;
     let root: Value = serde_json::from_slice(body).map_err(|e| JsonError::NotJson(e.to_string()))?;
     let list_ptr = pointer(&m.items)?;
     let list = root
