@@ -137,7 +137,11 @@ async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
     // Size 10 has no ask of its own: the item's price; "0" is out of stock.
     assert_eq!(sizes, vec![("9".into(), "121.00".into(), true), ("10".into(), "118".into(), false), ("11".into(), "130".into(), false)]);
     // A wrong key: the run fails in words (401), nothing lost.
-    let wrong = json_source(&h, format!("{url}&x=1"), mapping("X-Luckdata-Api-Key: nope")).await.unwrap();
+    // A key written out in the header line is refused (it would be stored and shown).
+    let err = json_source(&h, format!("{url}&x=1"), mapping("X-Luckdata-Api-Key: luck-key-123")).await.unwrap_err().to_string();
+    assert!(err.contains("environment variable") && !err.contains("luck-key-123"), "{err}");
+    std::env::set_var("DW_JSON_TEST_WRONG_KEY", "nope");
+    let wrong = json_source(&h, format!("{url}&x=1"), mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_WRONG_KEY}")).await.unwrap();
     let run = h.engine.check_now(&wrong.key).await.unwrap();
     assert!(run.error.as_deref().unwrap_or("").contains("refused the request"), "{run:?}");
     // Mappings that cannot work are refused with the reason.

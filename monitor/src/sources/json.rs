@@ -102,6 +102,11 @@ fn price_of(v: Option<&Value>) -> Option<Decimal> {
     }
 }
 
+fn looks_secret(header: &str) -> bool {
+    let h = header.to_ascii_lowercase();
+    ["key", "token", "auth", "secret", "password", "cookie", "signature"].iter().any(|w| h.contains(w))
+}
+
 /// `Name: value` header lines, `${NAME}` taken from the environment.
 /// Errors name the header and the variable, never a value.
 pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
@@ -119,6 +124,13 @@ pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
             Some(var) => std::env::var(var).map_err(|_| {
                 JsonError::Mapping(format!("the header {name} takes its value from ${{{var}}}, which is not set in the server's environment"))
             })?,
+            // A key written out would be stored with the source and shown
+            // on the sources page: secrets come from the environment.
+            None if looks_secret(name) && !value.is_empty() => {
+                return Err(JsonError::Mapping(format!(
+                    "the header {name} carries a secret: put it in an environment variable of the server and write {name}: ${{VARIABLE}}"
+                )))
+            }
             None => value.to_string(),
         };
         out.push((name.to_string(), value));
@@ -297,5 +309,10 @@ mod tests {
         let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()]).unwrap_err().to_string();
         assert!(e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key"), "{e}");
         assert!(headers(&["no colon here".into()]).is_err());
+        // Secrets are never written out in a header line.
+        for line in ["X-Api-Key: abc123", "Authorization: Bearer abc", "Cookie: s=1"] {
+            let e = headers(&[line.into()]).unwrap_err().to_string();
+            assert!(e.contains("environment variable") && !e.contains("abc"), "{e}");
+        }
     }
 }
