@@ -25,7 +25,6 @@ use serde_json::json;
 
 use model::{Markup, ProposalState, Rounding};
 use monitor::auth::{KeySource, LoginLimits, Vault};
-use monitor::demo::admin::FakeAdmin;
 use monitor::repricing::service::{Repricer, TargetSpec};
 use monitor::{Accounts, Identity};
 
@@ -44,14 +43,7 @@ async fn main() {
     }
     let h = common::Harness::new(60).await;
     h.check().await;
-    let admin = {
-        let cat = h.demo.catalogue.lock().unwrap();
-        FakeAdmin::new(TOKEN, &cat, cat.products.len())
-    };
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop_url = format!("http://{}", l.local_addr().unwrap());
-    let app = admin.router();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let (admin, shop_url) = h.fake_admin(TOKEN, usize::MAX).await;
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store.clone(), vault, LoginLimits::default()));

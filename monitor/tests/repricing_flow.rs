@@ -36,14 +36,7 @@ struct Setup {
 async fn setup() -> Setup {
     let h = common::Harness::new(5).await;
     h.check().await;
-    let admin = {
-        let cat = h.demo.catalogue.lock().unwrap();
-        FakeAdmin::new(TOKEN, &cat, 5)
-    };
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shop_url = format!("http://{}", l.local_addr().unwrap());
-    let app = admin.router();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let (admin, shop_url) = h.fake_admin(TOKEN, 5).await;
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store.clone(), vault, LoginLimits::default()));

@@ -531,33 +531,33 @@ impl Repricer {
 
     /// proposed (at `version`) -> approved, or why not.
     async fn mark_approved(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
-        who.require(Role::Editor)?;
-        let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
-        if p.version != version || p.state != ProposalState::Proposed {
-            return Err(RepriceError::Conflict);
-        }
-        let mut next = p.clone();
-        next.state = ProposalState::Approved;
-        next.version += 1;
-        next.approved_by = Some(who.label.clone());
-        next.updated = Utc::now();
-        self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)
+        self.decide(who, id, version, ProposalState::Approved).await
     }
 
     /// Rejects the proposal as seen at `version`.
     pub async fn reject(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+        let done = self.decide(who, id, version, ProposalState::Rejected).await?;
+        self.accounts.audit(who, "reprice.reject", id, None, None).await?;
+        Ok(done)
+    }
+
+    /// An editor's decision on a waiting proposal as seen at `version`:
+    /// approved (noting who) or rejected, in the one write that checks and
+    /// bumps the version; `Conflict` when it is no longer that proposal.
+    async fn decide(&self, who: &Identity, id: &str, version: u64, to: ProposalState) -> Result<Proposal, RepriceError> {
         who.require(Role::Editor)?;
         let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
         if p.version != version || p.state != ProposalState::Proposed {
             return Err(RepriceError::Conflict);
         }
-        let mut next = p.clone();
-        next.state = ProposalState::Rejected;
+        let mut next = p;
+        next.state = to;
         next.version += 1;
+        if to == ProposalState::Approved {
+            next.approved_by = Some(who.label.clone());
+        }
         next.updated = Utc::now();
-        let done = self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)?;
-        self.accounts.audit(who, "reprice.reject", id, None, None).await?;
-        Ok(done)
+        self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)
     }
 
     /// Approves several proposals (each as seen at its version) and pushes

@@ -129,6 +129,21 @@ impl Harness {
         (p.id, p.variants[j].id, p.variants[j].available)
     }
 
+    /// The fake Shopify Admin API of "the user's own store", mirroring the
+    /// demo catalogue's first `products` products, served on a free port.
+    /// Returns it and its base URL.
+    pub async fn fake_admin(&self, token: &str, products: usize) -> (Arc<monitor::demo::admin::FakeAdmin>, String) {
+        let admin = {
+            let cat = self.demo.catalogue.lock().unwrap();
+            monitor::demo::admin::FakeAdmin::new(token, &cat, products.min(cat.products.len()))
+        };
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let app = admin.router();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        (admin, url)
+    }
+
     /// HTTP POST to the demo store's control API, as the e2e tests do.
     pub async fn control(&self, path: &str, body: serde_json::Value) -> u16 {
         reqwest::Client::new()
