@@ -235,6 +235,7 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "whoami",
     "load_dashboard",
     "load_product",
+    "load_comparison",
     "load_sources",
     "load_status",
     "load_account",

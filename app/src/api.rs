@@ -127,8 +127,6 @@ pub struct ProductDetail {
     pub last_seq: u64,
     pub product: Product,
     pub source_name: String,
-    /// The same item in other stores (with this one first).
-    pub offers: Vec<StoreOffer>,
     /// Oldest first.
     pub prices: Vec<PricePoint>,
     pub stock: Vec<StockPoint>,
@@ -166,6 +164,91 @@ impl StoreOffer {
     }
 }
 
+/// The product page's comparison across stores.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// The same item in other stores (with this one first).
+    pub offers: Vec<StoreOffer>,
+    /// Products a user said are not this item.
+    pub kept_apart: Vec<StoreOffer>,
+    /// Products of other stores that could be merged with this one by hand:
+    /// (key, "store — title"), by brand first.
+    pub candidates: Vec<(String, String)>,
+    /// Whether the caller may confirm, split and merge (editors).
+    pub can_edit: bool,
+}
+
+#[server(input = Json)]
+pub async fn load_comparison(key: String) -> Result<Comparison, ServerFnError> {
+    let who = caller(model::Role::Viewer)?;
+    let engine = engine()?;
+    let Some(product) = engine.product(&key) else {
+        return Ok(Comparison::default());
+    };
+    let names: std::collections::HashMap<String, String> = engine.sources().into_iter().map(|s| (s.key, s.name)).collect();
+    let name_of = |k: &str| names.get(k).cloned().unwrap_or_else(|| k.to_string());
+    let mut offers = vec![StoreOffer::of(&product, name_of(&product.source), None)];
+    let same = engine.same_items(&key);
+    offers.extend(same.iter().map(|(p, why)| StoreOffer::of(p, name_of(&p.source), Some(*why))));
+    let can_edit = who.viewer.can(model::Role::Editor);
+    let mut kept_apart = vec![];
+    let mut candidates = vec![];
+    if can_edit {
+        let all = engine.products();
+        for s in &all {
+            if s.source == product.source || offers.iter().any(|o| o.key == s.key) {
+                continue;
+            }
+            if engine.verdict(&key, &s.key) == Some(false) {
+                if let Some(p) = engine.product(&s.key) {
+                    kept_apart.push(StoreOffer::of(&p, name_of(&p.source), None));
+                }
+                continue;
+            }
+            candidates.push((s.brand.eq_ignore_ascii_case(&product.brand), s.key.clone(), format!("{} — {} ({})", name_of(&s.source), s.title, s.price_label())));
+        }
+        // Same brand first, then by title; at most 200 to choose from.
+        candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.2.cmp(&b.2)));
+        candidates.truncate(200);
+    }
+    Ok(Comparison {
+        offers,
+        kept_apart,
+        candidates: candidates.into_iter().map(|(_, k, l)| (k, l)).collect(),
+        can_edit,
+    })
+}
+
+/// A user's verdict on whether two products are the same item (editors):
+/// `same` (confirm or merge), `different` (split) or `auto` (undo).
+#[server]
+pub async fn judge_match(key: String, other: String, verdict: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Editor)?;
+    let same = match verdict.as_str() {
+        "same" => Some(true),
+        "different" => Some(false),
+        "auto" => None,
+        v => return Ok(FormResult::field("other", format!("unknown verdict {v:?}"))),
+    };
+    let other = other.trim().trim_start_matches("/product/").to_string();
+    if other.is_empty() {
+        return Ok(FormResult::field("other", "choose the product in another store"));
+    }
+    match control()?.judge_match(&who, &key, &other, same).await {
+        Ok(()) => Ok(FormResult {
+            ok: true,
+            message: match same {
+                Some(true) => "Kept together as the same item.".into(),
+                Some(false) => "Kept apart: not the same item.".into(),
+                None => "Back to automatic matching.".into(),
+            },
+            errors: vec![],
+        }),
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("other", m)),
+        Err(e) => Err(words("could not save the match", e)),
+    }
+}
+
 /// `None` when no product has that key.
 #[server(input = Json)]
 pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFnError> {
@@ -191,15 +274,10 @@ pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFn
         .find(|s| s.key == product.source)
         .map(|s| s.name)
         .unwrap_or_else(|| product.source.clone());
-    let names: std::collections::HashMap<String, String> = engine.sources().into_iter().map(|s| (s.key, s.name)).collect();
-    let name_of = |k: &str| names.get(k).cloned().unwrap_or_else(|| k.to_string());
-    let mut offers = vec![StoreOffer::of(&product, source_name.clone(), None)];
-    offers.extend(engine.same_items(&key).iter().map(|(p, why)| StoreOffer::of(p, name_of(&p.source), Some(*why))));
     Ok(Some(ProductDetail {
         last_seq,
         product,
         source_name,
-        offers,
         prices,
         stock,
     }))
@@ -250,6 +328,21 @@ pub struct SourcesView {
     pub rows: Vec<SourceRow>,
     /// Whether the caller may add, change and check sources (editors and admins).
     pub can_edit: bool,
+    /// The connector accounts, for admins (who set them); `None` for others.
+    #[serde(default)]
+    pub connectors: Option<ConnectorsView>,
+}
+
+/// Which connector accounts are set; never their passwords, keys or salts.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorsView {
+    pub oxylabs_user: Option<String>,
+    /// Whether Amazon sources use the built-in demo's fake Oxylabs.
+    pub oxylabs_demo: bool,
+    /// Pop Mart regions with a client key and signing salt.
+    pub popmart_regions: Vec<String>,
+    /// Whether the built-in demo runs (its fakes can be used).
+    pub demo: bool,
 }
 
 #[server(input = Json)]
@@ -261,6 +354,74 @@ pub async fn load_sources() -> Result<SourcesView, ServerFnError> {
         last_seq,
         rows: source_rows(&engine, RUNS_SHOWN).await?,
         can_edit: who.viewer.can(model::Role::Editor),
+        connectors: who.viewer.can(model::Role::Admin).then(|| {
+            let c = engine.connector_status();
+            ConnectorsView {
+                oxylabs_user: c.oxylabs_user,
+                oxylabs_demo: c.oxylabs_demo,
+                popmart_regions: c.popmart_regions,
+                demo: engine.demo_base().is_some(),
+            }
+        }),
+    })
+}
+
+/// Sets the Oxylabs account Amazon sources use (admins). The password is
+/// sealed in the vault and never shown again.
+#[server]
+pub async fn save_oxylabs(user: String, password: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Admin)?;
+    match control()?.set_oxylabs(&who, &user, &password, "").await {
+        Ok(()) => {
+            back_to_sources();
+            Ok(FormResult { ok: true, message: format!("Saved the Oxylabs account {:?}.", user.trim()), errors: vec![] })
+        }
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("password", m)),
+        Err(e) => Err(words("could not save the Oxylabs account", e)),
+    }
+}
+
+/// Sets a Pop Mart region's client key and signing salt (admins).
+#[server]
+pub async fn save_popmart_keys(region: String, client_key: String, salt: String) -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Admin)?;
+    match control()?.set_popmart_keys(&who, &region, &client_key, &salt).await {
+        Ok(()) => {
+            back_to_sources();
+            Ok(FormResult { ok: true, message: format!("Saved the Pop Mart keys for {}.", region.trim().to_uppercase()), errors: vec![] })
+        }
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("salt", m)),
+        Err(e) => Err(words("could not save the Pop Mart keys", e)),
+    }
+}
+
+/// Points Amazon and Pop Mart sources at the built-in demo's fakes (admins),
+/// and says what to add to try them.
+#[server]
+pub async fn use_demo_connectors() -> Result<FormResult, ServerFnError> {
+    let who = caller(model::Role::Admin)?;
+    let control = control()?;
+    let popmart = control
+        .use_demo_connectors(&who)
+        .await
+        .map_err(|e| words("could not use the demo connectors", e))?;
+    let asins: Vec<String> = control
+        .engine
+        .products()
+        .iter()
+        .filter(|p| p.source == "demo")
+        .take(3)
+        .filter_map(|p| p.key.rsplit(':').next().and_then(|id| id.parse::<u64>().ok()))
+        .map(monitor::demo::oxylabs::asin_of)
+        .collect();
+    back_to_sources();
+    Ok(FormResult {
+        ok: true,
+        message: format!(
+            "Amazon sources now read the demo's Oxylabs (its Amazon mirrors the demo store; try the ASINs {}), and Pop Mart sources the demo's Pop Mart at {popmart} (product ids 1159 to 1170).",
+            asins.join(" ")
+        ),
+        errors: vec![],
     })
 }
 
@@ -422,6 +583,10 @@ fn added_err_field(msg: &str) -> Option<&'static str> {
         Some("json_mapping")
     } else if msg.contains("stock selector") {
         Some("stock_selector")
+    } else if msg.contains("ASIN") || msg.contains("Amazon") {
+        Some("asins")
+    } else if msg.contains("Pop Mart") || msg.contains("product ids") || msg.contains("search for") || msg.contains("series id") || msg.contains("category id") {
+        Some("popmart_target")
     } else if msg.is_empty() {
         None
     } else {
@@ -450,6 +615,11 @@ pub async fn add_source(
     out_phrases: Option<String>,
     json_mapping: Option<String>,
     json_headers: Option<String>,
+    asins: Option<String>,
+    amazon_domain: Option<String>,
+    popmart_region: Option<String>,
+    popmart_watch: Option<String>,
+    popmart_target: Option<String>,
     preview: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
@@ -489,6 +659,19 @@ pub async fn add_source(
     } else {
         None
     };
+    let amazon = if kind == model::SOURCE_KIND_AMAZON {
+        match model::AmazonSettings::from_text(asins.as_deref().unwrap_or(""), amazon_domain.as_deref().unwrap_or("com")) {
+            Ok(a) => Some(a),
+            Err(e) => return fail("asins", e),
+        }
+    } else {
+        None
+    };
+    let popmart = (kind == model::SOURCE_KIND_POPMART).then(|| model::PopmartSettings {
+        region: popmart_region.unwrap_or_default(),
+        watch: popmart_watch.unwrap_or_default(),
+        target: popmart_target.unwrap_or_default(),
+    });
     // "Preview": what the mapping reads now, nothing added.
     if preview.is_some() {
         let Some(mapping) = json else {
@@ -515,8 +698,13 @@ pub async fn add_source(
             Err(e) => Err(words("could not preview the source", e)),
         };
     }
-    if let Err(e) = monitor::engine::source_url(&url) {
-        return fail("url", e.to_string());
+    // Amazon and Pop Mart sources may leave the URL empty: the site or the
+    // region's API host is used.
+    let api_kind = amazon.is_some() || popmart.is_some();
+    if !(api_kind && url.trim().is_empty()) {
+        if let Err(e) = monitor::engine::source_url(&url) {
+            return fail("url", e.to_string());
+        }
     }
     let secs = match parse_interval(&interval) {
         Ok(s) => s,
@@ -534,6 +722,8 @@ pub async fn add_source(
                 interval: std::time::Duration::from_secs(secs),
                 page,
                 json,
+                amazon,
+                popmart,
             },
         )
         .await;
@@ -588,8 +778,7 @@ pub async fn edit_source(
                 name: Some(name),
                 url: Some(url),
                 interval: Some(std::time::Duration::from_secs(secs)),
-                page: None,
-                json: None,
+                ..Default::default()
             },
         )
         .await

@@ -52,7 +52,12 @@ pub fn apply(products: &mut Vec<ProductSummary>, filter: &ProductFilter, e: &Eve
     let matches = filter.matches(p);
     match (matches, pos) {
         (true, Some(i)) => {
+            // An event's summary does not compare stores: keep the spread.
+            let spread = products[i].spread.take();
             products[i] = p.clone();
+            if products[i].spread.is_none() {
+                products[i].spread = spread;
+            }
             if filter.sort != Sort::Newest {
                 filter.sort(products);
             } else {
@@ -265,6 +270,11 @@ fn ProductCard(
                     " " <ChangeBadge change=p.change.clone()/>
                 </p>
                 <p class="sizes" class:sold-out=sold_out data-testid="sizes">{sizes}</p>
+                {p.spread.clone().map(|s| view! {
+                    <p class="spread hint" data-testid="spread">
+                        {format!("In stock in {} stores: {}–{} {} ({} % apart)", s.stores, s.low, s.high, p.currency, s.percent)}
+                    </p>
+                })}
                 {watch.map(|action| view! { <crate::alerts::WatchButton key=key.clone() action/> })}
             </div>
         </li>
@@ -294,6 +304,7 @@ mod tests {
             removed: false,
             updated: Utc::now(),
             change: None,
+            spread: None,
         }
     }
 

@@ -173,6 +173,11 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                         {move || summary.with(|s| s.price_label())}
                         " " {move || view! { <ChangeBadge change=summary.with(|s| s.change.clone())/> }}
                     </p>
+                    {(!p0.facts.is_empty()).then(|| view! {
+                        <dl class="facts" data-testid="facts">
+                            {move || product.with(|p| p.facts.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view())}
+                        </dl>
+                    })}
                     <p><a class="button" href=p0.url.clone() target="_blank" rel="noopener">"View in the store ↗"</a></p>
                 </div>
             </header>
@@ -184,42 +189,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>
             </section>
 
-            {(initial.offers.len() > 1).then(|| {
-                let offers = initial.offers.clone();
-                // The cheapest offer with a size in stock (one currency only).
-                let cheapest = offers
-                    .iter()
-                    .filter(|o| o.currency == offers[0].currency)
-                    .filter_map(|o| o.in_stock_from.map(|p| (p, o.key.clone())))
-                    .min_by(|a, b| a.0.cmp(&b.0))
-                    .map(|x| x.1);
-                view! {
-                <section aria-labelledby="compare-heading">
-                    <h2 id="compare-heading">"Across stores"</h2>
-                    <div class="table-scroll">
-                    <table class="log compare" data-testid="compare">
-                        <thead><tr><th scope="col">"Store"</th><th scope="col">"In stock from"</th><th scope="col">"Sizes in stock"</th><th scope="col">"Matched by"</th></tr></thead>
-                        <tbody>
-                            {offers.into_iter().map(|o| {
-                                let best = cheapest.as_deref() == Some(o.key.as_str());
-                                view! {
-                                    <tr data-testid="offer" data-cheapest=best.to_string() class:cheapest=best>
-                                        <td><a href=crate::ui::product_href(&o.key)>{o.store.clone()}</a>
-                                            " " <a href=o.url.clone() target="_blank" rel="noopener" class="hint">"shop ↗"</a></td>
-                                        <td>{match o.in_stock_from {
-                                            Some(p) => format!("{p} {}", o.currency),
-                                            None => format!("sold out (was {} {})", o.lowest, o.currency),
-                                        }} {best.then(|| view! { " " <span class="badge">"cheapest in stock"</span> })}</td>
-                                        <td>{if o.sizes_in_stock.is_empty() { "–".to_string() } else { o.sizes_in_stock.join(", ") }}</td>
-                                        <td class="hint">{o.matched_by.map(|m| m.describe()).unwrap_or("this page")}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                    </div>
-                </section>
-            }})}
+            <Comparison key=p0.key.clone()/>
 
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
@@ -258,5 +228,115 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 </ol>
             </section>
         </article>
+    }
+}
+
+/// "Across stores": every store carrying the item, the cheapest in-stock
+/// offer highlighted; editors confirm a match, keep two products apart, or
+/// merge one of another store by hand.
+#[component]
+fn Comparison(key: String) -> impl IntoView {
+    let judge = ServerAction::<crate::api::JudgeMatch>::new();
+    let k = key.clone();
+    let data = Resource::new(move || (k.clone(), judge.version().get()), |(k, _)| crate::api::load_comparison(k));
+    let result = judge.value();
+    view! {
+        <Transition fallback=|| ()>
+            {move || data.get().and_then(|r| r.ok()).map(|c| {
+                let key = key.clone();
+                (c.offers.len() > 1 || c.can_edit).then(|| comparison_view(c, key, judge, result))
+            })}
+        </Transition>
+    }
+}
+
+fn comparison_view(
+    c: crate::api::Comparison,
+    key: String,
+    judge: ServerAction<crate::api::JudgeMatch>,
+    result: impl crate::sources::ActionResult,
+) -> impl IntoView {
+    let offers = c.offers.clone();
+    // The cheapest offer with a size in stock (one currency only).
+    let cheapest = offers
+        .iter()
+        .filter(|o| o.currency == offers[0].currency)
+        .filter_map(|o| o.in_stock_from.map(|p| (p, o.key.clone())))
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .map(|x| x.1);
+    let can_edit = c.can_edit;
+    // One small form per button: key, other, verdict.
+    let verdict_button = move |key: String, other: String, verdict: &'static str, label: &'static str, title: String| {
+        view! {
+            <ActionForm action=judge attr:class="inline">
+                <input type="hidden" name="key" value=key/>
+                <input type="hidden" name="other" value=other/>
+                <input type="hidden" name="verdict" value=verdict/>
+                <button type="submit" class="link" title=title>{label}</button>
+            </ActionForm>
+        }
+    };
+    let k2 = key.clone();
+    view! {
+        <section aria-labelledby="compare-heading" data-testid="comparison">
+            <h2 id="compare-heading">"Across stores"</h2>
+            {(offers.len() > 1).then(|| view! {
+            <div class="table-scroll">
+            <table class="log compare" data-testid="compare">
+                <thead><tr><th scope="col">"Store"</th><th scope="col">"In stock from"</th><th scope="col">"Sizes in stock"</th><th scope="col">"Matched by"</th></tr></thead>
+                <tbody>
+                    {offers.clone().into_iter().map(|o| {
+                        let best = cheapest.as_deref() == Some(o.key.as_str());
+                        let key = key.clone();
+                        let controls = (can_edit && o.matched_by.is_some()).then(|| {
+                            let title = format!("{} in {}", o.title, o.store);
+                            view! {
+                                {(o.matched_by != Some(model::MatchedBy::ByHand)).then(|| verdict_button(key.clone(), o.key.clone(), "same", "Confirm", format!("Confirm: {title} is the same item")))}
+                                {(o.matched_by == Some(model::MatchedBy::ByHand)).then(|| verdict_button(key.clone(), o.key.clone(), "auto", "Undo", format!("Back to automatic matching for {title}")))}
+                                {verdict_button(key.clone(), o.key.clone(), "different", "Not the same item", format!("Split: {title} is a different item"))}
+                            }
+                        });
+                        view! {
+                            <tr data-testid="offer" data-key=o.key.clone() data-cheapest=best.to_string() class:cheapest=best>
+                                <td><a href=crate::ui::product_href(&o.key)>{o.store.clone()}</a>
+                                    " " <a href=o.url.clone() target="_blank" rel="noopener" class="hint">"shop ↗"</a></td>
+                                <td>{match o.in_stock_from {
+                                    Some(p) => format!("{p} {}", o.currency),
+                                    None => format!("sold out (was {} {})", o.lowest, o.currency),
+                                }} {best.then(|| view! { " " <span class="badge">"cheapest in stock"</span> })}</td>
+                                <td>{if o.sizes_in_stock.is_empty() { "–".to_string() } else { o.sizes_in_stock.join(", ") }}</td>
+                                <td class="hint">{o.matched_by.map(|m| m.describe()).unwrap_or("this page")} {controls}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            </div>
+            })}
+            {(offers.len() <= 1).then(|| view! { <p class="hint">"No other store carries this item, as far as Dropwatch can tell."</p> })}
+            {(!c.kept_apart.is_empty()).then(|| view! {
+                <p class="hint" data-testid="kept-apart">"Kept apart by hand: "
+                    {c.kept_apart.iter().map(|o| view! {
+                        <span>{format!("{} in {} ", o.title, o.store)}
+                        {verdict_button(k2.clone(), o.key.clone(), "auto", "Undo", format!("Match {} automatically again", o.title))}</span>
+                    }).collect_view()}
+                </p>
+            })}
+            {can_edit.then(|| view! {
+                <ActionForm action=judge attr:class="form inline merge" attr:data-testid="merge">
+                    <input type="hidden" name="key" value=key.clone()/>
+                    <input type="hidden" name="verdict" value="same"/>
+                    <label>"Same item in another store "
+                        <select name="other" aria-describedby="merge-error">
+                            <option value="">"Choose a product…"</option>
+                            {c.candidates.iter().map(|(k, label)| view! { <option value=k.clone()>{label.clone()}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="submit">"Merge"</button>
+                    {crate::sources::field_error(result.clone(), "other", "merge-error".into(), None)}
+                    {crate::sources::outcome(result)}
+                </ActionForm>
+            })}
+        </section>
     }
 }

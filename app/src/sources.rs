@@ -12,8 +12,8 @@ use leptos_router::hooks::use_query_map;
 use model::{Event, EventKind, PollRun, SOURCE_KIND_SHOPIFY};
 
 use crate::api::{
-    format_interval, load_sources, AddSource, CheckSource, EditSource, FormResult, RemoveSource,
-    SetSourceEnabled, SourceRow, SourcesView,
+    format_interval, load_sources, AddSource, CheckSource, ConnectorsView, EditSource, FormResult, RemoveSource,
+    SaveOxylabs, SavePopmartKeys, SetSourceEnabled, SourceRow, SourcesView, UseDemoConnectors,
 };
 use crate::live::use_live_events;
 use crate::ui::{date_time_utc, ErrorText};
@@ -116,6 +116,7 @@ pub(crate) fn outcome(result: impl ActionResult) -> impl IntoView {
 #[component]
 fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
     let can_edit = initial.can_edit;
+    let connectors = initial.connectors.clone();
     let rows = RwSignal::new(initial.rows);
     let add = ServerAction::<AddSource>::new();
     let edit = ServerAction::<EditSource>::new();
@@ -204,11 +205,13 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                         <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
                         <option value=model::SOURCE_KIND_PAGE>"Product page of any shop"</option>
                         <option value=model::SOURCE_KIND_JSON>"JSON API (field mapping)"</option>
+                        <option value=model::SOURCE_KIND_AMAZON>"Amazon (through Oxylabs)"</option>
+                        <option value=model::SOURCE_KIND_POPMART>"Pop Mart"</option>
                     </select>
                 </label>
                 {field_error(add_result.clone(), "kind", "kind-error".into(), kind_err)}
-                <label>"Store address " <span class="hint">"(a Shopify store, or one product page of any shop)"</span>
-                    <input type="url" name="url" required placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url" value=url_typed/>
+                <label>"Store address " <span class="hint">"(a Shopify store or one product page; for Amazon and Pop Mart leave it empty)"</span>
+                    <input type="url" name="url" placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url" value=url_typed/>
                 </label>
                 {field_error(add_result.clone(), "url", "url-error".into(), url_err)}
                 <label>"Name " <span class="hint">"(optional)"</span>
@@ -241,14 +244,137 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     </label>
                     <button type="submit" name="preview" value="1" class="secondary" data-testid="preview">"Preview"</button>
                 </details>
+                <details class="amazon-settings">
+                    <summary>"Amazon: which products"</summary>
+                    <p class="hint">"Read through the Oxylabs Web Scraper API with the account set under Connector accounts: up to 10 products one by one, more as one batch."</p>
+                    <label>"ASINs or Amazon product URLs " <span class="hint">"(one per line)"</span>
+                        <textarea name="asins" rows="3" spellcheck="false" aria-describedby="asins-error"
+                            placeholder="B00JTX7SH2\nhttps://www.amazon.com/dp/B084Y7CHX5"></textarea>
+                    </label>
+                    {field_error(add_result.clone(), "asins", "asins-error".into(), None)}
+                    <label>"Amazon site " <span class="hint">"(com, co.uk, de…; taken from the URLs when they say)"</span>
+                        <input type="text" name="amazon_domain" value="com" spellcheck="false"/>
+                    </label>
+                </details>
+                <details class="popmart-settings">
+                    <summary>"Pop Mart: region and what to watch"</summary>
+                    <label>"Region"
+                        <select name="popmart_region">
+                            {model::POPMART_REGIONS.iter().map(|(code, name, ..)| view! { <option value=*code>{format!("{name} ({code})")}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Watch"
+                        <select name="popmart_watch">
+                            {model::POPMART_WATCHES.iter().map(|(value, label, _)| view! { <option value=*value>{*label}</option> }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"Which " <span class="hint">"(product ids 1159, 1160; a category or series id; or search words)"</span>
+                        <input type="text" name="popmart_target" spellcheck="false" aria-describedby="popmart-target-error"/>
+                    </label>
+                    {field_error(add_result.clone(), "popmart_target", "popmart-target-error".into(), None)}
+                </details>
                 <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
                 {outcome(add_result)}
             </ActionForm>
         </section>
         })}
+        {connectors.map(|c| view! { <ConnectorAccounts initial=c/> })}
         {(!can_edit).then(|| view! {
             <p class="hint" data-testid="read-only">"You can read the sources; adding or changing them needs the editor role."</p>
         })}
+    }
+}
+
+/// The accounts connectors use (admins): Oxylabs for Amazon, and a client
+/// key and signing salt per Pop Mart region. What is saved is never shown
+/// again; the page says only whether it is set.
+#[component]
+fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
+    let oxy = ServerAction::<SaveOxylabs>::new();
+    let pm = ServerAction::<SavePopmartKeys>::new();
+    let demo = ServerAction::<UseDemoConnectors>::new();
+    let demo_running = initial.demo;
+    let status = RwSignal::new(initial);
+    // After each save, say what is set now.
+    Effect::new(move |ran: Option<()>| {
+        (oxy.version().get(), pm.version().get(), demo.version().get());
+        if ran.is_some() {
+            spawn_local(async move {
+                if let Ok(Some(c)) = load_sources().await.map(|v| v.connectors) {
+                    status.set(c);
+                }
+            });
+        }
+    });
+    let (oxy_result, pm_result, demo_result) = (oxy.value(), pm.value(), demo.value());
+    let password = NodeRef::<leptos::html::Input>::new();
+    let salt = NodeRef::<leptos::html::Input>::new();
+    let client_key = NodeRef::<leptos::html::Input>::new();
+    // Secrets leave the form once saved.
+    Effect::new(move |_| {
+        if oxy_result.get().is_some_and(|r| r.is_ok_and(|r| r.ok)) {
+            if let Some(i) = password.get() {
+                i.set_value("");
+            }
+        }
+    });
+    Effect::new(move |_| {
+        if pm_result.get().is_some_and(|r| r.is_ok_and(|r| r.ok)) {
+            for i in [salt.get(), client_key.get()].into_iter().flatten() {
+                i.set_value("");
+            }
+        }
+    });
+    let oxy_state = move || {
+        status.with(|s| match (&s.oxylabs_user, s.oxylabs_demo) {
+            (Some(_), true) => "Set: the built-in demo's Oxylabs.".to_string(),
+            (Some(u), false) => format!("Set for the user {u:?}."),
+            (None, _) => "Not set: Amazon sources cannot be read yet.".to_string(),
+        })
+    };
+    let pm_state = move || {
+        status.with(|s| {
+            if s.popmart_regions.is_empty() {
+                "No region has keys yet.".to_string()
+            } else {
+                format!("Keys set for {}.", s.popmart_regions.join(", "))
+            }
+        })
+    };
+    view! {
+        <section class="panel" aria-labelledby="connectors-heading" data-testid="connectors">
+            <h2 id="connectors-heading">"Connector accounts"</h2>
+            <p class="hint">"Kept sealed on this server; never shown again after saving, never logged."</p>
+            {demo_running.then(|| view! {
+                <ActionForm action=demo attr:class="form inline">
+                    <button type="submit" class="secondary">"Use the demo's Oxylabs and Pop Mart"</button>
+                    {outcome(demo_result)}
+                </ActionForm>
+            })}
+            <h3>"Oxylabs (Amazon)"</h3>
+            <p data-testid="oxylabs-state">{oxy_state}</p>
+            <ActionForm action=oxy attr:class="form">
+                <label>"Oxylabs username" <input type="text" name="user" autocomplete="off" required/></label>
+                <label>"Oxylabs password" <input type="password" name="password" autocomplete="new-password" required node_ref=password aria-describedby="oxy-error"/></label>
+                {field_error(oxy_result.clone(), "password", "oxy-error".into(), None)}
+                <button type="submit">"Save Oxylabs account"</button>
+                {outcome(oxy_result)}
+            </ActionForm>
+            <h3>"Pop Mart"</h3>
+            <p data-testid="popmart-state">{pm_state}</p>
+            <ActionForm action=pm attr:class="form">
+                <label>"Region"
+                    <select name="region">
+                        {model::POPMART_REGIONS.iter().map(|(code, name, ..)| view! { <option value=*code>{format!("{name} ({code})")}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>"Client key" <input type="password" name="client_key" autocomplete="off" required node_ref=client_key/></label>
+                <label>"Signing salt" <input type="password" name="salt" autocomplete="off" required node_ref=salt aria-describedby="pm-error"/></label>
+                {field_error(pm_result.clone(), "salt", "pm-error".into(), None)}
+                <button type="submit">"Save Pop Mart keys"</button>
+                {outcome(pm_result)}
+            </ActionForm>
+        </section>
     }
 }
 
@@ -297,6 +423,9 @@ pub fn class_words(class: &str) -> &'static str {
         "backing_off" => "Waiting before asking this store again",
         "circuit_open" => "Paused after repeated failures; will try again later",
         "internal" => "Dropwatch could not save what it read",
+        "unreadable" => "The answer came, but its price or stock could not be read",
+        "refused" => "The API refused the credentials; check them under Connector accounts",
+        "http_error" => "The store answered with an unexpected status",
         _ => "The check failed",
     }
 }

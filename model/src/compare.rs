@@ -14,6 +14,8 @@ pub enum MatchedBy {
     Gtin,
     StyleCode,
     BrandAndModel,
+    /// A user said they are the same item.
+    ByHand,
 }
 
 impl MatchedBy {
@@ -22,6 +24,7 @@ impl MatchedBy {
             MatchedBy::Gtin => "same GTIN",
             MatchedBy::StyleCode => "same style code",
             MatchedBy::BrandAndModel => "same brand and model name",
+            MatchedBy::ByHand => "confirmed by hand",
         }
     }
 }
@@ -120,6 +123,108 @@ pub fn same_item(a: &Product, b: &Product) -> Option<MatchedBy> {
     }
 }
 
+/// A user's verdicts on pairs of products: same item (confirm, merge) or
+/// not (split). Keys are ordered pairs of product keys.
+pub type Verdicts = std::collections::HashMap<(String, String), bool>;
+
+/// The verdict key of two products, in either order.
+pub fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// Whether `a` and `b` are the same item, the user's verdict first.
+pub fn same_item_judged(a: &Product, b: &Product, verdicts: &Verdicts) -> Option<MatchedBy> {
+    if a.source == b.source {
+        return None;
+    }
+    match verdicts.get(&pair(&a.key, &b.key)) {
+        Some(true) => Some(MatchedBy::ByHand),
+        Some(false) => None,
+        None => same_item(a, b),
+    }
+}
+
+/// Finds each product's matches among many without comparing every pair:
+/// products are indexed by GTIN, style code and brand + model, and only
+/// those sharing a key (or a verdict) are compared.
+pub struct MatchIndex<'a> {
+    products: Vec<&'a Product>,
+    by_key: std::collections::HashMap<String, Vec<usize>>,
+    verdicts: &'a Verdicts,
+}
+
+impl<'a> MatchIndex<'a> {
+    pub fn new(products: Vec<&'a Product>, verdicts: &'a Verdicts) -> MatchIndex<'a> {
+        let mut by_key: std::collections::HashMap<String, Vec<usize>> = Default::default();
+        for (i, p) in products.iter().enumerate() {
+            let mut keys: Vec<String> = gtins(p).into_iter().map(|g| format!("g:{g}")).collect();
+            if let Some(c) = product_style_code(p) {
+                keys.push(format!("s:{c}"));
+            }
+            if let Some(m) = model_key(p) {
+                keys.push(format!("m:{m}"));
+            }
+            keys.push(format!("k:{}", p.key));
+            for k in keys {
+                by_key.entry(k).or_default().push(i);
+            }
+        }
+        MatchIndex { products, by_key, verdicts }
+    }
+
+    /// The products that are the same item as `p`, and why.
+    pub fn matches(&self, p: &Product) -> Vec<(&'a Product, MatchedBy)> {
+        let mut candidates: Vec<usize> = vec![];
+        let mut keys: Vec<String> = gtins(p).into_iter().map(|g| format!("g:{g}")).collect();
+        keys.extend(product_style_code(p).map(|c| format!("s:{c}")));
+        keys.extend(model_key(p).map(|m| format!("m:{m}")));
+        for ((a, b), same) in self.verdicts {
+            if *same && (a == &p.key || b == &p.key) {
+                keys.push(format!("k:{}", if a == &p.key { b } else { a }));
+            }
+        }
+        for k in keys {
+            if let Some(ids) = self.by_key.get(&k) {
+                candidates.extend(ids);
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .map(|i| self.products[i])
+            .filter(|o| o.key != p.key)
+            .filter_map(|o| same_item_judged(p, o, self.verdicts).map(|why| (o, why)))
+            .collect()
+    }
+}
+
+/// How far apart the in-stock prices of one item are across stores (same
+/// currency only): `None` unless at least two stores have it in stock.
+pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
+    let lowest = |p: &Product| p.variants.iter().filter(|v| v.available).map(|v| v.price).min();
+    let mut prices: Vec<rust_decimal::Decimal> = std::iter::once(me)
+        .chain(others.iter().copied())
+        .filter(|p| !p.removed && p.currency == me.currency)
+        .filter_map(lowest)
+        .collect();
+    if prices.len() < 2 {
+        return None;
+    }
+    prices.sort();
+    let (low, high) = (prices[0], prices[prices.len() - 1]);
+    let percent = if low.is_zero() {
+        rust_decimal::Decimal::ZERO
+    } else {
+        ((high - low) * rust_decimal::Decimal::ONE_HUNDRED / low).round_dp(1)
+    };
+    Some(crate::Spread { stores: prices.len() as u32, low, high, percent })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +251,7 @@ mod tests {
             updated: now,
             removed: false,
             last_change: None,
+            facts: Default::default(),
         }
     }
 

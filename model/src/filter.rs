@@ -23,14 +23,17 @@ pub enum Sort {
     PriceDesc,
     /// Largest last price drop (in percent) first.
     BiggestDrop,
+    /// Largest gap between the stores carrying the item first.
+    Spread,
 }
 
 impl Sort {
-    pub const ALL: [Sort; 4] = [
+    pub const ALL: [Sort; 5] = [
         Sort::Newest,
         Sort::PriceAsc,
         Sort::PriceDesc,
         Sort::BiggestDrop,
+        Sort::Spread,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Sort {
             Sort::PriceAsc => "price_asc",
             Sort::PriceDesc => "price_desc",
             Sort::BiggestDrop => "biggest_drop",
+            Sort::Spread => "spread",
         }
     }
 
@@ -48,6 +52,7 @@ impl Sort {
             Sort::PriceAsc => "Price: low to high",
             Sort::PriceDesc => "Price: high to low",
             Sort::BiggestDrop => "Biggest drop",
+            Sort::Spread => "Biggest gap between stores",
         }
     }
 
@@ -177,12 +182,15 @@ impl ProductFilter {
                 .map(|c| c.percent())
                 .unwrap_or(Decimal::MAX)
         };
+        // Items in one store only come last.
+        let spread = |p: &ProductSummary| p.spread.as_ref().map(|s| s.percent).unwrap_or(Decimal::MIN);
         products.sort_by(|a, b| {
             let primary = match self.sort {
                 Sort::Newest => b.updated.cmp(&a.updated),
                 Sort::PriceAsc => a.min_price.cmp(&b.min_price),
                 Sort::PriceDesc => b.min_price.cmp(&a.min_price),
                 Sort::BiggestDrop => drop(a).cmp(&drop(b)),
+                Sort::Spread => spread(b).cmp(&spread(a)),
             };
             primary
                 .then_with(|| a.title.cmp(&b.title))
@@ -245,6 +253,7 @@ mod tests {
             removed: false,
             updated: Utc.with_ymd_and_hms(2026, 11, 1, 0, minute, 0).unwrap(),
             change: None,
+            spread: None,
         }
     }
 

@@ -24,11 +24,11 @@ pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use compare::MatchedBy;
-pub use product::{PriceMove, Product, ProductSummary, Variant};
+pub use product::{PriceMove, Product, ProductSummary, Spread, Variant};
 pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
-pub use source::{HostView, JsonMapping, PageSettings, PollRun, RunProgress, Source};
+pub use source::{AmazonSettings, HostView, JsonMapping, PageSettings, PollRun, PopmartSettings, RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.
@@ -40,4 +40,15 @@ pub const SOURCE_KIND_PAGE: &str = "page";
 /// Any JSON API (the Luckdata sneaker API, a store's own API), read through
 /// a field mapping.
 pub const SOURCE_KIND_JSON: &str = "json";
-pub const SOURCE_KINDS: &[&str] = &[SOURCE_KIND_SHOPIFY, SOURCE_KIND_PAGE, SOURCE_KIND_JSON];
+/// Amazon products (ASINs) read through the Oxylabs Web Scraper API.
+pub const SOURCE_KIND_AMAZON: &str = "amazon";
+/// Pop Mart's shop API, per region (products, a category, new arrivals, a
+/// search or a series).
+pub const SOURCE_KIND_POPMART: &str = "popmart";
+pub const SOURCE_KINDS: &[&str] = &[
+    SOURCE_KIND_SHOPIFY,
+    SOURCE_KIND_PAGE,
+    SOURCE_KIND_JSON,
+    SOURCE_KIND_AMAZON,
+    SOURCE_KIND_POPMART,
+];

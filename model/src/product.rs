@@ -57,6 +57,10 @@ pub struct Product {
     /// "biggest drop" sort).
     #[serde(default)]
     pub last_change: Option<PriceMove>,
+    /// What else the source tells about it, by name: "delivery" (the
+    /// expected date), "rating", "stock" (the shop's own words), "list price".
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub facts: std::collections::BTreeMap<String, String>,
 }
 
 /// A move of a product's lowest price.
@@ -120,6 +124,7 @@ impl Product {
             removed: self.removed,
             updated: self.updated,
             change: self.last_change.clone(),
+            spread: None,
         }
     }
 }
@@ -150,6 +155,22 @@ pub struct ProductSummary {
     /// The last move of the lowest price, if it ever moved.
     #[serde(default)]
     pub change: Option<PriceMove>,
+    /// How far apart this item's in-stock prices are across the stores
+    /// carrying it (set by lists that compare stores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<Spread>,
+}
+
+/// One item's lowest in-stock prices across stores.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Spread {
+    /// Stores that have it in stock.
+    pub stores: u32,
+    pub low: Decimal,
+    pub high: Decimal,
+    /// (high - low) in percent of low, to one decimal.
+    pub percent: Decimal,
 }
 
 impl ProductSummary {
@@ -201,6 +222,7 @@ mod tests {
             updated: Utc::now(),
             removed: false,
             last_change: None,
+            facts: Default::default(),
         };
         let s = p.summary();
         assert_eq!(s.price_label(), "110.00–129.99 USD");

@@ -30,6 +30,160 @@ pub struct Source {
     /// For "json" sources: request headers and where each field is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub json: Option<JsonMapping>,
+    /// For "amazon" sources: the ASINs and the Amazon site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amazon: Option<AmazonSettings>,
+    /// For "popmart" sources: the region and what to watch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub popmart: Option<PopmartSettings>,
+}
+
+/// What an Amazon source reads through Oxylabs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AmazonSettings {
+    /// Ten-character ASINs ("B00JTX7SH2").
+    pub asins: Vec<String>,
+    /// The Amazon site's domain ending: "com", "co.uk", "de"...
+    pub domain: String,
+    /// A delivery ZIP or country for prices and delivery dates ("90210").
+    #[serde(default)]
+    pub geo_location: Option<String>,
+}
+
+impl AmazonSettings {
+    /// Reads ASINs and Amazon product URLs, one or more per line (or
+    /// separated by commas or spaces). The site comes from the URLs when
+    /// they name one, else `domain`. Says which entry is neither.
+    pub fn from_text(text: &str, domain: &str) -> Result<AmazonSettings, String> {
+        let mut asins: Vec<String> = vec![];
+        let mut site: Option<String> = None;
+        for entry in text.split(|c: char| c.is_whitespace() || c == ',').filter(|e| !e.is_empty()) {
+            let (asin, from) = asin_of(entry).ok_or_else(|| {
+                format!("{entry:?} is neither an ASIN (10 letters and digits, e.g. B00JTX7SH2) nor an Amazon product URL")
+            })?;
+            if let Some(d) = from {
+                if site.as_ref().is_some_and(|s| s != &d) {
+                    return Err(format!("the URLs are from different Amazon sites (amazon.{} and amazon.{d}); add one source per site", site.unwrap()));
+                }
+                site = Some(d);
+            }
+            if !asins.contains(&asin) {
+                asins.push(asin);
+            }
+        }
+        if asins.is_empty() {
+            return Err("give at least one ASIN or Amazon product URL".into());
+        }
+        let domain = site.unwrap_or_else(|| domain.trim().trim_start_matches('.').to_lowercase());
+        let domain = if domain.is_empty() { "com".to_string() } else { domain };
+        if !domain.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())) {
+            return Err(format!("{domain:?} is not an Amazon site ending such as com, co.uk or de"));
+        }
+        Ok(AmazonSettings { asins, domain, geo_location: None })
+    }
+}
+
+/// The ASIN of an entry, and the Amazon site when it is a URL.
+fn asin_of(entry: &str) -> Option<(String, Option<String>)> {
+    let is_asin = |s: &str| s.len() == 10 && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if is_asin(entry) {
+        return Some((entry.to_ascii_uppercase(), None));
+    }
+    let rest = entry.strip_prefix("https://").or_else(|| entry.strip_prefix("http://"))?;
+    let (host, path) = rest.split_once('/')?;
+    let host = host.to_ascii_lowercase();
+    let site = host.strip_prefix("www.").unwrap_or(&host).strip_prefix("amazon.")?.to_string();
+    let mut parts = path.split(['/', '?']);
+    while let Some(p) = parts.next() {
+        if matches!(p, "dp" | "product" | "ASIN") {
+            let next = parts.next()?;
+            return is_asin(next).then(|| (next.to_ascii_uppercase(), Some(site)));
+        }
+    }
+    None
+}
+
+/// Pop Mart's regions: code, name, API host, currency.
+pub const POPMART_REGIONS: &[(&str, &str, &str, &str)] = &[
+    ("HK", "Hong Kong", "https://prod-intl-api.popmart.com", "HKD"),
+    ("SG", "Singapore", "https://prod-intl-api.popmart.com", "SGD"),
+    ("JP", "Japan", "https://prod-intl-api.popmart.com", "JPY"),
+    ("TW", "Taiwan", "https://prod-intl-api.popmart.com", "TWD"),
+    ("EU", "Europe", "https://prod-intl-api.popmart.com", "EUR"),
+    ("US", "United States", "https://prod-na-api.popmart.com", "USD"),
+    ("CA", "Canada", "https://prod-na-api.popmart.com", "CAD"),
+    ("TH", "Thailand", "https://prod-asia-api.popmart.com", "THB"),
+];
+
+/// What a Pop Mart source can watch: value, label, what `target` holds.
+pub const POPMART_WATCHES: &[(&str, &str, &str)] = &[
+    ("products", "Products (by id)", "product ids (spuId), e.g. 1159, 1160"),
+    ("category", "A category's list", "a category id"),
+    ("new", "New arrivals", "nothing"),
+    ("search", "Keyword search", "the words to search for"),
+    ("series", "A series or collection", "a series id"),
+];
+
+/// What a Pop Mart source reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PopmartSettings {
+    /// A region code from [`POPMART_REGIONS`] ("HK", "US"...).
+    pub region: String,
+    /// One of [`POPMART_WATCHES`].
+    pub watch: String,
+    /// The product ids, category id, search words or series id.
+    #[serde(default)]
+    pub target: String,
+}
+
+impl PopmartSettings {
+    /// Checks the region, the watch and its target; product ids are split on
+    /// commas and spaces.
+    pub fn check(&mut self) -> Result<(), String> {
+        self.region = self.region.trim().to_uppercase();
+        if !POPMART_REGIONS.iter().any(|r| r.0 == self.region) {
+            let known: Vec<&str> = POPMART_REGIONS.iter().map(|r| r.0).collect();
+            return Err(format!("unknown Pop Mart region {:?}; the regions are {}", self.region, known.join(", ")));
+        }
+        self.watch = self.watch.trim().to_lowercase();
+        self.target = self.target.trim().to_string();
+        match self.watch.as_str() {
+            "products" => {
+                let ids = self.product_ids();
+                if ids.is_empty() || ids.iter().any(|i| !i.chars().all(|c| c.is_ascii_digit())) {
+                    return Err("give the product ids (spuId, digits) separated by commas, e.g. 1159, 1160".into());
+                }
+                self.target = ids.join(", ");
+            }
+            "category" | "series" => {
+                if self.target.is_empty() || !self.target.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(format!("give the {} id (digits)", self.watch));
+                }
+            }
+            "search" => {
+                if self.target.is_empty() {
+                    return Err("give the words to search for".into());
+                }
+            }
+            "new" => self.target.clear(),
+            other => {
+                let known: Vec<&str> = POPMART_WATCHES.iter().map(|w| w.0).collect();
+                return Err(format!("unknown Pop Mart watch {other:?}; choose one of {}", known.join(", ")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn product_ids(&self) -> Vec<String> {
+        self.target.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    }
+
+    /// The region's API host and currency.
+    pub fn region_info(&self) -> Option<(&'static str, &'static str)> {
+        POPMART_REGIONS.iter().find(|r| r.0 == self.region).map(|r| (r.2, r.3))
+    }
 }
 
 /// A generic JSON API: its headers and a field mapping. Paths are JSON
@@ -206,6 +360,33 @@ pub struct HostView {
 #[cfg(test)]
 mod json_mapping_tests {
     use super::*;
+
+    #[test]
+    fn asins_and_amazon_urls() {
+        let a = AmazonSettings::from_text("B00JTX7SH2\nhttps://www.amazon.com/Orgain-Organic/dp/b084y7chx5?th=1, B00JTX7SH2", "").unwrap();
+        assert_eq!(a.asins, vec!["B00JTX7SH2", "B084Y7CHX5"]);
+        assert_eq!(a.domain, "com");
+        assert_eq!(AmazonSettings::from_text("https://amazon.co.uk/gp/product/B0CYVN8CCQ", "com").unwrap().domain, "co.uk");
+        assert_eq!(AmazonSettings::from_text("B0CYVN8CCQ", "de").unwrap().domain, "de");
+        let e = AmazonSettings::from_text("B00JTX7SH2 https://example.com/dp/B00JTX7SH2", "com").unwrap_err();
+        assert!(e.contains("example.com"), "{e}");
+        assert!(AmazonSettings::from_text("https://www.amazon.com/dp/B00JTX7SH2 https://www.amazon.de/dp/B084Y7CHX5", "").unwrap_err().contains("different Amazon sites"));
+        assert!(AmazonSettings::from_text("  ", "com").is_err());
+    }
+
+    #[test]
+    fn popmart_settings() {
+        let mut p = PopmartSettings { region: "hk".into(), watch: "Products".into(), target: "1159 1160,1161".into() };
+        p.check().unwrap();
+        assert_eq!((p.region.as_str(), p.target.as_str()), ("HK", "1159, 1160, 1161"));
+        assert_eq!(p.region_info(), Some(("https://prod-intl-api.popmart.com", "HKD")));
+        let mut bad = PopmartSettings { region: "XX".into(), watch: "new".into(), target: String::new() };
+        assert!(bad.check().unwrap_err().contains("region"));
+        let mut bad = PopmartSettings { region: "US".into(), watch: "products".into(), target: "labubu".into() };
+        assert!(bad.check().unwrap_err().contains("spuId"));
+        let mut bad = PopmartSettings { region: "US".into(), watch: "search".into(), target: " ".into() };
+        assert!(bad.check().is_err());
+    }
 
     #[test]
     fn mapping_lines() {

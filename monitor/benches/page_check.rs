@@ -52,6 +52,8 @@ async fn main() {
                 interval: Duration::from_secs(3600),
                 page: Default::default(),
                 json: None,
+                amazon: None,
+                popmart: None,
             })
             .await
             .unwrap();

@@ -86,6 +86,8 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
             interval: Duration::from_secs(3600),
             page: Default::default(),
             json: None,
+            amazon: None,
+            popmart: None,
         })
         .await
         .unwrap();

@@ -19,6 +19,8 @@ pub enum ControlError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Engine(#[from] EngineError),
+    #[error(transparent)]
+    Vault(#[from] crate::auth::VaultError),
 }
 
 impl From<crate::store::StoreError> for ControlError {
@@ -146,4 +148,123 @@ impl Control {
             .await?;
         Ok(())
     }
+
+    /// Records that two products are (or are not) the same item, or undoes
+    /// it (editors).
+    pub async fn judge_match(&self, who: &Identity, a: &str, b: &str, same: Option<bool>) -> Result<(), ControlError> {
+        who.require(Role::Editor)?;
+        let before = self.engine.verdict(a, b);
+        self.engine.judge_match(a, b, same).await?;
+        self.accounts
+            .audit(who, "match.judge", &format!("{a} + {b}"), Some(json!({ "same": before })), Some(json!({ "same": same })))
+            .await?;
+        Ok(())
+    }
+
+    /// Loads the connector accounts kept in the vault into the engine (at start).
+    pub async fn load_connector_accounts(&self) -> Result<(), ControlError> {
+        let (vault, store) = (&self.accounts.vault, self.accounts.store());
+        let get = |name: &'static str| async move { vault.get(store, name).await };
+        if let (Some(user), Some(password)) = (get(OXY_USER).await?, get(OXY_PASSWORD).await?) {
+            let api = get(OXY_API).await?.unwrap_or_default();
+            self.engine.set_oxylabs(Some(oxylabs_account(user, password, &api)?));
+        }
+        for (region, ..) in model::POPMART_REGIONS {
+            let key = vault.get(store, &format!("popmart/{region}/client-key")).await?;
+            let salt = vault.get(store, &format!("popmart/{region}/salt")).await?;
+            if let (Some(client_key), Some(salt)) = (key, salt) {
+                self.engine.set_popmart_keys(region, Some(crate::sources::popmart::PopmartKeys { client_key, salt }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the Oxylabs account Amazon sources use (admins). `api` is empty
+    /// for Oxylabs itself, or the base of another endpoint (the demo's
+    /// fake). Kept sealed in the vault; never shown again.
+    pub async fn set_oxylabs(&self, who: &Identity, user: &str, password: &str, api: &str) -> Result<(), ControlError> {
+        who.require(Role::Admin)?;
+        let (user, password, api) = (user.trim(), password.trim(), api.trim());
+        if user.is_empty() || password.is_empty() {
+            return Err(EngineError::InvalidSource("give the Oxylabs username and password".into()).into());
+        }
+        let account = oxylabs_account(user.into(), password.into(), api)?;
+        let (vault, store) = (&self.accounts.vault, self.accounts.store());
+        vault.put(store, OXY_USER, user).await?;
+        vault.put(store, OXY_PASSWORD, password).await?;
+        vault.put(store, OXY_API, api).await?;
+        self.engine.set_oxylabs(Some(account));
+        self.accounts
+            .audit(who, "connector.oxylabs", user, None, Some(json!({ "user": user, "api": if api.is_empty() { "oxylabs" } else { api } })))
+            .await?;
+        Ok(())
+    }
+
+    /// Points Amazon sources at the built-in demo's fake Oxylabs, and gives
+    /// every Pop Mart region the demo's keys for its fake Pop Mart (admins).
+    /// Returns the demo Pop Mart API's address, for a source's URL.
+    pub async fn use_demo_connectors(&self, who: &Identity) -> Result<String, ControlError> {
+        use crate::demo::{oxylabs, popmart};
+        who.require(Role::Admin)?;
+        let base = self
+            .engine
+            .demo_base()
+            .ok_or_else(|| EngineError::InvalidSource("the built-in demo is not running (--no-demo)".into()))?;
+        let api = format!("{}/oxylabs", base.as_str().trim_end_matches('/'));
+        self.set_oxylabs(who, oxylabs::DEMO_USER, oxylabs::DEMO_PASSWORD, &api).await?;
+        for (region, ..) in model::POPMART_REGIONS {
+            self.set_popmart_keys(who, region, popmart::DEMO_CLIENT_KEY, popmart::DEMO_SALT).await?;
+        }
+        Ok(demo_popmart_url(&base))
+    }
+
+    /// Sets a Pop Mart region's client key and signing salt (admins).
+    pub async fn set_popmart_keys(&self, who: &Identity, region: &str, client_key: &str, salt: &str) -> Result<(), ControlError> {
+        who.require(Role::Admin)?;
+        let region = region.trim().to_uppercase();
+        if !model::POPMART_REGIONS.iter().any(|r| r.0 == region) {
+            return Err(EngineError::InvalidSource(format!("unknown Pop Mart region {region:?}")).into());
+        }
+        let (client_key, salt) = (client_key.trim(), salt.trim());
+        if client_key.is_empty() || salt.is_empty() {
+            return Err(EngineError::InvalidSource("give the region's client key and signing salt".into()).into());
+        }
+        let (vault, store) = (&self.accounts.vault, self.accounts.store());
+        vault.put(store, &format!("popmart/{region}/client-key"), client_key).await?;
+        vault.put(store, &format!("popmart/{region}/salt"), salt).await?;
+        self.engine.set_popmart_keys(
+            &region,
+            Some(crate::sources::popmart::PopmartKeys { client_key: client_key.into(), salt: salt.into() }),
+        );
+        self.accounts.audit(who, "connector.popmart", &region, None, None).await?;
+        Ok(())
+    }
+}
+
+/// The demo's Pop Mart API: the demo's address under the name "localhost",
+/// so that Pop Mart's slow politeness (1.5–4 s between requests) applies
+/// to it alone, not to the demo store on the same port.
+pub fn demo_popmart_url(demo_base: &url::Url) -> String {
+    let mut u = demo_base.clone();
+    let _ = u.set_host(Some("localhost"));
+    format!("{}/popmart", u.as_str().trim_end_matches('/'))
+}
+
+const OXY_USER: &str = "oxylabs/username";
+const OXY_PASSWORD: &str = "oxylabs/password";
+const OXY_API: &str = "oxylabs/api";
+
+/// The account, with both APIs at `api` when one is given (a fake serves
+/// both), else at Oxylabs' own hosts.
+fn oxylabs_account(username: String, password: String, api: &str) -> Result<crate::sources::amazon::OxylabsAccount, ControlError> {
+    use crate::sources::amazon::{OxylabsAccount, DATA_API, REALTIME_API};
+    let parse = |u: &str| {
+        crate::engine::source_url(u).map_err(|_| EngineError::InvalidSource(format!("{u:?} is not an http(s) address for the Oxylabs API")))
+    };
+    let (realtime, data) = if api.is_empty() {
+        (parse(REALTIME_API)?, parse(DATA_API)?)
+    } else {
+        (parse(api)?, parse(api)?)
+    };
+    Ok(OxylabsAccount { username, password, realtime, data })
 }

@@ -191,6 +191,7 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
         || old.product_type != new.product_type
         || old.tags != new.tags
         || old.currency != new.currency
+        || old.facts != new.facts
         || old.variants != new.variants;
     if !details_changed {
         return Diff::default();
@@ -274,6 +275,7 @@ mod tests {
             updated: t,
             removed: false,
             last_change: None,
+            facts: Default::default(),
         }
     }
 

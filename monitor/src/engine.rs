@@ -46,6 +46,10 @@ pub struct EngineConfig {
     /// and counting a new product as 5 changed ones was tried: it made the
     /// file import slower, 5.8 s.)
     pub commit_products: usize,
+    /// How Amazon sources use Oxylabs' realtime and batch APIs.
+    pub amazon: crate::sources::amazon::AmazonConfig,
+    /// The rules for Pop Mart's API hosts (3 in flight, 1.5–4 s apart).
+    pub popmart_politeness: Politeness,
 }
 
 impl Default for EngineConfig {
@@ -56,6 +60,8 @@ impl Default for EngineConfig {
             max_pages: 400,
             jitter: 0.1,
             commit_products: 50,
+            amazon: Default::default(),
+            popmart_politeness: crate::sources::popmart::politeness(),
         }
     }
 }
@@ -88,6 +94,109 @@ pub struct NewSource {
     pub page: PageSettings,
     /// For "json" sources: headers and the field mapping (required).
     pub json: Option<model::JsonMapping>,
+    /// For "amazon" sources: the ASINs and the site (required).
+    pub amazon: Option<model::AmazonSettings>,
+    /// For "popmart" sources: region and what to watch (required).
+    pub popmart: Option<model::PopmartSettings>,
+}
+
+impl NewSource {
+    /// A source of `kind` at `url` with every optional part left out.
+    pub fn new(kind: &str, url: &str, interval: Duration) -> NewSource {
+        NewSource {
+            key: None,
+            kind: kind.into(),
+            url: url.into(),
+            name: None,
+            currency: None,
+            interval,
+            page: PageSettings::default(),
+            json: None,
+            amazon: None,
+            popmart: None,
+        }
+    }
+}
+
+impl NewSource {
+    /// A source from a command line's `KIND=VALUE`: a URL for most kinds;
+    /// for `amazon` ASINs or Amazon URLs joined with `+`; for `popmart`
+    /// `REGION/WATCH[/TARGET]` (`HK/products/1159+1160`, `US/new`,
+    /// `HK/search/labubu`).
+    pub fn from_arg(kind: &str, value: &str, interval: Duration) -> Result<NewSource, EngineError> {
+        let mut new = NewSource::new(kind, value, interval);
+        if kind == model::SOURCE_KIND_AMAZON {
+            let a = model::AmazonSettings::from_text(&value.replace('+', " "), "com").map_err(EngineError::InvalidSource)?;
+            new.url = String::new();
+            new.amazon = Some(a);
+        } else if kind == model::SOURCE_KIND_POPMART {
+            let mut parts = value.splitn(3, '/');
+            new.popmart = Some(model::PopmartSettings {
+                region: parts.next().unwrap_or("").into(),
+                watch: parts.next().unwrap_or("").into(),
+                target: parts.next().unwrap_or("").replace('+', ","),
+            });
+            new.url = String::new();
+        }
+        Ok(new)
+    }
+}
+
+/// The accounts and keys connectors use, set from the vault by the server
+/// (never stored with a source, never shown).
+#[derive(Default)]
+pub struct Connectors {
+    pub oxylabs: Option<crate::sources::amazon::OxylabsAccount>,
+    /// Pop Mart's client key and signing salt, by region code.
+    pub popmart: std::collections::BTreeMap<String, crate::sources::popmart::PopmartKeys>,
+}
+
+/// What the Sources page may show about the connector accounts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectorStatus {
+    pub oxylabs_user: Option<String>,
+    /// Whether the account points at the built-in demo's fake Oxylabs.
+    pub oxylabs_demo: bool,
+    pub popmart_regions: Vec<String>,
+}
+
+/// An Amazon or Pop Mart source's settings: present for its kind, absent
+/// for the others, valid. Fills in the URL when the user gave none.
+fn check_api_settings(new: &mut NewSource) -> Result<(), EngineError> {
+    let amazon = new.kind == model::SOURCE_KIND_AMAZON;
+    let popmart = new.kind == model::SOURCE_KIND_POPMART;
+    if !amazon && new.amazon.is_some() {
+        return Err(EngineError::InvalidSource("ASINs are for Amazon sources".into()));
+    }
+    if !popmart && new.popmart.is_some() {
+        return Err(EngineError::InvalidSource("a Pop Mart region and watch are for Pop Mart sources".into()));
+    }
+    if amazon {
+        let a = new
+            .amazon
+            .as_ref()
+            .ok_or_else(|| EngineError::InvalidSource("an Amazon source needs at least one ASIN or Amazon product URL".into()))?;
+        if a.asins.is_empty() {
+            return Err(EngineError::InvalidSource("an Amazon source needs at least one ASIN or Amazon product URL".into()));
+        }
+        if new.url.trim().is_empty() {
+            new.url = format!("https://www.amazon.{}", a.domain);
+        }
+    }
+    if popmart {
+        let p = new
+            .popmart
+            .as_mut()
+            .ok_or_else(|| EngineError::InvalidSource("a Pop Mart source needs a region and what to watch".into()))?;
+        p.check().map_err(EngineError::InvalidSource)?;
+        if new.url.trim().is_empty() {
+            new.url = p.region_info().map(|r| r.0.to_string()).unwrap_or_default();
+        }
+        if new.currency.is_none() {
+            new.currency = p.region_info().map(|r| r.1.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// A JSON source's mapping: present, paths that parse, headers whose
@@ -127,6 +236,8 @@ fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), Engine
     Ok(())
 }
 
+const VERDICTS_META: &str = "match_verdicts";
+
 /// A source's scheduler and the state of its current run.
 pub(crate) struct SourceTask {
     pub(crate) source: Mutex<Source>,
@@ -147,6 +258,11 @@ pub struct Engine {
     pub(crate) sources: Mutex<HashMap<String, Arc<SourceTask>>>,
     pub(crate) cfg: EngineConfig,
     pub(crate) metrics: crate::metrics::EngineMetrics,
+    pub(crate) connectors: RwLock<Connectors>,
+    /// Where the built-in demo (and its fake Oxylabs and Pop Mart) is served.
+    demo_base: RwLock<Option<Url>>,
+    /// Users' verdicts on cross-store matches (kept in meta `match_verdicts`).
+    verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
     started: AtomicBool,
 }
@@ -209,6 +325,10 @@ pub struct SourceEdit {
     pub page: Option<PageSettings>,
     /// A JSON source's headers and mapping, replaced as a whole.
     pub json: Option<model::JsonMapping>,
+    /// An Amazon source's ASINs, replaced as a whole.
+    pub amazon: Option<model::AmazonSettings>,
+    /// A Pop Mart source's region and watch, replaced as a whole.
+    pub popmart: Option<model::PopmartSettings>,
 }
 
 impl Engine {
@@ -226,6 +346,16 @@ impl Engine {
             .map(|p| (p.key.clone(), p))
             .collect();
         let sources = store.sources().await?;
+        // Kept as {"pairs": [[a, b, same], ...]} (a bare list in meta reads back as rows).
+        let verdicts: model::compare::Verdicts = store
+            .meta(VERDICTS_META)
+            .await?
+            .and_then(|v| v.get("pairs").cloned())
+            .and_then(|v| serde_json::from_value::<Vec<(String, String, bool)>>(v).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(a, b, same)| (model::compare::pair(&a, &b), same))
+            .collect();
         let engine = Arc::new(Engine {
             store: Arc::new(store),
             hub: LiveHub::default(),
@@ -238,6 +368,9 @@ impl Engine {
             sources: Mutex::new(HashMap::new()),
             cfg,
             metrics: Default::default(),
+            connectors: RwLock::new(Connectors::default()),
+            demo_base: RwLock::new(None),
+            verdicts: RwLock::new(verdicts),
             started: AtomicBool::new(false),
         });
         for s in sources {
@@ -247,6 +380,11 @@ impl Engine {
     }
 
     fn register(&self, source: Source) -> Arc<SourceTask> {
+        if source.kind == model::SOURCE_KIND_POPMART {
+            if let Ok(u) = Url::parse(&source.url) {
+                self.fetcher.gates.set_rules(&host_key(&u), self.cfg.popmart_politeness.clone());
+            }
+        }
         let task = Arc::new(SourceTask {
             progress: Mutex::new(RunProgress {
                 source: source.key.clone(),
@@ -311,6 +449,7 @@ impl Engine {
         }
         check_page_settings(&new.kind, &mut new.page)?;
         check_json_mapping(&new.kind, &new.json)?;
+        check_api_settings(&mut new)?;
         let url = source_url(&new.url)?;
         check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
@@ -320,7 +459,7 @@ impl Engine {
             .unwrap()
             .values()
             .map(|t| t.source.lock().unwrap().clone())
-            .find(|s| s.kind == new.kind && s.url == url_text);
+            .find(|s| s.kind == new.kind && s.url == url_text && s.amazon == new.amazon && s.popmart == new.popmart);
         if let Some(s) = existing {
             return Ok(s);
         }
@@ -329,7 +468,11 @@ impl Engine {
             .as_deref()
             .map(|k| slug_text(k))
             .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| slug(&url));
+            .unwrap_or_else(|| match (&new.amazon, &new.popmart) {
+                (Some(a), _) => slug_text(&format!("amazon-{}", a.domain)),
+                (_, Some(p)) => slug_text(&format!("popmart-{}", p.region)),
+                _ => slug(&url),
+            });
         let mut key = base.clone();
         let mut n = 2;
         while self.sources.lock().unwrap().contains_key(&key) {
@@ -355,6 +498,8 @@ impl Engine {
             blocked: false,
             page: new.page,
             json: new.json,
+            amazon: new.amazon,
+            popmart: new.popmart,
         };
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());
@@ -397,7 +542,7 @@ impl Engine {
     pub async fn update_source(
         self: &Arc<Self>,
         key: &str,
-        edit: SourceEdit,
+        mut edit: SourceEdit,
     ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
         let url = edit.url.as_deref().map(source_url).transpose()?;
@@ -411,6 +556,16 @@ impl Engine {
         }
         if edit.json.is_some() {
             check_json_mapping(&kind, &edit.json)?;
+        }
+        if edit.amazon.is_some() || edit.popmart.is_some() {
+            let mut probe = NewSource {
+                amazon: edit.amazon.clone(),
+                popmart: edit.popmart.clone(),
+                ..NewSource::new(&kind, "https://example.invalid", Duration::from_secs(60))
+            };
+            check_api_settings(&mut probe)?;
+            edit.amazon = probe.amazon;
+            edit.popmart = probe.popmart;
         }
         let source = {
             let mut s = task.source.lock().unwrap();
@@ -428,6 +583,12 @@ impl Engine {
             }
             if let Some(j) = edit.json {
                 s.json = Some(j);
+            }
+            if let Some(a) = edit.amazon {
+                s.amazon = Some(a);
+            }
+            if let Some(p) = edit.popmart {
+                s.popmart = Some(p);
             }
             s.clone()
         };
@@ -456,6 +617,53 @@ impl Engine {
     pub fn trigger(&self, key: &str) -> Result<(), EngineError> {
         self.task(key)?.wake.notify_one();
         Ok(())
+    }
+
+    /// Sets (or forgets) the Oxylabs account Amazon sources use.
+    pub fn set_oxylabs(&self, account: Option<crate::sources::amazon::OxylabsAccount>) {
+        if let Some(a) = &account {
+            // A paid API made for volume: more in flight, short spacing; its
+            // 429s and Retry-After still apply.
+            for base in [&a.realtime, &a.data] {
+                self.fetcher.gates.set_rules(
+                    &host_key(base),
+                    Politeness {
+                        max_in_flight: 4,
+                        min_spacing: self.cfg.politeness.min_spacing.min(Duration::from_millis(100)),
+                        ..self.cfg.politeness.clone()
+                    },
+                );
+            }
+        }
+        self.connectors.write().unwrap().oxylabs = account;
+    }
+
+    /// Sets (or forgets) a Pop Mart region's client key and signing salt.
+    pub fn set_popmart_keys(&self, region: &str, keys: Option<crate::sources::popmart::PopmartKeys>) {
+        let mut c = self.connectors.write().unwrap();
+        match keys {
+            Some(k) => c.popmart.insert(region.to_uppercase(), k),
+            None => c.popmart.remove(&region.to_uppercase()),
+        };
+    }
+
+    /// Says where the built-in demo is served ("http://127.0.0.1:3000/demo").
+    pub fn set_demo_base(&self, url: Url) {
+        *self.demo_base.write().unwrap() = Some(url);
+    }
+
+    pub fn demo_base(&self) -> Option<Url> {
+        self.demo_base.read().unwrap().clone()
+    }
+
+    /// Which connector accounts are set (never their secrets).
+    pub fn connector_status(&self) -> ConnectorStatus {
+        let c = self.connectors.read().unwrap();
+        ConnectorStatus {
+            oxylabs_user: c.oxylabs.as_ref().map(|a| a.username.clone()),
+            oxylabs_demo: c.oxylabs.as_ref().is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
+            popmart_regions: c.popmart.keys().cloned().collect(),
+        }
     }
 
     pub fn sources(&self) -> Vec<Source> {
@@ -517,6 +725,7 @@ impl Engine {
             .filter(|p| !p.removed)
             .map(Product::summary)
             .collect();
+        self.add_spreads(&mut v);
         v.sort_by(|a, b| {
             b.updated
                 .cmp(&a.updated)
@@ -524,6 +733,21 @@ impl Engine {
                 .then_with(|| a.key.cmp(&b.key))
         });
         v
+    }
+
+    /// Sets each summary's spread across the stores carrying the same item.
+    fn add_spreads(&self, summaries: &mut [ProductSummary]) {
+        let watched: std::collections::HashSet<String> = self.sources.lock().unwrap().keys().cloned().collect();
+        let state = self.state.lock().unwrap();
+        let verdicts = self.verdicts.read().unwrap();
+        let live: Vec<&Product> = state.values().filter(|p| !p.removed && watched.contains(&p.source)).collect();
+        let index = model::compare::MatchIndex::new(live, &verdicts);
+        for s in summaries.iter_mut() {
+            if let Some(me) = state.get(&s.key) {
+                let others: Vec<&Product> = index.matches(me).into_iter().map(|(p, _)| p).collect();
+                s.spread = model::compare::spread(me, &others);
+            }
+        }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -576,14 +800,51 @@ impl Engine {
         // the history but are nobody's offer any more.
         let watched: std::collections::HashSet<String> = self.sources.lock().unwrap().keys().cloned().collect();
         let state = self.state.lock().unwrap();
+        let verdicts = self.verdicts.read().unwrap();
         let Some(me) = state.get(key) else { return vec![] };
         let mut out: Vec<(Product, model::MatchedBy)> = state
             .values()
             .filter(|p| !p.removed && p.key != me.key && watched.contains(&p.source))
-            .filter_map(|p| model::compare::same_item(me, p).map(|why| (p.clone(), why)))
+            .filter_map(|p| model::compare::same_item_judged(me, p, &verdicts).map(|why| (p.clone(), why)))
             .collect();
         out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         out
+    }
+
+    /// Records a user's verdict on two products: the same item (`Some(true)`:
+    /// confirm or merge), not the same (`Some(false)`: split), or back to
+    /// automatic matching (`None`). Both must exist, in different sources.
+    pub async fn judge_match(&self, a: &str, b: &str, same: Option<bool>) -> Result<(), EngineError> {
+        {
+            let state = self.state.lock().unwrap();
+            let (pa, pb) = match (state.get(a), state.get(b)) {
+                (Some(pa), Some(pb)) => (pa, pb),
+                (None, _) => return Err(EngineError::InvalidSource(format!("no product {a:?}"))),
+                (_, None) => return Err(EngineError::InvalidSource(format!("no product {b:?}"))),
+            };
+            if pa.source == pb.source {
+                return Err(EngineError::InvalidSource(
+                    "both products are from the same store; only offers in different stores can be the same item".into(),
+                ));
+            }
+        }
+        let pairs: Vec<(String, String, bool)> = {
+            let mut v = self.verdicts.write().unwrap();
+            match same {
+                Some(s) => v.insert(model::compare::pair(a, b), s),
+                None => v.remove(&model::compare::pair(a, b)),
+            };
+            let mut pairs: Vec<_> = v.iter().map(|((a, b), s)| (a.clone(), b.clone(), *s)).collect();
+            pairs.sort();
+            pairs
+        };
+        self.store.set_meta(VERDICTS_META, serde_json::json!({ "pairs": pairs })).await?;
+        Ok(())
+    }
+
+    /// The users' verdict on two products, if any.
+    pub fn verdict(&self, a: &str, b: &str) -> Option<bool> {
+        self.verdicts.read().unwrap().get(&model::compare::pair(a, b)).copied()
     }
 
     /// Stores events that are not about a poll (repricing's proposals and

@@ -47,6 +47,8 @@ pub enum FailureClass {
     /// The answer came, but what the source should say (a price) could not
     /// be read from it: the data is missing or contradicts itself.
     Unreadable,
+    /// An API refused our credentials (a wrong username, password or key).
+    Refused,
 }
 
 impl FailureClass {
@@ -62,6 +64,7 @@ impl FailureClass {
             FailureClass::HttpError => "http_error",
             FailureClass::BackingOff => "backing_off",
             FailureClass::Unreadable => "unreadable",
+            FailureClass::Refused => "refused",
         }
     }
 
@@ -103,6 +106,8 @@ pub enum FetchError {
     CircuitOpen { host: String, until: DateTime<Utc> },
     #[error("{0}")]
     Unreadable(String),
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn retry_after_text(d: Option<Duration>) -> String {
@@ -125,6 +130,7 @@ impl FetchError {
                 FailureClass::BackingOff
             }
             FetchError::Unreadable(_) => FailureClass::Unreadable,
+            FetchError::Refused(_) => FailureClass::Refused,
         }
     }
 }
@@ -187,21 +193,45 @@ impl Fetcher {
         let host = host_key(url);
         let permit = self.gates.acquire(&host).await?;
         let result = self.get_unguarded(url, html, headers).await;
-        let outcome = match &result {
-            Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) => {
-                Outcome::Ok
-            }
-            Err(FetchError::RateLimited {
-                status,
-                retry_after,
-            }) => Outcome::RateLimited {
-                retry_after: *retry_after,
-                security_rejection: *status == 430,
-            },
-            Err(e) => Outcome::Failed(e.to_string()),
-        };
-        self.gates.report(permit, outcome);
+        self.gates.report(permit, outcome_of(&result));
         result
+    }
+
+    /// Sends a request an API connector built (a POST, Basic auth, its own
+    /// headers) through the host's politeness gate, and lets the connector
+    /// say what the answer means: APIs give statuses their own meanings
+    /// (Oxylabs' 401 is a wrong password, Pop Mart's 471 a firewall block).
+    /// Transport failures, time-outs and the size cap are handled here.
+    pub async fn exchange<T>(
+        &self,
+        request: reqwest::RequestBuilder,
+        classify: impl FnOnce(Answer) -> Result<T, FetchError>,
+    ) -> Result<T, FetchError> {
+        let request = request
+            .build()
+            .map_err(|e| FetchError::Unreadable(format!("the request could not be made: {}", root_cause(&e))))?;
+        let permit = self.gates.acquire(&host_key(request.url())).await?;
+        let result = async {
+            let response = self.client.execute(request).await.map_err(|e| self.transport_error(e))?;
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            let html = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ct| ct.contains("text/html"));
+            let body = self.read_capped(response).await?;
+            classify(Answer { status, retry_after, html, body })
+        }
+        .await;
+        self.gates.report(permit, outcome_of(&result));
+        result
+    }
+
+    /// The shared client, for connectors that build their own requests
+    /// (sent with [`Fetcher::exchange`]).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
     }
 
     async fn get_unguarded(&self, url: &Url, want_html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
@@ -280,6 +310,27 @@ impl Fetcher {
         } else {
             FetchError::Unreachable(root_cause(&e))
         }
+    }
+}
+
+/// What an API answered, for its connector to classify.
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    /// Whether it says it is an HTML page.
+    pub html: bool,
+    pub body: Vec<u8>,
+}
+
+/// What a request's result tells the host's gate.
+fn outcome_of<T>(result: &Result<T, FetchError>) -> Outcome {
+    match result {
+        Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) | Err(FetchError::Refused(_)) => Outcome::Ok,
+        Err(FetchError::RateLimited { status, retry_after }) => Outcome::RateLimited {
+            retry_after: *retry_after,
+            security_rejection: *status == 430,
+        },
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 

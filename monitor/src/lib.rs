@@ -41,5 +41,5 @@ pub mod store;
 
 pub use auth::{Accounts, Identity};
 pub use control::{Control, ControlError};
-pub use engine::{Engine, EngineConfig, EngineError, NewSource, SourceEdit};
+pub use engine::{ConnectorStatus, Connectors, Engine, EngineConfig, EngineError, NewSource, SourceEdit};
 pub use store::Store;

@@ -25,6 +25,9 @@ use crate::fetch::FetchError;
 pub struct Politeness {
     pub max_in_flight: usize,
     pub min_spacing: Duration,
+    /// A random extra wait of up to this much between requests, on top of
+    /// `min_spacing` (Pop Mart: 1.5 s + up to 2.5 s).
+    pub spacing_jitter: Duration,
     /// First back-off after a failure; doubles with each consecutive one.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
@@ -43,6 +46,7 @@ impl Default for Politeness {
         Politeness {
             max_in_flight: 2,
             min_spacing: Duration::from_millis(1000),
+            spacing_jitter: Duration::ZERO,
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(600),
             security_backoff: Duration::from_secs(120),
@@ -235,7 +239,13 @@ impl Gates {
         let start_at = {
             let mut st = gate.state.lock().unwrap();
             let start = st.next_start.max(Instant::now());
-            st.next_start = start + gate.rules.min_spacing;
+            let jitter = gate.rules.spacing_jitter.as_secs_f64();
+            let extra = if jitter > 0.0 {
+                Duration::from_secs_f64(rand::Rng::random_range(&mut rand::rng(), 0.0..jitter))
+            } else {
+                Duration::ZERO
+            };
+            st.next_start = start + gate.rules.min_spacing + extra;
             start
         };
         tokio::time::sleep_until(start_at).await;
@@ -337,6 +347,7 @@ mod tests {
         Politeness {
             max_in_flight: 1,
             min_spacing: Duration::from_millis(50),
+            spacing_jitter: Duration::ZERO,
             base_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
             security_backoff: Duration::from_millis(100),

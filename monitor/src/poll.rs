@@ -20,7 +20,7 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_JSON, SOURCE_KIND_PAGE};
+use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON, SOURCE_KIND_PAGE, SOURCE_KIND_POPMART};
 
 use crate::detect::{diff, removal};
 use crate::engine::{Engine, EngineError, SourceTask};
@@ -175,25 +175,99 @@ impl Engine {
                 source.currency.clone(),
             );
             let (kind, settings, mapping) = (source.kind.clone(), source.page.clone(), source.json.clone());
+            let (amazon, popmart) = (source.amazon.clone(), source.popmart.clone());
             // A page source has one product: its last state, for a sold-out
             // page that shows no price.
             let previous = (kind == SOURCE_KIND_PAGE)
                 .then(|| self.state.lock().unwrap().values().find(|p| p.source == source.key).cloned())
                 .flatten();
+            // An Amazon product without an offer keeps its last price.
+            let previous_asins: std::collections::HashMap<String, model::Product> = if kind == SOURCE_KIND_AMAZON {
+                self.state
+                    .lock()
+                    .unwrap()
+                    .values()
+                    .filter(|p| p.source == source.key)
+                    .map(|p| (p.external_id.clone(), p.clone()))
+                    .collect()
+            } else {
+                Default::default()
+            };
+            let (oxylabs, popmart_keys) = {
+                let c = self.connectors.read().unwrap();
+                let region = popmart.as_ref().map(|p| p.region.clone()).unwrap_or_default();
+                (c.oxylabs.clone(), c.popmart.get(&region).cloned())
+            };
+            let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
             tokio::spawn(async move {
+                // The API connectors read everything as page 1 (they page
+                // themselves); their page 2 is empty, which ends the read.
+                let api = matches!(kind.as_str(), SOURCE_KIND_JSON | SOURCE_KIND_PAGE | SOURCE_KIND_AMAZON | SOURCE_KIND_POPMART);
+                if api && page > 1 {
+                    return Ok((vec![], None));
+                }
                 if kind == SOURCE_KIND_JSON {
                     // One request: the API's answer is the whole list.
-                    if page > 1 {
-                        return Ok(vec![]);
-                    }
                     let mapping = mapping.unwrap_or_default();
-                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping).await;
+                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping)
+                        .await
+                        .map(|p| (p, None));
+                }
+                if kind == SOURCE_KIND_AMAZON {
+                    let Some(account) = oxylabs else {
+                        return Err(FetchError::Refused(
+                            "no Oxylabs account is set: an admin adds one under Connector accounts on the Sources page".into(),
+                        ));
+                    };
+                    let settings = amazon.unwrap_or_default();
+                    let ctx = crate::sources::amazon::AmazonContext {
+                        source: &key,
+                        settings: &settings,
+                        currency: &currency,
+                        brands: &brands,
+                        previous: &previous_asins,
+                    };
+                    let read = crate::sources::amazon::read(&fetcher, &account, &amazon_cfg, &ctx).await;
+                    // A stopped read, or ASINs that could not be read, fail the
+                    // run (so nothing is marked removed) after what was read is kept.
+                    let partial = read.stopped.or_else(|| {
+                        (!read.skipped.is_empty()).then(|| {
+                            let why: Vec<String> = read.skipped.iter().map(|e| e.to_string()).collect();
+                            FetchError::Unreadable(format!(
+                                "{} of {} ASINs could not be read: {}",
+                                read.skipped.len(),
+                                settings.asins.len(),
+                                why.join("; ")
+                            ))
+                        })
+                    });
+                    if read.products.is_empty() {
+                        if let Some(e) = partial {
+                            return Err(e);
+                        }
+                    }
+                    return Ok((read.products, partial));
+                }
+                if kind == SOURCE_KIND_POPMART {
+                    let settings = popmart.unwrap_or_default();
+                    let Some(keys) = popmart_keys else {
+                        return Err(FetchError::Refused(format!(
+                            "no Pop Mart client key and signing salt are set for region {}: an admin adds them under Connector accounts on the Sources page",
+                            settings.region
+                        )));
+                    };
+                    let read = crate::sources::popmart::read(&fetcher, &store, &key, &settings, &keys, &currency, max_pages).await;
+                    if read.products.is_empty() {
+                        if let Some(e) = read.stopped {
+                            return Err(e);
+                        }
+                    }
+                    let partial = read.stopped.or_else(|| {
+                        (!read.complete).then(|| FetchError::Unreadable(format!("stopped after {} pages; the list goes on", read.pages)))
+                    });
+                    return Ok((read.products, partial));
                 }
                 if kind == SOURCE_KIND_PAGE {
-                    // One product page: page 1 is all there is.
-                    if page > 1 {
-                        return Ok(vec![]);
-                    }
                     let html = fetcher.get_html(&store).await?;
                     let ctx = page::PageContext {
                         source: &key,
@@ -204,7 +278,7 @@ impl Engine {
                         previous: previous.as_ref(),
                     };
                     return match page::parse_page(&html, &ctx) {
-                        Ok(p) => Ok(vec![p]),
+                        Ok(p) => Ok((vec![p], None)),
                         Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),
                         Err(e) => Err(FetchError::Unreadable(e.to_string())),
                     };
@@ -216,12 +290,14 @@ impl Engine {
                     currency: &currency,
                     brands: &brands,
                 };
-                shopify::parse_page(&body, &ctx).map_err(|e| FetchError::Blocked(e.to_string()))
+                shopify::parse_page(&body, &ctx)
+                    .map(|p| (p, None))
+                    .map_err(|e| FetchError::Blocked(e.to_string()))
             })
         };
         let mut fetched = Some(fetch(1).await);
         for page in 1..=self.cfg.max_pages {
-            let products = match fetched
+            let (products, partial) = match fetched
                 .take()
                 .expect("each page is fetched before it is read")
             {
@@ -272,7 +348,7 @@ impl Engine {
                 Ok::<u32, crate::store::StoreError>(changes)
             };
             let next = async {
-                if page < self.cfg.max_pages {
+                if page < self.cfg.max_pages && partial.is_none() {
                     Some(fetch(page + 1).await)
                 } else {
                     None
@@ -293,6 +369,11 @@ impl Engine {
                 let mut p = task.progress.lock().unwrap();
                 p.pages_done = run.pages;
                 p.products_seen = run.products;
+            }
+            if let Some(e) = partial {
+                // What was read is kept; the rest failed.
+                read.error = Some(e);
+                return read;
             }
             previous = Some(keys);
         }

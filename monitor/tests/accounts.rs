@@ -312,6 +312,8 @@ async fn source_changes_need_an_editor_and_are_audited() {
         interval: Duration::from_secs(60),
         page: Default::default(),
         json: None,
+        amazon: None,
+        popmart: None,
     };
     for who in [&vera, &monitor::Identity::anonymous(Role::Viewer)] {
         let r = control.add_source(who, new()).await;

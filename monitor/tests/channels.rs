@@ -88,6 +88,7 @@ fn price_drop() -> Message {
         removed: false,
         updated: Utc::now(),
         change: None,
+        spread: None,
     };
     Message::from_event(&Event {
         seq: 7,

@@ -35,6 +35,8 @@ async fn json_source(h: &common::Harness, url: String, json: JsonMapping) -> Res
             interval: Duration::from_secs(3600),
             page: Default::default(),
             json: Some(json),
+            amazon: None,
+            popmart: None,
         })
         .await
 }

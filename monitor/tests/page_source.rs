@@ -173,6 +173,8 @@ async fn page_source(h: &common::Harness, url: String, page: PageSettings) -> mo
             interval: Duration::from_secs(3600),
             page,
             json: None,
+            amazon: None,
+            popmart: None,
         })
         .await
         .unwrap()
@@ -252,13 +254,13 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     let bad = PageSettings { price_selector: Some("span[".into()), ..PageSettings::default() };
     let err = h
         .engine
-        .add_source(NewSource { key: None, kind: "page".into(), url: format!("http://{addr}/jacket"), name: None, currency: None, interval: Duration::from_secs(60), page: bad, json: None })
+        .add_source(NewSource { key: None, kind: "page".into(), url: format!("http://{addr}/jacket"), name: None, currency: None, interval: Duration::from_secs(60), page: bad, json: None, amazon: None, popmart: None })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not valid CSS"), "{err}");
     let shopify_with_selectors = h
         .engine
-        .add_source(NewSource { key: None, kind: "shopify".into(), url: format!("http://{addr}"), name: None, currency: None, interval: Duration::from_secs(60), page: PageSettings { price_selector: Some(".p".into()), ..PageSettings::default() }, json: None })
+        .add_source(NewSource { key: None, kind: "shopify".into(), url: format!("http://{addr}"), name: None, currency: None, interval: Duration::from_secs(60), page: PageSettings { price_selector: Some(".p".into()), ..PageSettings::default() }, json: None, amazon: None, popmart: None })
         .await;
     assert!(shopify_with_selectors.is_err());
 

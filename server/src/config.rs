@@ -136,6 +136,8 @@ pub struct ServeArgs {
     #[arg(long, env = "DROPWATCH_NO_DEMO")]
     pub no_demo: bool,
     /// A source to watch, as KIND=URL (repeatable); added if missing.
+    /// `amazon=B00JTX7SH2+B084Y7CHX5` (ASINs or Amazon URLs, joined with +),
+    /// `popmart=HK/products/1159+1160`, `popmart=US/new`, `popmart=HK/search/labubu`.
     #[arg(long = "source", env = "DROPWATCH_SOURCE", value_delimiter = ',', value_parser = parse_source)]
     pub sources: Vec<SourceArg>,
     /// How often sources given with --source are polled.

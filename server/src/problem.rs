@@ -94,6 +94,11 @@ impl From<ControlError> for Problem {
         match e {
             ControlError::Auth(a) => a.into(),
             ControlError::Engine(e) => e.into(),
+            ControlError::Vault(v) => Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The vault could not be read",
+                &v.to_string(),
+            ),
         }
     }
 }

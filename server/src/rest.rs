@@ -218,6 +218,15 @@ struct NewSourceBody {
     /// the field mapping.
     #[serde(default)]
     json: Option<model::JsonMapping>,
+    /// "amazon" sources: ASINs and the Amazon site ("com", "co.uk"...);
+    /// `url` may be empty.
+    #[serde(default)]
+    amazon: Option<model::AmazonSettings>,
+    /// "popmart" sources: region ("HK", "US"...), watch ("products",
+    /// "category", "new", "search", "series") and its target; `url` may be
+    /// empty (the region's API host).
+    #[serde(default)]
+    popmart: Option<model::PopmartSettings>,
 }
 
 /// What a JSON API source would read, before it is added.
@@ -260,6 +269,8 @@ async fn add_source(
                 interval: Duration::from_secs(b.interval_secs.unwrap_or(300)),
                 page: b.page,
                 json: b.json,
+                amazon: b.amazon,
+                popmart: b.popmart,
             },
         )
         .await?;
@@ -282,6 +293,10 @@ struct SourceEditBody {
     page: Option<model::PageSettings>,
     /// A JSON source's headers and mapping (replaced as a whole).
     json: Option<model::JsonMapping>,
+    /// An Amazon source's ASINs (replaced as a whole).
+    amazon: Option<model::AmazonSettings>,
+    /// A Pop Mart source's region and watch (replaced as a whole).
+    popmart: Option<model::PopmartSettings>,
 }
 
 /// Changes a source's name, address, interval, or pauses/resumes it (editor).
@@ -295,7 +310,14 @@ async fn edit_source(
 ) -> ApiResult<Json<Source>> {
     allow(&who, Role::Editor)?;
     let mut s = None;
-    if b.name.is_some() || b.url.is_some() || b.interval_secs.is_some() || b.page.is_some() || b.json.is_some() {
+    if b.name.is_some()
+        || b.url.is_some()
+        || b.interval_secs.is_some()
+        || b.page.is_some()
+        || b.json.is_some()
+        || b.amazon.is_some()
+        || b.popmart.is_some()
+    {
         s = Some(
             state
                 .control
@@ -308,6 +330,8 @@ async fn edit_source(
                         interval: b.interval_secs.map(Duration::from_secs),
                         page: b.page,
                         json: b.json.clone(),
+                        amazon: b.amazon.clone(),
+                        popmart: b.popmart.clone(),
                     },
                 )
                 .await?,

@@ -138,6 +138,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         alerts: alerts.clone(),
         repricing: repricing.clone(),
     };
+    control
+        .load_connector_accounts()
+        .await
+        .context("loading the connector accounts from the vault")?;
     for (alias, canonical) in &args.brand_aliases {
         engine.add_brand_alias(alias, canonical).await?;
     }
@@ -171,6 +175,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                     interval: args.demo_interval,
                     page: Default::default(),
                     json: None,
+                    amazon: None,
+                    popmart: None,
                 })
                 .await?;
             tracing::info!(
@@ -181,17 +187,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(demo)
     };
     for s in &args.sources {
+        let new = NewSource::from_arg(&s.kind, &s.url, args.interval)
+            .with_context(|| format!("reading --source {}={}", s.kind, s.url))?;
         let added = engine
-            .add_source(NewSource {
-                key: None,
-                kind: s.kind.clone(),
-                url: s.url.clone(),
-                name: None,
-                currency: None,
-                interval: args.interval,
-                page: Default::default(),
-                json: None,
-            })
+            .add_source(new)
             .await
             .with_context(|| format!("adding --source {}={}", s.kind, s.url))?;
         tracing::info!("watching {} as source {:?}", added.url, added.key);
@@ -259,7 +258,25 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             monitor::demo::admin::FakeAdmin::new(monitor::demo::admin::DEMO_TOKEN, &cat, cat.products.len())
         };
         repricing.set_demo_shop(&format!("http://{}/demo/shop", loopback(addr)));
-        app = app.nest("/demo", demo.router().nest("/shop", shop.router()));
+        // The demo's Oxylabs (its Amazon mirrors the demo catalogue) and Pop
+        // Mart, for trying those sources without an account.
+        let oxylabs = monitor::demo::oxylabs::FakeOxylabs::new(
+            demo.clone(),
+            monitor::demo::oxylabs::DEMO_USER,
+            monitor::demo::oxylabs::DEMO_PASSWORD,
+        );
+        let popmart = monitor::demo::popmart::FakePopmart::new(
+            monitor::demo::popmart::DEMO_CLIENT_KEY,
+            monitor::demo::popmart::DEMO_SALT,
+        );
+        engine.set_demo_base(format!("http://{}/demo", loopback(addr)).parse()?);
+        app = app.nest(
+            "/demo",
+            demo.router()
+                .nest("/shop", shop.router())
+                .nest("/oxylabs", oxylabs.router())
+                .nest("/popmart", popmart.router()),
+        );
     }
     let app = crate::logging::with_requests(
         app.layer(middleware::from_fn_with_state(

@@ -100,6 +100,9 @@ async fn every_server_function_checks_the_role() {
         "connect_shop",
         "connect_demo_shop",
         "set_webhook_secret",
+        "save_oxylabs",
+        "save_popmart_keys",
+        "use_demo_connectors",
     ];
     for (_, path) in &fns {
         let name = server_fn_name(path);
@@ -173,7 +176,8 @@ async fn every_server_function_checks_the_role() {
             || a.starts_with("token.")
             || a.starts_with("rule.")
             || a.starts_with("channel.")
-            || a.starts_with("reprice.")),
+            || a.starts_with("reprice.")
+            || a.starts_with("match.")),
         "{editor_did:?}"
     );
     assert!(by("anonymous").is_empty());

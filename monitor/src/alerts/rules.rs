@@ -169,6 +169,7 @@ mod tests {
             removed: false,
             updated: Utc::now(),
             change: None,
+            spread: None,
         }
     }
 

@@ -24,7 +24,9 @@
 
 pub mod admin;
 mod catalogue;
+pub mod oxylabs;
 mod pages;
+pub mod popmart;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};

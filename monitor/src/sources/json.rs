@@ -272,6 +272,7 @@ pub fn parse(body: &[u8], ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonErr
             updated: now,
             removed: false,
             last_change: None,
+            facts: Default::default(),
         });
     }
     if out.is_empty() && skipped > 0 {

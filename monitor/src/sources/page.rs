@@ -630,6 +630,7 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         updated: now,
         removed: false,
         last_change: None,
+        facts: Default::default(),
     })
 }
 

@@ -220,6 +220,7 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
                 updated: now,
                 removed: false,
                 last_change: None,
+                facts: Default::default(),
             })
         })
         .collect())

@@ -26,6 +26,7 @@ pub fn quick_config() -> EngineConfig {
         politeness: Politeness {
             max_in_flight: 2,
             min_spacing: Duration::ZERO,
+            spacing_jitter: Duration::ZERO,
             base_backoff: Duration::from_millis(10),
             max_backoff: Duration::from_millis(50),
             security_backoff: Duration::from_millis(50),
@@ -80,6 +81,8 @@ impl Harness {
                 interval: Duration::from_secs(3600),
                 page: Default::default(),
                 json: None,
+                amazon: None,
+                popmart: None,
             })
             .await
             .expect("source added");

@@ -1,0 +1,525 @@
+//! The "amazon" connector: Amazon products (ASINs) read through the Oxylabs
+//! Web Scraper API (../shared/ref/external-apis.md). A few ASINs go through
+//! the realtime API, one query each; more than [`AmazonConfig::realtime_max`]
+//! go as one batch to the push-pull API, whose jobs are polled until done.
+//!
+//! The account (username and password) is given on the Sources page and kept
+//! sealed in the vault; it is sent as HTTP Basic auth and never shown, logged
+//! or stored with a source.
+//!
+//! Oxylabs says "nothing" in several ways that are not "sold out": a 404 or
+//! parse code 12003 (no such product), a parsed page without a buy-box price
+//! (`price` 0, `price_buybox` -1, empty `stock`). The first is reported and
+//! the product left as it was; the second keeps the last price and marks the
+//! product out of stock (it has no offer), or, at first sight, waits until a
+//! price shows.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use url::Url;
+
+use model::{AmazonSettings, Product, Variant};
+
+use crate::fetch::{Answer, FetchError, Fetcher};
+use crate::normalise::BrandTable;
+
+/// An Oxylabs account and where its two APIs are.
+#[derive(Clone)]
+pub struct OxylabsAccount {
+    pub username: String,
+    pub password: String,
+    /// The realtime API's base (`https://realtime.oxylabs.io`).
+    pub realtime: Url,
+    /// The push-pull API's base (`https://data.oxylabs.io`).
+    pub data: Url,
+}
+
+impl std::fmt::Debug for OxylabsAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OxylabsAccount")
+            .field("username", &self.username)
+            .field("password", &"<hidden>")
+            .field("realtime", &self.realtime.as_str())
+            .field("data", &self.data.as_str())
+            .finish()
+    }
+}
+
+pub const REALTIME_API: &str = "https://realtime.oxylabs.io";
+pub const DATA_API: &str = "https://data.oxylabs.io";
+
+/// How the connector uses the two APIs.
+#[derive(Clone, Debug)]
+pub struct AmazonConfig {
+    /// Up to this many ASINs go through the realtime API; more as a batch.
+    pub realtime_max: usize,
+    /// How often a batch's jobs are asked about.
+    pub batch_poll: Duration,
+    /// How long a run waits for a batch before giving up on the rest.
+    pub batch_wait: Duration,
+}
+
+impl Default for AmazonConfig {
+    fn default() -> Self {
+        AmazonConfig {
+            realtime_max: 10,
+            batch_poll: Duration::from_secs(5),
+            batch_wait: Duration::from_secs(600),
+        }
+    }
+}
+
+/// What the source and the engine know when reading an answer.
+pub struct AmazonContext<'a> {
+    pub source: &'a str,
+    pub settings: &'a AmazonSettings,
+    /// The source's currency, for an answer that names none.
+    pub currency: &'a str,
+    pub brands: &'a BrandTable,
+    /// The last state of each product by ASIN (a product without an offer
+    /// keeps its last price).
+    pub previous: &'a HashMap<String, Product>,
+}
+
+/// Why one ASIN could not be read (the others still are).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ItemError {
+    #[error("{asin}: Amazon has no such product (Oxylabs: HTTP 404, parse code 12003); check the ASIN")]
+    NotFound { asin: String },
+    #[error("{asin}: no offer on Amazon right now (no buy-box price); it is recorded once it has one")]
+    NoOffer { asin: String },
+    #[error("{asin}: {why}")]
+    Unreadable { asin: String, why: String },
+}
+
+/// In stock, low stock (with the quantity when the text says it), out, or
+/// the text does not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stock {
+    InStock,
+    Low(Option<u32>),
+    Out,
+    Unknown,
+}
+
+/// Amazon's stock text: "In Stock", "Only 3 left in stock - order soon.",
+/// "Currently unavailable.", "Temporarily out of stock.", "Usually ships
+/// within 2 to 3 days", "Available to ship in 1-2 days".
+pub fn stock_from_text(text: &str) -> Stock {
+    let t = text.trim().to_lowercase();
+    if t.is_empty() {
+        return Stock::Unknown;
+    }
+    if ["currently unavailable", "out of stock", "unavailable", "no longer available", "not available"]
+        .iter()
+        .any(|p| t.contains(p))
+    {
+        return Stock::Out;
+    }
+    if let Some(rest) = t.strip_prefix("only ") {
+        let n = rest.split_whitespace().next().and_then(|n| n.parse::<u32>().ok());
+        return Stock::Low(n);
+    }
+    if t.contains("left in stock") || t.contains("order soon") {
+        return Stock::Low(None);
+    }
+    if ["in stock", "usually ships", "ships within", "available to ship", "available from"]
+        .iter()
+        .any(|p| t.contains(p))
+    {
+        return Stock::InStock;
+    }
+    Stock::Unknown
+}
+
+fn number(v: Option<&Value>) -> Option<Decimal> {
+    match v? {
+        Value::Number(n) => n.to_string().parse().ok(),
+        Value::String(s) => crate::normalise::parse_price(s),
+        _ => None,
+    }
+}
+
+fn text<'a>(v: Option<&'a Value>) -> Option<&'a str> {
+    v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// One `results[]` entry of an `amazon_product` query as a product.
+pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Result<Product, ItemError> {
+    let content = result.get("content").unwrap_or(&Value::Null);
+    let status = result.get("status_code").and_then(Value::as_u64).unwrap_or(200);
+    let parse_code = content.get("parse_status_code").and_then(Value::as_u64);
+    if status == 404 || parse_code == Some(12003) {
+        return Err(ItemError::NotFound { asin: asin.into() });
+    }
+    let unreadable = |why: String| ItemError::Unreadable { asin: asin.into(), why };
+    if status != 200 {
+        return Err(unreadable(format!("Oxylabs could not fetch the page (status {status}); will try again")));
+    }
+    if let Some(code) = parse_code.filter(|c| *c != 12000) {
+        return Err(unreadable(format!("Oxylabs could not parse the page (parse code {code}); will try again")));
+    }
+    if !content.is_object() {
+        return Err(unreadable("the answer has no product in it".into()));
+    }
+    let positive = |d: Option<Decimal>| d.filter(|p| *p > Decimal::ZERO);
+    let price = positive(number(content.get("price"))).or_else(|| positive(number(content.get("price_buybox"))));
+    let stock_text = text(content.get("stock")).unwrap_or("");
+    let stock = stock_from_text(stock_text);
+    let previous = ctx.previous.get(asin);
+    let (price, available) = match price {
+        // A price with no stock words is buyable: unknown is not "sold out".
+        Some(p) => (p, !matches!(stock, Stock::Out)),
+        // No buy-box price: nobody sells it now. Out of stock at the last price.
+        None => match previous.and_then(|p| p.variants.first()) {
+            Some(v) => (v.price, false),
+            None => return Err(ItemError::NoOffer { asin: asin.into() }),
+        },
+    };
+    let list_price = [content.get("price_strikethrough"), content.get("price_initial")]
+        .into_iter()
+        .filter_map(|v| positive(number(v)))
+        .find(|lp| *lp > price);
+    let currency = text(content.get("currency"))
+        .filter(|c| c.len() == 3)
+        .map(str::to_uppercase)
+        .or_else(|| previous.map(|p| p.currency.clone()))
+        .unwrap_or_else(|| ctx.currency.to_string());
+    let title = text(content.get("title"))
+        .or_else(|| text(content.get("product_name")))
+        .map(str::to_string)
+        .or_else(|| previous.map(|p| p.title.clone()))
+        .ok_or_else(|| unreadable("the answer has no title".into()))?;
+    let brand = text(content.get("brand")).or_else(|| text(content.get("manufacturer"))).unwrap_or("");
+    let category = content
+        .pointer("/category/0/ladder")
+        .and_then(Value::as_array)
+        .and_then(|l| l.last())
+        .and_then(|c| text(c.get("name")))
+        .unwrap_or("");
+
+    let mut facts = std::collections::BTreeMap::new();
+    if !stock_text.is_empty() {
+        facts.insert("stock".to_string(), stock_text.to_string());
+    }
+    match stock {
+        Stock::Low(Some(n)) => {
+            facts.insert("low stock".into(), format!("only {n} left"));
+        }
+        Stock::Low(None) => {
+            facts.insert("low stock".into(), "a few left".into());
+        }
+        _ if price_is_missing(content) => {
+            facts.insert("offer".into(), "no buy-box offer".into());
+        }
+        _ => {}
+    }
+    if let Some(d) = content.get("delivery").and_then(Value::as_array).and_then(|d| d.first()) {
+        let when = d.pointer("/date/by").or_else(|| d.pointer("/date/from")).and_then(Value::as_str);
+        if let Some(when) = when.map(str::trim).filter(|w| !w.is_empty()) {
+            let kind = text(d.get("type")).unwrap_or("delivery");
+            facts.insert("delivery".into(), format!("{when} ({kind})"));
+        }
+    }
+    if let Some(r) = number(content.get("rating")).filter(|r| *r > Decimal::ZERO) {
+        let rating = match content.get("reviews_count").and_then(Value::as_u64) {
+            Some(n) => format!("{r} of 5 ({n} reviews)"),
+            None => format!("{r} of 5"),
+        };
+        facts.insert("rating".into(), rating);
+    }
+    if let Some(lp) = list_price {
+        facts.insert("list price".into(), format!("{lp} {currency}"));
+    }
+
+    let site = format!("https://www.amazon.{}", ctx.settings.domain);
+    let now = Utc::now();
+    Ok(Product {
+        key: format!("{}:{}", ctx.source, asin.to_lowercase()),
+        source: ctx.source.to_string(),
+        external_id: asin.to_string(),
+        title,
+        brand: ctx.brands.canonical(brand),
+        product_type: category.to_string(),
+        tags: vec![],
+        url: format!("{site}/dp/{asin}"),
+        image: content
+            .get("images")
+            .and_then(Value::as_array)
+            .and_then(|i| i.first())
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        currency,
+        variants: vec![Variant {
+            id: asin.to_string(),
+            size: "One size".into(),
+            sku: Some(asin.to_string()),
+            price,
+            compare_at: list_price,
+            available,
+            cart_url: Some(format!("{site}/gp/aws/cart/add.html?ASIN.1={asin}&Quantity.1=1")),
+        }],
+        first_seen: now,
+        updated: now,
+        removed: false,
+        last_change: None,
+        facts,
+    })
+}
+
+fn price_is_missing(content: &Value) -> bool {
+    number(content.get("price")).is_none_or(|p| p <= Decimal::ZERO)
+        && number(content.get("price_buybox")).is_none_or(|p| p <= Decimal::ZERO)
+}
+
+/// What one read of an Amazon source found: the products, the ASINs that
+/// could not be read (with why), and an error that stopped the read early.
+#[derive(Debug, Default)]
+pub struct AmazonRead {
+    pub products: Vec<Product>,
+    pub skipped: Vec<ItemError>,
+    pub stopped: Option<FetchError>,
+}
+
+fn query(settings: &AmazonSettings, query: Value) -> Value {
+    let mut body = json!({
+        "source": "amazon_product",
+        "domain": settings.domain,
+        "query": query,
+        "parse": true,
+    });
+    if let Some(geo) = settings.geo_location.as_deref().filter(|g| !g.trim().is_empty()) {
+        body["geo_location"] = json!(geo.trim());
+    }
+    body
+}
+
+/// Oxylabs' statuses in words (../shared/ref/external-apis.md).
+fn classify(a: Answer) -> Result<Value, FetchError> {
+    let message = || {
+        serde_json::from_slice::<Value>(&a.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default()
+    };
+    match a.status {
+        200..=203 => {}
+        204 => return Err(FetchError::Server { status: 204 }),
+        401 | 403 => {
+            return Err(FetchError::Refused(format!(
+                "Oxylabs refused the username and password (HTTP {}); check them under Connector accounts",
+                a.status
+            )))
+        }
+        422 | 400 => {
+            return Err(FetchError::Unreadable(format!(
+                "Oxylabs rejected the query (HTTP {}): {}",
+                a.status,
+                message()
+            )))
+        }
+        429 => return Err(FetchError::RateLimited { status: 429, retry_after: a.retry_after }),
+        524 => return Err(FetchError::Server { status: 524 }),
+        500..=699 => return Err(FetchError::Server { status: a.status }),
+        _ => return Err(FetchError::Http { status: a.status }),
+    }
+    if a.html {
+        return Err(FetchError::Blocked("Oxylabs answered with an HTML page where JSON was expected".into()));
+    }
+    serde_json::from_slice(&a.body)
+        .map_err(|e| FetchError::Unreadable(format!("Oxylabs' answer is not valid JSON ({e})")))
+}
+
+fn post(fetcher: &Fetcher, account: &OxylabsAccount, url: Url, body: &Value) -> reqwest::RequestBuilder {
+    fetcher
+        .client()
+        .post(url)
+        .basic_auth(&account.username, Some(&account.password))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(body)
+}
+
+fn get(fetcher: &Fetcher, account: &OxylabsAccount, url: Url) -> reqwest::RequestBuilder {
+    fetcher
+        .client()
+        .get(url)
+        .basic_auth(&account.username, Some(&account.password))
+        .header(reqwest::header::ACCEPT, "application/json")
+}
+
+fn join(base: &Url, path: &str) -> Url {
+    let mut u = base.clone();
+    let prefix = u.path().trim_end_matches('/').to_string();
+    u.set_path(&format!("{prefix}{path}"));
+    u
+}
+
+/// Reads every ASIN of a source: realtime for a few, a batch for many.
+pub async fn read(
+    fetcher: &Fetcher,
+    account: &OxylabsAccount,
+    cfg: &AmazonConfig,
+    ctx: &AmazonContext<'_>,
+) -> AmazonRead {
+    if ctx.settings.asins.len() <= cfg.realtime_max {
+        read_realtime(fetcher, account, ctx).await
+    } else {
+        read_batch(fetcher, account, cfg, ctx).await
+    }
+}
+
+/// The first result of an answer, for its ASIN.
+fn take_result(answer: &Value, asin: &str, ctx: &AmazonContext<'_>, out: &mut AmazonRead) {
+    match answer.pointer("/results/0") {
+        Some(r) => match parse_result(r, asin, ctx) {
+            Ok(p) => out.products.push(p),
+            Err(e) => out.skipped.push(e),
+        },
+        None => out.skipped.push(ItemError::Unreadable {
+            asin: asin.into(),
+            why: "Oxylabs' answer has no results".into(),
+        }),
+    }
+}
+
+async fn read_realtime(fetcher: &Fetcher, account: &OxylabsAccount, ctx: &AmazonContext<'_>) -> AmazonRead {
+    let mut out = AmazonRead::default();
+    let url = join(&account.realtime, "/v1/queries");
+    for asin in &ctx.settings.asins {
+        let body = query(ctx.settings, json!(asin));
+        match fetcher.exchange(post(fetcher, account, url.clone(), &body), classify).await {
+            Ok(answer) => take_result(&answer, asin, ctx, &mut out),
+            // One ASIN's query Oxylabs could not parse: the others still go.
+            Err(FetchError::Unreadable(why)) => out.skipped.push(ItemError::Unreadable { asin: asin.clone(), why }),
+            Err(e) => {
+                out.stopped = Some(e);
+                return out;
+            }
+        }
+    }
+    out
+}
+
+async fn read_batch(
+    fetcher: &Fetcher,
+    account: &OxylabsAccount,
+    cfg: &AmazonConfig,
+    ctx: &AmazonContext<'_>,
+) -> AmazonRead {
+    let mut out = AmazonRead::default();
+    let mut pending: Vec<(String, String)> = vec![]; // (job id, ASIN)
+    // The batch endpoint takes up to 5,000 queries per call.
+    for chunk in ctx.settings.asins.chunks(5000) {
+        let body = query(ctx.settings, json!(chunk));
+        let answer = match fetcher
+            .exchange(post(fetcher, account, join(&account.data, "/v1/queries/batch"), &body), classify)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                out.stopped = Some(e);
+                return out;
+            }
+        };
+        let Some(queries) = answer.get("queries").and_then(Value::as_array) else {
+            out.stopped = Some(FetchError::Unreadable("Oxylabs' batch answer lists no queries".into()));
+            return out;
+        };
+        for (i, q) in queries.iter().enumerate() {
+            let id = q.get("id").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+            let asin = q
+                .get("query")
+                .and_then(Value::as_str)
+                .map(str::to_uppercase)
+                .or_else(|| chunk.get(i).cloned());
+            if let (Some(id), Some(asin)) = (id, asin) {
+                pending.push((id, asin));
+            }
+        }
+    }
+    let deadline = Instant::now() + cfg.batch_wait;
+    while !pending.is_empty() {
+        let mut still = vec![];
+        for (id, asin) in pending {
+            let status = fetcher
+                .exchange(get(fetcher, account, join(&account.data, &format!("/v1/queries/{id}"))), classify)
+                .await;
+            let state = match status {
+                Ok(job) => job.get("status").and_then(Value::as_str).unwrap_or("pending").to_string(),
+                Err(e) => {
+                    out.stopped = Some(e);
+                    return out;
+                }
+            };
+            match state.as_str() {
+                "done" => {
+                    let results = fetcher
+                        .exchange(get(fetcher, account, join(&account.data, &format!("/v1/queries/{id}/results"))), classify)
+                        .await;
+                    match results {
+                        Ok(answer) => take_result(&answer, &asin, ctx, &mut out),
+                        // 204: not finished after all; ask again.
+                        Err(FetchError::Server { status: 204 }) => still.push((id, asin)),
+                        Err(e) => {
+                            out.stopped = Some(e);
+                            return out;
+                        }
+                    }
+                }
+                "faulted" => out.skipped.push(ItemError::Unreadable {
+                    asin,
+                    why: "Oxylabs' job failed (faulted); will try again next run".into(),
+                }),
+                _ => still.push((id, asin)),
+            }
+        }
+        pending = still;
+        if pending.is_empty() {
+            break;
+        }
+        if Instant::now() + cfg.batch_poll > deadline {
+            out.stopped = Some(FetchError::Unreadable(format!(
+                "Oxylabs had not finished {} of {} jobs after {} s; they are asked for again next run",
+                pending.len(),
+                ctx.settings.asins.len(),
+                cfg.batch_wait.as_secs()
+            )));
+            return out;
+        }
+        tokio::time::sleep(cfg.batch_poll).await;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_words() {
+        assert_eq!(stock_from_text("In Stock"), Stock::InStock);
+        assert_eq!(stock_from_text("Only 3 left in stock - order soon."), Stock::Low(Some(3)));
+        assert_eq!(stock_from_text("Only 1 left in stock (more on the way)."), Stock::Low(Some(1)));
+        assert_eq!(stock_from_text("Currently unavailable."), Stock::Out);
+        assert_eq!(stock_from_text("Temporarily out of stock."), Stock::Out);
+        assert_eq!(stock_from_text("Usually ships within 2 to 3 days."), Stock::InStock);
+        assert_eq!(stock_from_text(""), Stock::Unknown);
+        assert_eq!(stock_from_text("Something new"), Stock::Unknown);
+    }
+
+    #[test]
+    fn the_password_is_never_printed() {
+        let a = OxylabsAccount {
+            username: "user".into(),
+            password: "hunter2-secret".into(),
+            realtime: Url::parse(REALTIME_API).unwrap(),
+            data: Url::parse(DATA_API).unwrap(),
+        };
+        let printed = format!("{a:?}");
+        assert!(printed.contains("user") && !printed.contains("hunter2"), "{printed}");
+    }
+}
