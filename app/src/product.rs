@@ -272,7 +272,7 @@ fn comparison_view(
                 <input type="hidden" name="key" value=key/>
                 <input type="hidden" name="other" value=other/>
                 <input type="hidden" name="verdict" value=verdict/>
-                <button type="submit" class="link" title=title>{label}</button>
+                <button type="submit" class="link-button" title=title>{label}</button>
             </ActionForm>
         }
     };
