@@ -233,7 +233,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                 </details>
                 <details class="json-settings">
                     <summary>"JSON API: headers and field mapping"</summary>
-                    <p class="hint">"Paths are JSON Pointers (/data/items) or simple JSONPath ($.data.items[*]); item fields are relative to one item. Fields: items, id, title, brand, price, currency, stock, image, url, and for sizes variants, variant_id, variant_size, variant_price, variant_stock."</p>
+                    <p class="hint">"Paths are JSON Pointers (/data/items) or simple JSONPath ($.data.items[*]); item fields are relative to one item. Fields: items, id, title, brand, price, currency, stock, image, url, and for sizes variants, variant_id, variant_size, variant_price, variant_stock; for an API with pages, next (where the answer gives the next page's URL)."</p>
                     <label>"Field mapping " <span class="hint">"(one field = path per line)"</span>
                         <textarea name="json_mapping" rows="6" spellcheck="false" aria-describedby="json-mapping-error"
                             placeholder="items = $.data[*]\nid = /sku\ntitle = /name\nprice = /price\nstock = /in_stock"></textarea>
@@ -283,6 +283,31 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
             <p class="hint" data-testid="read-only">"You can read the sources; adding or changing them needs the editor role."</p>
         })}
     }
+}
+
+/// What an Amazon or Pop Mart source watches, in words.
+fn watches(s: &model::Source) -> Option<String> {
+    if let Some(a) = &s.amazon {
+        let shown: Vec<&str> = a.asins.iter().take(6).map(String::as_str).collect();
+        let more = a.asins.len().saturating_sub(shown.len());
+        return Some(format!(
+            "{} ASIN{} on amazon.{}: {}{}",
+            a.asins.len(),
+            if a.asins.len() == 1 { "" } else { "s" },
+            a.domain,
+            shown.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
+    let p = s.popmart.as_ref()?;
+    let what = match p.watch.as_str() {
+        "products" => format!("products {}", p.target),
+        "category" => format!("category {}", p.target),
+        "series" => format!("series {}", p.target),
+        "search" => format!("search \"{}\"", p.target),
+        _ => "new arrivals".to_string(),
+    };
+    Some(format!("Pop Mart {}: {what}", p.region))
 }
 
 /// The accounts connectors use (admins): Oxylabs for Amazon, and a client
@@ -498,6 +523,7 @@ fn SourceCard(
                 {kind} " · " <a href=url1 target="_blank" rel="noopener">{url2}</a>
                 " · every " {move || format_interval(get4().source.interval_secs)}
             </p>
+            {watches(&s0).map(|w| view! { <p class="muted" data-testid="watches">{w}</p> })}
             {move || {
                 let r = get5();
                 let p = r.progress.clone().unwrap_or_default();

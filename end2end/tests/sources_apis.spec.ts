@@ -50,6 +50,7 @@ test('Amazon and Pop Mart sources through the demo connectors, and matches split
   await expect(form.getByRole('status')).toContainText('Added');
   const card = page.getByTestId('source').filter({ hasText: 'Amazon demo' });
   await expect(card.getByTestId('progress-text')).toContainText('Last check done: 2 products', { timeout: 30_000 });
+  await expect(card.getByTestId('watches')).toContainText(`2 ASINs on amazon.com: ${asinOf(first)}, ${asinOf(second)}`);
 
   // Pop Mart: a keyword search in Hong Kong, through the demo's Pop Mart.
   const popmartUrl = `${new URL(baseURL!).protocol}//localhost:${new URL(baseURL!).port}/demo/popmart`;
@@ -64,6 +65,7 @@ test('Amazon and Pop Mart sources through the demo connectors, and matches split
   await expect(form.getByRole('status')).toContainText('Added');
   const pm = page.getByTestId('source').filter({ hasText: 'Pop Mart HK' });
   await expect(pm.getByTestId('progress-text')).toContainText('Last check done: 2 products', { timeout: 30_000 });
+  await expect(pm.getByTestId('watches')).toContainText('Pop Mart HK: search "labubu"');
 
   // The Amazon product's page: Amazon's details, and the demo store beside it.
   const sources = (await (await page.request.get('/api/v1/sources')).json()) as any[];

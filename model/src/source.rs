@@ -225,13 +225,17 @@ pub struct JsonMapping {
     pub variant_price: String,
     #[serde(default)]
     pub variant_stock: String,
+    /// Where the answer says the next page is (its URL, absolute or
+    /// relative); empty for an API that answers everything at once.
+    #[serde(default)]
+    pub next: String,
 }
 
 impl JsonMapping {
     /// The fields a mapping may name, in the order a form lists them.
-    pub const FIELDS: [&'static str; 14] = [
+    pub const FIELDS: [&'static str; 15] = [
         "items", "id", "title", "brand", "price", "currency", "stock", "image", "url",
-        "variants", "variant_id", "variant_size", "variant_price", "variant_stock",
+        "variants", "variant_id", "variant_size", "variant_price", "variant_stock", "next",
     ];
 
     /// Reads `field = path` lines (blank lines and `#` comments skipped);
@@ -261,6 +265,7 @@ impl JsonMapping {
                 "variant_size" => &mut m.variant_size,
                 "variant_price" => &mut m.variant_price,
                 "variant_stock" => &mut m.variant_stock,
+                "next" => &mut m.next,
                 other => return Err(format!("unknown field {other:?}; the fields are {}", JsonMapping::FIELDS.join(", "))),
             };
             *slot = path;

@@ -787,8 +787,10 @@ impl Engine {
         check_json_mapping(model::SOURCE_KIND_JSON, &json)?;
         let brands = self.brands.read().unwrap().clone();
         let currency = currency.map(|c| c.trim().to_uppercase()).filter(|c| c.len() == 3).unwrap_or_else(|| "USD".into());
-        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"))
+        // The first page is enough to see what the mapping reads.
+        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"), 1)
             .await
+            .map(|(products, _)| products)
             .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
     }
 

@@ -207,11 +207,9 @@ impl Engine {
                     return Ok((vec![], None));
                 }
                 if kind == SOURCE_KIND_JSON {
-                    // One request: the API's answer is the whole list.
+                    // The API's pages, followed through its `next` links.
                     let mapping = mapping.unwrap_or_default();
-                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping)
-                        .await
-                        .map(|p| (p, None));
+                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping, max_pages).await;
                 }
                 if kind == SOURCE_KIND_AMAZON {
                     let Some(account) = oxylabs else {

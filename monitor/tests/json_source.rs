@@ -167,3 +167,49 @@ async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
     assert_eq!(run.error_class.as_deref(), Some("rate_limited"), "{run:?}");
     assert!(run.error.unwrap().contains("7s"));
 }
+
+#[tokio::test]
+async fn an_api_with_pages_is_followed_through_its_next_links() {
+    let h = common::Harness::new(1).await;
+    // Three pages of two items; the answer says where the next page is
+    // (a relative URL), the last page says null. `fail` breaks page 3.
+    let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let f2 = fail.clone();
+    let app = axum::Router::new().route(
+        "/v2/items",
+        get(move |axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>| {
+            let fail = f2.clone();
+            async move {
+                let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+                if page == 3 && fail.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (StatusCode::BAD_GATEWAY, "upstream failed").into_response();
+                }
+                let items: Vec<serde_json::Value> = (0..2)
+                    .map(|i| serde_json::json!({ "sku": format!("P{page}-{i}"), "name": format!("Item {page}.{i}"), "price": format!("{}.00", 10 * page + i) }))
+                    .collect();
+                let next = (page < 3).then(|| format!("/v2/items?page={}", page + 1));
+                axum::Json(serde_json::json!({ "items": items, "links": { "next": next } })).into_response()
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let mapping = JsonMapping::from_lines("items = /items\nid = /sku\ntitle = /name\nprice = /price\nnext = $.links.next", "").unwrap();
+    let src = json_source(&h, format!("http://{addr}/v2/items"), mapping).await.unwrap();
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert!(run.complete && run.error.is_none(), "{run:?}");
+    assert_eq!(run.products, 6, "every page read");
+    assert_eq!(h.engine.product(&format!("{}:p3-1", src.key)).unwrap().variants[0].price.to_string(), "31.00");
+
+    // Page 3 fails: pages 1 and 2 are still read and kept, the run says
+    // why it is incomplete, and page 3's items are not marked removed.
+    fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert!(!run.complete, "{run:?}");
+    assert_eq!(run.error_class.as_deref(), Some("server_error"), "{run:?}");
+    assert_eq!(run.products, 4);
+    let p3 = h.engine.product(&format!("{}:p3-0", src.key)).unwrap();
+    assert!(!p3.removed && p3.variants[0].available);
+    assert!(h.events().await.iter().all(|e| e.kind != EventKind::Removed && e.kind != EventKind::SoldOut));
+}

@@ -89,12 +89,16 @@ async fn products_lists_searches_and_stock_per_sku() {
     h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(h.engine.product("popmart-hk:1159").unwrap().variants[0].price.to_string(), "129");
 
-    // A series, a category, new arrivals and a search, each a list.
-    for (watch, target, expect) in [("series", "202", 2), ("category", "1", 5), ("new", "", 6), ("search", "crybaby", 2)] {
+    // A series, a category, new arrivals and a search, each a list (the
+    // fake's pages hold 4: the category and new arrivals take two pages).
+    for (watch, target, expect, requests) in [("series", "202", 2, 1), ("category", "1", 5, 2), ("new", "", 6, 2), ("search", "crybaby", 2, 1)] {
         let s = popmart_source(&h, &base, watch, target).await.unwrap();
+        let before = reqwest::get(format!("{base}/control/state")).await.unwrap().json::<serde_json::Value>().await.unwrap()["requests"].as_u64().unwrap();
         let run = h.engine.check_now(&s.key).await.unwrap();
         assert!(run.complete && run.error.is_none(), "{watch}: {run:?}");
         assert_eq!(run.products, expect, "{watch}");
+        let after = reqwest::get(format!("{base}/control/state")).await.unwrap().json::<serde_json::Value>().await.unwrap()["requests"].as_u64().unwrap();
+        assert_eq!(after - before, requests, "{watch}: pages asked for");
     }
 }
 

@@ -39,6 +39,12 @@ async fn call_fn(s: &Server, path: &str, auth: &Auth) -> (StatusCode, String) {
             ("password2", "p"),
             ("role", "viewer"),
             ("id", "nope"),
+            ("other", "nope:1"),
+            ("verdict", "auto"),
+            ("user", "someone"),
+            ("region", "HK"),
+            ("client_key", "ck"),
+            ("salt", "s"),
         ]);
     }
     let resp = req.send().await.unwrap();

@@ -2,7 +2,8 @@
 //! engine's tests, the end-to-end tests and the demo: a small shop of blind
 //! boxes and plush in series, answering `productDetails`, `productList`
 //! (`categoryId`, `seriesId`, `sort=new`, paged) and `search` in Pop Mart's
-//! envelope (`{"code":"OK","message":"success","data":..}`), per-SKU
+//! envelope (`{"code":"OK","message":"success","data":..}`, lists in
+//! pages of at most 4 with their `total`), per-SKU
 //! `stock.onlineStock`. It checks what the real one checks: the `clientkey`
 //! header (403 when wrong) and the signature (`s` and `x-sign`, the MD5 of
 //! the sorted parameters as compact JSON + salt + `t`; a wrong or stale one
@@ -259,7 +260,9 @@ async fn details(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q)
 
 fn page_of(items: Vec<&Spu>, q: &HashMap<String, String>) -> Response {
     let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let size: usize = q.get("size").and_then(|p| p.parse().ok()).unwrap_or(20).clamp(1, 100);
+    // Pages of at most 4, whatever was asked for: the lists of this small
+    // shop still take more than one page, as a real shop's do.
+    let size: usize = q.get("size").and_then(|p| p.parse().ok()).unwrap_or(20).clamp(1, 4);
     let total = items.len();
     let list: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).map(spu_json).collect();
     ok(json!({ "list": list, "total": total, "page": page, "size": size }))

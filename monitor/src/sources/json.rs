@@ -140,6 +140,10 @@ pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
 
 /// Fetches the API (headers from the mapping, politeness gate) and reads
 /// the answer: what a poll and a preview do.
+/// Reads an API through its mapping, following `next` links for at most
+/// `max_pages` pages. Returns what was read and, when a page after the first
+/// failed (or the pages went on), why the read is incomplete; a first page
+/// that fails is the error.
 pub async fn fetch_and_parse(
     fetcher: &crate::fetch::Fetcher,
     url: &Url,
@@ -147,20 +151,45 @@ pub async fn fetch_and_parse(
     currency: &str,
     brands: &BrandTable,
     mapping: &JsonMapping,
-) -> Result<Vec<Product>, crate::fetch::FetchError> {
+    max_pages: u32,
+) -> Result<(Vec<Product>, Option<crate::fetch::FetchError>), crate::fetch::FetchError> {
     use crate::fetch::FetchError;
     let hs = headers(&mapping.headers).map_err(|e| FetchError::Unreadable(e.to_string()))?;
-    let body = fetcher.get_json_with(url, &hs).await.map_err(|e| match e {
-        // An API's 401 is a refused key, not a shop's password page.
-        FetchError::PasswordProtected => FetchError::Blocked("HTTP 401: the API refused the request; check the key in the source's headers".into()),
-        e => e,
-    })?;
-    let ctx = JsonContext { source, url, currency, brands, mapping };
-    parse(&body, &ctx).map_err(|e| match e {
-        // HTML or garbage where the API's JSON should be.
-        JsonError::NotJson(why) => FetchError::Blocked(format!("the API did not answer JSON ({why})")),
-        e => FetchError::Unreadable(e.to_string()),
-    })
+    let mut out: Vec<Product> = vec![];
+    let mut seen = std::collections::HashSet::new();
+    let mut page_url = url.clone();
+    for page in 1..=max_pages.max(1) {
+        seen.insert(page_url.to_string());
+        let read = async {
+            let body = fetcher.get_json_with(&page_url, &hs).await.map_err(|e| match e {
+                // An API's 401 is a refused key, not a shop's password page.
+                FetchError::PasswordProtected => FetchError::Blocked("HTTP 401: the API refused the request; check the key in the source's headers".into()),
+                e => e,
+            })?;
+            let ctx = JsonContext { source, url: &page_url, currency, brands, mapping };
+            parse_page(&body, &ctx).map_err(|e| match e {
+                // HTML or garbage where the API's JSON should be.
+                JsonError::NotJson(why) => FetchError::Blocked(format!("the API did not answer JSON ({why})")),
+                e => FetchError::Unreadable(e.to_string()),
+            })
+        }
+        .await;
+        let (products, next) = match read {
+            Ok(r) => r,
+            Err(e) if page == 1 => return Err(e),
+            Err(e) => return Ok((out, Some(e))),
+        };
+        for p in products {
+            if !out.iter().any(|o| o.key == p.key) {
+                out.push(p);
+            }
+        }
+        match next {
+            Some(n) if !seen.contains(n.as_str()) => page_url = n,
+            _ => return Ok((out, None)),
+        }
+    }
+    Ok((out, Some(FetchError::Unreadable(format!("stopped after {max_pages} pages; the API's pages go on")))))
 }
 
 /// A mapping that can work: id, title and a price (the item's or the
@@ -171,7 +200,7 @@ pub fn check_mapping(m: &JsonMapping) -> Result<(), JsonError> {
             return Err(JsonError::Mapping(format!("it needs a path for {name}")));
         }
     }
-    for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock] {
+    for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock, &m.next] {
         pointer(path)?;
     }
     Ok(())
@@ -190,9 +219,24 @@ pub struct JsonContext<'a> {
 /// or a readable price are skipped (and counted in the error when every one
 /// is); a mapping that finds no list says where it looked.
 pub fn parse(body: &[u8], ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonError> {
+    parse_page(body, ctx).map(|(p, _)| p)
+}
+
+/// [`parse`], and the next page's URL when the mapping says where it is
+/// and the answer has one.
+pub fn parse_page(body: &[u8], ctx: &JsonContext<'_>) -> Result<(Vec<Product>, Option<Url>), JsonError> {
     let m = ctx.mapping;
     check_mapping(m)?;
     let root: Value = serde_json::from_slice(body).map_err(|e| JsonError::NotJson(e.to_string()))?;
+    let next = field(&root, &m.next)?
+        .and_then(text_of)
+        .and_then(|n| ctx.url.join(&n).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    Ok((products_of(&root, ctx)?, next))
+}
+
+fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonError> {
+    let m = ctx.mapping;
     let list_ptr = pointer(&m.items)?;
     let list = root
         .pointer(&list_ptr)

@@ -299,6 +299,7 @@ pub async fn read(
             return out;
         }
     };
+    let mut listed = 0u64;
     for page in 1..=max_pages {
         let params = BTreeMap::from([
             ("page".to_string(), page.to_string()),
@@ -334,8 +335,11 @@ pub async fn read(
                 }
             }
         }
+        // The API may answer smaller pages than asked for: its total says
+        // when the list ends; without one, a short page does.
+        listed += list.len() as u64;
         let total = answer.pointer("/data/total").and_then(Value::as_u64);
-        let done = list.len() < PAGE_SIZE as usize || total.is_some_and(|t| (page as u64) * (PAGE_SIZE as u64) >= t);
+        let done = list.is_empty() || total.map_or(list.len() < PAGE_SIZE as usize, |t| listed >= t);
         if done {
             out.complete = true;
             return out;
