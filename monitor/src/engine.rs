@@ -129,6 +129,15 @@ impl NewSource {
             let a = model::AmazonSettings::from_text(&value.replace('+', " "), "com").map_err(EngineError::InvalidSource)?;
             new.url = String::new();
             new.amazon = Some(a);
+        } else if kind == model::SOURCE_KIND_JSON {
+            // A JSON API needs its mapping: the value names a file with the
+            // URL, the headers and the mapping (see `json_source_file`).
+            let text = std::fs::read_to_string(value).map_err(|e| {
+                EngineError::InvalidSource(format!("json=FILE: could not read the mapping file {value:?} ({e})"))
+            })?;
+            let (url, mapping) = json_source_file(&text).map_err(EngineError::InvalidSource)?;
+            new.url = url;
+            new.json = Some(mapping);
         } else if kind == model::SOURCE_KIND_POPMART {
             let mut parts = value.splitn(3, '/');
             new.popmart = Some(model::PopmartSettings {
@@ -140,6 +149,42 @@ impl NewSource {
         }
         Ok(new)
     }
+}
+
+/// A JSON API source written as a file (for `--source json=FILE`):
+///
+/// ```text
+/// url = https://luckdata.io/api/sneaker-API/stockx?url=...
+/// header X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}
+/// items = /data
+/// id = /sku
+/// title = /name
+/// price = /price
+/// ```
+///
+/// `#` lines are comments; every other line is a mapping line (`url =
+/// /path` too: the item's own address).
+pub fn json_source_file(text: &str) -> Result<(String, model::JsonMapping), String> {
+    let (mut url, mut headers, mut lines) = (None, vec![], vec![]);
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        if let Some(h) = line.strip_prefix("header ") {
+            headers.push(h.trim());
+        } else if let Some(u) = line
+            .strip_prefix("url")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix('='))
+            .map(str::trim)
+            // `url = /link` is the mapping's field: the item's own address.
+            .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        {
+            url = Some(u.to_string());
+        } else {
+            lines.push(line);
+        }
+    }
+    let url = url.ok_or("the mapping file needs a line url = https://...")?;
+    let mapping = model::JsonMapping::from_lines(&lines.join("\n"), &headers.join("\n"))?;
+    Ok((url, mapping))
 }
 
 /// The accounts and keys connectors use, set from the vault by the server
@@ -877,6 +922,19 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_json_source_file_has_the_url_headers_and_mapping() {
+        let (url, m) = json_source_file(
+            "# Luckdata\nurl = https://luckdata.io/api/sneaker-API/stockx?url=x\nheader X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}\nitems = /data\nid = /sku\ntitle = /name\nprice = /price\nurl = /link\n",
+        )
+        .unwrap();
+        assert_eq!(url, "https://luckdata.io/api/sneaker-API/stockx?url=x");
+        assert_eq!(m.headers, vec!["X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}".to_string()]);
+        assert_eq!((m.items.as_str(), m.id.as_str(), m.url.as_str()), ("/data", "/sku", "/link"));
+        assert!(json_source_file("id = /sku").unwrap_err().contains("url = https://"));
+        assert!(json_source_file("url = https://x.example\ncolour = /c").unwrap_err().contains("unknown field"));
+    }
 
     #[test]
     fn source_keys_come_from_the_url() {
