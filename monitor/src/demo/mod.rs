@@ -211,6 +211,31 @@ async fn products_json(
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// Never answers (for an hour): the caller's time-out must act.
+pub(crate) async fn hang() -> Response {
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    StatusCode::GATEWAY_TIMEOUT.into_response()
+}
+
+/// A 200 answer that says it is JSON (whether it is or not).
+pub(crate) fn json_text(body: impl Into<String>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
+}
+
+/// A 200 HTML page where JSON was expected (a challenge or proxy error).
+pub(crate) fn html_page(body: &'static str) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+}
+
+/// `prefix` and then an unterminated 5 MB string: too large for the
+/// default cap, and still not valid JSON if the cap is raised.
+pub(crate) fn huge_json(prefix: &str) -> Response {
+    let mut body = String::with_capacity(5 * 1024 * 1024 + prefix.len());
+    body.push_str(prefix);
+    body.extend(std::iter::repeat_n('x', 5 * 1024 * 1024));
+    json_text(body)
+}
+
 pub(crate) async fn fault_response(f: FaultSetting) -> Response {
     match f.kind {
         Fault::RateLimited => {
@@ -235,30 +260,12 @@ pub(crate) async fn fault_response(f: FaultSetting) -> Response {
         Fault::ServerError => {
             (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
         }
-        Fault::Hang => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
-        }
-        Fault::Html => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        Fault::Hang => hang().await,
+        Fault::Html => html_page(
             "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser before accessing the store.</body></html>",
-        )
-            .into_response(),
-        Fault::Garbage => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"products\":[{\"id\":1,\"title\":\"Dunk\",\"variants\":[{\"id\":",
-        )
-            .into_response(),
-        Fault::Huge => {
-            // An unterminated 5 MB string: too large for the default cap, and
-            // still not a catalogue if the cap is raised.
-            let mut body = String::with_capacity(5 * 1024 * 1024 + 64);
-            body.push_str("{\"products\":[{\"id\":1,\"title\":\"");
-            body.extend(std::iter::repeat_n('x', 5 * 1024 * 1024));
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
+        ),
+        Fault::Garbage => json_text("{\"products\":[{\"id\":1,\"title\":\"Dunk\",\"variants\":[{\"id\":"),
+        Fault::Huge => huge_json("{\"products\":[{\"id\":1,\"title\":\""),
     }
 }
 

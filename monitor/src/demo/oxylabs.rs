@@ -152,21 +152,10 @@ impl FakeOxylabs {
     async fn faulted(&self) -> Option<Response> {
         let f = self.fault.lock().unwrap().clone()?;
         Some(match f.status.as_str() {
-            "hang" => {
-                tokio::time::sleep(Duration::from_secs(3600)).await;
-                StatusCode::GATEWAY_TIMEOUT.into_response()
-            }
-            "garbage" => ([(header::CONTENT_TYPE, "application/json")], "{\"results\":[{\"content\":{\"asin\":").into_response(),
-            "html" => (
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
-            )
-                .into_response(),
-            "huge" => {
-                let mut body = String::from("{\"results\":[{\"content\":{\"title\":\"");
-                body.extend(std::iter::repeat_n('x', 5 * 1024 * 1024));
-                ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-            }
+            "hang" => super::hang().await,
+            "garbage" => super::json_text("{\"results\":[{\"content\":{\"asin\":"),
+            "html" => super::html_page("<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"),
+            "huge" => super::huge_json("{\"results\":[{\"content\":{\"title\":\""),
             code => {
                 let status = code.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let message = f.body.clone().unwrap_or_else(|| match status.as_u16() {

@@ -192,21 +192,10 @@ impl Drop for Guard<'_> {
 
 async fn fault_answer(f: &PmFault) -> Response {
     match f.status.as_str() {
-        "hang" => {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            StatusCode::GATEWAY_TIMEOUT.into_response()
-        }
-        "garbage" => ([(header::CONTENT_TYPE, "application/json")], "{\"code\":\"OK\",\"data\":{\"skus\":[").into_response(),
-        "html" => (
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>",
-        )
-            .into_response(),
-        "huge" => {
-            let mut body = String::from("{\"code\":\"OK\",\"data\":{\"title\":\"");
-            body.extend(std::iter::repeat_n('x', 5 * 1024 * 1024));
-            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
-        }
+        "hang" => super::hang().await,
+        "garbage" => super::json_text("{\"code\":\"OK\",\"data\":{\"skus\":["),
+        "html" => super::html_page("<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>"),
+        "huge" => super::huge_json("{\"code\":\"OK\",\"data\":{\"title\":\""),
         code => {
             let status = code.parse::<u16>().ok().and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut r = if status.as_u16() == 471 {
