@@ -418,7 +418,7 @@ pub async fn use_demo_connectors() -> Result<FormResult, ServerFnError> {
     Ok(FormResult {
         ok: true,
         message: format!(
-            "Amazon sources now read the demo's Oxylabs (its Amazon mirrors the demo store; try the ASINs {}), and Pop Mart sources the demo's Pop Mart at {popmart} (product ids 1159 to 1170).",
+            "Amazon sources now read the demo's Oxylabs (its Amazon mirrors the demo store; try the ASINs {}), and Pop Mart sources the demo's Pop Mart at {popmart} (product ids 1159 to 1169).",
             asins.join(" ")
         ),
         errors: vec![],

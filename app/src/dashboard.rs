@@ -272,7 +272,7 @@ fn ProductCard(
                 <p class="sizes" class:sold-out=sold_out data-testid="sizes">{sizes}</p>
                 {p.spread.clone().map(|s| view! {
                     <p class="spread hint" data-testid="spread">
-                        {format!("In stock in {} stores: {}–{} {} ({} % apart)", s.stores, s.low, s.high, p.currency, s.percent)}
+                        {format!("In stock in {} stores: {:.2}–{:.2} {} ({} % apart)", s.stores, s.low, s.high, p.currency, s.percent)}
                     </p>
                 })}
                 {watch.map(|action| view! { <crate::alerts::WatchButton key=key.clone() action/> })}
