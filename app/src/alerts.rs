@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-use model::{ChannelInfo, Condition, Delivery, Rule};
+#[cfg(any(feature = "ssr", test))]
+use model::Condition;
+use model::{ChannelInfo, Delivery, Rule};
 
 use crate::api::FormResult;
 #[cfg(feature = "ssr")]

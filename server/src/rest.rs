@@ -66,7 +66,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 #[openapi(
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source,
-          list_hosts, list_products, get_product, product_history, list_events,
+          list_hosts, list_products, get_product, product_matches, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log,
           crate::rest_alerts::list_rules, crate::rest_alerts::create_rule, crate::rest_alerts::edit_rule,
@@ -128,6 +128,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/products", get(list_products))
         .route("/api/v1/products/{key}", get(get_product))
         .route("/api/v1/products/{key}/history", get(product_history))
+        .route("/api/v1/products/{key}/matches", get(product_matches))
         .route("/api/v1/events", get(list_events))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route(
@@ -431,6 +432,54 @@ async fn get_product(
         .product(&key)
         .map(Json)
         .ok_or_else(|| Problem::not_found(&format!("product {key:?}")))
+}
+
+/// The same item in another store.
+#[derive(Serialize, ToSchema)]
+struct SameItem {
+    key: String,
+    source: String,
+    title: String,
+    url: String,
+    currency: String,
+    /// The lowest price of a size in stock; none when sold out.
+    #[schema(value_type = Option<String>)]
+    in_stock_from: Option<model::Decimal>,
+    sizes_in_stock: Vec<String>,
+    matched_by: model::MatchedBy,
+}
+
+/// The same item in the other watched stores (cross-store comparison): by
+/// GTIN, style code, brand and model name, or a user's confirmation; pairs a
+/// user split are left out.
+#[utoipa::path(get, path = "/api/v1/products/{key}/matches", params(("key" = String, Path)),
+    responses((status = 200, body = [SameItem]), (status = 404, body = Problem)))]
+async fn product_matches(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<SameItem>>> {
+    allow(&who, Role::Viewer)?;
+    if state.engine.product(&key).is_none() {
+        return Err(Problem::not_found(&format!("product {key:?}")));
+    }
+    Ok(Json(
+        state
+            .engine
+            .same_items(&key)
+            .into_iter()
+            .map(|(p, why)| SameItem {
+                in_stock_from: p.variants.iter().filter(|v| v.available).map(|v| v.price).min(),
+                sizes_in_stock: p.sizes_in_stock(),
+                key: p.key,
+                source: p.source,
+                title: p.title,
+                url: p.url,
+                currency: p.currency,
+                matched_by: why,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
