@@ -752,6 +752,8 @@ pub async fn edit_source(
     url: String,
     name: String,
     interval: String,
+    asins: Option<String>,
+    popmart_target: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
@@ -770,19 +772,42 @@ pub async fn edit_source(
         Ok(s) => s,
         Err(e) => return fail("interval", e),
     };
-    let s = control
+    let current = control.engine.sources().into_iter().find(|s| s.key == key);
+    let amazon = match (asins, current.as_ref().and_then(|s| s.amazon.as_ref())) {
+        (Some(text), Some(was)) => match model::AmazonSettings::from_text(&text, &was.domain) {
+            Ok(mut a) => {
+                a.geo_location = was.geo_location.clone();
+                Some(a)
+            }
+            Err(e) => return fail("asins", e),
+        },
+        _ => None,
+    };
+    let popmart = match (popmart_target, current.as_ref().and_then(|s| s.popmart.as_ref())) {
+        (Some(target), Some(was)) => Some(model::PopmartSettings { target, ..was.clone() }),
+        _ => None,
+    };
+    let s = match control
         .edit_source(
             &who,
             &key,
             monitor::SourceEdit {
-                name: Some(name),
-                url: Some(url),
+                name: Some(name.clone()),
+                url: Some(url.clone()),
                 interval: Some(std::time::Duration::from_secs(secs)),
+                amazon,
+                popmart,
                 ..Default::default()
             },
         )
         .await
-        .map_err(|e| words("could not save the source", e))?;
+    {
+        Ok(s) => s,
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) if m.contains("Pop Mart") || m.contains("product ids") || m.contains("search for") || m.contains(" id ") => {
+            return fail("popmart_target", m)
+        }
+        Err(e) => return Err(words("could not save the source", e)),
+    };
     back_to_sources();
     Ok(FormResult {
         ok: true,

@@ -478,6 +478,7 @@ fn SourceCard(
     let get3 = get.clone();
     let get4 = get.clone();
     let get5 = get.clone();
+    let get6 = get.clone();
     let state = move || {
         let r = get2();
         if !r.source.enabled {
@@ -510,6 +511,11 @@ fn SourceCard(
     let (url1, url2) = (s0.url.clone(), s0.url.clone());
     let url3 = nojs.typed(&form, "url").unwrap_or_else(|| s0.url.clone());
     let kind = s0.kind.clone();
+    // Amazon's ASINs and a Pop Mart source's target are edited here too
+    // (the region and what kind of list stay: add another source for those).
+    let asins_text = s0.amazon.as_ref().map(|a| a.asins.join("\n"));
+    let popmart_target = s0.popmart.as_ref().filter(|p| p.watch != "new").map(|p| p.target.clone());
+    let k5 = key.clone();
     let interval_text = nojs
         .typed(&form, "interval")
         .unwrap_or_else(|| format_interval(s0.interval_secs));
@@ -523,7 +529,7 @@ fn SourceCard(
                 {kind} " · " <a href=url1 target="_blank" rel="noopener">{url2}</a>
                 " · every " {move || format_interval(get4().source.interval_secs)}
             </p>
-            {watches(&s0).map(|w| view! { <p class="muted" data-testid="watches">{w}</p> })}
+            {move || watches(&get6().source).map(|w| view! { <p class="muted" data-testid="watches">{w}</p> })}
             {move || {
                 let r = get5();
                 let p = r.progress.clone().unwrap_or_default();
@@ -571,7 +577,19 @@ fn SourceCard(
                         <label>"Store address" <input type="url" name="url" value=url3 required aria-describedby=url_err_id.clone()/></label>
                         {field_error(edit_result.clone(), "url", url_err_id, edit_url_err)}
                         <label>"Check every" <input type="text" name="interval" value=interval_text required aria-describedby=interval_err_id.clone()/></label>
-                        {field_error(edit_result, "interval", interval_err_id, edit_interval_err)}
+                        {field_error(edit_result.clone(), "interval", interval_err_id, edit_interval_err)}
+                        {asins_text.clone().map(|text| view! {
+                            <label>"ASINs or Amazon product URLs " <span class="hint">"(one per line)"</span>
+                                <textarea name="asins" rows="3" spellcheck="false">{text}</textarea>
+                            </label>
+                            {field_error(edit_result.clone(), "asins", format!("asins-error-{}", k5), None)}
+                        })}
+                        {popmart_target.clone().map(|text| view! {
+                            <label>"Which " <span class="hint">"(product ids, a category or series id, or search words)"</span>
+                                <input type="text" name="popmart_target" value=text spellcheck="false"/>
+                            </label>
+                            {field_error(edit_result.clone(), "popmart_target", format!("popmart-target-error-{}", k5), None)}
+                        })}
                         <button type="submit">"Save"</button>
                     </ActionForm>
                 </details>

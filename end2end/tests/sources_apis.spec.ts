@@ -51,6 +51,12 @@ test('Amazon and Pop Mart sources through the demo connectors, and matches split
   const card = page.getByTestId('source').filter({ hasText: 'Amazon demo' });
   await expect(card.getByTestId('progress-text')).toContainText('Last check done: 2 products', { timeout: 30_000 });
   await expect(card.getByTestId('watches')).toContainText(`2 ASINs on amazon.com: ${asinOf(first)}, ${asinOf(second)}`);
+  // One more ASIN, through the card's Edit form.
+  const third = others.find((s) => s.product_id !== first && s.product_id !== second)!.product_id;
+  await card.getByText('Edit', { exact: true }).click();
+  await card.locator('textarea[name=asins]').fill(`${asinOf(first)}\n${asinOf(second)}\n${asinOf(third)}`);
+  await card.getByRole('button', { name: 'Save' }).click();
+  await expect(card.getByTestId('watches')).toContainText(`3 ASINs on amazon.com: ${asinOf(first)}, ${asinOf(second)}, ${asinOf(third)}`);
 
   // Pop Mart: a keyword search in Hong Kong, through the demo's Pop Mart.
   const popmartUrl = `${new URL(baseURL!).protocol}//localhost:${new URL(baseURL!).port}/demo/popmart`;
