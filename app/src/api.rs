@@ -86,7 +86,7 @@ pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, Serv
     // `last_seq` first: the state read after it already includes every event
     // up to it (see `Store::commit`), and later events arrive on the socket.
     let last_seq = engine.store().last_seq();
-    let all = engine.products();
+    let all = engine.products_compared();
     let mut recent = engine
         .store()
         .events_since(last_seq.saturating_sub(FEED_LEN as u64), FEED_LEN)

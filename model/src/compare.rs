@@ -155,6 +155,8 @@ pub struct MatchIndex<'a> {
     products: Vec<&'a Product>,
     by_key: std::collections::HashMap<String, Vec<usize>>,
     verdicts: &'a Verdicts,
+    /// Each product's partners a user said are the same item.
+    by_hand: std::collections::HashMap<&'a str, Vec<&'a str>>,
 }
 
 impl<'a> MatchIndex<'a> {
@@ -173,7 +175,14 @@ impl<'a> MatchIndex<'a> {
                 by_key.entry(k).or_default().push(i);
             }
         }
-        MatchIndex { products, by_key, verdicts }
+        let mut by_hand: std::collections::HashMap<&'a str, Vec<&'a str>> = Default::default();
+        for ((a, b), same) in verdicts {
+            if *same {
+                by_hand.entry(a.as_str()).or_default().push(b.as_str());
+                by_hand.entry(b.as_str()).or_default().push(a.as_str());
+            }
+        }
+        MatchIndex { products, by_key, verdicts, by_hand }
     }
 
     /// The products that are the same item as `p`, and why.
@@ -182,10 +191,8 @@ impl<'a> MatchIndex<'a> {
         let mut keys: Vec<String> = gtins(p).into_iter().map(|g| format!("g:{g}")).collect();
         keys.extend(product_style_code(p).map(|c| format!("s:{c}")));
         keys.extend(model_key(p).map(|m| format!("m:{m}")));
-        for ((a, b), same) in self.verdicts {
-            if *same && (a == &p.key || b == &p.key) {
-                keys.push(format!("k:{}", if a == &p.key { b } else { a }));
-            }
+        for other in self.by_hand.get(p.key.as_str()).into_iter().flatten() {
+            keys.push(format!("k:{other}"));
         }
         for k in keys {
             if let Some(ids) = self.by_key.get(&k) {

@@ -619,6 +619,9 @@ impl Engine {
             }
             if let Some(url) = url {
                 s.url = url.as_str().trim_end_matches('/').to_string();
+                if s.kind == model::SOURCE_KIND_POPMART {
+                    self.fetcher.gates.set_rules(&host_key(&url), self.cfg.popmart_politeness.clone());
+                }
             }
             if let Some(i) = edit.interval {
                 s.interval_secs = i.as_secs().max(1);
@@ -770,13 +773,20 @@ impl Engine {
             .filter(|p| !p.removed)
             .map(Product::summary)
             .collect();
-        self.add_spreads(&mut v);
         v.sort_by(|a, b| {
             b.updated
                 .cmp(&a.updated)
                 .then_with(|| a.title.cmp(&b.title))
                 .then_with(|| a.key.cmp(&b.key))
         });
+        v
+    }
+
+    /// [`Engine::products`] with each item's spread across the stores
+    /// carrying it (for the grid and its "biggest gap" sort).
+    pub fn products_compared(&self) -> Vec<ProductSummary> {
+        let mut v = self.products();
+        self.add_spreads(&mut v);
         v
     }
 

@@ -70,7 +70,7 @@ async fn items_are_compared_across_stores_and_users_confirm_split_and_merge() {
     assert_eq!(same(&demo0), vec![(amz0.clone(), MatchedBy::BrandAndModel)]);
 
     // The spread is on both offers' summaries, and the grid sorts by it.
-    let products = h.engine.products();
+    let products = h.engine.products_compared();
     let spread = products.iter().find(|p| p.key == demo0).unwrap().spread.clone().expect("two stores in stock");
     assert_eq!((spread.stores, spread.low, spread.high, spread.percent), (2, demo_low, dearer, rust_decimal::Decimal::from(25)));
     let filter = ProductFilter { sort: Sort::Spread, ..ProductFilter::default() };
@@ -83,7 +83,7 @@ async fn items_are_compared_across_stores_and_users_confirm_split_and_merge() {
     // Split: not the same item. Then merge another by hand.
     h.engine.judge_match(&demo0, &amz0, Some(false)).await.unwrap();
     assert!(same(&demo0).is_empty());
-    assert!(h.engine.products().iter().find(|p| p.key == demo0).unwrap().spread.is_none());
+    assert!(h.engine.products_compared().iter().find(|p| p.key == demo0).unwrap().spread.is_none());
     h.engine.judge_match(&demo0, &amz1, Some(true)).await.unwrap();
     assert_eq!(same(&demo0), vec![(amz1.clone(), MatchedBy::ByHand)]);
     // Two products of one store are never the same item; unknown keys are said.

@@ -415,7 +415,7 @@ async fn list_products(
         .into_owned()
         .collect();
     let filter = ProductFilter::from_query(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    Ok(Json(filter.apply(state.engine.products())))
+    Ok(Json(filter.apply(state.engine.products_compared())))
 }
 
 /// One product with every variant (size).
