@@ -397,11 +397,25 @@ fn take_result(answer: &Value, asin: &str, ctx: &AmazonContext<'_>, out: &mut Am
 }
 
 async fn read_realtime(fetcher: &Fetcher, account: &OxylabsAccount, ctx: &AmazonContext<'_>) -> AmazonRead {
+    use futures::StreamExt;
     let mut out = AmazonRead::default();
     let url = join(&account.realtime, "/v1/queries");
-    for asin in &ctx.settings.asins {
-        let body = query(ctx.settings, json!(asin));
-        match fetcher.exchange(post(fetcher, account, url.clone(), &body), classify).await {
+    // A realtime query takes Oxylabs seconds: up to 4 at once (the host's
+    // gate holds the rest back).
+    // (Collected first: a lazy map over borrowed ASINs trips the spawned
+    // poll task's Send check.)
+    let queries: Vec<_> = ctx
+        .settings
+        .asins
+        .iter()
+        .map(|asin| {
+            let request = post(fetcher, account, url.clone(), &query(ctx.settings, json!(asin)));
+            async move { (asin, fetcher.exchange(request, classify).await) }
+        })
+        .collect();
+    let mut answers = futures::stream::iter(queries).buffered(4);
+    while let Some((asin, answer)) = answers.next().await {
+        match answer {
             Ok(answer) => take_result(&answer, asin, ctx, &mut out),
             // One ASIN's query Oxylabs could not parse: the others still go.
             Err(FetchError::Unreadable(why)) => out.skipped.push(ItemError::Unreadable { asin: asin.clone(), why }),
