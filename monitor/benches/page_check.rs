@@ -43,18 +43,7 @@ async fn main() {
     for handle in &handles {
         let s = h
             .engine
-            .add_source(NewSource {
-                key: None,
-                kind: "page".into(),
-                url: format!("http://{}/products/{handle}", h.addr),
-                name: None,
-                currency: None,
-                interval: Duration::from_secs(3600),
-                page: Default::default(),
-                json: None,
-                amazon: None,
-                popmart: None,
-            })
+            .add_source(NewSource::new("page", &format!("http://{}/products/{handle}", h.addr), Duration::from_secs(3600)))
             .await
             .unwrap();
         keys.push(s.key);

@@ -79,15 +79,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
     let source = engine
         .add_source(NewSource {
             key: Some("bench".into()),
-            kind: "shopify".into(),
-            url: url.to_string(),
-            name: None,
-            currency: None,
-            interval: Duration::from_secs(3600),
-            page: Default::default(),
-            json: None,
-            amazon: None,
-            popmart: None,
+            ..NewSource::new("shopify", &url.to_string(), Duration::from_secs(3600))
         })
         .await
         .unwrap();

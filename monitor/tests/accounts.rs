@@ -303,18 +303,7 @@ async fn source_changes_need_an_editor_and_are_audited() {
             .await
             .unwrap(),
     };
-    let new = || NewSource {
-        key: None,
-        kind: "shopify".into(),
-        url: "https://shop.example".into(),
-        name: None,
-        currency: None,
-        interval: Duration::from_secs(60),
-        page: Default::default(),
-        json: None,
-        amazon: None,
-        popmart: None,
-    };
+    let new = || NewSource::new("shopify", "https://shop.example", Duration::from_secs(60));
     for who in [&vera, &monitor::Identity::anonymous(Role::Viewer)] {
         let r = control.add_source(who, new()).await;
         assert!(

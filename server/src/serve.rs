@@ -168,15 +168,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             let s = engine
                 .add_source(NewSource {
                     key: Some("demo".into()),
-                    kind: "shopify".into(),
-                    url: url.to_string(),
                     name: Some("Demo store".into()),
                     currency: Some("USD".into()),
-                    interval: args.demo_interval,
-                    page: Default::default(),
-                    json: None,
-                    amazon: None,
-                    popmart: None,
+                    ..NewSource::new("shopify", &url.to_string(), args.demo_interval)
                 })
                 .await?;
             tracing::info!(

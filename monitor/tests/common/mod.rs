@@ -73,16 +73,9 @@ impl Harness {
         let engine = Engine::open(store, cfg).await.expect("engine opens");
         let source = engine
             .add_source(NewSource {
-                key: None,
-                kind: "shopify".into(),
-                url: format!("http://{addr}"),
                 name: Some("Demo".into()),
                 currency: Some("USD".into()),
-                interval: Duration::from_secs(3600),
-                page: Default::default(),
-                json: None,
-                amazon: None,
-                popmart: None,
+                ..NewSource::new("shopify", &format!("http://{addr}"), Duration::from_secs(3600))
             })
             .await
             .expect("source added");
