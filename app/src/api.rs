@@ -803,9 +803,12 @@ pub async fn edit_source(
         .await
     {
         Ok(s) => s,
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) if m.contains("Pop Mart") || m.contains("product ids") || m.contains("search for") || m.contains(" id ") => {
-            return fail("popmart_target", m)
-        }
+        // The same reading of the engine's words as when adding a source;
+        // the edit form has the ASINs and the Pop Mart target fields.
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => match added_err_field(&m) {
+            Some(field @ ("asins" | "popmart_target")) => return fail(field, m),
+            _ => return Err(words("could not save the source", m)),
+        },
         Err(e) => return Err(words("could not save the source", e)),
     };
     back_to_sources();

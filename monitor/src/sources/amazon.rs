@@ -136,18 +136,9 @@ pub fn stock_from_text(text: &str) -> Stock {
     Stock::Unknown
 }
 
-/// A number Oxylabs gives as a number (31.68, 106.0, 0, -1) or, rarely, text.
-fn decimal(v: Option<&Value>) -> Option<Decimal> {
-    match v? {
-        Value::Number(n) => n.to_string().parse().ok(),
-        Value::String(s) => crate::normalise::parse_price(s),
-        _ => None,
-    }
-}
-
 /// A price, shown with cents as Amazon shows them (106.0 -> 106.00).
 fn number(v: Option<&Value>) -> Option<Decimal> {
-    let mut d = decimal(v)?;
+    let mut d = super::json_decimal(v)?;
     if d.scale() < 2 {
         d.rescale(2);
     }
@@ -235,7 +226,7 @@ pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Resu
             facts.insert("delivery".into(), format!("{when} ({kind})"));
         }
     }
-    if let Some(r) = decimal(content.get("rating")).filter(|r| *r > Decimal::ZERO) {
+    if let Some(r) = super::json_decimal(content.get("rating")).filter(|r| *r > Decimal::ZERO) {
         let rating = match content.get("reviews_count").and_then(Value::as_u64) {
             Some(n) => format!("{r} of 5 ({n} reviews)"),
             None => format!("{r} of 5"),

@@ -171,14 +171,6 @@ fn text_of(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn decimal(v: Option<&Value>) -> Option<Decimal> {
-    match v? {
-        Value::Number(n) => n.to_string().parse().ok(),
-        Value::String(s) => crate::normalise::parse_price(s),
-        _ => None,
-    }
-}
-
 /// One product (a details answer's `data`, or a list item) as a product.
 /// `None` when it has no id or no SKU with a price.
 pub fn product(item: &Value, source: &str, settings: &PopmartSettings, currency: &str) -> Option<Product> {
@@ -198,10 +190,10 @@ pub fn product(item: &Value, source: &str, settings: &PopmartSettings, currency:
                 id: text_of(sku.get("id"))?,
                 size: text_of(sku.get("title")).unwrap_or_else(|| "One size".into()),
                 sku: text_of(sku.get("skuCode")),
-                price: decimal(sku.get("discountPrice"))
+                price: super::json_decimal(sku.get("discountPrice"))
                     .filter(|p| *p > Decimal::ZERO)
-                    .or_else(|| decimal(sku.get("price")))?,
-                compare_at: decimal(sku.get("price")).filter(|_| sku.get("discountPrice").is_some()),
+                    .or_else(|| super::json_decimal(sku.get("price")))?,
+                compare_at: super::json_decimal(sku.get("price")).filter(|_| sku.get("discountPrice").is_some()),
                 available: listed && stock > 0,
                 cart_url: None,
             })
