@@ -1,5 +1,5 @@
 import { defineConfig } from '@playwright/test';
-import { ADMIN_STATE } from './global-setup';
+import { ADMIN_STATE, BASE_URL } from './global-setup';
 
 // Debian's Chromium, never a downloaded browser; the flags keep it from
 // reaching for Google's services on a closed network.
@@ -13,7 +13,7 @@ export default defineConfig({
   reporter: [['list']],
   outputDir: 'test-results',
   use: {
-    baseURL: process.env.BASE_URL ?? 'http://127.0.0.1:3300',
+    baseURL: BASE_URL,
     headless: true,
     storageState: ADMIN_STATE,
     screenshot: 'only-on-failure',

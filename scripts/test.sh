@@ -31,6 +31,7 @@ LEPTOS_SITE_ROOT="$PWD/target/site" "$CARGO_TARGET_DIR/debug/dropwatch" serve \
   --addr "127.0.0.1:$port" --db mem:// --demo-interval 1s --demo-change-every off \
   --demo-products 600 --admin-password e2e-admin-password \
   --notify-endpoint "discord=http://127.0.0.1:$((port + 1))/api/webhooks/" \
+  --trust-url "http://127.0.0.1:$((port + 2))/" \
   >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT

@@ -139,10 +139,18 @@ pub async fn create_token(name: String, role: String) -> Result<NewToken, Server
             )),
             secret: Some(secret),
         },
-        Err(e) => NewToken {
-            result: refused(e),
-            secret: None,
-        },
+        Err(e) => {
+            // Programs see the refusal of a token making tokens as such.
+            if matches!(e, monitor::auth::AuthError::SessionOnly(_)) {
+                if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+                    r.set_status(http::StatusCode::FORBIDDEN);
+                }
+            }
+            NewToken {
+                result: refused(e),
+                secret: None,
+            }
+        }
     })
 }
 
@@ -203,7 +211,7 @@ pub async fn reset_user_password(
     Ok(
         match accounts()?.reset_password(&who, &name, &password).await {
             Ok(()) => done(format!(
-                "New password set for {name}; their sessions were signed out."
+                "New password set for {name}; their sessions were signed out and their API tokens revoked."
             )),
             Err(e) => refused(e),
         },

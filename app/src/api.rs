@@ -539,7 +539,10 @@ pub fn parse_interval(raw: &str) -> Result<u64, String> {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("{raw:?} is not an interval; write e.g. 30s, 5m or 1h."))?;
-        total += n * unit;
+        total = n
+            .checked_mul(unit)
+            .and_then(|add| total.checked_add(add))
+            .ok_or_else(|| "The interval can be at most 7 days.".to_string())?;
         num.clear();
     }
     if !num.is_empty() {
@@ -577,7 +580,10 @@ pub fn format_interval(secs: u64) -> String {
 /// Which field of the add form an engine refusal is about.
 #[cfg(feature = "ssr")]
 fn added_err_field(msg: &str) -> Option<&'static str> {
-    if msg.contains("price selector") {
+    // The outbound policy refused the address.
+    if msg.starts_with("refused:") {
+        Some("url")
+    } else if msg.contains("price selector") {
         Some("price_selector")
     } else if msg.contains("mapping") || msg.contains("header") || msg.contains("path") {
         Some("json_mapping")

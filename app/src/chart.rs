@@ -89,12 +89,25 @@ pub fn PriceChart(
         let ps = prices.get();
         let lo = ps.iter().map(|p| p.1).min().unwrap_or_default();
         let hi = ps.iter().map(|p| p.1).max().unwrap_or_default();
-        let pad = ((hi - lo) / Decimal::from(10)).max(Decimal::ONE);
-        ((lo - pad).max(Decimal::ZERO), hi + pad)
+        // Checked: a stored price may be anything a shop once sent.
+        let pad = hi
+            .checked_sub(lo)
+            .map(|gap| gap / Decimal::from(10))
+            .unwrap_or(Decimal::ONE)
+            .max(Decimal::ONE);
+        (
+            lo.checked_sub(pad).unwrap_or(Decimal::ZERO).max(Decimal::ZERO),
+            hi.checked_add(pad).unwrap_or(Decimal::MAX),
+        )
     };
     let y = move |price: Decimal| {
         let (lo, hi) = range();
-        let f = ((price - lo) / (hi - lo)).to_f64().unwrap_or(0.0);
+        let f = price
+            .checked_sub(lo)
+            .zip(hi.checked_sub(lo))
+            .and_then(|(a, b)| a.checked_div(b))
+            .and_then(|f| f.to_f64())
+            .unwrap_or(0.0);
         TOP + (1.0 - f) * (H - TOP - BOTTOM)
     };
     let path = move || {

@@ -178,7 +178,10 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                             {move || product.with(|p| p.facts.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view())}
                         </dl>
                     })}
-                    <p><a class="button" href=p0.url.clone() target="_blank" rel="noopener">"View in the store ↗"</a></p>
+                    // Links a shop sent are kept only when they are web addresses.
+                    {(!p0.url.is_empty()).then(|| view! {
+                        <p><a class="button" href=p0.url.clone() target="_blank" rel="noopener">"View in the store ↗"</a></p>
+                    })}
                 </div>
             </header>
 
@@ -299,7 +302,7 @@ fn comparison_view(
                         view! {
                             <tr data-testid="offer" data-key=o.key.clone() data-cheapest=best.to_string() class:cheapest=best>
                                 <td><a href=crate::ui::product_href(&o.key)>{o.store.clone()}</a>
-                                    " " <a href=o.url.clone() target="_blank" rel="noopener" class="hint">"shop ↗"</a></td>
+                                    " " {(!o.url.is_empty()).then(|| view! { <a href=o.url.clone() target="_blank" rel="noopener" class="hint">"shop ↗"</a> })}</td>
                                 <td>{match o.in_stock_from {
                                     Some(p) => format!("{p} {}", o.currency),
                                     None => format!("sold out (was {} {})", o.lowest, o.currency),

@@ -471,7 +471,7 @@ fn SourceCard(
     let edit_open = nojs.form == form;
     let (edit_url_err, edit_interval_err) =
         (nojs.error(&form, "url"), nojs.error(&form, "interval"));
-    let runs_open = initial.runs.iter().any(|r| r.error.is_some());
+    let runs_open = initial.runs.iter().any(|r| r.error.is_some() || !r.skipped.is_empty());
     let key = s0.key.clone();
     let get = move || row.get().unwrap_or_else(|| initial.clone());
     let get2 = get.clone();
@@ -541,6 +541,10 @@ fn SourceCard(
                     }
                 } else {
                     match r.runs.first() {
+                        Some(run) if run.error.is_none() && !run.skipped.is_empty() => format!(
+                            "Last check done: {} products, {} changes, {} not readable (see below)",
+                            run.products, run.changes, run.skipped.len()
+                        ),
                         Some(run) if run.error.is_none() => format!("Last check done: {} products, {} changes", run.products, run.changes),
                         Some(_) => "Last check failed (see below)".into(),
                         None => "Not checked yet".into(),
@@ -613,6 +617,11 @@ fn SourceCard(
                                 (Some(e), Some(c)) => format!("{}: {e}", class_words(c)),
                                 (Some(e), None) => e.clone(),
                                 _ if run.finished.is_none() => "Running".into(),
+                                _ if !run.skipped.is_empty() => format!(
+                                    "OK, {} product(s) left as they were: {}",
+                                    run.skipped.len(),
+                                    run.skipped.join("; ")
+                                ),
                                 _ => "OK".into(),
                             };
                             view! {

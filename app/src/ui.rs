@@ -61,9 +61,11 @@ pub fn Header() -> impl IntoView {
     }
 }
 
-/// "−7.7%" / "+3%" for a price move.
+/// "−7.7%" / "+3%" for a price move ("" when it cannot be said: from zero).
 pub fn percent_label(m: &PriceMove) -> String {
-    let p = m.percent();
+    let Some(p) = m.percent() else {
+        return String::new();
+    };
     if p.is_sign_negative() {
         format!("−{}%", p.abs())
     } else {
@@ -116,12 +118,7 @@ pub fn event_tag(e: &Event) -> &'static str {
 pub fn FeedItem(e: Event) -> impl IntoView {
     let kind = e.kind.as_str();
     let tag = event_tag(&e);
-    let pct = match (e.old_price, e.new_price) {
-        (Some(old), Some(new)) if e.kind == EventKind::PriceChanged => {
-            Some(percent_label(&PriceMove { old, new, at: e.at }))
-        }
-        _ => None,
-    };
+    let pct = e.price_move().map(|m| percent_label(&m));
     let at = time_utc(&e.at);
     let href = e.product.as_ref().map(|p| product_href(&p.key));
     let what = e.describe();

@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import * as fs from 'fs';
+import { SAME_ORIGIN } from '../global-setup';
 
 // How long a source price change takes to show as a proposal on the open
 // Repricing page. The demo shop is connected and N sizes are linked (REST);
@@ -47,7 +48,7 @@ test('source change -> proposal on screen', async ({ page, baseURL }) => {
     const v = variants[i];
     const price = `${1000 + i}.50`;
     const t0 = Date.now();
-    r = await page.request.post('/demo/control/price', { data: { variant_id: v.variant_id, price } });
+    r = await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: v.variant_id, price } });
     expect(r.status()).toBe(204);
     const key = `${price} USD`;
     await page.waitForFunction((k) => Object.values((window as any).__seen).some((s: any) => s.text.includes(k)), key, { timeout: 15_000 });

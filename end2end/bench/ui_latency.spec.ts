@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
 import * as fs from 'fs';
+import { SAME_ORIGIN } from '../global-setup';
 
 // How long a change takes to reach the page. For each of N price changes made
 // through the demo store's control API, the page records (with a
@@ -40,7 +41,7 @@ test('change -> DOM latency', async ({ page }) => {
     const v = variants[i % variants.length];
     const price = (1000 + i + Math.random()).toFixed(2);
     const t0 = Date.now();
-    const r = await page.request.post('/demo/control/price', { data: { variant_id: v.variant_id, price } });
+    const r = await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: v.variant_id, price } });
     expect(r.status()).toBe(204);
     const key = `${price} USD`;
     await page.waitForFunction((k) => (window as any).__seen[k], key, { timeout: 15_000 });

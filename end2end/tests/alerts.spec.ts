@@ -1,6 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
 import * as http from 'http';
 import * as crypto from 'crypto';
+import { SAME_ORIGIN } from '../global-setup';
 
 // Alerts as a user sets them up: a Discord channel (the server runs with
 // --notify-endpoint discord=http://127.0.0.1:<port+1>/api/webhooks/, see
@@ -84,7 +85,7 @@ test('a rule made on the product page alerts Discord on a price drop, and the lo
   // The price falls in the demo store; the next poll sees it.
   hits = [];
   const newPrice = (Number(s.price) - 7.5).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: newPrice } });
   await expect.poll(() => hits.length, { timeout: 15_000 }).toBe(1);
   const embed = hits[0].body.embeds[0];
   expect(embed.title).toBe(`Price drop: ${s.title} size ${s.size}`);
@@ -101,7 +102,7 @@ test('a rule made on the product page alerts Discord on a price drop, and the lo
 
   // A second drop while the page is open appears without a reload... after
   // the cooldown; with it (15 min) nothing more is sent for that size.
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: (Number(newPrice) - 1).toFixed(2) } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: (Number(newPrice) - 1).toFixed(2) } });
   await page.waitForTimeout(2500);
   expect(hits.length, 'cooldown: no repeat for the same product and size').toBe(1);
 });
@@ -131,14 +132,14 @@ test('a rule from the form: paused it stays silent, resumed it alerts', async ({
   await expect(page.getByTestId('rule').filter({ hasText: 'E2E words rule' })).toHaveAttribute('data-paused', 'true');
   hits = [];
   const lower = (Number(s.price) * 0.8).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: lower } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: lower } });
   await page.waitForTimeout(3000); // three polls
   expect(hits.length, 'a paused rule sends nothing').toBe(0);
 
   await page.getByTestId('rule').filter({ hasText: 'E2E words rule' }).getByRole('button', { name: 'Resume' }).click();
   await expect(page.getByTestId('rule').filter({ hasText: 'E2E words rule' })).toHaveAttribute('data-paused', 'false');
   const lower2 = (Number(lower) * 0.8).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: lower2 } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: lower2 } });
   await expect.poll(() => hits.length, { timeout: 15_000 }).toBe(1);
   expect(hits[0].body.embeds[0].description).toContain(`${lower} -> ${lower2} USD`);
   // The open page's log picks it up by itself.
@@ -181,8 +182,11 @@ test('"Enable push on this device" registers the browser; a test push reaches it
       res.end();
     });
   });
-  await new Promise<void>((ok) => push.listen(0, '127.0.0.1', () => ok()));
-  const port = (push.address() as any).port;
+  // On the port the server trusts (scripts/test.sh: --trust-url
+  // http://127.0.0.1:<port+2>/): push endpoints on this machine are
+  // otherwise refused by the outbound policy.
+  const port = Number(base.port) + 2;
+  await new Promise<void>((ok) => push.listen(port, '127.0.0.1', () => ok()));
   const ecdh = crypto.createECDH('prime256v1');
   ecdh.generateKeys();
   const auth = crypto.randomBytes(16);

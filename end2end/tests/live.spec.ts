@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { SAME_ORIGIN } from '../global-setup';
 
 // The server under test runs the built-in demo store at /demo with its own
 // random changes off, and polls it every second (see scripts/test.sh).
@@ -37,6 +38,7 @@ test('a price set in the store appears on the page without a reload', async ({ p
   const sample = await demoSample(page);
   const newPrice = (Number(sample.price) + 13.37).toFixed(2);
   const set = await page.request.post('/demo/control/price', {
+    headers: SAME_ORIGIN,
     data: { variant_id: sample.variant_id, price: newPrice },
   });
   expect(set.status()).toBe(204);
@@ -53,7 +55,7 @@ test('a restock appears with its size', async ({ page }) => {
   const state = await (await page.request.get('/demo/control/state')).json();
   const v: Sample = state.sample_variants.find((s: Sample) => !s.available);
   expect(v, 'the demo has a sold-out size among its first products').toBeTruthy();
-  await page.request.post('/demo/control/availability', { data: { variant_id: v.variant_id, available: true } });
+  await page.request.post('/demo/control/availability', { headers: SAME_ORIGIN, data: { variant_id: v.variant_id, available: true } });
   const size = v.size === 'Default Title' ? 'One size' : v.size;
   const item = page
     .locator('[data-testid="feed"] .event[data-kind="restocked"]')
@@ -89,7 +91,7 @@ test('the socket replays from any sequence number, then goes live, each event on
   // Closed while a price changes; reconnecting with the last number gets exactly that change.
   const sample = await demoSample(page);
   const price = (Number(sample.price) + 1.11).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: sample.variant_id, price } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: sample.variant_id, price } });
   await expect.poll(async () => (await (await page.request.get('/healthz')).json()).last_seq).toBeGreaterThan(last);
   const resumed = await page.evaluate(
     ({ last }) =>

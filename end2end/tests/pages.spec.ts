@@ -2,7 +2,7 @@ import { test, expect, Page, chromium } from '@playwright/test';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ADMIN, ADMIN_STATE } from '../global-setup';
+import { ADMIN, ADMIN_STATE, SAME_ORIGIN } from '../global-setup';
 
 // Every page of the dashboard, as a user drives it, against the real server
 // (scripts/test.sh starts it with the built-in demo store, 600 products, its
@@ -98,7 +98,7 @@ test('a product page shows sizes, a chart that reads out on hover, and updates l
   expect(before).toBeGreaterThanOrEqual(1);
 
   const newPrice = (Number(s.price) - 11.11).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: newPrice } });
   const row = page.locator(`[data-variant="${s.variant_id}"]`);
   await expect(row.getByTestId('variant-price')).toContainText(newPrice);
   await expect(points).toHaveCount(before + 1);
@@ -215,13 +215,13 @@ test('a password-protected store says so on the sources and status pages, and re
   const state = page.getByTestId('source').filter({ hasText: 'Demo store' }).getByTestId('source-state');
   await expect(state).toHaveText('Watching');
   try {
-    await page.request.post('/demo/control/fault', { data: { kind: '401' } });
+    await page.request.post('/demo/control/fault', { headers: SAME_ORIGIN, data: { kind: '401' } });
     await expect(state).toContainText('Blocked');
     await expect(state).toContainText('password protected');
     await page.goto('/status');
     await expect(page.getByTestId('errors')).toContainText('The store is password-protected');
   } finally {
-    await page.request.delete('/demo/control/fault');
+    await page.request.delete('/demo/control/fault', { headers: SAME_ORIGIN });
   }
   await page.goto('/sources');
   await expect(state).toHaveText('Watching');
@@ -244,7 +244,7 @@ test('after a dropped socket, a change made meanwhile appears exactly once', asy
   await socket.close();
   await expect(page.locator('.connection')).toHaveAttribute('data-state', /reconnecting|offline|connecting/);
   const newPrice = (Number(s.price) + 7.77).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: newPrice } });
   // Let a poll (every second) see it while the page is disconnected.
   await page.waitForTimeout(2500);
   const feed = page.getByTestId('feed');

@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { SAME_ORIGIN } from '../global-setup';
 
 // Repricing as a shop owner does it: connect the built-in demo shop (a fake
 // Shopify Admin API at /demo/shop speaking the real GraphQL), link a demo
@@ -62,7 +63,7 @@ test('link a demo product to the shop with a 20% markup; a source price change i
   const n = Math.floor(Number(s.price)) + 8;
   const newPrice = `${n}.50`;
   const expected = (1.2 * n + 0.6).toFixed(2);
-  const r = await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  const r = await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: newPrice } });
   expect(r.status()).toBe(204);
   const row = page.getByTestId('proposal').filter({ hasText: `${newPrice} USD` });
   await expect(row).toHaveAttribute('data-state', 'proposed');

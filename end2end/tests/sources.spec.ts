@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { SAME_ORIGIN } from '../global-setup';
 
 // A product page of any shop as a source: the demo store's product pages
 // carry schema.org JSON-LD (a ProductGroup with a Product per size), as
@@ -51,7 +52,7 @@ test('a product page is a source: its sizes and prices appear, and a price chang
 
   // The shop changes the price; "Check now" reads it; the open page follows.
   const newPrice = (Number(s.price) + 11).toFixed(2);
-  await page.request.post('/demo/control/price', { data: { variant_id: s.variant_id, price: newPrice } });
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, price: newPrice } });
   await page.request.post(`/api/v1/sources/${key}/check`, { headers: { Origin: new URL(page.url()).origin } });
   await expect(row).toContainText(newPrice);
 
@@ -94,4 +95,24 @@ test('a JSON API is a source through a field mapping, previewed before it is add
   await expect(form.getByRole('status')).toContainText('Added');
   const card = page.getByTestId('source').filter({ hasText: 'Any API' });
   await expect(card.getByTestId('progress-text')).toContainText('Last check done: 250 products', { timeout: 30_000 });
+});
+
+test('an address on a private network is refused, and the form says which rule', async ({ page }) => {
+  await page.goto('/sources');
+  await hydrated(page);
+  const form = page.getByTestId('add-source');
+  // The cloud metadata service, and this machine under other spellings.
+  for (const [address, rule] of [
+    ['http://169.254.169.254/latest/meta-data/', 'link-local'],
+    ['http://2130706433:8080/', 'loopback'],
+    ['http://[::ffff:127.0.0.1]/', 'IPv4 address inside an IPv6'],
+  ]) {
+    await form.getByLabel('Kind').selectOption('shopify');
+    await form.getByLabel('Store address').fill(address);
+    await form.getByLabel('Name').fill('Metadata');
+    await form.getByRole('button', { name: 'Add source' }).click();
+    await expect(page.locator('#url-error')).toContainText(rule);
+    await expect(page.locator('#url-error')).toContainText('--allow-private-networks');
+  }
+  await expect(page.getByTestId('source').filter({ hasText: 'Metadata' })).toHaveCount(0);
 });

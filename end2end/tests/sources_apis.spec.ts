@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { SAME_ORIGIN } from '../global-setup';
 
 // Amazon (through Oxylabs) and Pop Mart as sources, added from the Sources
 // page with the built-in demo's fakes of both APIs (the demo's Amazon
@@ -105,7 +106,7 @@ test('Amazon and Pop Mart sources through the demo connectors, and matches split
   // the grid sorted by the gap between stores shows it first.
   const demoProduct = await (await page.request.get(`/api/v1/products/demo:${first}`)).json();
   const low = Math.min(...(demoProduct.variants as any[]).filter((v) => v.available).map((v) => Number(v.price)));
-  await page.request.post('/demo/oxylabs/control/answer', { data: { asin: asinOf(first), result: { status_code: 200, content: {
+  await page.request.post('/demo/oxylabs/control/answer', { headers: SAME_ORIGIN, data: { asin: asinOf(first), result: { status_code: 200, content: {
     asin: asinOf(first), title: `${demoProduct.brand} ${demoProduct.title}`, brand: demoProduct.brand,
     price: Math.round(low * 300) / 100, stock: 'In Stock', currency: 'USD', parse_status_code: 12000 } } } });
   await page.request.post(`/api/v1/sources/${amazonKey}/check`, { headers: { Origin: new URL(baseURL!).origin } });

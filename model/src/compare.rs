@@ -224,11 +224,11 @@ pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
     }
     prices.sort();
     let (low, high) = (prices[0], prices[prices.len() - 1]);
-    let percent = if low.is_zero() {
-        rust_decimal::Decimal::ZERO
-    } else {
-        ((high - low) * rust_decimal::Decimal::ONE_HUNDRED / low).round_dp(1)
-    };
+    // Checked: prices stored before the bounds existed may be anything.
+    let percent = high
+        .checked_sub(low)
+        .and_then(|gap| crate::money::percent_of(gap, low))
+        .unwrap_or(rust_decimal::Decimal::ZERO);
     Some(crate::Spread { stores: prices.len() as u32, low, high, percent })
 }
 

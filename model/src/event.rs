@@ -106,6 +106,15 @@ pub struct Event {
 }
 
 impl Event {
+    /// The price move of a `price_changed` event (old and new price), the one
+    /// answer to "is this a drop, and by how much" for feeds, rules and messages.
+    pub fn price_move(&self) -> Option<crate::PriceMove> {
+        match (self.kind, self.old_price, self.new_price) {
+            (EventKind::PriceChanged, Some(old), Some(new)) => Some(crate::PriceMove { old, new, at: self.at }),
+            _ => None,
+        }
+    }
+
     /// A one-line description for feeds and logs ("Dunk Low size 9.5: 129.99 -> 119.99 USD").
     pub fn describe(&self) -> String {
         let title = self

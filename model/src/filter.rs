@@ -179,7 +179,7 @@ impl ProductFilter {
             p.change
                 .as_ref()
                 .filter(|c| c.is_drop())
-                .map(|c| c.percent())
+                .and_then(|c| c.percent())
                 .unwrap_or(Decimal::MAX)
         };
         // Items in one store only come last.
@@ -331,9 +331,9 @@ mod tests {
             .map(|p| p.key)
             .collect();
         assert_eq!(keys, ["b", "a", "c", "d"]);
-        assert_eq!(mv("100", "50").unwrap().percent().to_string(), "-50");
+        assert_eq!(mv("100", "50").unwrap().percent().unwrap().to_string(), "-50");
         assert_eq!(
-            mv("129.99", "119.99").unwrap().percent().to_string(),
+            mv("129.99", "119.99").unwrap().percent().unwrap().to_string(),
             "-7.7"
         );
     }

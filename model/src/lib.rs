@@ -15,6 +15,7 @@ mod filter;
 mod history;
 mod product;
 pub mod compare;
+pub mod money;
 mod reprice;
 mod rule;
 mod source;

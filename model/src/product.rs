@@ -73,12 +73,10 @@ pub struct PriceMove {
 }
 
 impl PriceMove {
-    /// The change in percent of the old price (negative for a drop), to one decimal.
-    pub fn percent(&self) -> Decimal {
-        if self.old.is_zero() {
-            return Decimal::ZERO;
-        }
-        ((self.new - self.old) * Decimal::ONE_HUNDRED / self.old).round_dp(1)
+    /// The change in percent of the old price (negative for a drop), to one
+    /// decimal; `None` from a zero price (or one too odd to compute with).
+    pub fn percent(&self) -> Option<Decimal> {
+        crate::money::percent_change(self.old, self.new)
     }
 
     pub fn is_drop(&self) -> bool {

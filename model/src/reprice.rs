@@ -116,9 +116,9 @@ pub enum Priced {
     CannotPrice(String),
 }
 
-fn round_up_to_ending(p: Decimal, ending: Decimal) -> Decimal {
+fn round_up_to_ending(p: Decimal, ending: Decimal) -> Option<Decimal> {
     // The smallest n + ending >= p.
-    (p - ending).ceil() + ending
+    p.checked_sub(ending)?.ceil().checked_add(ending)
 }
 
 impl Markup {
@@ -138,12 +138,20 @@ impl Markup {
             return Priced::CannotPrice(format!("the source price {source_price} is not positive"));
         }
         let hundred = Decimal::from(100);
-        let raw = source_price * (hundred + self.percent) / hundred + self.fixed;
-        let mut price = match self.rounding {
-            Rounding::Cents => raw.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero),
+        // Checked: the source price comes from a shop, the markup from a form.
+        let raw = hundred
+            .checked_add(self.percent)
+            .and_then(|factor| source_price.checked_mul(factor))
+            .and_then(|p| p.checked_div(hundred))
+            .and_then(|p| p.checked_add(self.fixed));
+        let rounded = raw.and_then(|raw| match self.rounding {
+            Rounding::Cents => Some(raw.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)),
             Rounding::To99 => round_up_to_ending(raw, Decimal::new(99, 2)),
             Rounding::To95 => round_up_to_ending(raw, Decimal::new(95, 2)),
-            Rounding::Whole => raw.ceil(),
+            Rounding::Whole => Some(raw.ceil()),
+        });
+        let Some(mut price) = rounded else {
+            return Priced::CannotPrice(format!("the marked-up price of {source_price} cannot be computed"));
         };
         let mut note = None;
         if let Some(f) = self.floor {
@@ -158,24 +166,41 @@ impl Markup {
                 note = Some(format!("capped at the ceiling {c}"));
             }
         }
+        // Cents, then the bounds: what is pushed is what was checked.
+        price = price.round_dp(2);
+        price.rescale(2);
         if price <= Decimal::ZERO {
             return Priced::CannotPrice(format!("the computed price {price} is not positive"));
         }
+        if price > crate::money::MAX_PRICE {
+            return Priced::CannotPrice(format!(
+                "the computed price {price} is beyond the largest price Dropwatch sets ({})",
+                crate::money::MAX_PRICE
+            ));
+        }
         let mut auto = self.auto_approve;
         if let (Some(max), Some(cur)) = (self.max_step_percent, current_target) {
-            if !cur.is_zero() {
-                let step = ((price - cur) / cur * hundred).abs();
-                if step > max {
+            let step = price
+                .checked_sub(cur)
+                .and_then(|d| crate::money::percent_of(d, cur))
+                .map(|s| s.abs());
+            match step {
+                Some(step) if step > max => {
                     auto = false;
                     note = Some(format!(
                         "a {}% change is more than the {max}% allowed in one step: held for approval",
                         step.round_dp(1)
                     ));
                 }
+                Some(_) => {}
+                // The step from an absurd current price cannot be computed: held too.
+                None if !cur.is_zero() => {
+                    auto = false;
+                    note = Some(format!("the change from the store's price {cur} cannot be computed: held for approval"));
+                }
+                None => {}
             }
         }
-        let mut price = price.round_dp(2);
-        price.rescale(2);
         Priced::Price { price, auto, note }
     }
 }

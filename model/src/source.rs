@@ -322,6 +322,16 @@ pub struct PollRun {
     /// The failure class (`rate_limited`, `blocked`, ...), for filtering.
     #[serde(default)]
     pub error_class: Option<String>,
+    /// Products left as they were because what the source sent for them
+    /// could not be read (a price out of bounds, too many sizes), in words;
+    /// at most [`PollRun::MAX_SKIPPED`]. The rest of the run counts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
+}
+
+impl PollRun {
+    /// How many skipped products a run names.
+    pub const MAX_SKIPPED: usize = 10;
 }
 
 /// A run's progress while it goes, for progress bars.

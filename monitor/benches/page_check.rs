@@ -38,7 +38,7 @@ async fn main() {
     }
     const N: usize = 1000;
     let h = common::Harness::new(N).await;
-    let handles: Vec<String> = h.demo.catalogue.lock().unwrap().products.iter().map(|p| p.handle.clone()).collect();
+    let handles: Vec<String> = h.demo.catalogue.lock().products.iter().map(|p| p.handle.clone()).collect();
     let mut keys = vec![];
     for handle in &handles {
         let s = h
@@ -60,7 +60,7 @@ async fn main() {
         let t0 = Instant::now();
         for (i, k) in keys.iter().enumerate() {
             if change {
-                let vid = h.demo.catalogue.lock().unwrap().products[i].variants[0].id;
+                let vid = h.demo.catalogue.lock().products[i].variants[0].id;
                 h.control("price", serde_json::json!({ "variant_id": vid, "price": format!("{}.{:02}", 300 + i % 50, i % 100) })).await;
             }
             let t = Instant::now();

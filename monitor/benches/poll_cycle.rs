@@ -70,6 +70,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(EngineConfig::default().commit_products),
+        outbound: monitor::outbound::Policy::open(),
         ..EngineConfig::default()
     };
     let engine = Engine::open(Store::open(db).await.unwrap(), cfg)
@@ -92,7 +93,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
 
     // 1% of the variants change price.
     let (variant_ids, variants) = {
-        let cat = demo.catalogue.lock().unwrap();
+        let cat = demo.catalogue.lock();
         let ids: Vec<u64> = cat
             .products
             .iter()
@@ -111,7 +112,7 @@ async fn measure(db_label: &'static str, db: &str, products: usize) -> Figures {
             changed.insert(variant_ids[rng.random_range(0..variants)]);
         }
         {
-            let mut cat = demo.catalogue.lock().unwrap();
+            let mut cat = demo.catalogue.lock();
             for (i, id) in changed.iter().enumerate() {
                 cat.set_price(*id, Decimal::from(1000 + (round * 10_000 + i) as u32));
             }

@@ -62,7 +62,7 @@ async fn main() {
 
     // Every variant of the first products, linked by id.
     let variants: Vec<(u64, u64)> = {
-        let cat = h.demo.catalogue.lock().unwrap();
+        let cat = h.demo.catalogue.lock();
         cat.products
             .iter()
             .flat_map(|p| p.variants.iter().map(move |v| (p.id, v.id)))
@@ -126,14 +126,14 @@ async fn main() {
         proposals.push(r.propose(l, seq, "99.00".parse().unwrap(), "USD").await.unwrap());
     }
     empty_bucket().await;
-    let throttled_before = admin.state.lock().unwrap().throttled;
+    let throttled_before = admin.state.lock().throttled;
     let t0 = Instant::now();
     for p in &proposals {
         let done = r.approve(&who, &p.id, p.version).await.unwrap();
         assert_eq!(done.state, ProposalState::Done, "{done:?}");
     }
     let secs = t0.elapsed().as_secs_f64();
-    let throttled = admin.state.lock().unwrap().throttled - throttled_before;
+    let throttled = admin.state.lock().throttled - throttled_before;
     println!(
         "reprice pushes, one variant per call, bucket empty at start (100 points/s): {} pushes in {secs:.1} s = {:.1} pushes/s, {throttled} THROTTLED answers",
         proposals.len(),
@@ -147,14 +147,14 @@ async fn main() {
         picks.push((p.id, p.version));
     }
     empty_bucket().await;
-    let calls_before = admin.state.lock().unwrap().updates;
-    let throttled_before = admin.state.lock().unwrap().throttled;
+    let calls_before = admin.state.lock().updates;
+    let throttled_before = admin.state.lock().throttled;
     let t0 = Instant::now();
     let out = r.approve_many(&who, &picks).await;
     let secs = t0.elapsed().as_secs_f64();
     assert!(out.iter().all(|(_, p)| p.as_ref().unwrap().state == ProposalState::Done));
-    let calls = admin.state.lock().unwrap().updates - calls_before;
-    let throttled = admin.state.lock().unwrap().throttled - throttled_before;
+    let calls = admin.state.lock().updates - calls_before;
+    let throttled = admin.state.lock().throttled - throttled_before;
     println!(
         "reprice pushes, bulk approval grouped by product, bucket empty at start: {} variants in {calls} calls, {secs:.1} s = {:.1} variant prices/s, {throttled} THROTTLED answers",
         picks.len(),

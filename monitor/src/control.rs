@@ -172,8 +172,10 @@ impl Control {
         for (region, ..) in model::POPMART_REGIONS {
             let key = vault.get(store, &format!("popmart/{region}/client-key")).await?;
             let salt = vault.get(store, &format!("popmart/{region}/salt")).await?;
+            let api = vault.get(store, &format!("popmart/{region}/api")).await?;
             if let (Some(client_key), Some(salt)) = (key, salt) {
-                self.engine.set_popmart_keys(region, Some(crate::sources::popmart::PopmartKeys { client_key, salt }));
+                let api = api.filter(|a| !a.is_empty()).and_then(|a| url::Url::parse(&a).ok());
+                self.engine.set_popmart_keys(region, Some(crate::sources::popmart::PopmartKeys { client_key, salt, api }));
             }
         }
         Ok(())
@@ -212,14 +214,22 @@ impl Control {
             .ok_or_else(|| EngineError::InvalidSource("the built-in demo is not running (--no-demo)".into()))?;
         let api = format!("{}/oxylabs", base.as_str().trim_end_matches('/'));
         self.set_oxylabs(who, oxylabs::DEMO_USER, oxylabs::DEMO_PASSWORD, &api).await?;
+        let demo_api = demo_popmart_url(&base);
         for (region, ..) in model::POPMART_REGIONS {
-            self.set_popmart_keys(who, region, popmart::DEMO_CLIENT_KEY, popmart::DEMO_SALT).await?;
+            self.put_popmart_keys(who, region, popmart::DEMO_CLIENT_KEY, popmart::DEMO_SALT, &demo_api).await?;
         }
-        Ok(demo_popmart_url(&base))
+        Ok(demo_api)
     }
 
-    /// Sets a Pop Mart region's client key and signing salt (admins).
+    /// Sets a Pop Mart region's client key and signing salt (admins), for
+    /// the region's own Pop Mart API.
     pub async fn set_popmart_keys(&self, who: &Identity, region: &str, client_key: &str, salt: &str) -> Result<(), ControlError> {
+        self.put_popmart_keys(who, region, client_key, salt, "").await
+    }
+
+    /// The keys, for the API at `api` (empty: the region's own host); they
+    /// are sent to that API only.
+    async fn put_popmart_keys(&self, who: &Identity, region: &str, client_key: &str, salt: &str, api: &str) -> Result<(), ControlError> {
         who.require(Role::Admin)?;
         let region = region.trim().to_uppercase();
         if !model::POPMART_REGIONS.iter().any(|r| r.0 == region) {
@@ -230,11 +240,17 @@ impl Control {
             return Err(EngineError::InvalidSource("give the region's client key and signing salt".into()).into());
         }
         let (vault, store) = (&self.accounts.vault, self.accounts.store());
+        let api_url = (!api.is_empty())
+            .then(|| url::Url::parse(api))
+            .transpose()
+            .map_err(|e| EngineError::InvalidSource(format!("{api:?} is not an address: {e}")))?;
         vault.put(store, &format!("popmart/{region}/client-key"), client_key).await?;
         vault.put(store, &format!("popmart/{region}/salt"), salt).await?;
+        vault.put(store, &format!("popmart/{region}/api"), api).await?;
+        let api = api_url;
         self.engine.set_popmart_keys(
             &region,
-            Some(crate::sources::popmart::PopmartKeys { client_key: client_key.into(), salt: salt.into() }),
+            Some(crate::sources::popmart::PopmartKeys { client_key: client_key.into(), salt: salt.into(), api }),
         );
         self.accounts.audit(who, "connector.popmart", &region, None, None).await?;
         Ok(())

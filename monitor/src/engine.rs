@@ -7,7 +7,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -50,6 +52,12 @@ pub struct EngineConfig {
     pub amazon: crate::sources::amazon::AmazonConfig,
     /// The rules for Pop Mart's API hosts (3 in flight, 1.5–4 s apart).
     pub popmart_politeness: Politeness,
+    /// Where requests on users' behalf may go (see [`crate::outbound`]):
+    /// private networks refused unless the operator lifts it.
+    pub outbound: Arc<crate::outbound::Policy>,
+    /// Environment variables a JSON source's headers may name as `${NAME}`
+    /// (`--source-env`); any other is refused.
+    pub source_env: Vec<String>,
 }
 
 impl Default for EngineConfig {
@@ -62,6 +70,8 @@ impl Default for EngineConfig {
             commit_products: 50,
             amazon: Default::default(),
             popmart_politeness: crate::sources::popmart::politeness(),
+            outbound: crate::outbound::Policy::strict(),
+            source_env: vec![],
         }
     }
 }
@@ -246,7 +256,7 @@ fn check_api_settings(new: &mut NewSource) -> Result<(), EngineError> {
 
 /// A JSON source's mapping: present, paths that parse, headers whose
 /// environment variables are set.
-fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>) -> Result<(), EngineError> {
+fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>, allowed_env: &[String]) -> Result<(), EngineError> {
     use crate::sources::json::{check_mapping, headers};
     match (kind == model::SOURCE_KIND_JSON, json) {
         (false, None) => Ok(()),
@@ -254,7 +264,7 @@ fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>) -> Result<(
         (true, None) => Err(EngineError::InvalidSource("a JSON API source needs a field mapping (at least id, title and price)".into())),
         (true, Some(m)) => {
             check_mapping(m).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
-            headers(&m.headers).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
+            headers(&m.headers, allowed_env).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
             Ok(())
         }
     }
@@ -351,10 +361,18 @@ pub fn source_url(raw: &str) -> Result<Url, EngineError> {
     Ok(url)
 }
 
+/// The longest interval between checks (a week); the shortest is a second.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
+
 fn check_interval(interval: Duration) -> Result<(), EngineError> {
     if interval < Duration::from_secs(1) {
         return Err(EngineError::InvalidSource(
             "the interval must be at least 1 second".into(),
+        ));
+    }
+    if interval > MAX_INTERVAL {
+        return Err(EngineError::InvalidSource(
+            "the interval can be at most 7 days (604800 seconds)".into(),
         ));
     }
     Ok(())
@@ -388,7 +406,11 @@ impl Engine {
             .load_products()
             .await?
             .into_iter()
-            .map(|p| (p.key.clone(), p))
+            .map(|mut p| {
+                // Links stored before they were checked are checked now.
+                crate::normalise::sanitise_links(&mut p);
+                (p.key.clone(), p)
+            })
             .collect();
         let sources = store.sources().await?;
         // Kept as {"pairs": [[a, b, same], ...]} (a bare list in meta reads back as rows).
@@ -407,6 +429,7 @@ impl Engine {
             fetcher: Arc::new(Fetcher::new(
                 cfg.limits.clone(),
                 Gates::new(cfg.politeness.clone()),
+                cfg.outbound.clone(),
             )),
             brands: RwLock::new(brands),
             state: Mutex::new(state),
@@ -443,7 +466,6 @@ impl Engine {
         });
         self.sources
             .lock()
-            .unwrap()
             .insert(source.key, task.clone());
         task
     }
@@ -451,7 +473,7 @@ impl Engine {
     /// Starts polling every enabled source.
     pub fn start(self: &Arc<Self>) {
         self.started.store(true, Ordering::SeqCst);
-        let tasks: Vec<_> = self.sources.lock().unwrap().values().cloned().collect();
+        let tasks: Vec<_> = self.sources.lock().values().cloned().collect();
         for task in tasks {
             self.spawn_scheduler(&task);
         }
@@ -461,26 +483,31 @@ impl Engine {
     /// they committed stays).
     pub fn stop(&self) {
         self.started.store(false, Ordering::SeqCst);
-        for task in self.sources.lock().unwrap().values() {
-            if let Some(h) = task.handle.lock().unwrap().take() {
+        for task in self.sources.lock().values() {
+            if let Some(h) = task.handle.lock().take() {
                 h.abort();
             }
         }
     }
 
     pub(crate) fn spawn_scheduler(self: &Arc<Self>, task: &Arc<SourceTask>) {
-        if !self.started.load(Ordering::SeqCst) || !task.source.lock().unwrap().enabled {
+        if !self.started.load(Ordering::SeqCst) || !task.source.lock().enabled {
             return;
         }
-        let mut handle = task.handle.lock().unwrap();
+        let mut handle = task.handle.lock();
         if handle.as_ref().is_some_and(|h| !h.is_finished()) {
             return;
         }
         let engine = Arc::downgrade(self);
         let task2 = task.clone();
-        *handle = Some(tokio::spawn(async move {
-            crate::poll::schedule(engine, task2).await;
-        }));
+        let restarts = self.metrics.restarts.clone();
+        *handle = Some(tokio::spawn(crate::supervise::supervised("scheduler", restarts, move || {
+            let (engine, task) = (engine.clone(), task2.clone());
+            async move {
+                crate::poll::schedule(engine, task).await;
+                Ok(())
+            }
+        })));
     }
 
     /// Adds a source, or returns the existing one with the same kind and URL.
@@ -493,17 +520,20 @@ impl Engine {
             )));
         }
         check_page_settings(&new.kind, &mut new.page)?;
-        check_json_mapping(&new.kind, &new.json)?;
+        check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
         check_api_settings(&mut new)?;
         let url = source_url(&new.url)?;
+        // An Amazon source's address is never fetched (Oxylabs is).
+        if new.kind != model::SOURCE_KIND_AMAZON {
+            self.check_address(&url).await?;
+        }
         check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
         let existing = self
             .sources
             .lock()
-            .unwrap()
             .values()
-            .map(|t| t.source.lock().unwrap().clone())
+            .map(|t| t.source.lock().clone())
             .find(|s| s.kind == new.kind && s.url == url_text && s.amazon == new.amazon && s.popmart == new.popmart);
         if let Some(s) = existing {
             return Ok(s);
@@ -520,7 +550,7 @@ impl Engine {
             });
         let mut key = base.clone();
         let mut n = 2;
-        while self.sources.lock().unwrap().contains_key(&key) {
+        while self.sources.lock().contains_key(&key) {
             key = format!("{base}-{n}");
             n += 1;
         }
@@ -552,10 +582,25 @@ impl Engine {
         Ok(source)
     }
 
+    /// Refuses an address the outbound policy refuses, in words the
+    /// Sources page shows (the rule it falls under).
+    pub async fn check_address(&self, url: &Url) -> Result<(), EngineError> {
+        self.cfg
+            .outbound
+            .check_resolved(url)
+            .await
+            .map(|_| ())
+            .map_err(|e| EngineError::InvalidSource(format!("refused: {e}")))
+    }
+
+    /// The outbound policy (the alert and repricing clients follow it too).
+    pub fn outbound(&self) -> &Arc<crate::outbound::Policy> {
+        &self.cfg.outbound
+    }
+
     fn task(&self, key: &str) -> Result<Arc<SourceTask>, EngineError> {
         self.sources
             .lock()
-            .unwrap()
             .get(key)
             .cloned()
             .ok_or_else(|| EngineError::UnknownSource(key.to_string()))
@@ -569,14 +614,14 @@ impl Engine {
     ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
         let source = {
-            let mut s = task.source.lock().unwrap();
+            let mut s = task.source.lock();
             s.enabled = enabled;
             s.clone()
         };
         self.store.save_source(&source).await?;
         if enabled {
             self.spawn_scheduler(&task);
-        } else if let Some(h) = task.handle.lock().unwrap().take() {
+        } else if let Some(h) = task.handle.lock().take() {
             h.abort();
         }
         Ok(source)
@@ -591,16 +636,20 @@ impl Engine {
     ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
         let url = edit.url.as_deref().map(source_url).transpose()?;
+        let is_amazon = task.source.lock().kind == model::SOURCE_KIND_AMAZON;
+        if let Some(u) = url.as_ref().filter(|_| !is_amazon) {
+            self.check_address(u).await?;
+        }
         if let Some(i) = edit.interval {
             check_interval(i)?;
         }
         let mut page = edit.page;
-        let kind = task.source.lock().unwrap().kind.clone();
+        let kind = task.source.lock().kind.clone();
         if let Some(p) = &mut page {
             check_page_settings(&kind, p)?;
         }
         if edit.json.is_some() {
-            check_json_mapping(&kind, &edit.json)?;
+            check_json_mapping(&kind, &edit.json, &self.cfg.source_env)?;
         }
         if edit.amazon.is_some() || edit.popmart.is_some() {
             let mut probe = NewSource {
@@ -613,7 +662,7 @@ impl Engine {
             edit.popmart = probe.popmart;
         }
         let source = {
-            let mut s = task.source.lock().unwrap();
+            let mut s = task.source.lock();
             if let Some(name) = edit.name.filter(|n| !n.trim().is_empty()) {
                 s.name = name.trim().to_string();
             }
@@ -647,11 +696,11 @@ impl Engine {
     /// Stops polling a source and forgets it (its products' history stays).
     pub async fn remove_source(&self, key: &str) -> Result<(), EngineError> {
         let task = self.task(key)?;
-        if let Some(h) = task.handle.lock().unwrap().take() {
+        if let Some(h) = task.handle.lock().take() {
             h.abort();
         }
         self.store.delete_source(key).await?;
-        self.sources.lock().unwrap().remove(key);
+        self.sources.lock().remove(key);
         Ok(())
     }
 
@@ -683,12 +732,12 @@ impl Engine {
                 );
             }
         }
-        self.connectors.write().unwrap().oxylabs = account;
+        self.connectors.write().oxylabs = account;
     }
 
     /// Sets (or forgets) a Pop Mart region's client key and signing salt.
     pub fn set_popmart_keys(&self, region: &str, keys: Option<crate::sources::popmart::PopmartKeys>) {
-        let mut c = self.connectors.write().unwrap();
+        let mut c = self.connectors.write();
         match keys {
             Some(k) => c.popmart.insert(region.to_uppercase(), k),
             None => c.popmart.remove(&region.to_uppercase()),
@@ -697,16 +746,16 @@ impl Engine {
 
     /// Says where the built-in demo is served ("http://127.0.0.1:3000/demo").
     pub fn set_demo_base(&self, url: Url) {
-        *self.demo_base.write().unwrap() = Some(url);
+        *self.demo_base.write() = Some(url);
     }
 
     pub fn demo_base(&self) -> Option<Url> {
-        self.demo_base.read().unwrap().clone()
+        self.demo_base.read().clone()
     }
 
     /// Which connector accounts are set (never their secrets).
     pub fn connector_status(&self) -> ConnectorStatus {
-        let c = self.connectors.read().unwrap();
+        let c = self.connectors.read();
         ConnectorStatus {
             oxylabs_user: c.oxylabs.as_ref().map(|a| a.username.clone()),
             oxylabs_demo: c.oxylabs.as_ref().is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
@@ -718,9 +767,8 @@ impl Engine {
         let mut v: Vec<Source> = self
             .sources
             .lock()
-            .unwrap()
             .values()
-            .map(|t| t.source.lock().unwrap().clone())
+            .map(|t| t.source.lock().clone())
             .collect();
         v.sort_by(|a, b| a.created.cmp(&b.created));
         v
@@ -729,7 +777,7 @@ impl Engine {
     /// A source's current (or last) run progress.
     pub fn progress(&self, key: &str) -> Option<RunProgress> {
         let task = self.task(key).ok()?;
-        let p = task.progress.lock().unwrap().clone();
+        let p = task.progress.lock().clone();
         Some(p)
     }
 
@@ -745,19 +793,18 @@ impl Engine {
     /// Adds a brand spelling (kept in the store) and applies it from now on.
     pub async fn add_brand_alias(&self, alias: &str, canonical: &str) -> Result<(), EngineError> {
         self.store.save_brand_alias(alias, canonical).await?;
-        self.brands.write().unwrap().add_alias(alias, canonical);
+        self.brands.write().add_alias(alias, canonical);
         Ok(())
     }
 
     pub fn product(&self, key: &str) -> Option<Product> {
-        self.state.lock().unwrap().get(key).cloned()
+        self.state.lock().get(key).cloned()
     }
 
     /// How many products are still listed (without building their summaries).
     pub fn product_count(&self) -> usize {
         self.state
             .lock()
-            .unwrap()
             .values()
             .filter(|p| !p.removed)
             .count()
@@ -768,7 +815,6 @@ impl Engine {
         let mut v: Vec<ProductSummary> = self
             .state
             .lock()
-            .unwrap()
             .values()
             .filter(|p| !p.removed)
             .map(Product::summary)
@@ -792,9 +838,9 @@ impl Engine {
 
     /// Sets each summary's spread across the stores carrying the same item.
     fn add_spreads(&self, summaries: &mut [ProductSummary]) {
-        let watched: std::collections::HashSet<String> = self.sources.lock().unwrap().keys().cloned().collect();
-        let state = self.state.lock().unwrap();
-        let verdicts = self.verdicts.read().unwrap();
+        let watched: std::collections::HashSet<String> = self.sources.lock().keys().cloned().collect();
+        let state = self.state.lock();
+        let verdicts = self.verdicts.read();
         let live: Vec<&Product> = state.values().filter(|p| !p.removed && watched.contains(&p.source)).collect();
         let index = model::compare::MatchIndex::new(live, &verdicts);
         for s in summaries.iter_mut() {
@@ -825,6 +871,30 @@ impl Engine {
         self.started.load(Ordering::SeqCst)
     }
 
+    /// Enabled sources whose scheduler is not running (for `/readyz`):
+    /// empty unless something is wrong.
+    pub fn stopped_schedulers(&self) -> Vec<String> {
+        if !self.running() {
+            return vec![];
+        }
+        let mut out: Vec<String> = self
+            .sources
+            .lock()
+            .values()
+            .filter(|t| t.source.lock().enabled)
+            .filter(|t| t.handle.lock().as_ref().is_none_or(|h| h.is_finished()))
+            .map(|t| t.source.lock().key.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Counts a restart of a long-lived task (the alert and repricing
+    /// services' followers and senders count theirs here too).
+    pub fn restarts(&self) -> crate::supervise::Restarts {
+        self.metrics.restarts.clone()
+    }
+
     /// Poll and event counters for `/metrics`.
     pub fn metrics(&self) -> crate::metrics::MetricsSnapshot {
         self.metrics.snapshot()
@@ -839,13 +909,20 @@ impl Engine {
     pub async fn preview_json(&self, url: &str, currency: Option<&str>, mapping: model::JsonMapping) -> Result<Vec<Product>, EngineError> {
         let url = source_url(url)?;
         let json = Some(mapping);
-        check_json_mapping(model::SOURCE_KIND_JSON, &json)?;
-        let brands = self.brands.read().unwrap().clone();
+        check_json_mapping(model::SOURCE_KIND_JSON, &json, &self.cfg.source_env)?;
+        self.check_address(&url).await?;
+        let brands = self.brands.read().clone();
         let currency = currency.map(|c| c.trim().to_uppercase()).filter(|c| c.len() == 3).unwrap_or_else(|| "USD".into());
         // The first page is enough to see what the mapping reads.
-        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"), 1)
+        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"), &self.cfg.source_env, 1)
             .await
-            .map(|(products, _)| products)
+            .map(|(products, _)| {
+                // What a poll would keep: the same gate (bounded prices, web links).
+                products
+                    .into_iter()
+                    .filter_map(|mut p| crate::normalise::check_product(&mut p).ok().map(|()| p))
+                    .collect()
+            })
             .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
     }
 
@@ -855,9 +932,9 @@ impl Engine {
     pub fn same_items(&self, key: &str) -> Vec<(Product, model::MatchedBy)> {
         // Only stores still watched: a removed source's products stay in
         // the history but are nobody's offer any more.
-        let watched: std::collections::HashSet<String> = self.sources.lock().unwrap().keys().cloned().collect();
-        let state = self.state.lock().unwrap();
-        let verdicts = self.verdicts.read().unwrap();
+        let watched: std::collections::HashSet<String> = self.sources.lock().keys().cloned().collect();
+        let state = self.state.lock();
+        let verdicts = self.verdicts.read();
         let Some(me) = state.get(key) else { return vec![] };
         let mut out: Vec<(Product, model::MatchedBy)> = state
             .values()
@@ -873,7 +950,7 @@ impl Engine {
     /// automatic matching (`None`). Both must exist, in different sources.
     pub async fn judge_match(&self, a: &str, b: &str, same: Option<bool>) -> Result<(), EngineError> {
         {
-            let state = self.state.lock().unwrap();
+            let state = self.state.lock();
             let (pa, pb) = match (state.get(a), state.get(b)) {
                 (Some(pa), Some(pb)) => (pa, pb),
                 (None, _) => return Err(EngineError::InvalidSource(format!("no product {a:?}"))),
@@ -886,7 +963,7 @@ impl Engine {
             }
         }
         let pairs: Vec<(String, String, bool)> = {
-            let mut v = self.verdicts.write().unwrap();
+            let mut v = self.verdicts.write();
             match same {
                 Some(s) => v.insert(model::compare::pair(a, b), s),
                 None => v.remove(&model::compare::pair(a, b)),
@@ -901,7 +978,7 @@ impl Engine {
 
     /// The users' verdict on two products, if any.
     pub fn verdict(&self, a: &str, b: &str) -> Option<bool> {
-        self.verdicts.read().unwrap().get(&model::compare::pair(a, b)).copied()
+        self.verdicts.read().get(&model::compare::pair(a, b)).copied()
     }
 
     /// Stores events that are not about a poll (repricing's proposals and
@@ -917,7 +994,7 @@ impl Engine {
     pub(crate) async fn commit(&self, batch: Batch) -> Result<Vec<Event>, StoreError> {
         self.store
             .commit(batch, |events, products| {
-                let mut state = self.state.lock().unwrap();
+                let mut state = self.state.lock();
                 for p in products {
                     state.insert(p.key.clone(), p);
                 }
@@ -955,5 +1032,27 @@ mod tests {
             "shop-example-collections-new-in"
         );
         assert_eq!(slug(&u("http://127.0.0.1:3000/demo")), "127-0-0-1-demo");
+    }
+
+    #[tokio::test]
+    async fn a_scheduler_that_is_gone_makes_the_engine_not_ready() {
+        let store = Store::open("mem://").await.unwrap();
+        let cfg = EngineConfig { outbound: crate::outbound::Policy::open(), ..EngineConfig::default() };
+        let engine = Engine::open(store, cfg).await.unwrap();
+        let s = engine
+            .add_source(NewSource::new("shopify", "http://127.0.0.1:9", Duration::from_secs(3600)))
+            .await
+            .unwrap();
+        engine.start();
+        assert!(engine.stopped_schedulers().is_empty());
+        // Whatever ended it (the supervisor restarts panics; this is the
+        // case it cannot see), readiness says which source.
+        let handle = engine.task(&s.key).unwrap().handle.lock().take().unwrap();
+        handle.abort();
+        assert_eq!(engine.stopped_schedulers(), vec![s.key.clone()]);
+        // Paused sources have no scheduler, rightly.
+        engine.set_enabled(&s.key, false).await.unwrap();
+        assert!(engine.stopped_schedulers().is_empty());
+        engine.stop();
     }
 }

@@ -5,6 +5,11 @@
 //! every way a shop can refuse into a [`FetchError`] whose [`FailureClass`]
 //! decides what happens next: back off, retry later, or report the source as
 //! blocked. None of them ever means "sold out".
+//!
+//! Every request goes through the [outbound policy](crate::outbound): an
+//! address that is not public (unless the operator trusts it) is refused as
+//! [`FetchError::Refused`] before anything is sent, and redirects are
+//! followed here one hop at a time, each checked again.
 
 use std::time::Duration;
 
@@ -13,6 +18,7 @@ use futures::StreamExt;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
+use crate::outbound::{Outbound, Policy, MAX_REDIRECTS};
 use crate::politeness::{Gates, Outcome};
 
 /// Dropwatch says who it is on every request; it never pretends to be a browser.
@@ -153,24 +159,25 @@ impl Default for FetchLimits {
 
 /// The HTTP client every connector shares.
 pub struct Fetcher {
-    client: reqwest::Client,
+    outbound: Outbound,
     limits: FetchLimits,
     pub gates: Gates,
 }
 
 impl Fetcher {
-    pub fn new(limits: FetchLimits, gates: Gates) -> Self {
-        let client = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .timeout(limits.timeout)
-            .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
-            .build()
-            .expect("the HTTP client's TLS backend is built in");
+    pub fn new(limits: FetchLimits, gates: Gates, policy: std::sync::Arc<Policy>) -> Self {
+        let (timeout, connect) = (limits.timeout, limits.timeout.min(Duration::from_secs(10)));
+        let outbound = Outbound::new(policy, |b| b.user_agent(USER_AGENT).timeout(timeout).connect_timeout(connect));
         Fetcher {
-            client,
+            outbound,
             limits,
             gates,
         }
+    }
+
+    /// The outbound policy every request of this fetcher follows.
+    pub fn policy(&self) -> &std::sync::Arc<Policy> {
+        self.outbound.policy()
     }
 
     /// GETs `url` as JSON through the host's politeness gate.
@@ -210,9 +217,10 @@ impl Fetcher {
         let request = request
             .build()
             .map_err(|e| FetchError::Unreadable(format!("the request could not be made: {}", root_cause(&e))))?;
+        let client = self.outbound.client_for(request.url()).map_err(|e| FetchError::Refused(e.to_string()))?;
         let permit = self.gates.acquire(&host_key(request.url())).await?;
         let result = async {
-            let response = self.client.execute(request).await.map_err(|e| self.transport_error(e))?;
+            let response = client.execute(request).await.map_err(|e| self.transport_error(e))?;
             let status = response.status().as_u16();
             let retry_after = retry_after(response.headers());
             let html = response
@@ -229,9 +237,10 @@ impl Fetcher {
     }
 
     /// The shared client, for connectors that build their own requests
-    /// (sent with [`Fetcher::exchange`]).
+    /// (sent with [`Fetcher::exchange`], which does not follow redirects:
+    /// an API that answers with one gets it classified as it is).
     pub fn client(&self) -> &reqwest::Client {
-        &self.client
+        self.outbound.builder()
     }
 
     async fn get_unguarded(&self, url: &Url, want_html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
@@ -240,18 +249,36 @@ impl Fetcher {
         } else {
             "application/json"
         };
-        let mut request = self.client.get(url.clone()).header(reqwest::header::ACCEPT, accept);
-        for (name, value) in headers {
-            // Marked sensitive: never printed by reqwest's or our Debug.
-            let mut v = reqwest::header::HeaderValue::from_str(value)
-                .map_err(|_| FetchError::Unreadable(format!("the value of the header {name} is not valid in HTTP")))?;
-            v.set_sensitive(true);
-            request = request.header(name.as_str(), v);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| self.transport_error(e))?;
+        let mut hop = url.clone();
+        let mut hops = 0;
+        let response = loop {
+            let client = self.outbound.client_for(&hop).map_err(|e| FetchError::Refused(e.to_string()))?;
+            let mut request = client.get(hop.clone()).header(reqwest::header::ACCEPT, accept);
+            // The source's headers (an API key) go to its own host only,
+            // never to a host a redirect leads to.
+            if host_key(&hop) == host_key(url) {
+                for (name, value) in headers {
+                    // Marked sensitive: never printed by reqwest's or our Debug.
+                    let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                        FetchError::Unreadable(format!("the value of the header {name} is not valid in HTTP"))
+                    })?;
+                    v.set_sensitive(true);
+                    request = request.header(name.as_str(), v);
+                }
+            }
+            let response = request.send().await.map_err(|e| self.transport_error(e))?;
+            match self.outbound.redirect(&hop, &response) {
+                None => break response,
+                Some(_) if hops >= MAX_REDIRECTS => {
+                    return Err(FetchError::Refused(crate::outbound::Refused::TooManyRedirects.to_string()))
+                }
+                Some(Err(refused)) => return Err(FetchError::Refused(format!("a redirect was refused: {refused}"))),
+                Some(Ok(next)) => {
+                    hop = next;
+                    hops += 1;
+                }
+            }
+        };
         let status = response.status().as_u16();
         match status {
             200..=299 => {}
@@ -288,7 +315,7 @@ impl Fetcher {
         let limit = self.limits.max_body_bytes;
         if response
             .content_length()
-            .is_some_and(|len| len as usize > limit)
+            .is_some_and(|len| usize::try_from(len).map_or(true, |len| len > limit))
         {
             return Err(FetchError::TooLarge { limit });
         }
@@ -296,7 +323,7 @@ impl Fetcher {
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.transport_error(e))?;
-            if body.len() + chunk.len() > limit {
+            if body.len().saturating_add(chunk.len()) > limit {
                 return Err(FetchError::TooLarge { limit });
             }
             body.extend_from_slice(&chunk);
@@ -306,10 +333,18 @@ impl Fetcher {
 
     fn transport_error(&self, e: reqwest::Error) -> FetchError {
         if e.is_timeout() {
-            FetchError::Timeout(self.limits.timeout)
-        } else {
-            FetchError::Unreachable(root_cause(&e))
+            return FetchError::Timeout(self.limits.timeout);
         }
+        // The resolver's refusal (a name with only private addresses) is
+        // the policy speaking, not a network failure.
+        let mut cause: &(dyn std::error::Error + 'static) = &e;
+        while let Some(next) = cause.source() {
+            if let Some(r) = next.downcast_ref::<crate::outbound::Refused>() {
+                return FetchError::Refused(r.to_string());
+            }
+            cause = next;
+        }
+        FetchError::Unreachable(root_cause(&e))
     }
 }
 
@@ -342,14 +377,10 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// `Retry-After` as seconds or an HTTP date, at most an hour (see [`crate::bounds`]).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let at = DateTime::parse_from_rfc2822(value).ok()?;
-    (at.with_timezone(&Utc) - Utc::now()).to_std().ok()
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    crate::bounds::retry_after(value, Utc::now(), crate::bounds::MAX_WAIT)
 }
 
 /// The politeness key of a URL: host and port.
@@ -377,5 +408,7 @@ mod tests {
         assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, HeaderValue::from_static("10000000000000000000"));
+        assert_eq!(retry_after(&h), Some(crate::bounds::MAX_WAIT));
     }
 }

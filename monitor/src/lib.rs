@@ -33,11 +33,14 @@ pub mod fetch;
 pub mod live;
 pub mod metrics;
 pub mod normalise;
+pub mod outbound;
 pub mod politeness;
 pub mod repricing;
 mod poll;
 pub mod sources;
 pub mod store;
+pub mod supervise;
+pub mod bounds;
 
 pub use auth::{Accounts, Identity};
 pub use control::{Control, ControlError};

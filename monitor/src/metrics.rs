@@ -3,7 +3,7 @@
 //! requests) and renders everything in the Prometheus text format.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 /// Upper bounds (seconds) of the poll-duration histogram's buckets.
 pub const POLL_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -39,6 +39,8 @@ struct Inner {
 #[derive(Default)]
 pub struct EngineMetrics {
     inner: Mutex<Inner>,
+    /// Restarts of long-lived tasks (schedulers, senders, followers).
+    pub restarts: crate::supervise::Restarts,
 }
 
 /// A copy of the counters at one moment.
@@ -47,11 +49,13 @@ pub struct MetricsSnapshot {
     pub polls: Vec<((String, String), u64)>,
     pub poll_seconds: Histogram,
     pub events: Vec<(String, u64)>,
+    /// `(task, restarts)`.
+    pub restarts: Vec<(&'static str, u64)>,
 }
 
 impl EngineMetrics {
     pub(crate) fn poll(&self, source: &str, outcome: &str, secs: f64) {
-        let mut m = self.inner.lock().unwrap();
+        let mut m = self.inner.lock();
         *m.polls
             .entry((source.to_string(), outcome.to_string()))
             .or_default() += 1;
@@ -59,18 +63,19 @@ impl EngineMetrics {
     }
 
     pub(crate) fn events<'a>(&self, kinds: impl Iterator<Item = &'a str>) {
-        let mut m = self.inner.lock().unwrap();
+        let mut m = self.inner.lock();
         for k in kinds {
             *m.events.entry(k.to_string()).or_default() += 1;
         }
     }
 
     pub fn snapshot(&self) -> MetricsSnapshot {
-        let m = self.inner.lock().unwrap();
+        let m = self.inner.lock();
         MetricsSnapshot {
             polls: m.polls.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             poll_seconds: m.poll_seconds.clone(),
             events: m.events.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            restarts: self.restarts.snapshot(),
         }
     }
 }

@@ -4,9 +4,16 @@
 //! and filtering across stores needs one canonical name. [`BrandTable`] maps
 //! spellings to canonical names; it ships with the brands our users track and
 //! users can extend it (the store's `brand_alias` table, `--brand-alias`).
+//!
+//! [`check_product`] is the gate every product a connector read passes on its
+//! way to change detection: prices inside `model::money`'s bounds, links only
+//! `http(s)`, sizes and texts of sane length. A product that fails it is left
+//! as it was and named in the run; it never reaches the store.
 
 use std::collections::HashMap;
 
+use model::money::{check_price, PriceError};
+use model::Product;
 use rust_decimal::Decimal;
 
 /// Brands Dropwatch knows out of the box: (canonical name, other spellings).
@@ -152,10 +159,94 @@ pub fn size_label(raw: &str) -> String {
 }
 
 /// Parses a price as shops send it: a decimal string ("129.99"), sometimes a
-/// JSON number. Negative and non-numeric values are rejected.
+/// JSON number. Negative and non-numeric values are rejected; the bounds
+/// (`model::money`) are applied by [`check_product`], which names a product
+/// with an absurd price in the run instead of losing it silently.
 pub fn parse_price(raw: &str) -> Option<Decimal> {
-    let d: Decimal = raw.trim().parse().ok()?;
-    (d >= Decimal::ZERO).then_some(d)
+    model::money::parse_amount(raw)
+}
+
+/// The most sizes one product may list (real products have a few dozen).
+pub const MAX_VARIANTS: usize = 1000;
+const MAX_TITLE_CHARS: usize = 500;
+const MAX_SHORT_CHARS: usize = 120;
+const MAX_LINK_CHARS: usize = 2048;
+const MAX_TAGS: usize = 50;
+const MAX_FACTS: usize = 20;
+
+/// Why a product read from a source is not kept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProductError {
+    #[error("{title}: size {size}: {why}")]
+    Price { title: String, size: String, why: PriceError },
+    #[error("{title}: lists {count} sizes, more than the {MAX_VARIANTS} Dropwatch keeps for one product")]
+    TooManySizes { title: String, count: usize },
+}
+
+/// A link a shop gave, kept only when it is a web address (`http` or
+/// `https`): `javascript:`, `data:` and the like are dropped, so they are
+/// never stored or rendered.
+pub fn web_link(raw: &str) -> Option<String> {
+    let t = raw.trim();
+    if t.is_empty() || t.len() > MAX_LINK_CHARS {
+        return None;
+    }
+    let url = url::Url::parse(t).ok()?;
+    // As parsed: what a browser would make of the text, written out.
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+fn clip(s: &mut String, max: usize) {
+    if let Some((at, _)) = s.char_indices().nth(max) {
+        s.truncate(at);
+    }
+}
+
+/// Checks and tidies one product a connector read: every price within the
+/// bounds (a "was" price out of bounds is dropped), at most [`MAX_VARIANTS`]
+/// sizes, links only `http(s)`, texts clipped to sane lengths.
+pub fn check_product(p: &mut Product) -> Result<(), ProductError> {
+    clip(&mut p.title, MAX_TITLE_CHARS);
+    if p.variants.len() > MAX_VARIANTS {
+        return Err(ProductError::TooManySizes { title: p.title.clone(), count: p.variants.len() });
+    }
+    for v in &mut p.variants {
+        clip(&mut v.size, MAX_SHORT_CHARS);
+        v.price = check_price(v.price).map_err(|why| ProductError::Price {
+            title: p.title.clone(),
+            size: v.size.clone(),
+            why,
+        })?;
+        v.compare_at = v.compare_at.and_then(|c| check_price(c).ok());
+        v.cart_url = v.cart_url.as_deref().and_then(web_link);
+        if let Some(sku) = &mut v.sku {
+            clip(sku, MAX_SHORT_CHARS);
+        }
+    }
+    sanitise_links(p);
+    clip(&mut p.brand, MAX_SHORT_CHARS);
+    clip(&mut p.product_type, MAX_SHORT_CHARS);
+    p.tags.truncate(MAX_TAGS);
+    for t in &mut p.tags {
+        clip(t, MAX_SHORT_CHARS);
+    }
+    while p.facts.len() > MAX_FACTS {
+        p.facts.pop_last();
+    }
+    for v in p.facts.values_mut() {
+        clip(v, MAX_TITLE_CHARS);
+    }
+    Ok(())
+}
+
+/// Drops links that are not web addresses (also for products stored before
+/// links were checked).
+pub fn sanitise_links(p: &mut Product) {
+    p.url = web_link(&p.url).unwrap_or_default();
+    p.image = p.image.as_deref().and_then(web_link);
+    for v in &mut p.variants {
+        v.cart_url = v.cart_url.as_deref().and_then(web_link);
+    }
 }
 
 #[cfg(test)]
@@ -191,5 +282,52 @@ mod tests {
         assert_eq!(parse_price("129.99"), Some("129.99".parse().unwrap()));
         assert_eq!(parse_price("-1"), None);
         assert_eq!(parse_price("free"), None);
+        assert!(parse_price("1e25").is_some(), "read, then refused by the gate");
+    }
+
+    fn product(price: &str) -> Product {
+        let now = chrono::Utc::now();
+        Product {
+            key: "s:1".into(),
+            source: "s".into(),
+            external_id: "1".into(),
+            title: "Dunk".into(),
+            brand: "Nike".into(),
+            product_type: String::new(),
+            tags: vec![],
+            url: "javascript:alert(1)".into(),
+            image: Some("data:image/svg+xml,<svg onload=alert(1)>".into()),
+            currency: "USD".into(),
+            variants: vec![model::Variant {
+                id: "1".into(),
+                size: "9".into(),
+                sku: None,
+                price: price.parse().unwrap(),
+                compare_at: Some("99999999999999".parse().unwrap()),
+                available: true,
+                cart_url: Some("https://shop.example/cart/1:1".into()),
+            }],
+            first_seen: now,
+            updated: now,
+            removed: false,
+            last_change: None,
+            facts: Default::default(),
+        }
+    }
+
+    #[test]
+    fn products_are_checked_before_detection() {
+        let mut p = product("129.99");
+        check_product(&mut p).unwrap();
+        assert_eq!(p.url, "", "a javascript: link is dropped");
+        assert_eq!(p.image, None, "a data: image is dropped");
+        assert_eq!(p.variants[0].compare_at, None, "an absurd 'was' price is dropped");
+        assert_eq!(p.variants[0].cart_url.as_deref(), Some("https://shop.example/cart/1:1"));
+        let mut p = product("10000000000000000000000000");
+        let err = check_product(&mut p).unwrap_err();
+        assert!(err.to_string().contains("size 9: the price"), "{err}");
+        let mut p = product("1");
+        p.variants = (0..1001).map(|_| p.variants[0].clone()).collect();
+        assert!(matches!(check_product(&mut p), Err(ProductError::TooManySizes { count: 1001, .. })));
     }
 }

@@ -8,16 +8,24 @@
 //! it, failure opens it again. Back-off grows exponentially with each
 //! consecutive failure. Shopify's 430 (security rejection) backs off longer
 //! than a plain 429.
+//!
+//! Every wait a shop asks for is at most an hour ([`crate::bounds`]), and all
+//! time arithmetic here saturates, so no answer can panic a gate. The locks
+//! are `parking_lot`'s, which are not poisoned: should a bug panic under one,
+//! the other hosts' requests go on.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use crate::bounds::{later, utc_in, MAX_WAIT};
 use crate::fetch::FetchError;
 
 /// The rules for one host.
@@ -139,8 +147,7 @@ pub struct Gates {
 }
 
 fn to_utc(at: Instant) -> DateTime<Utc> {
-    let ahead = at.saturating_duration_since(Instant::now());
-    Utc::now() + chrono::Duration::from_std(ahead).unwrap_or_default()
+    utc_in(at.saturating_duration_since(Instant::now()))
 }
 
 impl Gates {
@@ -155,20 +162,18 @@ impl Gates {
     pub fn set_rules(&self, host: &str, rules: Politeness) {
         self.overrides
             .lock()
-            .unwrap()
             .insert(host.to_string(), rules);
-        self.hosts.lock().unwrap().remove(host);
+        self.hosts.lock().remove(host);
     }
 
     fn gate(&self, host: &str) -> Arc<HostGate> {
-        let mut hosts = self.hosts.lock().unwrap();
+        let mut hosts = self.hosts.lock();
         hosts
             .entry(host.to_string())
             .or_insert_with(|| {
                 let rules = self
                     .overrides
                     .lock()
-                    .unwrap()
                     .get(host)
                     .cloned()
                     .unwrap_or_else(|| self.default_rules.clone());
@@ -193,7 +198,7 @@ impl Gates {
         let gate = self.gate(host);
         // Back-off and breaker first: no point queueing for a slot we can't use.
         let wait_until = {
-            let mut st = gate.state.lock().unwrap();
+            let mut st = gate.state.lock();
             let now = Instant::now();
             match st.breaker {
                 Breaker::Open { until } if now < until => {
@@ -206,7 +211,7 @@ impl Gates {
                 Breaker::HalfOpen { probing: true } => {
                     return Err(FetchError::CircuitOpen {
                         host: host.into(),
-                        until: to_utc(now + gate.rules.base_backoff),
+                        until: to_utc(later(now, gate.rules.base_backoff)),
                     })
                 }
                 Breaker::HalfOpen { probing: false } => {
@@ -215,7 +220,7 @@ impl Gates {
                 Breaker::Closed => {}
             }
             match st.not_before {
-                Some(t) if t > now + gate.rules.max_wait => {
+                Some(t) if t > later(now, gate.rules.max_wait) => {
                     if let Breaker::HalfOpen { .. } = st.breaker {
                         st.breaker = Breaker::HalfOpen { probing: false };
                     }
@@ -237,7 +242,7 @@ impl Gates {
             .await
             .expect("gate semaphores are never closed");
         let start_at = {
-            let mut st = gate.state.lock().unwrap();
+            let mut st = gate.state.lock();
             let start = st.next_start.max(Instant::now());
             let jitter = gate.rules.spacing_jitter.as_secs_f64();
             let extra = if jitter > 0.0 {
@@ -245,7 +250,7 @@ impl Gates {
             } else {
                 Duration::ZERO
             };
-            st.next_start = start + gate.rules.min_spacing + extra;
+            st.next_start = later(start, gate.rules.min_spacing.saturating_add(extra));
             start
         };
         tokio::time::sleep_until(start_at).await;
@@ -259,7 +264,7 @@ impl Gates {
     pub fn report(&self, permit: Permit, outcome: Outcome) {
         let gate = self.gate(&permit.host);
         let rules = &gate.rules;
-        let mut st = gate.state.lock().unwrap();
+        let mut st = gate.state.lock();
         let now = Instant::now();
         let (delay, error) = match outcome {
             Outcome::Ok => {
@@ -279,35 +284,37 @@ impl Gates {
                     Duration::ZERO
                 };
                 let asked = retry_after.unwrap_or_default();
-                st.consecutive_failures += 1;
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 let exp = exponential(rules, st.consecutive_failures);
                 // A server that says when to come back is believed; otherwise back off.
                 let delay = if retry_after.is_some() { asked } else { exp };
                 (delay.max(floor), "rate limited".to_string())
             }
             Outcome::Failed(msg) => {
-                st.consecutive_failures += 1;
+                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
                 (exponential(rules, st.consecutive_failures), msg)
             }
         };
-        st.not_before = Some(now + delay);
+        // However long a shop asks for, an hour at most; then it may say again.
+        let delay = delay.min(MAX_WAIT);
+        st.not_before = Some(later(now, delay));
         st.last_error = Some(error);
         let reopen = matches!(st.breaker, Breaker::HalfOpen { .. });
         if reopen || st.consecutive_failures >= rules.breaker_threshold {
             st.breaker = Breaker::Open {
-                until: now + rules.breaker_cooldown.max(delay),
+                until: later(now, rules.breaker_cooldown.max(delay)),
             };
         }
     }
 
     /// Every host's state, for the status page.
     pub fn snapshot(&self) -> Vec<HostStatus> {
-        let hosts = self.hosts.lock().unwrap();
+        let hosts = self.hosts.lock();
         let now = Instant::now();
         let mut out: Vec<HostStatus> = hosts
             .iter()
             .map(|(host, gate)| {
-                let st = gate.state.lock().unwrap();
+                let st = gate.state.lock();
                 let (state, until) = match st.breaker {
                     Breaker::Open { until } if until > now => ("breaker_open", Some(until)),
                     Breaker::Open { .. } | Breaker::HalfOpen { .. } => ("half_open", None),

@@ -20,9 +20,10 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{Event, EventKind, PollRun, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON, SOURCE_KIND_PAGE, SOURCE_KIND_POPMART};
+use model::{Event, EventKind, PollRun, Product, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON, SOURCE_KIND_PAGE, SOURCE_KIND_POPMART};
 
 use crate::detect::{diff, removal};
+use crate::normalise::check_product;
 use crate::engine::{Engine, EngineError, SourceTask};
 use crate::fetch::FetchError;
 use crate::sources::page::{self, PageError};
@@ -35,12 +36,15 @@ pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
         let Some(e) = engine.upgrade() else { return };
         let _ = e.run(&task).await;
         let (interval, jitter) = (
-            task.source.lock().unwrap().interval_secs,
-            e.cfg.jitter.clamp(0.0, 0.9),
+            task.source.lock().interval_secs,
+            if e.cfg.jitter.is_finite() { e.cfg.jitter.clamp(0.0, 0.9) } else { 0.0 },
         );
         drop(e);
         let factor = 1.0 + rand::rng().random_range(-jitter..=jitter);
-        let wait = Duration::from_secs_f64((interval as f64 * factor).max(0.2));
+        // Stored intervals are checked on save; a record written by hand
+        // is held to the same week at most.
+        let interval = Duration::from_secs(interval).min(crate::engine::MAX_INTERVAL);
+        let wait = interval.mul_f64(factor).max(Duration::from_millis(200));
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = task.wake.notified() => {}
@@ -54,7 +58,7 @@ struct Running<'a>(&'a SourceTask);
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         self.0.running.store(false, Ordering::SeqCst);
-        self.0.progress.lock().unwrap().running = false;
+        self.0.progress.lock().running = false;
     }
 }
 
@@ -71,7 +75,7 @@ impl Engine {
     /// One poll run of a source. Refuses to start a second run of a source
     /// whose run is still going.
     pub(crate) async fn run(&self, task: &SourceTask) -> Result<PollRun, EngineError> {
-        let source = task.source.lock().unwrap().clone();
+        let source = task.source.lock().clone();
         if task.running.swap(true, Ordering::SeqCst) {
             return Err(EngineError::AlreadyRunning(source.key));
         }
@@ -88,9 +92,10 @@ impl Engine {
             complete: false,
             error: None,
             error_class: None,
+            skipped: vec![],
         };
         {
-            let mut p = task.progress.lock().unwrap();
+            let mut p = task.progress.lock();
             p.running = true;
             p.pages_done = 0;
             p.products_seen = 0;
@@ -104,7 +109,7 @@ impl Engine {
         let read = self.read_catalogue(&source, task, &mut run).await;
         let mut after = Batch::default();
         if read.complete && read.error.is_none() && read.own_error.is_none() {
-            let state = self.state.lock().unwrap();
+            let state = self.state.lock();
             let now = Utc::now();
             for p in state.values() {
                 if p.source == source.key && !p.removed && !read.seen.contains(&p.key) {
@@ -168,7 +173,7 @@ impl Engine {
         let fetch = |page: u32| {
             let fetcher = self.fetcher.clone();
             let url = shopify::page_url(&store_url, page);
-            let brands = self.brands.read().unwrap().clone();
+            let brands = self.brands.read().clone();
             let (key, store, currency) = (
                 source.key.clone(),
                 store_url.clone(),
@@ -179,13 +184,12 @@ impl Engine {
             // A page source has one product: its last state, for a sold-out
             // page that shows no price.
             let previous = (kind == SOURCE_KIND_PAGE)
-                .then(|| self.state.lock().unwrap().values().find(|p| p.source == source.key).cloned())
+                .then(|| self.state.lock().values().find(|p| p.source == source.key).cloned())
                 .flatten();
             // An Amazon product without an offer keeps its last price.
             let previous_asins: std::collections::HashMap<String, model::Product> = if kind == SOURCE_KIND_AMAZON {
                 self.state
                     .lock()
-                    .unwrap()
                     .values()
                     .filter(|p| p.source == source.key)
                     .map(|p| (p.external_id.clone(), p.clone()))
@@ -194,11 +198,12 @@ impl Engine {
                 Default::default()
             };
             let (oxylabs, popmart_keys) = {
-                let c = self.connectors.read().unwrap();
+                let c = self.connectors.read();
                 let region = popmart.as_ref().map(|p| p.region.clone()).unwrap_or_default();
                 (c.oxylabs.clone(), c.popmart.get(&region).cloned())
             };
             let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
+            let source_env = self.cfg.source_env.clone();
             tokio::spawn(async move {
                 // The API connectors read everything as page 1 (they page
                 // themselves); their page 2 is empty, which ends the read.
@@ -209,7 +214,7 @@ impl Engine {
                 if kind == SOURCE_KIND_JSON {
                     // The API's pages, followed through its `next` links.
                     let mapping = mapping.unwrap_or_default();
-                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping, max_pages).await;
+                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping, &source_env, max_pages).await;
                 }
                 if kind == SOURCE_KIND_AMAZON {
                     let Some(account) = oxylabs else {
@@ -254,6 +259,9 @@ impl Engine {
                             settings.region
                         )));
                     };
+                    // The keys go to the API an admin saved them for, not to
+                    // an address an editor typed.
+                    keys.serve(&store, &settings.region).map_err(FetchError::Refused)?;
                     let read = crate::sources::popmart::read(&fetcher, &store, &key, &settings, &keys, &currency, max_pages).await;
                     if read.products.is_empty() {
                         if let Some(e) = read.stopped {
@@ -304,7 +312,15 @@ impl Engine {
                     read.error = Some(e);
                     return read;
                 }
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // A bug in a connector costs this run, never the scheduler.
+                Err(e) if e.is_panic() => {
+                    let why = crate::supervise::panic_message(&*e.into_panic());
+                    tracing::error!(source = %source.key, "reading page {page} panicked: {why}");
+                    read.own_error = Some(format!(
+                        "reading page {page} failed inside Dropwatch ({why}); this is a bug, please report it"
+                    ));
+                    return read;
+                }
                 Err(e) => {
                     read.own_error = Some(format!("reading page {page} was cancelled: {e}"));
                     return read;
@@ -315,11 +331,28 @@ impl Engine {
                 read.complete = true;
                 return read;
             }
+            // The gate between what a shop sent and what is kept: a product
+            // that fails it stays as it was (seen, so never "removed") and is
+            // named in the run.
+            let products: Vec<Product> = products
+                .into_iter()
+                .filter_map(|mut p| match check_product(&mut p) {
+                    Ok(()) => Some(p),
+                    Err(e) => {
+                        tracing::warn!(source = %source.key, "product skipped: {e}");
+                        if run.skipped.len() < PollRun::MAX_SKIPPED {
+                            run.skipped.push(e.to_string());
+                        }
+                        read.seen.insert(p.key);
+                        None
+                    }
+                })
+                .collect();
             // Diff the page, then write what changed in transactions of at
             // most `commit_products` changed products (unchanged ones cost nothing).
             let mut batches = vec![Batch::default()];
             {
-                let state = self.state.lock().unwrap();
+                let state = self.state.lock();
                 let now = Utc::now();
                 for p in products {
                     if !read.seen.insert(p.key.clone()) {
@@ -364,7 +397,7 @@ impl Engine {
             run.pages += 1;
             run.products = read.seen.len() as u32;
             {
-                let mut p = task.progress.lock().unwrap();
+                let mut p = task.progress.lock();
                 p.pages_done = run.pages;
                 p.products_seen = run.products;
             }
@@ -397,7 +430,7 @@ impl Engine {
             return Ok(());
         }
         let updated = {
-            let mut s = task.source.lock().unwrap();
+            let mut s = task.source.lock();
             s.blocked = now_blocked;
             s.clone()
         };

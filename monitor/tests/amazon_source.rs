@@ -142,8 +142,8 @@ async fn a_few_asins_are_read_in_realtime_and_followed() {
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
     assert_eq!(run.products, 4);
-    assert_eq!(fake.counts.lock().unwrap().realtime, 4);
-    assert_eq!(fake.counts.lock().unwrap().batches, 0);
+    assert_eq!(fake.counts.lock().realtime, 4);
+    assert_eq!(fake.counts.lock().batches, 0);
     let orgain = h.engine.product("amazon-com:b00jtx7sh2").unwrap();
     assert_eq!(orgain.variants[0].price.to_string(), "31.68");
 
@@ -151,7 +151,7 @@ async fn a_few_asins_are_read_in_realtime_and_followed() {
     let (pid, _, _) = h.variant(0, 0);
     let key = format!("amazon-com:{}", asin_of(pid).to_lowercase());
     let lowest_in_stock = |h: &common::Harness| {
-        let cat = h.demo.catalogue.lock().unwrap();
+        let cat = h.demo.catalogue.lock();
         cat.products[0].variants.iter().filter(|v| v.available).map(|v| v.price).min()
     };
     let amz = h.engine.product(&key).unwrap();
@@ -160,11 +160,11 @@ async fn a_few_asins_are_read_in_realtime_and_followed() {
 
     // A price drop at the shop shows on Amazon: an event.
     let before = h.engine.store().last_seq();
-    let variant_ids: Vec<u64> = h.demo.catalogue.lock().unwrap().products[0].variants.iter().map(|v| v.id).collect();
+    let variant_ids: Vec<u64> = h.demo.catalogue.lock().products[0].variants.iter().map(|v| v.id).collect();
     for id in &variant_ids {
-        h.demo.catalogue.lock().unwrap().set_available(*id, true);
+        h.demo.catalogue.lock().set_available(*id, true);
     }
-    h.demo.catalogue.lock().unwrap().set_price(variant_ids[0], "12.34".parse().unwrap());
+    h.demo.catalogue.lock().set_price(variant_ids[0], "12.34".parse().unwrap());
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.error.is_none(), "{run:?}");
     let events = h.events_after(before).await;
@@ -173,7 +173,7 @@ async fn a_few_asins_are_read_in_realtime_and_followed() {
 
     // All but two sizes gone: "Only 2 left in stock" is low stock, still buyable.
     for id in &variant_ids[2..] {
-        h.demo.catalogue.lock().unwrap().set_available(*id, false);
+        h.demo.catalogue.lock().set_available(*id, false);
     }
     h.engine.check_now(&src.key).await.unwrap();
     let amz = h.engine.product(&key).unwrap();
@@ -184,7 +184,7 @@ async fn a_few_asins_are_read_in_realtime_and_followed() {
 
     // Nobody sells it: Amazon's price 0 / buy box -1 is sold out at the last price, not removed.
     for id in &variant_ids {
-        h.demo.catalogue.lock().unwrap().set_available(*id, false);
+        h.demo.catalogue.lock().set_available(*id, false);
     }
     let before = h.engine.store().last_seq();
     let run = h.engine.check_now(&src.key).await.unwrap();
@@ -280,7 +280,7 @@ async fn many_asins_go_as_one_batch_and_are_polled_until_done() {
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
     assert_eq!(run.products, 8);
-    let c = fake.counts.lock().unwrap();
+    let c = fake.counts.lock();
     assert_eq!((c.batches, c.realtime, c.result_fetches), (1, 0, 8), "one batch, each job's results once");
     // Jobs were pending at first: each was asked about more than once.
     assert!(c.status_polls > 8, "{}", c.status_polls);

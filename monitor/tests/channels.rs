@@ -16,6 +16,12 @@ use serde_json::{json, Value};
 use model::{Event, EventKind, EventVariant, ProductSummary};
 use monitor::alerts::channel::{Channel, Endpoints};
 use monitor::alerts::send::{send, Message, SendError};
+use monitor::outbound::{Outbound, Policy};
+
+/// A notification client that may reach the local fakes.
+fn http() -> Outbound {
+    Outbound::new(Policy::open(), |b| b)
+}
 
 #[derive(Clone, Default)]
 struct Fake {
@@ -65,6 +71,8 @@ async fn fake() -> (Fake, Endpoints) {
             slack: base("services/"),
             telegram: base(""),
             ntfy: base(""),
+            // The fakes listen on this machine.
+            policy: Policy::open(),
             ..Endpoints::default()
         },
     )
@@ -112,7 +120,7 @@ fn price_drop() -> Message {
 #[tokio::test]
 async fn each_channel_posts_its_own_wire_format() {
     let (f, at) = fake().await;
-    let http = reqwest::Client::new();
+    let http = http();
     let m = price_drop();
     assert_eq!(m.title, "Price drop: Dunk Low 'Panda' size 9.5");
     assert_eq!(m.body, "110.00 -> 99.00 USD (-10.0%)");
@@ -242,10 +250,11 @@ async fn nobody_answering_is_retried_and_the_words_never_hold_the_token() {
     };
     let at = Endpoints {
         discord: url::Url::parse(&format!("http://{closed}/api/webhooks/")).unwrap(),
+        policy: Policy::open(),
         ..Endpoints::default()
     };
     let c = Channel::parse("discord://42/very-secret-webhook-token").unwrap();
-    match send(&reqwest::Client::new(), &at, &c, &price_drop()).await {
+    match send(&http(), &at, &c, &price_drop()).await {
         Err(SendError::Transient(words)) => {
             assert!(words.starts_with("discord did not answer"), "{words}");
             assert!(words.to_lowercase().contains("connect"), "says why: {words}");

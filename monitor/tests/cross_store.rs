@@ -34,7 +34,7 @@ async fn items_are_compared_across_stores_and_users_confirm_split_and_merge() {
     }));
 
     let (ids, first) = {
-        let cat = h.demo.catalogue.lock().unwrap();
+        let cat = h.demo.catalogue.lock();
         let ids: Vec<u64> = cat.products.iter().map(|p| p.id).collect();
         let p = &cat.products[0];
         (ids, (p.title.clone(), p.vendor.clone(), p.variants.iter().filter(|v| v.available).map(|v| v.price).min()))

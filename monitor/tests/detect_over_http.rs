@@ -132,6 +132,7 @@ async fn removed_only_after_a_complete_read_no_longer_lists_it() {
     h.demo.set_fault(Some(monitor::demo::FaultSetting {
         kind: monitor::demo::Fault::ServerError,
         retry_after: None,
+        retry_after_raw: None,
         from_page: Some(2),
     }));
     let partial = h.check().await;

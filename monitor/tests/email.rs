@@ -15,6 +15,11 @@ use tokio_rustls::TlsAcceptor;
 
 use monitor::alerts::channel::{Channel, Endpoints};
 use monitor::alerts::send::{send, Message, SendError};
+use monitor::outbound::{Outbound, Policy};
+
+fn http() -> Outbound {
+    Outbound::new(Policy::open(), |b| b)
+}
 
 const CA: &[u8] = include_bytes!("fixtures/tls/ca.pem");
 const CERT: &[u8] = include_bytes!("fixtures/tls/server.pem");
@@ -160,6 +165,8 @@ async fn smtp_server(implicit: bool, password: &'static str) -> (u16, Inbox) {
 fn endpoints() -> Endpoints {
     Endpoints {
         smtp_roots: vec![CA.to_vec()],
+        // The fake SMTP server listens on this machine.
+        policy: Policy::open(),
         ..Endpoints::default()
     }
 }
@@ -178,7 +185,7 @@ fn message() -> Message {
 
 #[tokio::test]
 async fn starttls_and_implicit_tls_both_deliver_with_the_credentials() {
-    let http = reqwest::Client::new();
+    let http = http();
     for (implicit, scheme) in [(false, "mailto"), (true, "mailtos")] {
         let (port, inbox) = smtp_server(implicit, "app-password-1").await;
         let c = Channel::parse(&format!(
@@ -203,7 +210,7 @@ async fn starttls_and_implicit_tls_both_deliver_with_the_credentials() {
 async fn a_wrong_password_fails_for_good_and_says_so_without_the_password() {
     let (port, inbox) = smtp_server(false, "the-right-one").await;
     let c = Channel::parse(&format!("mailto://me:wrong-password-9@localhost:{port}")).unwrap();
-    let err = send(&reqwest::Client::new(), &endpoints(), &c, &message())
+    let err = send(&http(), &endpoints(), &c, &message())
         .await
         .unwrap_err();
     match &err {
@@ -222,7 +229,7 @@ async fn an_untrusted_certificate_or_a_dead_server_is_not_sent_in_the_clear() {
     // and the error says TLS.
     let (port, inbox) = smtp_server(false, "pw").await;
     let c = Channel::parse(&format!("mailto://me:pw@localhost:{port}")).unwrap();
-    let err = send(&reqwest::Client::new(), &Endpoints::default(), &c, &message())
+    let err = send(&http(), &Endpoints { policy: Policy::open(), ..Endpoints::default() }, &c, &message())
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");
@@ -233,7 +240,7 @@ async fn an_untrusted_certificate_or_a_dead_server_is_not_sent_in_the_clear() {
         l.local_addr().unwrap().port()
     };
     let c = Channel::parse(&format!("mailto://me:pw@localhost:{dead}")).unwrap();
-    let err = send(&reqwest::Client::new(), &endpoints(), &c, &message())
+    let err = send(&http(), &endpoints(), &c, &message())
         .await
         .unwrap_err();
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");

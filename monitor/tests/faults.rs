@@ -50,6 +50,7 @@ async fn each_fault_is_classified_and_harmless() {
             h.demo.set_fault(Some(FaultSetting {
                 kind: fault,
                 retry_after: None,
+                retry_after_raw: None,
                 from_page: Some(from_page),
             }));
             let run = h.check().await;

@@ -49,8 +49,8 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
     let preview = h.engine.preview_json(&url, Some("USD"), shopify_as_any_api()).await.unwrap();
     assert_eq!(preview.len(), 4);
     assert!(h.engine.sources().iter().all(|s| s.kind != "json"));
-    let cat_sizes = h.demo.catalogue.lock().unwrap().products[0].variants.len();
-    assert_eq!(preview.iter().find(|p| p.title == h.demo.catalogue.lock().unwrap().products[0].title).unwrap().variants.len(), cat_sizes);
+    let cat_sizes = h.demo.catalogue.lock().products[0].variants.len();
+    assert_eq!(preview.iter().find(|p| p.title == h.demo.catalogue.lock().products[0].title).unwrap().variants.len(), cat_sizes);
 
     let src = json_source(&h, url, shopify_as_any_api()).await.unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
@@ -60,7 +60,7 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
     let key = format!("{}:{pid}", src.key);
     let p = h.engine.product(&key).expect("mapped by id");
     assert_eq!(p.variants[0].id, vid.to_string());
-    assert!(p.url.ends_with(&format!("/{}", h.demo.catalogue.lock().unwrap().products[0].handle)), "{}", p.url);
+    assert!(p.url.ends_with(&format!("/{}", h.demo.catalogue.lock().products[0].handle)), "{}", p.url);
 
     let seq = h.engine.store().last_seq();
     assert_eq!(h.control("price", serde_json::json!({ "variant_id": vid, "price": "66.60" })).await, 204);
@@ -84,7 +84,12 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
 
 #[tokio::test]
 async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
-    let h = common::Harness::new(1).await;
+    // The operator allows these two (--source-env).
+    let cfg = monitor::EngineConfig {
+        source_env: vec!["DW_JSON_TEST_LUCK_KEY".into(), "DW_JSON_TEST_WRONG_KEY".into()],
+        ..common::quick_config()
+    };
+    let h = common::Harness::with(1, "mem://", cfg).await;
     let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
     let s2 = seen.clone();
     let hits = Arc::new(std::sync::atomic::AtomicU32::new(0));

@@ -184,7 +184,7 @@ async fn page_source(h: &common::Harness, url: String, page: PageSettings) -> mo
 async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_sold_out() {
     let h = common::Harness::new(3).await;
     let (handle, pid, vid, title) = {
-        let cat = h.demo.catalogue.lock().unwrap();
+        let cat = h.demo.catalogue.lock();
         let p = &cat.products[1];
         (p.handle.clone(), p.id, p.variants[0].id, p.title.clone())
     };
@@ -205,7 +205,7 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
     h.engine.remove_source(&other.key).await.unwrap();
     assert_eq!(h.engine.same_items(&demo_key).len(), 1);
     assert_eq!(p.title, title);
-    let demo_sizes = h.demo.catalogue.lock().unwrap().products[1].variants.len();
+    let demo_sizes = h.demo.catalogue.lock().products[1].variants.len();
     assert_eq!(p.variants.len(), demo_sizes, "one variant per size");
     assert_eq!(p.variants[0].id, format!("DW-{vid}"));
 

@@ -23,8 +23,9 @@ async fn serve(fake: &Arc<FakePopmart>) -> String {
     base
 }
 
-fn keys(salt: &str) -> Option<PopmartKeys> {
-    Some(PopmartKeys { client_key: "ck-test".into(), salt: salt.into() })
+/// Keys for the fake at `base` (keys go to the API they were saved for only).
+fn keys(base: &str, salt: &str) -> Option<PopmartKeys> {
+    Some(PopmartKeys { client_key: "ck-test".into(), salt: salt.into(), api: Some(base.parse().unwrap()) })
 }
 
 async fn popmart_source(h: &common::Harness, base: &str, watch: &str, target: &str) -> Result<model::Source, monitor::EngineError> {
@@ -47,7 +48,7 @@ async fn products_lists_searches_and_stock_per_sku() {
     let h = common::Harness::with(1, "mem://", cfg).await;
     let fake = FakePopmart::new("ck-test", "salt-test");
     let base = serve(&fake).await;
-    h.engine.set_popmart_keys("HK", keys("salt-test"));
+    h.engine.set_popmart_keys("HK", keys(&base, "salt-test"));
 
     // Bad settings are refused in words.
     let e = popmart_source(&h, &base, "products", "labubu").await.unwrap_err().to_string();
@@ -65,7 +66,7 @@ async fn products_lists_searches_and_stock_per_sku() {
     assert_eq!(p.title, "LABUBU Big into Energy Vinyl Plush Pendant");
     assert_eq!(p.brand, "Pop Mart");
     let stock_of = |sku: u64| {
-        fake.spus.lock().unwrap().iter().flat_map(|s| s.skus.clone()).find(|k| k.id == sku).unwrap().stock
+        fake.spus.lock().iter().flat_map(|s| s.skus.clone()).find(|k| k.id == sku).unwrap().stock
     };
     for v in &p.variants {
         assert_eq!(v.available, stock_of(v.id.parse().unwrap()) > 0, "{v:?}");
@@ -116,7 +117,7 @@ async fn blocks_rate_limits_and_wrong_keys_lose_nothing() {
     assert_eq!(run.error_class.as_deref(), Some("refused"));
     assert!(run.error.unwrap().contains("region HK"));
 
-    h.engine.set_popmart_keys("HK", keys("salt-test"));
+    h.engine.set_popmart_keys("HK", keys(&base, "salt-test"));
     assert!(h.engine.check_now(&src.key).await.unwrap().complete);
     let stored = h.engine.product("popmart-hk:1161").unwrap();
 
@@ -145,11 +146,11 @@ async fn blocks_rate_limits_and_wrong_keys_lose_nothing() {
     assert!(kinds.contains(&EventKind::Unblocked) && !kinds.contains(&EventKind::SoldOut), "{kinds:?}");
 
     // A wrong salt: the signature is refused, in words; a wrong client key too.
-    h.engine.set_popmart_keys("HK", keys("wrong-salt"));
+    h.engine.set_popmart_keys("HK", keys(&base, "wrong-salt"));
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(run.error_class.as_deref(), Some("refused"), "{run:?}");
     assert!(run.error.as_deref().unwrap().contains("signing salt") && !run.error.as_deref().unwrap().contains("wrong-salt"));
-    h.engine.set_popmart_keys("HK", Some(PopmartKeys { client_key: "nope".into(), salt: "salt-test".into() }));
+    h.engine.set_popmart_keys("HK", Some(PopmartKeys { client_key: "nope".into(), salt: "salt-test".into(), api: Some(base.parse().unwrap()) }));
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.error.as_deref().unwrap().contains("HTTP 403"), "{run:?}");
     assert_eq!(h.engine.product("popmart-hk:1161").unwrap(), stored);
@@ -161,7 +162,7 @@ async fn requests_keep_pop_marts_politeness() {
     let h = common::Harness::with(1, "mem://", common::quick_config()).await;
     let fake = FakePopmart::with_latency("ck-test", "salt-test", Duration::from_millis(300));
     let base = serve(&fake).await;
-    h.engine.set_popmart_keys("HK", keys("salt-test"));
+    h.engine.set_popmart_keys("HK", keys(&base, "salt-test"));
     let src = popmart_source(&h, &base, "products", "1159 1160 1161").await.unwrap();
     let started = std::time::Instant::now();
     let run = h.engine.check_now(&src.key).await.unwrap();

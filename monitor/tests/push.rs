@@ -83,7 +83,9 @@ async fn service() -> (Arc<AlertService>, Identity) {
         .await
         .unwrap();
     let (_, vera) = accounts.login("vera", "vera-password", None).await.unwrap();
-    let alerts = AlertService::open(accounts, Default::default(), "mailto:ops@example.com")
+    // The fake push service listens on this machine.
+    let at = monitor::alerts::Endpoints { policy: monitor::outbound::Policy::open(), ..Default::default() };
+    let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
         .await
         .unwrap();
     (alerts, vera)

@@ -44,7 +44,7 @@ async fn connects_finds_by_sku_and_sets_prices() {
     assert_eq!(s.shop_name().await.unwrap(), SHOP_NAME);
     assert!(!format!("{s:?}").contains("shpat_test_token"));
 
-    let target = admin.state.lock().unwrap().variants.values().next().unwrap().clone();
+    let target = admin.state.lock().variants.values().next().unwrap().clone();
     let found = s.variants_by_sku(&target.sku).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!((found[0].id.as_str(), found[0].product_id.as_str()), (target.id.as_str(), target.product_id.as_str()));
@@ -55,14 +55,14 @@ async fn connects_finds_by_sku_and_sets_prices() {
     let after = s.set_prices(&target.product_id, &[(target.id.clone(), new)]).await.unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].price, new, "read back");
-    assert_eq!(admin.state.lock().unwrap().variants[&target.id].price, new);
+    assert_eq!(admin.state.lock().variants[&target.id].price, new);
 }
 
 #[tokio::test]
 async fn refusals_carry_shopifys_words_and_change_nothing() {
     let (admin, base) = fake().await;
     let s = shop(&base, "shpat_test_token");
-    let target = admin.state.lock().unwrap().variants.values().next().unwrap().clone();
+    let target = admin.state.lock().variants.values().next().unwrap().clone();
     match s.set_prices(&target.product_id, &[(target.id.clone(), "-1".parse().unwrap())]).await {
         Err(AdminError::UserErrors(e)) => {
             assert_eq!(e[0].code.as_deref(), Some("NEGATIVE_PRICE_VALUE"));
@@ -77,7 +77,7 @@ async fn refusals_carry_shopifys_words_and_change_nothing() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(admin.state.lock().unwrap().variants[&target.id].price, target.price);
+    assert_eq!(admin.state.lock().variants[&target.id].price, target.price);
     control(&base, "fail", serde_json::json!({ "status": 502 })).await;
     let e = s.shop_name().await.unwrap_err();
     assert!(matches!(e, AdminError::Http { status: 502, .. }) && e.is_transient(), "{e:?}");
@@ -86,7 +86,7 @@ async fn refusals_carry_shopifys_words_and_change_nothing() {
 #[tokio::test]
 async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
     let (admin, base) = fake().await;
-    let target = admin.state.lock().unwrap().variants.values().next().unwrap().clone();
+    let target = admin.state.lock().variants.values().next().unwrap().clone();
     let price = |p: &str| vec![(target.id.clone(), p.parse::<Decimal>().unwrap())];
     // An almost empty bucket: the first push is throttled (HTTP 200), and
     // says to wait (10 - 5) / 10 = 0.5 s; the next one gets a 429.
@@ -102,7 +102,7 @@ async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
         fresh.set_prices(&target.product_id, &price("10")).await,
         Err(AdminError::Throttled(_))
     ));
-    assert_eq!(admin.state.lock().unwrap().throttled, 2);
+    assert_eq!(admin.state.lock().throttled, 2);
 
     // The Standard plan's rate, a small bucket: a client that reads the cost
     // block waits instead of being throttled.
@@ -113,6 +113,6 @@ async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
             .await
             .unwrap_or_else(|e| panic!("push {i}: {e}"));
     }
-    assert_eq!(admin.state.lock().unwrap().throttled, 2, "no more throttled answers");
-    assert_eq!(admin.state.lock().unwrap().variants[&target.id].price, "31.00".parse::<Decimal>().unwrap());
+    assert_eq!(admin.state.lock().throttled, 2, "no more throttled answers");
+    assert_eq!(admin.state.lock().variants[&target.id].price, "31.00".parse::<Decimal>().unwrap());
 }

@@ -76,7 +76,7 @@ async fn a_price_change_is_proposed_approved_once_and_pushed_once() {
         .await
         .unwrap();
     let target = link.target_variant.clone();
-    assert_eq!(Some(admin.state.lock().unwrap().variants[&target].price), link.target_price);
+    assert_eq!(Some(admin.state.lock().variants[&target].price), link.target_price);
     r.start();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
@@ -104,8 +104,8 @@ async fn a_price_change_is_proposed_approved_once_and_pushed_once() {
     };
     assert_eq!(done.state, ProposalState::Done);
     assert_eq!(done.pushed_price, Some("60.00".parse().unwrap()), "read back");
-    assert_eq!(admin.state.lock().unwrap().updates, 1);
-    assert_eq!(admin.state.lock().unwrap().variants[&target].price, "60.00".parse::<Decimal>().unwrap());
+    assert_eq!(admin.state.lock().updates, 1);
+    assert_eq!(admin.state.lock().variants[&target].price, "60.00".parse::<Decimal>().unwrap());
     assert_eq!(r.links()[0].target_price, Some("60.00".parse().unwrap()));
     let audit = accounts.audit_log(&root, None, 100).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "reprice.push" && e.actor == "ed"), "{audit:?}");
@@ -125,8 +125,8 @@ async fn a_price_change_is_proposed_approved_once_and_pushed_once() {
     assert_eq!(r.resume().await.unwrap(), 0, "nothing left");
     let p2 = store.proposal(&p2.id).await.unwrap().unwrap();
     assert_eq!(p2.state, ProposalState::Done);
-    assert_eq!(admin.state.lock().unwrap().updates, 2);
-    assert_eq!(admin.state.lock().unwrap().variants[&target].price, "48.00".parse::<Decimal>().unwrap());
+    assert_eq!(admin.state.lock().updates, 2);
+    assert_eq!(admin.state.lock().variants[&target].price, "48.00".parse::<Decimal>().unwrap());
 
     // A 502 is retried; the push still happens once.
     let p3 = r.propose(&link, 9_002, "45.00".parse().unwrap(), "USD").await.unwrap();
@@ -138,7 +138,7 @@ async fn a_price_change_is_proposed_approved_once_and_pushed_once() {
         .unwrap();
     let p3 = r.approve(&ed, &p3.id, p3.version).await.unwrap();
     assert_eq!((p3.state, p3.attempts), (ProposalState::Done, 2));
-    assert_eq!(admin.state.lock().unwrap().updates, 3);
+    assert_eq!(admin.state.lock().updates, 3);
 
     // Another currency cannot be priced; nothing to approve.
     let p4 = r.propose(&link, 9_003, "45.00".parse().unwrap(), "EUR").await.unwrap();
@@ -233,7 +233,7 @@ async fn links_by_admin_url_store_and_tag_markups_auto_approve_and_live_events()
     assert!(target_spec("  ").is_err());
 
     // Search, as "Find in your store" does; viewers may not spend the points.
-    let title = h.demo.catalogue.lock().unwrap().products[2].title.clone();
+    let title = h.demo.catalogue.lock().products[2].title.clone();
     let first_word = title.split_whitespace().next().unwrap().to_string();
     let found = r.search_targets(&ed, &format!("{first_word} DW-{vid}")).await.unwrap();
     assert_eq!(found.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), vec![gid.as_str()]);
@@ -302,7 +302,7 @@ async fn links_by_admin_url_store_and_tag_markups_auto_approve_and_live_events()
         }
     }
     assert_eq!(kinds, vec![model::EventKind::RepriceProposed, model::EventKind::RepricePushed]);
-    assert_eq!(admin.state.lock().unwrap().variants[&gid].price, "60.99".parse::<Decimal>().unwrap());
+    assert_eq!(admin.state.lock().variants[&gid].price, "60.99".parse::<Decimal>().unwrap());
     let p = store.proposals(1).await.unwrap().remove(0);
     assert_eq!((p.state, p.approved_by.as_deref()), (ProposalState::Done, Some("auto-approve")));
     assert!(p.rule.starts_with(&format!("tag {:?}", tag.to_uppercase())), "{}", p.rule);
@@ -326,17 +326,17 @@ async fn links_by_admin_url_store_and_tag_markups_auto_approve_and_live_events()
     assert_eq!(second.target_product, r.links()[0].target_product);
     let a = r.propose(&r.links()[0], 99_998, "43.00".parse().unwrap(), "USD").await.unwrap();
     let b = r.propose(&second, 99_998, "44.00".parse().unwrap(), "USD").await.unwrap();
-    let calls = admin.state.lock().unwrap().updates;
+    let calls = admin.state.lock().updates;
     let out = r.approve_many(&ed, &[(a.id.clone(), a.version), (b.id.clone(), b.version)]).await;
-    assert_eq!(admin.state.lock().unwrap().updates, calls + 1, "one productVariantsBulkUpdate");
+    assert_eq!(admin.state.lock().updates, calls + 1, "one productVariantsBulkUpdate");
     assert_eq!(out.iter().map(|(id, r)| (id.clone(), r.as_ref().unwrap().state)).collect::<Vec<_>>(),
         vec![(a.id.clone(), ProposalState::Done), (b.id.clone(), ProposalState::Done)]);
-    assert_eq!(admin.state.lock().unwrap().variants[&second.target_variant].price, "52.80".parse::<Decimal>().unwrap());
+    assert_eq!(admin.state.lock().variants[&second.target_variant].price, "52.80".parse::<Decimal>().unwrap());
     r.unlink(&ed, &second.id).await.unwrap();
 
     // A push the shop refuses fails with its words, live too.
     let mut feed = h.engine.feed(store.last_seq());
-    admin.state.lock().unwrap().variants.get_mut(&gid).unwrap().product_id = "gid://shopify/Product/elsewhere".into();
+    admin.state.lock().variants.get_mut(&gid).unwrap().product_id = "gid://shopify/Product/elsewhere".into();
     let p3 = r.propose(&r.links()[0], 100_000, "42.00".parse().unwrap(), "USD").await.unwrap();
     let failed = r.approve(&ed, &p3.id, p3.version).await.unwrap();
     assert_eq!(failed.state, ProposalState::Failed);

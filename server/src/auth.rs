@@ -15,6 +15,14 @@
 //! `Referer`) of this server. Browsers always send one on POST; a page on
 //! another site cannot forge it. Token-authenticated requests carry no
 //! ambient credential, so they need no such check.
+//!
+//! The built-in demo shop is public (it stands in for someone else's store),
+//! but its control API, which sets the prices, stock and faults the poller
+//! sees, is for editors and admins like any other change.
+//!
+//! Sign-in attempts are throttled per account and client address
+//! (`monitor::auth::limit`); the address is the connection's peer, or what a
+//! `--trusted-proxy` says in `X-Forwarded-For` (`client.rs`).
 
 use std::net::SocketAddr;
 
@@ -54,7 +62,23 @@ fn public(path: &str) -> bool {
         "/webhooks/shopify",
     ];
     const PREFIX: &[&str] = &["/pkg/", "/icons/", "/demo/"];
+    if demo_control(path) {
+        return false;
+    }
     EXACT.contains(&path) || PREFIX.iter().any(|p| path.starts_with(p))
+}
+
+/// The control API of the demo shop and of the demo's fake Shopify Admin,
+/// Oxylabs and Pop Mart: tests and demos drive them; editors and up only.
+/// (`dropwatch demo-store` serves its own control API without this gate.)
+fn demo_control(path: &str) -> bool {
+    const CONTROL: &[&str] = &[
+        "/demo/control/",
+        "/demo/shop/admin-control/",
+        "/demo/oxylabs/control/",
+        "/demo/popmart/control/",
+    ];
+    CONTROL.iter().any(|p| path.starts_with(p))
 }
 
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -189,6 +213,11 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         )
         .into_response();
     }
+    if demo_control(&path) {
+        if let Some(Err(e)) = who.as_ref().map(|w| w.require(Role::Editor)) {
+            return Problem::from(e).into_response();
+        }
+    }
     match who {
         Some(who) => {
             req.extensions_mut().insert(who);
@@ -220,14 +249,6 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
 
 pub fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// Only paths on this site: never an open redirect.
-fn local_path(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.into(),
-        _ => "/".into(),
-    }
 }
 
 /// `Secure` whenever the page is served over HTTPS (directly, through a
@@ -291,7 +312,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    let next = local_path(form.next.as_deref());
+    let next = crate::next_path::local(form.next.as_deref());
     if !same_origin(&state, &headers, false) {
         return Problem::new(
             StatusCode::FORBIDDEN,
@@ -302,7 +323,7 @@ pub async fn login(
     }
     match state
         .accounts
-        .login(&form.name, &form.password, Some(peer.ip()))
+        .login(&form.name, &form.password, Some(client(&state, peer, &headers)))
         .await
     {
         Ok((cookie, _)) => signed_in(&state, &headers, &cookie, &next),
@@ -354,7 +375,7 @@ pub async fn setup(
     }
     match state
         .accounts
-        .login(&form.name, &form.password, Some(peer.ip()))
+        .login(&form.name, &form.password, Some(client(&state, peer, &headers)))
         .await
     {
         Ok((cookie, who)) => {
@@ -363,6 +384,11 @@ pub async fn setup(
         }
         Err(e) => Problem::from(e).into_response(),
     }
+}
+
+/// The client's address, for throttling sign-ins.
+fn client(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> std::net::IpAddr {
+    crate::client::address(peer.ip(), headers, &state.trusted_proxies)
 }
 
 /// `POST /auth/logout`: ends this browser's session.
@@ -384,9 +410,13 @@ impl From<AuthError> for Problem {
     fn from(e: AuthError) -> Problem {
         let (status, title) = match &e {
             AuthError::BadLogin => (StatusCode::UNAUTHORIZED, "Sign-in failed"),
-            AuthError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "Too many attempts"),
+            AuthError::Throttled(_) | AuthError::Busy => {
+                (StatusCode::TOO_MANY_REQUESTS, "Too many attempts")
+            }
             AuthError::Unauthenticated => (StatusCode::UNAUTHORIZED, "Sign in first"),
-            AuthError::Forbidden { .. } => (StatusCode::FORBIDDEN, "Not allowed"),
+            AuthError::Forbidden { .. } | AuthError::SessionOnly(_) => {
+                (StatusCode::FORBIDDEN, "Not allowed")
+            }
             AuthError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "Invalid request"),
             AuthError::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
             AuthError::Store(_) => (
@@ -395,8 +425,13 @@ impl From<AuthError> for Problem {
             ),
         };
         let mut p = Problem::new(status, title, &e.to_string());
-        if let AuthError::Throttled(wait) = e {
-            p.retry_after = Some(wait.as_secs().max(1));
+        match e {
+            // Rounded up: a client that waits exactly this long is let in.
+            AuthError::Throttled(wait) => {
+                p.retry_after = Some((wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1))
+            }
+            AuthError::Busy => p.retry_after = Some(1),
+            _ => {}
         }
         p
     }

@@ -69,9 +69,11 @@ pub struct Every(pub Option<Duration>);
 fn parse_every(s: &str) -> Result<Every, String> {
     match s.trim() {
         "0" | "off" | "never" => Ok(Every(None)),
-        other => humantime::parse_duration(other)
-            .map(|d| Every(Some(d)))
-            .map_err(|e| e.to_string()),
+        other => match humantime::parse_duration(other) {
+            Ok(d) if d.is_zero() => Ok(Every(None)),
+            Ok(d) => Ok(Every(Some(d))),
+            Err(e) => Err(e.to_string()),
+        },
     }
 }
 
@@ -188,6 +190,20 @@ pub struct ServeArgs {
     /// something must come from this origin.
     #[arg(long, env = "DROPWATCH_PUBLIC_URL")]
     pub public_url: Option<url::Url>,
+    /// A name browsers reach Dropwatch by, e.g. dropwatch.lan (repeatable,
+    /// or comma-separated in the variable). IP addresses (every address of
+    /// this machine with --addr 0.0.0.0:PORT), localhost and the host of
+    /// --public-url always work; a request naming any other host is refused
+    /// (421), which stops DNS-rebinding pages. "*" accepts any name.
+    #[arg(long = "allowed-host", env = "DROPWATCH_ALLOWED_HOSTS", value_delimiter = ',', value_parser = crate::hosts::parse_allowed_host)]
+    pub allowed_hosts: Vec<String>,
+    /// A reverse proxy (an address or a network, e.g. 10.0.0.0/8;
+    /// repeatable, or comma-separated in the variable) whose
+    /// X-Forwarded-For is believed: sign-in throttling then counts the
+    /// client's address (the right-most entry that is not a trusted proxy)
+    /// instead of the proxy's. Without it the header is ignored.
+    #[arg(long = "trusted-proxy", env = "DROPWATCH_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::client::parse_trusted_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "DROPWATCH_LOG_JSON")]
     pub log_json: bool,
@@ -204,6 +220,24 @@ pub struct ServeArgs {
     /// mail server with its own CA).
     #[arg(long, env = "DROPWATCH_SMTP_CA")]
     pub smtp_ca: Option<std::path::PathBuf>,
+    /// Let sources, channels and push endpoints that users add reach
+    /// private networks (this machine, the LAN, link-local), e.g. to watch
+    /// a shop on your own network. Off by default: an editor could
+    /// otherwise make the server fetch its own machine or a cloud metadata
+    /// service and read the answer back.
+    #[arg(long, env = "DROPWATCH_ALLOW_PRIVATE_NETWORKS")]
+    pub allow_private_networks: bool,
+    /// One address (and everything under it) users' sources and channels
+    /// may reach even on a private network, e.g. http://192.168.1.20:8080/
+    /// (repeatable, or comma-separated in the variable). Narrower than
+    /// --allow-private-networks.
+    #[arg(long = "trust-url", env = "DROPWATCH_TRUST_URLS", value_delimiter = ',')]
+    pub trust_urls: Vec<url::Url>,
+    /// An environment variable JSON API sources may use in a header as
+    /// ${NAME} (repeatable, or comma-separated in the variable), e.g.
+    /// LUCKDATA_KEY. No other variable of the server can be read by a source.
+    #[arg(long = "source-env", env = "DROPWATCH_SOURCE_ENV", value_delimiter = ',')]
+    pub source_env: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone)]

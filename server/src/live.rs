@@ -7,14 +7,23 @@
 //! `Authorization: Bearer` (for other programs). The credential is checked
 //! again every few seconds; a revoked token or ended session closes the
 //! socket with 4401.
+//!
+//! A handshake is a GET, so the gate's CSRF check does not cover it, and
+//! `SameSite=Lax` still sends the cookie from another origin of the same
+//! site (another port of the same host, a sibling subdomain). A socket
+//! opened with the cookie must therefore come from Dropwatch's own origin
+//! (browsers always send `Origin` on a handshake): otherwise any such page
+//! could read the feed (cross-site WebSocket hijacking).
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::time::Duration;
 
 use model::Role;
+use monitor::auth::Credential;
 use monitor::Identity;
 
 use crate::problem::Problem;
@@ -33,10 +42,22 @@ pub async fn handler(
     ws: WebSocketUpgrade,
     Query(q): Query<LiveQuery>,
     State(state): State<AppState>,
+    headers: HeaderMap,
     Who(who): Who,
 ) -> Response {
     if let Err(e) = who.require(Role::Viewer) {
         return Problem::from(e).into_response();
+    }
+    if matches!(who.credential, Credential::Session(_))
+        && !crate::auth::same_origin(&state, &headers, true)
+    {
+        tracing::warn!("refused a live socket opened with the session cookie from another origin");
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "Cross-site socket refused",
+            "The live feed opens from Dropwatch's own pages; other programs send an API token (Authorization: Bearer).",
+        )
+        .into_response();
     }
     ws.on_upgrade(move |socket| stream(socket, state, who, q.since.unwrap_or(0)))
 }

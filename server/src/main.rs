@@ -3,17 +3,22 @@
 //! demo store.
 //!
 //! A request's path through the server: request id and log span
-//! (`logging.rs`) -> HTTP metrics (`metrics.rs`) -> the sign-in gate
-//! (`auth.rs`: who is this, CSRF, 401/redirect) -> the route: Leptos pages and
-//! server functions (crate `app`), the REST API (`rest.rs`), the live socket
-//! (`live.rs`), `/metrics` and health. Errors leave as problem+json
-//! (`problem.rs`).
+//! (`logging.rs`) -> HTTP metrics (`metrics.rs`) -> the host name check
+//! against DNS rebinding (`hosts.rs`) -> the sign-in gate (`auth.rs`: who is
+//! this, CSRF, 401/redirect; the client's address for throttling sign-ins
+//! comes from `client.rs`, where to go after it from `next_path.rs`) -> the
+//! route: Leptos pages and server functions (crate `app`), the REST API
+//! (`rest.rs`), the live socket (`live.rs`), `/metrics` and health. Errors
+//! leave as problem+json (`problem.rs`).
 
 mod auth;
+mod client;
 mod config;
+mod hosts;
 mod live;
 mod logging;
 mod metrics;
+mod next_path;
 mod problem;
 mod rest;
 mod rest_alerts;

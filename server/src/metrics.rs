@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -27,27 +27,41 @@ pub struct HttpMetrics(Mutex<BTreeMap<(String, String, u16), u64>>);
 
 /// Counts each request under its route pattern (not its raw path, which
 /// would make one series per product), after the answer is known.
+///
+/// This runs before sign-in, so nothing a stranger chooses may become a
+/// label: paths that match no route and unusual methods share fixed labels,
+/// and the number of series stays bounded whatever is sent.
 pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| {
-            let p = req.uri().path();
-            // Unmatched paths are static files or server functions: group them.
-            if p.starts_with("/pkg/") {
-                "/pkg/*".into()
-            } else if p.starts_with("/api/") {
-                p.to_string()
-            } else {
-                "other".into()
-            }
-        });
-    let method = req.method().to_string();
+    let route = route_label(req.extensions().get::<MatchedPath>(), req.uri().path());
+    let method = method_label(req.method()).to_string();
     let resp = next.run(req).await;
     let key = (route, method, resp.status().as_u16());
     *state.http_metrics.0.lock().unwrap().entry(key).or_default() += 1;
     resp
+}
+
+/// The route pattern; `/pkg/*` for the site's bundle, and `unmatched` for
+/// every other path no route matched (other static files, and 404s).
+fn route_label(matched: Option<&MatchedPath>, path: &str) -> String {
+    match matched {
+        Some(m) => m.as_str().to_string(),
+        None if path.starts_with("/pkg/") => "/pkg/*".into(),
+        None => "unmatched".into(),
+    }
+}
+
+/// The standard methods by name, any other as `OTHER`.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
 }
 
 fn label(v: &str) -> String {
@@ -124,6 +138,15 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     }
     let _ = writeln!(
         w,
+        "# HELP dropwatch_task_restarts_total Long-lived tasks (schedulers, senders, followers) started again after they failed."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_task_restarts_total counter");
+    for task in ["scheduler", "alert_follower", "alert_sender", "repricer"] {
+        let n = m.restarts.iter().find(|(t, _)| *t == task).map_or(0, |(_, n)| *n);
+        let _ = writeln!(w, "dropwatch_task_restarts_total{{task=\"{task}\"}} {n}");
+    }
+    let _ = writeln!(
+        w,
         "# HELP dropwatch_last_event_seq The newest event's sequence number."
     );
     let _ = writeln!(w, "# TYPE dropwatch_last_event_seq gauge");
@@ -171,19 +194,35 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
         .into_response()
 }
 
-/// `GET /readyz`: 200 when the store answers and the poller runs, 503 (with
-/// what is wrong) otherwise.
+/// `GET /readyz`: 200 when the store answers, the poller runs and every
+/// enabled source's scheduler is alive; 503 (with what is wrong) otherwise.
 pub async fn ready(State(state): State<AppState>) -> Response {
     let store_ok = state.engine.store().ping().await;
     let poller = state.engine.running();
+    let stopped = state.engine.stopped_schedulers();
     let body = serde_json::json!({
         "store": match &store_ok { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
         "poller": if poller { "running" } else { "stopped" },
+        "stopped_sources": stopped,
     });
-    let status = if store_ok.is_ok() && poller {
+    let status = if store_ok.is_ok() && poller && stopped.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_methods_a_stranger_chooses_do_not_become_labels() {
+        assert_eq!(route_label(None, "/api/made-up-1234"), "unmatched");
+        assert_eq!(route_label(None, "/wp-login.php"), "unmatched");
+        assert_eq!(route_label(None, "/pkg/dropwatch.wasm"), "/pkg/*");
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "OTHER");
+    }
 }

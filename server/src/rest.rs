@@ -581,7 +581,7 @@ async fn create_user(
 #[derive(Deserialize, ToSchema)]
 struct UserEditBody {
     role: Option<Role>,
-    /// A new password; ends the user's sessions.
+    /// A new password; ends the user's sessions and revokes their API tokens.
     password: Option<String>,
 }
 
@@ -648,6 +648,7 @@ struct CreatedToken {
 }
 
 /// Creates an API token for the caller; its secret is in this answer only.
+/// Only with the session cookie: a token cannot make tokens (403).
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = NewTokenBody,
     responses((status = 201, body = CreatedToken), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn create_token(

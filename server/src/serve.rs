@@ -20,6 +20,7 @@ use monitor::alerts::{AlertService, Endpoints};
 use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::demo::{DemoConfig, DemoStore};
 use monitor::fetch::FetchLimits;
+use monitor::outbound::Policy;
 use monitor::politeness::Politeness;
 use monitor::{Accounts, Control, Engine, EngineConfig, NewSource, Store};
 
@@ -39,6 +40,10 @@ pub struct AppState {
     pub anonymous: Option<Role>,
     /// `--public-url`'s origin, when browsers reach us through a proxy.
     pub public_origin: Option<String>,
+    /// The names requests may use besides addresses and localhost (`hosts.rs`).
+    pub allowed_hosts: Arc<crate::hosts::AllowedHosts>,
+    /// `--trusted-proxy`: whose X-Forwarded-For names the client (`client.rs`).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     pub metrics_token: Option<String>,
     pub http_metrics: Arc<HttpMetrics>,
 }
@@ -69,8 +74,8 @@ fn key_source(args: &ServeArgs) -> KeySource {
 
 /// Where notifications go: the hosted services, unless moved with
 /// `--notify-endpoint`, and any extra SMTP roots.
-fn endpoints(args: &ServeArgs) -> anyhow::Result<Endpoints> {
-    let mut at = Endpoints::default();
+fn endpoints(args: &ServeArgs, policy: &Arc<Policy>) -> anyhow::Result<Endpoints> {
+    let mut at = Endpoints { policy: policy.clone(), ..Endpoints::default() };
     for (kind, url) in &args.notify_endpoints {
         let slot = match kind.as_str() {
             "discord" => &mut at.discord,
@@ -101,6 +106,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::open(&args.db)
         .await
         .with_context(|| format!("opening the database {:?}", args.db))?;
+    // What users add may not reach private networks, unless the operator
+    // says so; what the operator names on the command line is trusted.
+    let policy = if args.allow_private_networks { Policy::open() } else { Policy::strict() };
+    for u in &args.trust_urls {
+        policy.trust(u);
+    }
     let engine = Engine::open(
         store,
         EngineConfig {
@@ -108,6 +119,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 timeout: args.request_timeout,
                 max_body_bytes: args.max_body_bytes,
             },
+            outbound: policy.clone(),
+            source_env: args.source_env.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
             ..EngineConfig::default()
         },
     )
@@ -126,7 +139,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("created the first admin {:?} (--admin-password)", u.name);
         }
     }
-    let alerts = AlertService::open(accounts.clone(), endpoints(&args)?, &args.vapid_contact)
+    let alerts = AlertService::open(accounts.clone(), endpoints(&args, &policy)?, &args.vapid_contact)
         .await
         .context("loading the alert rules and channels")?;
     let repricing = monitor::repricing::service::Repricer::open(engine.clone(), accounts.clone())
@@ -164,6 +177,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
         let url: url::Url = format!("http://{}/demo", loopback(addr)).parse()?;
         engine.set_host_rules(&url, Politeness::local());
+        // The built-in demo (and its fake APIs) is the operator's own, also
+        // under the name localhost (the demo Pop Mart's address).
+        policy.trust(&url);
+        let mut by_name = url.clone();
+        let _ = by_name.set_host(Some("localhost"));
+        policy.trust(&by_name);
         if engine.sources().is_empty() {
             let s = engine
                 .add_source(NewSource {
@@ -183,6 +202,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     for s in &args.sources {
         let new = NewSource::from_arg(&s.kind, &s.url, args.interval)
             .with_context(|| format!("reading --source {}={}", s.kind, s.url))?;
+        if let Ok(u) = url::Url::parse(&new.url) {
+            policy.trust(&u);
+        }
         let added = engine
             .add_source(new)
             .await
@@ -229,6 +251,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             .as_ref()
             .map(|u| u.origin().ascii_serialization()),
         metrics_token: args.metrics_token.as_ref().map(|t| t.0.clone()),
+        allowed_hosts: Arc::new(crate::hosts::AllowedHosts::new(
+            args.public_url.as_ref(),
+            &args.allowed_hosts,
+        )),
+        trusted_proxies: Arc::new(args.trusted_proxies.clone()),
         http_metrics: Arc::default(),
     };
     let api = Router::new()
@@ -248,7 +275,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // The demo's own Shopify store for repricing ("your store"),
         // mirroring the demo catalogue: /demo/shop/admin/api/.../graphql.json.
         let shop = {
-            let cat = demo.catalogue.lock().unwrap();
+            let cat = demo.catalogue.lock();
             monitor::demo::admin::FakeAdmin::new(monitor::demo::admin::DEMO_TOKEN, &cat, cat.products.len())
         };
         repricing.set_demo_shop(&format!("http://{}/demo/shop", loopback(addr)));
@@ -276,6 +303,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         app.layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth::gate,
+        ))
+        // Before anything else is looked at: a request for another host
+        // name is a DNS-rebinding page's.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::hosts::check,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -124,6 +124,9 @@ pub struct Endpoints {
     pub smtp_roots: Vec<Vec<u8>>,
     /// Signs Web Push requests; none until the alert service has loaded it.
     pub vapid: Option<Vapid>,
+    /// Where notifications may be sent (see [`crate::outbound`]); the
+    /// service bases above are trusted when the service opens.
+    pub policy: std::sync::Arc<crate::outbound::Policy>,
 }
 
 impl Default for Endpoints {
@@ -136,6 +139,7 @@ impl Default for Endpoints {
             ntfy: u("https://ntfy.sh/"),
             smtp_roots: vec![],
             vapid: None,
+            policy: crate::outbound::Policy::strict(),
         }
     }
 }

@@ -2,6 +2,10 @@
 //! or TLS from the first byte (`mailtos://`, 465). TLS is always required:
 //! a server that does not offer STARTTLS is refused rather than sent the
 //! password in the clear.
+//!
+//! The SMTP server's name is resolved under the outbound policy first, and
+//! the connection goes to the address that was checked (the certificate is
+//! still checked against the name).
 
 use std::time::Duration;
 
@@ -38,7 +42,15 @@ pub async fn send(at: &Endpoints, channel: &Channel, m: &Message) -> Result<(), 
     let params = params
         .build_rustls()
         .map_err(|e| permanent("TLS settings", &e))?;
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
+    let addr = match at.policy.resolve(host, *port).await {
+        Ok(addrs) => addrs.into_iter().next(),
+        Err(e @ crate::outbound::Refused::Private { .. }) => {
+            return Err(SendError::Permanent(format!("email: refused: {e}")))
+        }
+        Err(e) => return Err(SendError::Transient(format!("email: {e}"))),
+    }
+    .ok_or_else(|| SendError::Transient(format!("email: {host} has no address")))?;
+    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
         .port(*port)
         .timeout(Some(Duration::from_secs(20)))
         .tls(match tls {

@@ -106,18 +106,16 @@ impl Matcher {
                         }
                     }
                 }
-                Condition::DropPercent { percent } => match (e.kind, e.old_price, e.new_price) {
-                    (EventKind::PriceChanged, Some(old), Some(new))
-                        if new < old && !old.is_zero() =>
-                    {
-                        (old - new) / old * rust_decimal::Decimal::from(100) >= *percent
-                    }
-                    _ => false,
-                },
-                Condition::DropAmount { amount } => match (e.kind, e.old_price, e.new_price) {
-                    (EventKind::PriceChanged, Some(old), Some(new)) => old - new >= *amount,
-                    _ => false,
-                },
+                // Unrounded, checked: a drop of 9.96 % is not one of 10 %.
+                Condition::DropPercent { percent } => e
+                    .price_move()
+                    .filter(|m| m.is_drop() && !m.old.is_zero())
+                    .and_then(|m| m.old.checked_sub(m.new)?.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?.checked_div(m.old))
+                    .is_some_and(|p| p >= *percent),
+                Condition::DropAmount { amount } => e
+                    .price_move()
+                    .and_then(|m| m.old.checked_sub(m.new))
+                    .is_some_and(|d| d >= *amount),
                 Condition::Restocked => e.kind == EventKind::Restocked,
                 Condition::SoldOut => e.kind == EventKind::SoldOut,
                 Condition::NewArrival => e.kind == EventKind::NewProduct,

@@ -44,14 +44,11 @@ impl Message {
                     e.new_price.unwrap_or_default(),
                 );
                 let drop = new < old;
-                let pct = if old.is_zero() {
-                    String::new()
-                } else {
-                    format!(
-                        " ({:+}%)",
-                        ((new - old) / old * rust_decimal::Decimal::from(100)).round_dp(1)
-                    )
-                };
+                let pct = e
+                    .price_move()
+                    .and_then(|m| m.percent())
+                    .map(|p| format!(" ({p:+}%)"))
+                    .unwrap_or_default();
                 (
                     format!(
                         "{} {title_of}{size}",
@@ -187,20 +184,15 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A channel's `Retry-After`, bounded (see [`crate::bounds`]).
 fn retry_after_header(resp: &reqwest::Response) -> Option<Duration> {
-    resp.headers()
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .map(Duration::from_secs_f64)
+    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    crate::bounds::retry_after(value, chrono::Utc::now(), crate::bounds::MAX_WAIT)
 }
 
 /// Sends `m` to a channel.
 pub async fn send(
-    http: &reqwest::Client,
+    outbound: &crate::outbound::Outbound,
     at: &Endpoints,
     channel: &Channel,
     m: &Message,
@@ -211,6 +203,12 @@ pub async fn send(
     let url = channel.endpoint(at).ok_or_else(|| {
         SendError::Permanent(format!("{} is not an HTTP channel", channel.kind()))
     })?;
+    // Checked on every send, not only when saved: the policy may have
+    // changed, and a name may resolve elsewhere now. No redirects are
+    // followed (the client refuses them): a channel answers where it is.
+    let http = outbound
+        .client_for(&url)
+        .map_err(|e| SendError::Permanent(format!("{}: refused: {e}", channel.kind())))?;
     let body = payload(channel, m);
     let req = match channel {
         Channel::WebPush { p256dh, auth, .. } => {
@@ -246,7 +244,22 @@ pub async fn send(
         )));
     }
     let header_wait = retry_after_header(&resp);
-    let text = resp.text().await.unwrap_or_default();
+    // Read only so far: the host behind a channel (anyone's, for a push
+    // subscription) could answer with an endless body. 16 KiB is plenty for
+    // the words shown.
+    const MAX_ERROR_BODY: usize = 16 * 1024;
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while body.len() < MAX_ERROR_BODY {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = MAX_ERROR_BODY - body.len();
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&body).into_owned();
     let json: Option<Value> = serde_json::from_str(&text).ok();
     if status.as_u16() == 429 {
         let wait = json
@@ -256,7 +269,7 @@ pub async fn send(
                     .or_else(|| j.pointer("/parameters/retry_after"))
             })
             .and_then(Value::as_f64)
-            .map(Duration::from_secs_f64)
+            .and_then(|secs| crate::bounds::wait_secs(secs, crate::bounds::MAX_WAIT))
             .or(header_wait)
             .unwrap_or(Duration::from_secs(30));
         return Err(SendError::RetryAfter(wait));

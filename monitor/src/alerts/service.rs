@@ -9,7 +9,9 @@
 //! role and lands in the audit log, with channel secrets masked.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -23,7 +25,9 @@ use super::push;
 use super::rules::Matcher;
 use super::send::{send, Message, SendError};
 use crate::auth::{Accounts, AuthError, Identity, VaultError};
+use crate::outbound::Outbound;
 use crate::store::{Store, StoreError};
+use crate::supervise::{isolate, panic_message, supervised};
 use crate::Engine;
 
 /// How many times a transient failure is retried before giving up.
@@ -68,7 +72,7 @@ pub struct AlertService {
     rules: RwLock<Vec<Rule>>,
     channels: RwLock<HashMap<String, Loaded>>,
     endpoints: Endpoints,
-    http: reqwest::Client,
+    http: Outbound,
     wake: Notify,
     /// (channel kind, outcome) -> count, for /metrics.
     outcomes: Mutex<HashMap<(String, String), u64>>,
@@ -113,6 +117,10 @@ impl AlertService {
             }
         };
         endpoints.vapid = Some(vapid);
+        // The services' addresses are the operator's (--notify-endpoint).
+        for base in [&endpoints.discord, &endpoints.slack, &endpoints.telegram, &endpoints.ntfy] {
+            endpoints.policy.trust(base);
+        }
         let mut channels = HashMap::new();
         for info in store.channels().await? {
             match vault.get(&store, &secret_name(&info.id)).await? {
@@ -126,20 +134,16 @@ impl AlertService {
             }
         }
         let rules = store.rules().await?;
+        let http = Outbound::new(endpoints.policy.clone(), |b| {
+            b.timeout(Duration::from_secs(15))
+                .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (notifications)"))
+        });
         Ok(Arc::new(AlertService {
             accounts,
             rules: RwLock::new(rules),
             channels: RwLock::new(channels),
             endpoints,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .user_agent(concat!(
-                    "Dropwatch/",
-                    env!("CARGO_PKG_VERSION"),
-                    " (notifications)"
-                ))
-                .build()
-                .expect("the HTTP client builds"),
+            http,
             wake: Notify::new(),
             outcomes: Mutex::default(),
             tasks: Mutex::default(),
@@ -152,14 +156,13 @@ impl AlertService {
     }
 
     pub fn rules(&self) -> Vec<Rule> {
-        self.rules.read().unwrap().clone()
+        self.rules.read().clone()
     }
 
     /// One rule, or `NotFound`.
     pub fn rule(&self, id: &str) -> Result<Rule, AlertError> {
         self.rules
             .read()
-            .unwrap()
             .iter()
             .find(|r| r.id == id)
             .cloned()
@@ -171,7 +174,6 @@ impl AlertService {
         let mut v: Vec<ChannelInfo> = self
             .channels
             .read()
-            .unwrap()
             .values()
             .map(|l| l.info.clone())
             .collect();
@@ -193,7 +195,6 @@ impl AlertService {
         let mut v: Vec<_> = self
             .outcomes
             .lock()
-            .unwrap()
             .iter()
             .map(|((k, o), n)| (k.clone(), o.clone(), *n))
             .collect();
@@ -240,7 +241,7 @@ impl AlertService {
             ));
         }
         {
-            let known = self.channels.read().unwrap();
+            let known = self.channels.read();
             if let Some(missing) = rule.channels.iter().find(|c| !known.contains_key(*c)) {
                 return Err(invalid("channels", format!("There is no channel {missing:?}.")));
             }
@@ -259,7 +260,7 @@ impl AlertService {
         };
         self.store().save_rule(&rule).await?;
         {
-            let mut rules = self.rules.write().unwrap();
+            let mut rules = self.rules.write();
             match rules.iter_mut().find(|r| r.id == rule.id) {
                 Some(r) => *r = rule.clone(),
                 None => rules.push(rule.clone()),
@@ -287,7 +288,7 @@ impl AlertService {
         let mut rule = self.rule(id)?;
         rule.paused = paused;
         self.store().save_rule(&rule).await?;
-        if let Some(r) = self.rules.write().unwrap().iter_mut().find(|r| r.id == id) {
+        if let Some(r) = self.rules.write().iter_mut().find(|r| r.id == id) {
             r.paused = paused;
         }
         self.accounts
@@ -306,11 +307,26 @@ impl AlertService {
         who.require(Role::Editor)?;
         let old = self.rule(id)?;
         self.store().delete_rule(id).await?;
-        self.rules.write().unwrap().retain(|r| r.id != id);
+        self.rules.write().retain(|r| r.id != id);
         self.accounts
             .audit(who, "rule.delete", id, Some(json!(old)), None)
             .await?;
         Ok(())
+    }
+
+    /// Refuses a channel whose address the outbound policy refuses (a
+    /// private network), in words; checked again on every send.
+    async fn check_destination(&self, channel: &Channel) -> Result<(), String> {
+        let policy = &self.endpoints.policy;
+        match (channel, channel.endpoint(&self.endpoints)) {
+            (_, Some(url)) => policy.check_resolved(&url).await.map(|_| ()),
+            (Channel::Email { host, .. }, None) => {
+                let probe = url::Url::parse(&format!("smtp://{host}/")).ok();
+                policy.check_host(probe.as_ref().and_then(|u| u.host()))
+            }
+            (_, None) => Ok(()),
+        }
+        .map_err(|e| format!("refused: {e}"))
     }
 
     /// Adds a channel from an Apprise-style URL. The URL is sealed; only its
@@ -329,6 +345,7 @@ impl AlertService {
                 "Push channels are made with \"Enable push on this device\".",
             ));
         }
+        self.check_destination(&channel).await.map_err(|e| invalid("url", e))?;
         self.insert_channel(who, name, address.trim(), channel).await
     }
 
@@ -346,10 +363,10 @@ impl AlertService {
         }
         let channel = Channel::web_push(subscription_json)
             .map_err(|e: ChannelError| invalid("subscription", e.to_string()))?;
+        self.check_destination(&channel).await.map_err(|e| invalid("subscription", e))?;
         if let Some(existing) = self
             .channels
             .read()
-            .unwrap()
             .values()
             .find(|l| l.channel == channel)
         {
@@ -388,7 +405,7 @@ impl AlertService {
             .put(store, &secret_name(&info.id), address)
             .await?;
         store.save_channel(&info).await?;
-        self.channels.write().unwrap().insert(
+        self.channels.write().insert(
             info.id.clone(),
             Loaded {
                 info: info.clone(),
@@ -402,7 +419,7 @@ impl AlertService {
     }
 
     pub async fn remove_channel(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
-        let found = self.channels.read().unwrap().get(id).map(|l| l.info.clone());
+        let found = self.channels.read().get(id).map(|l| l.info.clone());
         let Some(info) = found else {
             // Viewers learn nothing about which channels exist.
             who.require(Role::Editor)?;
@@ -430,7 +447,6 @@ impl AlertService {
         let id = self
             .channels
             .read()
-            .unwrap()
             .values()
             .find(|l| matches!(&l.channel, Channel::WebPush { endpoint: e, .. } if e.as_str() == endpoint))
             .map(|l| l.info.id.clone())
@@ -442,7 +458,7 @@ impl AlertService {
         let store = self.store();
         store.delete_channel(id).await?;
         store.delete_secret(&secret_name(id)).await?;
-        self.channels.write().unwrap().remove(id);
+        self.channels.write().remove(id);
         Ok(())
     }
 
@@ -452,7 +468,6 @@ impl AlertService {
         let loaded = self
             .channels
             .read()
-            .unwrap()
             .get(id)
             .cloned()
             .ok_or_else(|| AlertError::NotFound(format!("channel {id}")))?;
@@ -493,73 +508,99 @@ impl AlertService {
         *self
             .outcomes
             .lock()
-            .unwrap()
             .entry((kind.to_string(), outcome.to_string()))
             .or_default() += 1;
     }
 
     /// Starts following the engine's events and sending.
+    /// Both run supervised: one that fails is started again and counted
+    /// (`dropwatch_task_restarts_total`), and one event or notification that
+    /// makes them panic is skipped, not retried for ever.
     pub fn start(self: &Arc<Self>, engine: Arc<Engine>) {
-        let me = self.clone();
+        let restarts = engine.restarts();
         let store = engine.store().clone();
-        let worker_store = store.clone();
-        let follower = tokio::spawn(async move {
-            let _ = store.requeue_unfinished().await;
-            let since = store
-                .meta("alerts_seq")
-                .await
-                .ok()
-                .flatten()
-                .and_then(|v| v.as_u64())
-                .unwrap_or_else(|| store.last_seq());
-            let mut feed = engine.internal_feed(since);
-            let mut matcher = Matcher::default();
-            while let Ok(Some(event)) = feed.next().await {
-                let rules = me.rules();
-                let fired = matcher.fire(&rules, &event);
-                if !fired.is_empty() {
-                    let m = Message::from_event(&event);
-                    let now = Utc::now();
-                    let queue: Vec<Delivery> = fired
-                        .iter()
-                        .flat_map(|r| r.channels.iter().map(move |c| (r, c)))
-                        .map(|(r, c)| Delivery {
-                            rule: r.id.clone(),
-                            seq: event.seq,
-                            channel: c.clone(),
-                            title: m.title.clone(),
-                            body: serde_json::to_string(&message_json(&m)).unwrap_or_default(),
-                            state: "pending".into(),
-                            attempts: 0,
-                            next_at: now.timestamp_millis(),
-                            last_error: None,
-                            created: now,
-                            sent_at: None,
-                        })
-                        .collect();
-                    if let Err(e) = store.enqueue(&queue).await {
-                        tracing::warn!(
-                            "could not queue notifications for event {}: {e}",
-                            event.seq
-                        );
-                    }
-                    me.wake.notify_one();
-                }
-                let _ = store.set_meta("alerts_seq", json!(event.seq)).await;
-            }
-        });
+        let (me, follower_store) = (self.clone(), store.clone());
+        let follower = tokio::spawn(supervised("alert_follower", restarts.clone(), move || {
+            let (me, store, engine) = (me.clone(), follower_store.clone(), engine.clone());
+            async move { me.follow(&engine, &store).await }
+        }));
         let me = self.clone();
-        let store = worker_store;
-        let sender = tokio::spawn(async move {
-            while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                me.send_due(&store).await;
-                tokio::select! {
-                    _ = me.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        let sender = tokio::spawn(supervised("alert_sender", restarts, move || {
+            let (me, store) = (me.clone(), store.clone());
+            async move {
+                // Claimed but never finished (a crash, or this task's last
+                // failure): back to the queue.
+                let _ = store.requeue_unfinished().await;
+                while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    me.send_due(&store).await;
+                    tokio::select! {
+                        _ = me.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
                 }
+                Ok(())
             }
-        });
-        self.tasks.lock().unwrap().extend([follower, sender]);
+        }));
+        self.tasks.lock().extend([follower, sender]);
+    }
+
+    /// Follows the engine's events from the last one handled and queues a
+    /// notification per rule that fires and channel it names.
+    async fn follow(&self, engine: &Engine, store: &Arc<Store>) -> Result<(), String> {
+        let since = store
+            .meta("alerts_seq")
+            .await
+            .map_err(|e| format!("could not read where the alerts left off: {e}"))?
+            .and_then(|v| v.as_u64())
+            .unwrap_or_else(|| store.last_seq());
+        let mut feed = engine.internal_feed(since);
+        let mut matcher = Matcher::default();
+        loop {
+            let event = match feed.next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("could not read the events: {e}")),
+            };
+            let rules = self.rules();
+            // One event's matching and wording: a panic costs this event's
+            // alerts, never the feed (nor every later start).
+            let queue = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let fired = matcher.fire(&rules, &event);
+                if fired.is_empty() {
+                    return vec![];
+                }
+                let m = Message::from_event(&event);
+                let now = Utc::now();
+                fired
+                    .iter()
+                    .flat_map(|r| r.channels.iter().map(move |c| (r, c)))
+                    .map(|(r, c)| Delivery {
+                        rule: r.id.clone(),
+                        seq: event.seq,
+                        channel: c.clone(),
+                        title: m.title.clone(),
+                        body: serde_json::to_string(&message_json(&m)).unwrap_or_default(),
+                        state: "pending".into(),
+                        attempts: 0,
+                        next_at: now.timestamp_millis(),
+                        last_error: None,
+                        created: now,
+                        sent_at: None,
+                    })
+                    .collect::<Vec<Delivery>>()
+            }))
+            .unwrap_or_else(|p| {
+                tracing::error!(seq = event.seq, "matching event {} against the rules failed: {}; skipped", event.seq, panic_message(&*p));
+                vec![]
+            });
+            if !queue.is_empty() {
+                if let Err(e) = store.enqueue(&queue).await {
+                    tracing::warn!("could not queue notifications for event {}: {e}", event.seq);
+                }
+                self.wake.notify_one();
+            }
+            let _ = store.set_meta("alerts_seq", json!(event.seq)).await;
+        }
     }
 
     /// Stops following events at once, and sending after the notification
@@ -568,7 +609,7 @@ impl AlertService {
     pub async fn stop(&self) {
         self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         self.wake.notify_one();
-        let tasks: Vec<_> = self.tasks.lock().unwrap().drain(..).collect();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
         let mut tasks = tasks.into_iter();
         if let Some(follower) = tasks.next() {
             follower.abort();
@@ -591,7 +632,7 @@ impl AlertService {
                 let _ = store.finish_delivery(&d).await;
                 continue;
             }
-            let loaded = self.channels.read().unwrap().get(&d.channel).cloned();
+            let loaded = self.channels.read().get(&d.channel).cloned();
             let kind = loaded
                 .as_ref()
                 .map(|l| l.info.kind.clone())
@@ -603,7 +644,10 @@ impl AlertService {
                     d.channel
                 ))),
                 Some(c) => match message_from_json(&d.body) {
-                    Some(m) => send(&self.http, &self.endpoints, &c, &m).await,
+                    // A panic while sending fails this notification only.
+                    Some(m) => isolate(send(&self.http, &self.endpoints, &c, &m)).await.unwrap_or_else(|p| {
+                        Err(SendError::Permanent(format!("sending failed inside Dropwatch ({p}); this is a bug, please report it")))
+                    }),
                     None => Err(SendError::Permanent(
                         "the queued message could not be read".into(),
                     )),
@@ -642,15 +686,13 @@ impl AlertService {
                 }
                 Err(SendError::RetryAfter(wait)) => {
                     d.state = "pending".into();
-                    d.next_at = (now + chrono::Duration::from_std(wait).unwrap_or_default())
-                        .timestamp_millis();
+                    d.next_at = retry_at(now, wait);
                     d.last_error = Some(format!("rate limited; retrying after {wait:?}"));
                 }
                 Err(SendError::Transient(why)) => {
                     d.state = "pending".into();
                     let wait = backoff(d.attempts);
-                    d.next_at = (now + chrono::Duration::from_std(wait).unwrap_or_default())
-                        .timestamp_millis();
+                    d.next_at = retry_at(now, wait);
                     d.last_error = Some(why);
                 }
             }
@@ -659,6 +701,16 @@ impl AlertService {
             }
         }
     }
+}
+
+/// When a delivery that must wait `wait` is due again (waits are bounded, and
+/// the sum saturates rather than panicking).
+fn retry_at(now: chrono::DateTime<Utc>, wait: Duration) -> i64 {
+    chrono::Duration::from_std(wait.min(crate::bounds::MAX_WAIT))
+        .ok()
+        .and_then(|w| now.checked_add_signed(w))
+        .unwrap_or(now)
+        .timestamp_millis()
 }
 
 fn message_json(m: &Message) -> serde_json::Value {

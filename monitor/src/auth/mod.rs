@@ -26,7 +26,7 @@ use serde_json::json;
 use model::{ApiToken, AuditEntry, Role, User, Viewer};
 
 use crate::store::{SessionRow, Store, StoreError, TokenRow, UserRow};
-pub use limit::{LoginLimiter, LoginLimits};
+pub use limit::{Attempt, LoginLimiter, LoginLimits};
 pub use vault::{KeySource, Vault, VaultError};
 
 /// The name of the session cookie.
@@ -36,6 +36,10 @@ pub const TOKEN_PREFIX: &str = "dw_";
 /// How long a sign-in lasts.
 pub const SESSION_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
 pub const MIN_PASSWORD: usize = 10;
+/// No password or user name is longer (see `check_password`, `check_name`):
+/// a sign-in with a longer one is refused before anything is hashed or kept.
+const MAX_PASSWORD_BYTES: usize = 4 * 1024;
+const MAX_NAME_BYTES: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -43,6 +47,12 @@ pub enum AuthError {
     BadLogin,
     #[error("too many failed sign-ins; try again in {} minute(s)", .0.as_secs().div_ceil(60).max(1))]
     Throttled(Duration),
+    /// Too many sign-ins to one account at the same moment (see `limit.rs`).
+    #[error("this account is being signed in to too often at once; try again in a few seconds")]
+    Busy,
+    /// Allowed only from a signed-in browser, not with an API token.
+    #[error("{0}")]
+    SessionOnly(String),
     #[error("sign in first")]
     Unauthenticated,
     #[error("this needs the {needed} role (you are {have})")]
@@ -270,10 +280,16 @@ impl Accounts {
         ip: Option<IpAddr>,
     ) -> Result<(String, Identity), AuthError> {
         let name = name.trim().to_lowercase();
-        if let Some(wait) = self.limiter.check(&name, ip) {
-            tracing::warn!(user = %name, ip = ?ip, "sign-in refused: too many failures");
-            return Err(AuthError::Throttled(wait));
+        if name.len() > MAX_NAME_BYTES || password.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::BadLogin);
         }
+        // Counted as a failure before the password is hashed, so that
+        // parallel guesses cannot all pass the check (see `limit`).
+        let attempt = self
+            .limiter
+            .begin(&name, ip)
+            .await
+            .inspect_err(|e| tracing::warn!(user = %name, ip = ?ip, "sign-in refused: {e}"))?;
         let row = self.store.user(&name).await?;
         let phc = row.as_ref().map(|r| r.password_hash.clone());
         let pw = password.to_string();
@@ -284,11 +300,10 @@ impl Accounts {
         .await
         .unwrap_or(false);
         let Some(row) = row.filter(|_| ok) else {
-            self.limiter.failed(&name, ip);
             tracing::info!(user = %name, ip = ?ip, "sign-in failed");
             return Err(AuthError::BadLogin);
         };
-        self.limiter.succeeded(&name);
+        attempt.succeeded();
         let cookie = secret::random_text(32);
         let hash = secret::sha256_hex(&cookie);
         let now = Utc::now();
@@ -500,20 +515,20 @@ impl Accounts {
                 "Passwords are changed from a signed-in browser, not with a token.".into(),
             ));
         }
-        if let Some(wait) = self.limiter.check(&name, None) {
-            return Err(AuthError::Throttled(wait));
+        let wrong = || AuthError::Invalid("The current password is not right.".into());
+        if current.len() > MAX_PASSWORD_BYTES {
+            return Err(wrong());
         }
+        let attempt = self.limiter.begin(&name, None).await?;
         let mut row = self.existing(&name).await?;
         let (pw, phc) = (current.to_string(), row.password_hash.clone());
         let ok = tokio::task::spawn_blocking(move || secret::verify_password(&pw, &phc))
             .await
             .unwrap_or(false);
         if !ok {
-            self.limiter.failed(&name, None);
-            return Err(AuthError::Invalid(
-                "The current password is not right.".into(),
-            ));
+            return Err(wrong());
         }
+        attempt.succeeded();
         self.set_password(&mut row, new).await?;
         let keep = match &who.credential {
             Credential::Session(h) => Some(h.as_str()),
@@ -524,7 +539,9 @@ impl Accounts {
         Ok(())
     }
 
-    /// An admin sets another user's password; that user's sessions end.
+    /// An admin sets another user's password; that user's sessions end and
+    /// their API tokens are revoked (a reset is what an admin does when an
+    /// account may be in other hands, and a token would outlive it).
     pub async fn reset_password(
         &self,
         who: &Identity,
@@ -535,6 +552,11 @@ impl Accounts {
         let mut row = self.existing(name).await?;
         self.set_password(&mut row, new).await?;
         self.store.delete_sessions_of(&row.user.name, None).await?;
+        for t in self.store.tokens(Some(&row.user.name)).await? {
+            if t.revoked.is_none() {
+                self.revoke_token(who, &t.id).await?;
+            }
+        }
         self.audit(who, "user.password_reset", &row.user.name, None, None)
             .await?;
         Ok(())
@@ -550,6 +572,9 @@ impl Accounts {
 
     /// Creates an API token for the caller, with at most the caller's role.
     /// Returns the token and its full text, which is shown this once.
+    ///
+    /// Only from a signed-in session: a token that could make tokens would
+    /// outlive its own revocation through the ones it made.
     pub async fn create_token(
         &self,
         who: &Identity,
@@ -558,6 +583,11 @@ impl Accounts {
     ) -> Result<(ApiToken, String), AuthError> {
         who.require(Role::Viewer)?;
         let owner = who.viewer.user.clone().ok_or(AuthError::Unauthenticated)?;
+        if !matches!(who.credential, Credential::Session(_)) {
+            return Err(AuthError::SessionOnly(
+                "API tokens are made from a signed-in browser (the account page), not with another token.".into(),
+            ));
+        }
         if !who.viewer.can(role) {
             return Err(AuthError::Forbidden {
                 needed: role,

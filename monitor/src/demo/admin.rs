@@ -14,7 +14,9 @@
 //! | `POST /admin-control/fail {"status"}` | answer the next request with that HTTP status |
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Instant;
 
 use axum::extract::State;
@@ -123,7 +125,7 @@ fn cost_block(requested: f64, actual: Option<f64>, b: &Bucket) -> Value {
 }
 
 async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: String) -> Response {
-    let mut st = admin.state.lock().unwrap();
+    let mut st = admin.state.lock();
     st.requests += 1;
     if let Some(status) = st.fail_next.take() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -259,11 +261,11 @@ fn bulk_update(st: &mut AdminState, vars: &Value) -> Result<Value, String> {
 }
 
 async fn control_state(State(admin): State<Arc<FakeAdmin>>) -> Json<Value> {
-    Json(serde_json::to_value(&*admin.state.lock().unwrap()).unwrap_or_default())
+    Json(serde_json::to_value(&*admin.state.lock()).unwrap_or_default())
 }
 
 async fn control_bucket(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value>) -> StatusCode {
-    let mut st = admin.state.lock().unwrap();
+    let mut st = admin.state.lock();
     st.bucket = Some(Bucket {
         maximum: b["maximum"].as_f64().unwrap_or(1000.0),
         available: b["available"].as_f64().unwrap_or(1000.0),
@@ -274,6 +276,6 @@ async fn control_bucket(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value
 }
 
 async fn control_fail(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value>) -> StatusCode {
-    admin.state.lock().unwrap().fail_next = b["status"].as_u64().map(|s| s as u16);
+    admin.state.lock().fail_next = b["status"].as_u64().map(|s| s as u16);
     StatusCode::NO_CONTENT
 }

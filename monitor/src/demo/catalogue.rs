@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use serde_json::{json, Value};
 
@@ -312,7 +312,7 @@ impl Catalogue {
                 change(v);
                 v.updated_at = now;
                 p.updated_at = now;
-                *p.json.get_mut().unwrap() = None;
+                *p.json.get_mut() = None;
                 return true;
             }
         }
@@ -350,7 +350,8 @@ impl Catalogue {
             if self.rng.random_bool(0.5) {
                 let old = self.products[i].variants[j].price;
                 let pct = Decimal::from(self.rng.random_range(80..=110u32)) / Decimal::from(100);
-                let new = (old * pct).round_dp(0).max(Decimal::ONE);
+                // Checked: the control API may have set any price.
+                let new = old.checked_mul(pct).unwrap_or(old).round_dp(0).max(Decimal::ONE);
                 if new != old {
                     self.set_price(id, new);
                     done.push(format!(
@@ -379,7 +380,7 @@ impl Catalogue {
             if i > 0 {
                 out.push(',');
             }
-            let mut cached = p.json.lock().unwrap();
+            let mut cached = p.json.lock();
             match cached.as_ref() {
                 Some((for_base, json)) if for_base == base => out.push_str(json),
                 _ => {

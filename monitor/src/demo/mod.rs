@@ -30,7 +30,9 @@ pub mod popmart;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use axum::extract::{OriginalUri, Query, State};
@@ -87,11 +89,15 @@ pub enum Fault {
     Huge,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultSetting {
     pub kind: Fault,
     #[serde(default)]
     pub retry_after: Option<u64>,
+    /// A `Retry-After` value sent as it is written ("1e20", "-1", "NaN", an
+    /// HTTP date): how hostile shops answer, for the attack tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_raw: Option<String>,
     /// Answer pages before this one normally (a read that fails part-way).
     #[serde(default)]
     pub from_page: Option<usize>,
@@ -114,7 +120,7 @@ impl DemoStore {
     }
 
     pub fn set_fault(&self, fault: Option<FaultSetting>) {
-        *self.fault.lock().unwrap() = fault;
+        *self.fault.lock() = fault;
     }
 
     /// How many `/products.json` requests have been answered.
@@ -131,7 +137,7 @@ impl DemoStore {
             loop {
                 ticker.tick().await;
                 let Some(store) = weak.upgrade() else { return };
-                store.catalogue.lock().unwrap().tick(per_tick);
+                store.catalogue.lock().tick(per_tick);
             }
         });
     }
@@ -197,7 +203,7 @@ async fn products_json(
     // Shopify's defaults: 30 per page, at most 250.
     let limit = q.limit.unwrap_or(30).clamp(1, 250);
     let page = q.page.unwrap_or(1).max(1);
-    let fault = *store.fault.lock().unwrap();
+    let fault = store.fault.lock().clone();
     if let Some(f) = fault.filter(|f| page >= f.from_page.unwrap_or(1)) {
         return fault_response(f).await;
     }
@@ -207,7 +213,7 @@ async fn products_json(
         "/products.json"
     };
     let base = public_base(&headers, &uri, own_path);
-    let body = store.catalogue.lock().unwrap().page(page, limit, &base);
+    let body = store.catalogue.lock().page(page, limit, &base);
     ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -240,9 +246,9 @@ pub(crate) async fn fault_response(f: FaultSetting) -> Response {
     match f.kind {
         Fault::RateLimited => {
             let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too Many Requests").into_response();
-            if let Some(s) = f.retry_after {
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, s.to_string().parse().unwrap());
+            let value = f.retry_after_raw.clone().or(f.retry_after.map(|s| s.to_string()));
+            if let Some(v) = value.and_then(|v| header::HeaderValue::from_str(&v).ok()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
             }
             r
         }
@@ -290,11 +296,11 @@ struct SampleVariant {
 }
 
 async fn control_state(State(store): State<Arc<DemoStore>>) -> Json<StateView> {
-    let cat = store.catalogue.lock().unwrap();
+    let cat = store.catalogue.lock();
     Json(StateView {
         products: cat.products.len(),
         variants: cat.products.iter().map(|p| p.variants.len()).sum(),
-        fault: *store.fault.lock().unwrap(),
+        fault: *store.fault.lock(),
         catalogue_requests: store.catalogue_requests(),
         sample_variants: cat
             .products
@@ -335,7 +341,6 @@ async fn control_price(State(store): State<Arc<DemoStore>>, Json(b): Json<SetPri
     if store
         .catalogue
         .lock()
-        .unwrap()
         .set_price(b.variant_id, b.price)
     {
         StatusCode::NO_CONTENT.into_response()
@@ -357,7 +362,6 @@ async fn control_availability(
     if store
         .catalogue
         .lock()
-        .unwrap()
         .set_available(b.variant_id, b.available)
     {
         StatusCode::NO_CONTENT.into_response()
@@ -372,7 +376,7 @@ struct Remove {
 }
 
 async fn control_remove(State(store): State<Arc<DemoStore>>, Json(b): Json<Remove>) -> Response {
-    if store.catalogue.lock().unwrap().remove_product(b.product_id) {
+    if store.catalogue.lock().remove_product(b.product_id) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         not_found("product")
@@ -392,7 +396,6 @@ async fn control_tick(
         store
             .catalogue
             .lock()
-            .unwrap()
             .tick(b.changes.unwrap_or(1).min(10_000)),
     )
 }

@@ -23,7 +23,9 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{OriginalUri, Path, State};
@@ -116,15 +118,15 @@ impl FakeOxylabs {
 
     /// The ASINs of the first `n` demo products.
     pub fn asins(&self, n: usize) -> Vec<String> {
-        self.demo.catalogue.lock().unwrap().products.iter().take(n).map(|p| asin_of(p.id)).collect()
+        self.demo.catalogue.lock().products.iter().take(n).map(|p| asin_of(p.id)).collect()
     }
 
     /// The result Oxylabs would give for this ASIN now.
     fn result(&self, asin: &str, domain: &str, images: &str) -> Value {
-        if let Some(r) = self.answers.lock().unwrap().get(asin) {
+        if let Some(r) = self.answers.lock().get(asin) {
             return r.clone();
         }
-        let cat = self.demo.catalogue.lock().unwrap();
+        let cat = self.demo.catalogue.lock();
         let url = format!("https://www.amazon.{domain}/dp/{asin}?language=en_US");
         let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
         let job = self.next_job.fetch_add(1, Ordering::SeqCst).to_string();
@@ -143,14 +145,14 @@ impl FakeOxylabs {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v == format!("Basic {expected}"));
         if !ok {
-            self.counts.lock().unwrap().refused += 1;
+            self.counts.lock().refused += 1;
         }
         ok
     }
 
     /// The fault's answer, if one is switched on.
     async fn faulted(&self) -> Option<Response> {
-        let f = self.fault.lock().unwrap().clone()?;
+        let f = self.fault.lock().clone()?;
         Some(match f.status.as_str() {
             "hang" => super::hang().await,
             "garbage" => super::json_text("{\"results\":[{\"content\":{\"asin\":"),
@@ -263,7 +265,7 @@ async fn realtime(
     if !f.authorised(&headers) {
         return unauthorised();
     }
-    f.counts.lock().unwrap().realtime += 1;
+    f.counts.lock().realtime += 1;
     let Ok(b) = serde_json::from_str::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "message": "Invalid JSON" }))).into_response();
     };
@@ -283,7 +285,7 @@ async fn batch(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, body: Stri
     if !f.authorised(&headers) {
         return unauthorised();
     }
-    f.counts.lock().unwrap().batches += 1;
+    f.counts.lock().batches += 1;
     let Ok(b) = serde_json::from_str::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "message": "Invalid JSON" }))).into_response();
     };
@@ -291,8 +293,8 @@ async fn batch(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, body: Stri
         Ok(q) => q,
         Err(r) => return r,
     };
-    let ready_at = Instant::now() + *f.job_delay.lock().unwrap();
-    let mut jobs = f.jobs.lock().unwrap();
+    let ready_at = Instant::now() + *f.job_delay.lock();
+    let mut jobs = f.jobs.lock();
     let listed: Vec<Value> = queries
         .into_iter()
         .map(|q| {
@@ -314,8 +316,8 @@ async fn job_status(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, Path(
     if !f.authorised(&headers) {
         return unauthorised();
     }
-    f.counts.lock().unwrap().status_polls += 1;
-    let jobs = f.jobs.lock().unwrap();
+    f.counts.lock().status_polls += 1;
+    let jobs = f.jobs.lock();
     let Some(job) = jobs.get(&id) else {
         return (StatusCode::NOT_FOUND, Json(json!({ "message": "Job not found" }))).into_response();
     };
@@ -335,9 +337,9 @@ async fn job_results(
     if !f.authorised(&headers) {
         return unauthorised();
     }
-    f.counts.lock().unwrap().result_fetches += 1;
+    f.counts.lock().result_fetches += 1;
     let (asin, domain, ready) = {
-        let jobs = f.jobs.lock().unwrap();
+        let jobs = f.jobs.lock();
         let Some(job) = jobs.get(&id) else {
             return (StatusCode::NOT_FOUND, Json(json!({ "message": "Job not found" }))).into_response();
         };
@@ -357,17 +359,17 @@ struct Answer {
 }
 
 async fn control_answer(State(f): State<Arc<FakeOxylabs>>, Json(a): Json<Answer>) -> StatusCode {
-    f.answers.lock().unwrap().insert(a.asin.to_uppercase(), a.result);
+    f.answers.lock().insert(a.asin.to_uppercase(), a.result);
     StatusCode::NO_CONTENT
 }
 
 async fn control_fault(State(f): State<Arc<FakeOxylabs>>, Json(fault): Json<OxyFault>) -> StatusCode {
-    *f.fault.lock().unwrap() = Some(fault);
+    *f.fault.lock() = Some(fault);
     StatusCode::NO_CONTENT
 }
 
 async fn control_fault_off(State(f): State<Arc<FakeOxylabs>>) -> StatusCode {
-    *f.fault.lock().unwrap() = None;
+    *f.fault.lock() = None;
     StatusCode::NO_CONTENT
 }
 
@@ -377,12 +379,12 @@ struct Delay {
 }
 
 async fn control_job_delay(State(f): State<Arc<FakeOxylabs>>, Json(d): Json<Delay>) -> StatusCode {
-    *f.job_delay.lock().unwrap() = Duration::from_millis(d.ms);
+    *f.job_delay.lock() = Duration::from_millis(d.ms);
     StatusCode::NO_CONTENT
 }
 
 async fn control_state(State(f): State<Arc<FakeOxylabs>>) -> Json<Value> {
-    let counts = serde_json::to_value(&*f.counts.lock().unwrap()).unwrap_or_default();
+    let counts = serde_json::to_value(&*f.counts.lock()).unwrap_or_default();
     let asins = f.asins(10);
-    Json(json!({ "counts": counts, "sample_asins": asins, "fault": *f.fault.lock().unwrap() }))
+    Json(json!({ "counts": counts, "sample_asins": asins, "fault": *f.fault.lock() }))
 }

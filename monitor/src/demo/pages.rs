@@ -28,7 +28,7 @@ fn page(title: &str, body: &str) -> Html<String> {
 }
 
 pub(super) async fn index(State(store): State<Arc<DemoStore>>) -> Html<String> {
-    let cat = store.catalogue.lock().unwrap();
+    let cat = store.catalogue.lock();
     let items: String = cat
         .products
         .iter()
@@ -56,11 +56,11 @@ pub(super) async fn product_page(
     Path(handle): Path<String>,
 ) -> Response {
     // Faults apply to product pages too (the "page" source's tests).
-    let fault = *store.fault.lock().unwrap();
+    let fault = store.fault.lock().clone();
     if let Some(f) = fault {
         return super::fault_response(f).await;
     }
-    let cat = store.catalogue.lock().unwrap();
+    let cat = store.catalogue.lock();
     let Some(p) = cat.products.iter().find(|p| p.handle == handle) else {
         return (
             StatusCode::NOT_FOUND,
@@ -125,7 +125,7 @@ pub(super) async fn cart_add(
     State(store): State<Arc<DemoStore>>,
     Query(q): Query<CartQuery>,
 ) -> Html<String> {
-    let cat = store.catalogue.lock().unwrap();
+    let cat = store.catalogue.lock();
     let found = q.id.and_then(|id| {
         cat.products
             .iter()
@@ -177,7 +177,7 @@ pub(super) async fn image(
     let id = file
         .strip_suffix(".svg")
         .and_then(|s| s.parse::<u64>().ok());
-    let cat = store.catalogue.lock().unwrap();
+    let cat = store.catalogue.lock();
     match id.and_then(|id| cat.products.iter().find(|p| p.id == id)) {
         Some(p) => (
             [

@@ -18,7 +18,9 @@
 //! | `GET /control/state` | requests served, most in flight at once, the shortest gap between two requests |
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
@@ -148,7 +150,7 @@ impl FakePopmart {
     /// Counts the request, checks fault, key and signature; `Err` is the answer.
     async fn gate(&self, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Guard<'_>, Response> {
         {
-            let mut t = self.traffic.lock().unwrap();
+            let mut t = self.traffic.lock();
             let now = Instant::now();
             if let Some(last) = t.last_start {
                 let gap = now - last;
@@ -161,7 +163,7 @@ impl FakePopmart {
         }
         let guard = Guard(self);
         tokio::time::sleep(self.latency).await;
-        let fault = self.fault.lock().unwrap().clone();
+        let fault = self.fault.lock().clone();
         if let Some(f) = fault {
             return Err(fault_answer(&f).await);
         }
@@ -186,7 +188,7 @@ struct Guard<'a>(&'a FakePopmart);
 
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
-        self.0.traffic.lock().unwrap().in_flight -= 1;
+        self.0.traffic.lock().in_flight -= 1;
     }
 }
 
@@ -241,7 +243,7 @@ async fn details(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q)
         Err(r) => return r,
     };
     let id: u64 = q.get("spuId").and_then(|s| s.parse().ok()).unwrap_or(0);
-    match f.spus.lock().unwrap().iter().find(|s| s.id == id) {
+    match f.spus.lock().iter().find(|s| s.id == id) {
         Some(s) => ok(spu_json(s)),
         None => Json(json!({ "code": "10004", "message": "product not found", "data": null })).into_response(),
     }
@@ -262,7 +264,7 @@ async fn list(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q): Q
         Ok(g) => g,
         Err(r) => return r,
     };
-    let spus = f.spus.lock().unwrap();
+    let spus = f.spus.lock();
     let num = |k: &str| q.get(k).and_then(|v| v.parse::<u64>().ok());
     let mut items: Vec<&Spu> = spus
         .iter()
@@ -282,7 +284,7 @@ async fn search(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q):
         Err(r) => return r,
     };
     let words = q.get("keyword").cloned().unwrap_or_default().to_lowercase();
-    let spus = f.spus.lock().unwrap();
+    let spus = f.spus.lock();
     let items: Vec<&Spu> = spus
         .iter()
         .filter(|s| words.split_whitespace().all(|w| s.title.to_lowercase().contains(w) || s.series.to_lowercase().contains(w)))
@@ -300,7 +302,7 @@ struct SetStock {
 }
 
 fn update(f: &FakePopmart, b: SetStock) -> StatusCode {
-    let mut spus = f.spus.lock().unwrap();
+    let mut spus = f.spus.lock();
     match spus.iter_mut().flat_map(|s| s.skus.iter_mut()).find(|k| k.id == b.sku) {
         Some(k) => {
             if let Some(s) = b.stock {
@@ -324,18 +326,18 @@ async fn control_price(State(f): State<Arc<FakePopmart>>, Json(b): Json<SetStock
 }
 
 async fn control_fault(State(f): State<Arc<FakePopmart>>, Json(fault): Json<PmFault>) -> StatusCode {
-    *f.fault.lock().unwrap() = Some(fault);
+    *f.fault.lock() = Some(fault);
     StatusCode::NO_CONTENT
 }
 
 async fn control_fault_off(State(f): State<Arc<FakePopmart>>) -> StatusCode {
-    *f.fault.lock().unwrap() = None;
+    *f.fault.lock() = None;
     StatusCode::NO_CONTENT
 }
 
 async fn control_state(State(f): State<Arc<FakePopmart>>) -> Json<Value> {
-    let t = f.traffic.lock().unwrap();
-    let spus = f.spus.lock().unwrap();
+    let t = f.traffic.lock();
+    let spus = f.spus.lock();
     Json(json!({
         "requests": t.requests,
         "max_in_flight": t.max_in_flight,

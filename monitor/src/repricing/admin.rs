@@ -81,12 +81,20 @@ fn cost_of(v: &Value) -> Option<Cost> {
     })
 }
 
-/// How long until `needed` points are in the bucket.
+/// The longest the Admin API's throttling may hold a call (its bucket
+/// refills in seconds; a longer wait is a broken answer).
+pub const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(60);
+
+/// How long until `needed` points are in the bucket (at most
+/// [`MAX_THROTTLE_WAIT`], whatever numbers the answer held).
 pub fn wait_for(cost: &Cost, needed: f64) -> Duration {
-    if cost.available >= needed || cost.restore_rate <= 0.0 {
+    // Written so that NaN anywhere means "no wait".
+    let short = matches!(cost.available.partial_cmp(&needed), Some(std::cmp::Ordering::Less));
+    if !short || cost.restore_rate.is_nan() || cost.restore_rate <= 0.0 {
         return Duration::ZERO;
     }
-    Duration::from_secs_f64((needed - cost.available) / cost.restore_rate)
+    crate::bounds::wait_secs((needed - cost.available) / cost.restore_rate, MAX_THROTTLE_WAIT)
+        .unwrap_or(Duration::ZERO)
 }
 
 /// Reads an answer: status, `Retry-After` (seconds) and body.
@@ -105,7 +113,7 @@ pub fn read_answer(status: u16, retry_after: Option<f64>, body: &str) -> Result<
             .map(|c| wait_for(&c, c.requested));
         let wait = from_cost
             .filter(|d| !d.is_zero())
-            .or(retry_after.map(Duration::from_secs_f64))
+            .or(retry_after.and_then(|s| crate::bounds::wait_secs(s, MAX_THROTTLE_WAIT)))
             .unwrap_or(Duration::from_secs(1));
         return Err(AdminError::Throttled(wait));
     }
@@ -152,8 +160,8 @@ fn variant_of(node: &Value, product_id: Option<&str>) -> Option<AdminVariant> {
             .or_else(|| node.pointer("/product/id").and_then(Value::as_str).map(str::to_string))?,
         title: node["title"].as_str().unwrap_or_default().to_string(),
         sku: node["sku"].as_str().map(str::to_string),
-        price: node["price"].as_str()?.parse().ok()?,
-        compare_at_price: node["compareAtPrice"].as_str().and_then(|p| p.parse().ok()),
+        price: model::money::parse_price(node["price"].as_str()?).ok()?,
+        compare_at_price: node["compareAtPrice"].as_str().and_then(|p| model::money::parse_price(p).ok()),
         inventory_item_id: node.pointer("/inventoryItem/id").and_then(Value::as_str).map(str::to_string),
     })
 }
@@ -206,7 +214,7 @@ impl AdminShop {
 
     /// Waits until the bucket (as last seen, restored since) holds `points`.
     async fn pace(&self, points: f64) {
-        let wait = self.last_cost.lock().unwrap().map(|(c, at)| {
+        let wait = self.last_cost.lock().map(|(c, at)| {
             let restored = at.elapsed().as_secs_f64() * c.restore_rate;
             let now = Cost { available: (c.available + restored).min(c.maximum), ..c };
             wait_for(&now, points.min(c.maximum))
@@ -239,7 +247,7 @@ impl AdminShop {
             .map_err(|e| AdminError::Transport(e.without_url().to_string()))?;
         let answer = read_answer(status, retry_after, &body);
         if let Ok(Answer { cost: Some(c), .. }) = &answer {
-            *self.last_cost.lock().unwrap() = Some((*c, std::time::Instant::now()));
+            *self.last_cost.lock() = Some((*c, std::time::Instant::now()));
         }
         answer
     }

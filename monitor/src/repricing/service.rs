@@ -9,7 +9,9 @@
 //! was `approved` or `pushing` finishes it at the next start (setting an
 //! absolute price is idempotent, so pushing again is safe).
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -20,6 +22,7 @@ use model::{Event, EventKind, Link, Markup, MarkupRule, Priced, Proposal, Propos
 
 use super::admin::{endpoint_for, AdminError, AdminShop};
 use crate::auth::{Accounts, AuthError, Identity, VaultError};
+use crate::outbound::Outbound;
 use crate::store::{Store, StoreError};
 use crate::Engine;
 
@@ -144,6 +147,15 @@ fn check_markup(m: &Markup) -> Result<(), RepriceError> {
     if m.max_step_percent.is_some_and(|x| x <= Decimal::ZERO) {
         return Err(RepriceError::Invalid("the step guard is a positive percentage".into()));
     }
+    // Bounded like every price: a markup of 10^20 % is a typo, not a price.
+    let limit = model::money::MAX_PRICE;
+    let too_big = [Some(m.percent), Some(m.fixed.abs()), m.floor, m.ceiling, m.max_step_percent]
+        .into_iter()
+        .flatten()
+        .find(|v| *v > limit);
+    if let Some(v) = too_big {
+        return Err(RepriceError::Invalid(format!("{v} is beyond the largest value a markup may hold ({limit})")));
+    }
     Ok(())
 }
 
@@ -156,26 +168,38 @@ pub struct Repricer {
     rules: RwLock<Vec<MarkupRule>>,
     /// The built-in demo shop's address, when the demo runs.
     demo_shop: RwLock<Option<String>>,
-    http: reqwest::Client,
+    http: Outbound,
 }
 
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (repricing)"))
-        .build()
-        .expect("the HTTP client builds")
+/// The Admin API's clients, under the engine's outbound policy (the shop's
+/// domain is typed by an admin; the demo shop is trusted). They follow no
+/// redirects, so the access token goes to the shop's own address only.
+fn http(policy: Arc<crate::outbound::Policy>) -> Outbound {
+    Outbound::new(policy, |b| {
+        b.timeout(Duration::from_secs(30))
+            .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (repricing)"))
+    })
+}
+
+/// An Admin API client for `endpoint`, or why it may not be reached.
+fn shop_at(http: &Outbound, endpoint: url::Url, token: &str) -> Result<AdminShop, RepriceError> {
+    let client = http
+        .client_for(&endpoint)
+        .map_err(|e| RepriceError::Invalid(format!("refused: {e}")))?
+        .clone();
+    Ok(AdminShop::new(endpoint, token, client))
 }
 
 impl Repricer {
     pub async fn open(engine: Arc<Engine>, accounts: Arc<Accounts>) -> Result<Arc<Repricer>, RepriceError> {
         let store = accounts.store().clone();
-        let http = http();
+        let http = http(engine.outbound().clone());
         let domain = accounts.vault.get(&store, SHOP_DOMAIN).await?;
         let shop = match (&domain, accounts.vault.get(&store, SHOP_TOKEN).await?) {
             (Some(domain), Some(token)) => endpoint_for(domain)
                 .ok()
-                .map(|e| Arc::new(AdminShop::new(e, &token, http.clone()))),
+                .and_then(|e| shop_at(&http, e, &token).ok())
+                .map(Arc::new),
             _ => None,
         };
         let rules: Vec<MarkupRule> = store
@@ -205,20 +229,20 @@ impl Repricer {
     }
 
     fn shop(&self) -> Result<Arc<AdminShop>, RepriceError> {
-        self.shop.read().unwrap().clone().ok_or(RepriceError::NotConnected)
+        self.shop.read().clone().ok_or(RepriceError::NotConnected)
     }
 
     pub fn links(&self) -> Vec<Link> {
-        self.links.read().unwrap().clone()
+        self.links.read().clone()
     }
 
     /// Offers the built-in demo shop (served at `url`) to connect to.
     pub fn set_demo_shop(&self, url: &str) {
-        *self.demo_shop.write().unwrap() = Some(url.to_string());
+        *self.demo_shop.write() = Some(url.to_string());
     }
 
     pub fn demo_shop(&self) -> Option<String> {
-        self.demo_shop.read().unwrap().clone()
+        self.demo_shop.read().clone()
     }
 
     /// Connects the built-in demo shop (admins), with its token.
@@ -228,12 +252,12 @@ impl Repricer {
     }
 
     pub fn status(&self) -> ShopStatus {
-        self.status.read().unwrap().clone()
+        self.status.read().clone()
     }
 
     /// The store-wide and per-tag markups, in the order they are tried.
     pub fn markup_rules(&self) -> Vec<MarkupRule> {
-        self.rules.read().unwrap().clone()
+        self.rules.read().clone()
     }
 
     /// The newest proposals first.
@@ -263,7 +287,7 @@ impl Repricer {
         clean.sort_by_key(|r| r.tag.is_none());
         // In an object: a list as the value would read back as rows.
         self.store().set_meta(RULES_META, json!({ "rules": clean })).await?;
-        let before = std::mem::replace(&mut *self.rules.write().unwrap(), clean.clone());
+        let before = std::mem::replace(&mut *self.rules.write(), clean.clone());
         self.accounts
             .audit(who, "reprice.rules", "markup", Some(json!(before)), Some(json!(clean)))
             .await?;
@@ -278,7 +302,7 @@ impl Repricer {
                 .product(&link.source_product)
                 .map(|p| p.tags.iter().map(|t| t.to_lowercase()).collect())
                 .unwrap_or_default();
-            let rules = self.rules.read().unwrap();
+            let rules = self.rules.read();
             let hit = rules
                 .iter()
                 .find(|r| r.tag.as_ref().is_some_and(|t| tags.contains(&t.to_lowercase())))
@@ -295,15 +319,16 @@ impl Repricer {
     pub async fn connect(&self, who: &Identity, domain: &str, token: &str) -> Result<String, RepriceError> {
         who.require(Role::Admin)?;
         let endpoint = endpoint_for(domain).map_err(RepriceError::Invalid)?;
-        let shop = AdminShop::new(endpoint, token.trim(), self.http.clone());
+        self.engine.check_address(&endpoint).await.map_err(|e| RepriceError::Invalid(e.to_string()))?;
+        let shop = shop_at(&self.http, endpoint, token.trim())?;
         let name = shop.shop_name().await?;
         let store = self.store();
         self.accounts.vault.put(store, SHOP_DOMAIN, domain.trim()).await?;
         self.accounts.vault.put(store, SHOP_TOKEN, token.trim()).await?;
         store.set_meta(SHOP_NAME_META, json!(name)).await?;
-        *self.shop.write().unwrap() = Some(Arc::new(shop));
+        *self.shop.write() = Some(Arc::new(shop));
         {
-            let mut st = self.status.write().unwrap();
+            let mut st = self.status.write();
             st.domain = Some(domain.trim().to_string());
             st.name = Some(name.clone());
         }
@@ -401,7 +426,7 @@ impl Repricer {
             created: Utc::now(),
         };
         self.store().save_link(&link).await?;
-        self.links.write().unwrap().push(link.clone());
+        self.links.write().push(link.clone());
         self.accounts
             .audit(who, "reprice.link", &link.id, None, Some(json!(link)))
             .await?;
@@ -415,7 +440,7 @@ impl Repricer {
             return Err(RepriceError::NotFound(format!("link {id}")));
         };
         self.store().delete_link(id).await?;
-        self.links.write().unwrap().retain(|l| l.id != id);
+        self.links.write().retain(|l| l.id != id);
         self.accounts
             .audit(who, "reprice.unlink", id, Some(json!(link)), None)
             .await?;
@@ -695,7 +720,7 @@ impl Repricer {
             let mut l = link.clone();
             l.target_price = Some(*price);
             if self.store().save_link(&l).await.is_ok() {
-                if let Some(x) = self.links.write().unwrap().iter_mut().find(|x| x.id == l.id) {
+                if let Some(x) = self.links.write().iter_mut().find(|x| x.id == l.id) {
                     *x = l;
                 }
             }
@@ -744,7 +769,7 @@ impl Repricer {
             return Err(RepriceError::Invalid("the app's secret has at least 16 characters".into()));
         }
         self.accounts.vault.put(self.store(), WEBHOOK_SECRET, secret.trim()).await?;
-        self.status.write().unwrap().webhook_secret_set = true;
+        self.status.write().webhook_secret_set = true;
         self.accounts.audit(who, "shopify.webhook_secret", "shopify", None, None).await?;
         Ok(())
     }
@@ -785,7 +810,7 @@ impl Repricer {
                     let product_at = at(&payload["updated_at"]);
                     for v in payload["variants"].as_array().into_iter().flatten() {
                         let Some(id) = gid("ProductVariant", &v["admin_graphql_api_id"]).or_else(|| gid("ProductVariant", &v["id"])) else { continue };
-                        let Some(price) = v["price"].as_str().and_then(|p| p.parse::<Decimal>().ok()) else { continue };
+                        let Some(price) = v["price"].as_str().and_then(|p| model::money::parse_price(p).ok()) else { continue };
                         let when = at(&v["updated_at"]).or(product_at);
                         for l in links.iter().filter(|l| l.target_variant == id) {
                             if when.is_some() && l.target_updated.is_some_and(|known| Some(known) >= when) {
@@ -821,7 +846,7 @@ impl Repricer {
         for l in &changed {
             self.store().save_link(l).await?;
         }
-        let mut links = self.links.write().unwrap();
+        let mut links = self.links.write();
         for l in &changed {
             if let Some(x) = links.iter_mut().find(|x| x.id == l.id) {
                 *x = l.clone();
@@ -830,39 +855,57 @@ impl Repricer {
         Ok(WebhookOutcome::Applied(changed.len()))
     }
 
-    /// Follows the engine's price changes and proposes for linked products.
+    /// Follows the engine's price changes and proposes for linked products,
+    /// supervised: a follower that fails is started again and counted, and
+    /// an event whose proposal panics is skipped, not retried for ever.
     pub fn start(self: &Arc<Self>) {
         let me = self.clone();
-        tokio::spawn(async move {
-            let _ = me.resume().await;
-            let store = me.store().clone();
-            let since = store
-                .meta("repricing_seq")
-                .await
-                .ok()
-                .flatten()
-                .and_then(|v| v.as_u64())
-                .unwrap_or_else(|| store.last_seq());
-            let mut feed = me.engine.internal_feed(since);
-            while let Ok(Some(e)) = feed.next().await {
-                if e.kind == EventKind::PriceChanged {
-                    if let Some(p) = &e.product {
-                        for link in me.links().into_iter().filter(|l| l.source_product == p.key) {
-                            let price = match (&link.source_variant, &e.variant) {
-                                (Some(want), Some(v)) if *want == v.id => Some(v.price),
-                                (Some(_), _) => None,
-                                (None, _) => Some(p.min_price),
-                            };
-                            if let Some(price) = price {
-                                if let Err(err) = me.propose(&link, e.seq, price, &p.currency).await {
-                                    tracing::warn!("could not propose a price for link {}: {err}", link.id);
-                                }
-                            }
-                        }
-                    }
-                }
-                let _ = store.set_meta("repricing_seq", json!(e.seq)).await;
+        let restarts = self.engine.restarts();
+        tokio::spawn(crate::supervise::supervised("repricer", restarts, move || {
+            let me = me.clone();
+            async move { me.follow().await }
+        }));
+    }
+
+    async fn follow(&self) -> Result<(), String> {
+        let _ = self.resume().await;
+        let store = self.store().clone();
+        let since = store
+            .meta("repricing_seq")
+            .await
+            .map_err(|e| format!("could not read where repricing left off: {e}"))?
+            .and_then(|v| v.as_u64())
+            .unwrap_or_else(|| store.last_seq());
+        let mut feed = self.engine.internal_feed(since);
+        loop {
+            let e = match feed.next().await {
+                Ok(Some(e)) => e,
+                Ok(None) => return Ok(()),
+                Err(err) => return Err(format!("could not read the events: {err}")),
+            };
+            if let Err(panic) = crate::supervise::isolate(self.on_event(&e)).await {
+                tracing::error!(seq = e.seq, "repricing for event {} failed: {panic}; skipped", e.seq);
             }
-        });
+            let _ = store.set_meta("repricing_seq", json!(e.seq)).await;
+        }
+    }
+
+    async fn on_event(&self, e: &model::Event) {
+        if e.kind != EventKind::PriceChanged {
+            return;
+        }
+        let Some(p) = &e.product else { return };
+        for link in self.links().into_iter().filter(|l| l.source_product == p.key) {
+            let price = match (&link.source_variant, &e.variant) {
+                (Some(want), Some(v)) if *want == v.id => Some(v.price),
+                (Some(_), _) => None,
+                (None, _) => Some(p.min_price),
+            };
+            if let Some(price) = price {
+                if let Err(err) = self.propose(&link, e.seq, price, &p.currency).await {
+                    tracing::warn!("could not propose a price for link {}: {err}", link.id);
+                }
+            }
+        }
     }
 }

@@ -107,9 +107,12 @@ fn looks_secret(header: &str) -> bool {
     ["key", "token", "auth", "secret", "password", "cookie", "signature"].iter().any(|w| h.contains(w))
 }
 
-/// `Name: value` header lines, `${NAME}` taken from the environment.
-/// Errors name the header and the variable, never a value.
-pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
+/// `Name: value` header lines, `${NAME}` taken from the environment, but
+/// only for variables the operator named with `--source-env` (`allowed`):
+/// an editor must not be able to send the server's own secrets anywhere.
+/// Errors name the header and the variable, never a value, and do not say
+/// whether a variable that is not allowed exists.
+pub fn headers(lines: &[String], allowed: &[String]) -> Result<Vec<(String, String)>, JsonError> {
     let mut out = vec![];
     for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
         let (name, value) = line
@@ -121,6 +124,12 @@ pub fn headers(lines: &[String]) -> Result<Vec<(String, String)>, JsonError> {
         }
         let value = value.trim();
         let value = match value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) {
+            Some(var) if !allowed.iter().any(|a| a == var) => {
+                return Err(JsonError::Mapping(format!(
+                    "the header {name} takes its value from ${{{var}}}, which the server does not let sources use: \
+                     its operator allows it by starting Dropwatch with --source-env {var} (or DROPWATCH_SOURCE_ENV={var})"
+                )))
+            }
             Some(var) => std::env::var(var).map_err(|_| {
                 JsonError::Mapping(format!("the header {name} takes its value from ${{{var}}}, which is not set in the server's environment"))
             })?,
@@ -151,17 +160,23 @@ pub async fn fetch_and_parse(
     currency: &str,
     brands: &BrandTable,
     mapping: &JsonMapping,
+    allowed_env: &[String],
     max_pages: u32,
 ) -> Result<(Vec<Product>, Option<crate::fetch::FetchError>), crate::fetch::FetchError> {
     use crate::fetch::FetchError;
-    let hs = headers(&mapping.headers).map_err(|e| FetchError::Unreadable(e.to_string()))?;
+    let hs = headers(&mapping.headers, allowed_env).map_err(|e| FetchError::Unreadable(e.to_string()))?;
     let mut out: Vec<Product> = vec![];
     let mut seen = std::collections::HashSet::new();
+    let mut seen_keys = std::collections::HashSet::new();
     let mut page_url = url.clone();
     for page in 1..=max_pages.max(1) {
         seen.insert(page_url.to_string());
         let read = async {
-            let body = fetcher.get_json_with(&page_url, &hs).await.map_err(|e| match e {
+            // The headers (an API key) go to the source's own host, not to
+            // a `next` link elsewhere.
+            let own_host = crate::fetch::host_key(&page_url) == crate::fetch::host_key(url);
+            let send: &[(String, String)] = if own_host { &hs } else { &[] };
+            let body = fetcher.get_json_with(&page_url, send).await.map_err(|e| match e {
                 // An API's 401 is a refused key, not a shop's password page.
                 FetchError::PasswordProtected => FetchError::Blocked("HTTP 401: the API refused the request; check the key in the source's headers".into()),
                 e => e,
@@ -180,7 +195,7 @@ pub async fn fetch_and_parse(
             Err(e) => return Ok((out, Some(e))),
         };
         for p in products {
-            if !out.iter().any(|o| o.key == p.key) {
+            if seen_keys.insert(p.key.clone()) {
                 out.push(p);
             }
         }
@@ -348,15 +363,21 @@ mod tests {
     #[test]
     fn headers_take_secrets_from_the_environment_and_never_say_them() {
         std::env::set_var("DW_TEST_JSON_KEY", "s3cret-value");
-        let h = headers(&["X-Luckdata-Api-Key: ${DW_TEST_JSON_KEY}".into(), "Accept: application/json".into(), " ".into()]).unwrap();
+        let allowed: Vec<String> = vec!["DW_TEST_JSON_KEY".into(), "DW_TEST_NOT_SET_ANYWHERE".into()];
+        let h = headers(&["X-Luckdata-Api-Key: ${DW_TEST_JSON_KEY}".into(), "Accept: application/json".into(), " ".into()], &allowed).unwrap();
         assert_eq!(h[0], ("X-Luckdata-Api-Key".into(), "s3cret-value".into()));
         assert_eq!(h.len(), 2);
-        let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()]).unwrap_err().to_string();
-        assert!(e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key"), "{e}");
-        assert!(headers(&["no colon here".into()]).is_err());
+        let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()], &allowed).unwrap_err().to_string();
+        assert!(e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key") && e.contains("not set"), "{e}");
+        // A variable the operator did not name is refused, set or not, in the same words.
+        let set = headers(&["X-Key: ${DW_TEST_JSON_KEY}".into()], &[]).unwrap_err().to_string();
+        let unset = headers(&["X-Key: ${DW_TEST_NOT_SET_EITHER}".into()], &[]).unwrap_err().to_string();
+        assert!(set.contains("--source-env DW_TEST_JSON_KEY") && !set.contains("s3cret"), "{set}");
+        assert_eq!(set.replace("DW_TEST_JSON_KEY", "V"), unset.replace("DW_TEST_NOT_SET_EITHER", "V"));
+        assert!(headers(&["no colon here".into()], &allowed).is_err());
         // Secrets are never written out in a header line.
         for line in ["X-Api-Key: abc123", "Authorization: Bearer abc", "Cookie: s=1"] {
-            let e = headers(&[line.into()]).unwrap_err().to_string();
+            let e = headers(&[line.into()], &allowed).unwrap_err().to_string();
             assert!(e.contains("environment variable") && !e.contains("abc"), "{e}");
         }
     }

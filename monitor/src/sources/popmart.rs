@@ -36,11 +36,37 @@ use model::{PopmartSettings, Product, Variant};
 use crate::fetch::{Answer, FetchError, Fetcher};
 use crate::politeness::Politeness;
 
-/// A region's client key and signing salt.
+/// A region's client key and signing salt, and the API they are for.
 #[derive(Clone)]
 pub struct PopmartKeys {
     pub client_key: String,
     pub salt: String,
+    /// The API base an admin saved them for; `None`: the region's own Pop
+    /// Mart API host. They are sent there and nowhere else, whatever
+    /// address a source is edited to.
+    pub api: Option<Url>,
+}
+
+impl PopmartKeys {
+    /// Whether these keys may be sent to a source at `url` of `region`.
+    pub fn serve(&self, url: &Url, region: &str) -> Result<(), String> {
+        let official = model::POPMART_REGIONS
+            .iter()
+            .find(|r| r.0.eq_ignore_ascii_case(region))
+            .and_then(|r| Url::parse(r.2).ok());
+        let Some(api) = self.api.clone().or(official) else {
+            return Err(format!("no Pop Mart API is known for region {region}"));
+        };
+        let same_origin = api.origin() == url.origin();
+        let under = url.path().starts_with(api.path().trim_end_matches('/'));
+        if same_origin && under {
+            Ok(())
+        } else {
+            Err(format!(
+                "the Pop Mart keys of region {region} are for {api}, and this source's address is {url}: they are not sent anywhere else; set the source's address back to {api}"
+            ))
+        }
+    }
 }
 
 impl std::fmt::Debug for PopmartKeys {

@@ -81,7 +81,7 @@ impl Store {
         decode(
             self.rows(
                 "SELECT * OMIT id FROM event:[$from].. LIMIT $limit",
-                json!({ "from": since + 1, "limit": limit }),
+                json!({ "from": since.saturating_add(1), "limit": limit }),
             )
             .await?,
         )

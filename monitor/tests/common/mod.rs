@@ -38,6 +38,8 @@ pub fn quick_config() -> EngineConfig {
             timeout: Duration::from_millis(1500),
             max_body_bytes: 4 * 1024 * 1024,
         },
+        // The fakes listen on this machine.
+        outbound: monitor::outbound::Policy::open(),
         ..EngineConfig::default()
     }
 }
@@ -114,13 +116,14 @@ impl Harness {
         self.demo.set_fault(Some(FaultSetting {
             kind,
             retry_after,
+            retry_after_raw: None,
             from_page: None,
         }));
     }
 
     /// (product id, variant id, available) of the first product's `j`-th size.
     pub fn variant(&self, i: usize, j: usize) -> (u64, u64, bool) {
-        let cat = self.demo.catalogue.lock().unwrap();
+        let cat = self.demo.catalogue.lock();
         let p = &cat.products[i];
         (p.id, p.variants[j].id, p.variants[j].available)
     }
@@ -130,7 +133,7 @@ impl Harness {
     /// Returns it and its base URL.
     pub async fn fake_admin(&self, token: &str, products: usize) -> (Arc<monitor::demo::admin::FakeAdmin>, String) {
         let admin = {
-            let cat = self.demo.catalogue.lock().unwrap();
+            let cat = self.demo.catalogue.lock();
             monitor::demo::admin::FakeAdmin::new(token, &cat, products.min(cat.products.len()))
         };
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
