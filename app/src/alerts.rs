@@ -61,22 +61,37 @@ pub async fn load_alerts() -> Result<AlertsView, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn result_of<T>(r: Result<T, monitor::alerts::AlertError>, ok: impl FnOnce(T) -> String) -> Result<FormResult, ServerFnError> {
+fn result_of<T>(
+    r: Result<T, monitor::alerts::AlertError>,
+    ok: impl FnOnce(T) -> String,
+) -> Result<FormResult, ServerFnError> {
     use monitor::alerts::AlertError;
     match r {
         Ok(v) => {
             back_to("/alerts");
-            Ok(FormResult { ok: true, message: ok(v), errors: vec![] })
+            Ok(FormResult {
+                ok: true,
+                message: ok(v),
+                errors: vec![],
+            })
         }
         Err(AlertError::Invalid { field, message }) => Ok(FormResult::field(field, message)),
-        Err(AlertError::TestFailed(why)) => Ok(FormResult { ok: false, message: why, errors: vec![] }),
+        Err(AlertError::TestFailed(why)) => Ok(FormResult {
+            ok: false,
+            message: why,
+            errors: vec![],
+        }),
         Err(AlertError::Auth(e)) => {
             if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
                 r.set_status(http::StatusCode::FORBIDDEN);
             }
             Err(ServerFnError::new(e.to_string()))
         }
-        Err(e) => Ok(FormResult { ok: false, message: e.to_string(), errors: vec![] }),
+        Err(e) => Ok(FormResult {
+            ok: false,
+            message: e.to_string(),
+            errors: vec![],
+        }),
     }
 }
 
@@ -93,9 +108,15 @@ pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static st
     };
     Ok(match kind {
         "drop_or_restock" | "" => Condition::DropOrRestock,
-        "price_at_or_below" => Condition::PriceAtOrBelow { price: number("value", "the price")? },
-        "drop_percent" => Condition::DropPercent { percent: number("value", "the percentage")? },
-        "drop_amount" => Condition::DropAmount { amount: number("value", "the amount")? },
+        "price_at_or_below" => Condition::PriceAtOrBelow {
+            price: number("value", "the price")?,
+        },
+        "drop_percent" => Condition::DropPercent {
+            percent: number("value", "the percentage")?,
+        },
+        "drop_amount" => Condition::DropAmount {
+            amount: number("value", "the amount")?,
+        },
         "restocked" => Condition::Restocked,
         "sold_out" => Condition::SoldOut,
         "new_arrival" => Condition::NewArrival,
@@ -116,7 +137,10 @@ fn list(raw: &Option<String>) -> Vec<String> {
 
 #[cfg(feature = "ssr")]
 fn opt(raw: &Option<String>) -> Option<String> {
-    raw.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    raw.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Creates a rule from the form. `channel` is one channel's id, or "*" for
@@ -139,7 +163,10 @@ pub async fn save_rule(
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let alerts = control()?.alerts;
-    let condition = match condition_from(condition.as_deref().unwrap_or(""), value.as_deref().unwrap_or("")) {
+    let condition = match condition_from(
+        condition.as_deref().unwrap_or(""),
+        value.as_deref().unwrap_or(""),
+    ) {
         Ok(c) => c,
         Err((field, msg)) => return Ok(FormResult::field(field, msg)),
     };
@@ -158,7 +185,12 @@ pub async fn save_rule(
         id: opt(&id).unwrap_or_default(),
         name: name.unwrap_or_default(),
         scope: model::Scope {
-            keywords: keywords.as_deref().unwrap_or_default().split_whitespace().map(str::to_string).collect(),
+            keywords: keywords
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             brand: opt(&brand),
             series: opt(&series),
             source: opt(&store),
@@ -171,7 +203,9 @@ pub async fn save_rule(
         paused: false,
         created: chrono::Utc::now(),
     };
-    result_of(alerts.save_rule(&who, rule).await, |r| format!("Saved the rule {:?}.", r.name))
+    result_of(alerts.save_rule(&who, rule).await, |r| {
+        format!("Saved the rule {:?}.", r.name)
+    })
 }
 
 /// Pauses (`enabled` = false) or resumes a rule.
@@ -179,7 +213,13 @@ pub async fn save_rule(
 pub async fn set_rule_enabled(id: String, enabled: bool) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let r = control()?.alerts.set_rule_paused(&who, &id, !enabled).await;
-    result_of(r, |r| format!("{} {:?}.", if r.paused { "Paused" } else { "Resumed" }, r.name))
+    result_of(r, |r| {
+        format!(
+            "{} {:?}.",
+            if r.paused { "Paused" } else { "Resumed" },
+            r.name
+        )
+    })
 }
 
 #[server]
@@ -223,9 +263,16 @@ pub async fn watch_product(
     let who = caller(model::Role::Editor)?;
     let c = control()?;
     let Some(p) = c.engine.product(&key) else {
-        return Ok(FormResult { ok: false, message: format!("There is no product {key:?}."), errors: vec![] });
+        return Ok(FormResult {
+            ok: false,
+            message: format!("There is no product {key:?}."),
+            errors: vec![],
+        });
     };
-    let condition = match condition_from(condition.as_deref().unwrap_or(""), value.as_deref().unwrap_or("")) {
+    let condition = match condition_from(
+        condition.as_deref().unwrap_or(""),
+        value.as_deref().unwrap_or(""),
+    ) {
         Ok(c) => c,
         Err((field, msg)) => return Ok(FormResult::field(field, msg)),
     };
@@ -241,7 +288,11 @@ pub async fn watch_product(
     let rule = Rule {
         id: String::new(),
         name,
-        scope: model::Scope { product: Some(key), sizes, ..model::Scope::default() },
+        scope: model::Scope {
+            product: Some(key),
+            sizes,
+            ..model::Scope::default()
+        },
         condition,
         channels,
         cooldown_secs: 15 * 60,
@@ -250,7 +301,12 @@ pub async fn watch_product(
     };
     let n = rule.channels.len();
     let r = c.alerts.save_rule(&who, rule).await;
-    result_of(r, |r| format!("Watching: {} — alerts go to {n} channel(s).", r.condition.describe()))
+    result_of(r, |r| {
+        format!(
+            "Watching: {} — alerts go to {n} channel(s).",
+            r.condition.describe()
+        )
+    })
 }
 
 /// The conditions a rule form offers: (value, label, needs a value).
@@ -597,7 +653,9 @@ mod tests {
         assert_eq!(condition_from("", ""), Ok(Condition::DropOrRestock));
         assert_eq!(
             condition_from("price_at_or_below", " 119.99 "),
-            Ok(Condition::PriceAtOrBelow { price: "119.99".parse().unwrap() })
+            Ok(Condition::PriceAtOrBelow {
+                price: "119.99".parse().unwrap()
+            })
         );
         assert_eq!(
             condition_from("drop_percent", "15%"),

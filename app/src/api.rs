@@ -156,7 +156,12 @@ impl StoreOffer {
             title: p.title.clone(),
             url: p.url.clone(),
             currency: p.currency.clone(),
-            in_stock_from: p.variants.iter().filter(|v| v.available).map(|v| v.price).min(),
+            in_stock_from: p
+                .variants
+                .iter()
+                .filter(|v| v.available)
+                .map(|v| v.price)
+                .min(),
             lowest: p.price_range().map(|r| r.0).unwrap_or_default(),
             sizes_in_stock: p.sizes_in_stock(),
             matched_by,
@@ -185,11 +190,18 @@ pub async fn load_comparison(key: String) -> Result<Comparison, ServerFnError> {
     let Some(product) = engine.product(&key) else {
         return Ok(Comparison::default());
     };
-    let names: std::collections::HashMap<String, String> = engine.sources().into_iter().map(|s| (s.key, s.name)).collect();
+    let names: std::collections::HashMap<String, String> = engine
+        .sources()
+        .into_iter()
+        .map(|s| (s.key, s.name))
+        .collect();
     let name_of = |k: &str| names.get(k).cloned().unwrap_or_else(|| k.to_string());
     let mut offers = vec![StoreOffer::of(&product, name_of(&product.source), None)];
     let same = engine.same_items(&key);
-    offers.extend(same.iter().map(|(p, why)| StoreOffer::of(p, name_of(&p.source), Some(*why))));
+    offers.extend(
+        same.iter()
+            .map(|(p, why)| StoreOffer::of(p, name_of(&p.source), Some(*why))),
+    );
     let can_edit = who.viewer.can(model::Role::Editor);
     let mut kept_apart = vec![];
     let mut candidates = vec![];
@@ -205,7 +217,11 @@ pub async fn load_comparison(key: String) -> Result<Comparison, ServerFnError> {
                 }
                 continue;
             }
-            candidates.push((s.brand.eq_ignore_ascii_case(&product.brand), s.key.clone(), format!("{} — {} ({})", name_of(&s.source), s.title, s.price_label())));
+            candidates.push((
+                s.brand.eq_ignore_ascii_case(&product.brand),
+                s.key.clone(),
+                format!("{} — {} ({})", name_of(&s.source), s.title, s.price_label()),
+            ));
         }
         // Same brand first, then by title; at most 200 to choose from.
         candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.2.cmp(&b.2)));
@@ -222,7 +238,11 @@ pub async fn load_comparison(key: String) -> Result<Comparison, ServerFnError> {
 /// A user's verdict on whether two products are the same item (editors):
 /// `same` (confirm or merge), `different` (split) or `auto` (undo).
 #[server]
-pub async fn judge_match(key: String, other: String, verdict: String) -> Result<FormResult, ServerFnError> {
+pub async fn judge_match(
+    key: String,
+    other: String,
+    verdict: String,
+) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let same = match verdict.as_str() {
         "same" => Some(true),
@@ -232,7 +252,10 @@ pub async fn judge_match(key: String, other: String, verdict: String) -> Result<
     };
     let other = other.trim().trim_start_matches("/product/").to_string();
     if other.is_empty() {
-        return Ok(FormResult::field("other", "choose the product in another store"));
+        return Ok(FormResult::field(
+            "other",
+            "choose the product in another store",
+        ));
     }
     match control()?.judge_match(&who, &key, &other, same).await {
         Ok(()) => Ok(FormResult {
@@ -244,7 +267,9 @@ pub async fn judge_match(key: String, other: String, verdict: String) -> Result<
             },
             errors: vec![],
         }),
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("other", m)),
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
+            Ok(FormResult::field("other", m))
+        }
         Err(e) => Err(words("could not save the match", e)),
     }
 }
@@ -374,23 +399,45 @@ pub async fn save_oxylabs(user: String, password: String) -> Result<FormResult, 
     match control()?.set_oxylabs(&who, &user, &password, "").await {
         Ok(()) => {
             back_to_sources();
-            Ok(FormResult { ok: true, message: format!("Saved the Oxylabs account {:?}.", user.trim()), errors: vec![] })
+            Ok(FormResult {
+                ok: true,
+                message: format!("Saved the Oxylabs account {:?}.", user.trim()),
+                errors: vec![],
+            })
         }
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("password", m)),
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
+            Ok(FormResult::field("password", m))
+        }
         Err(e) => Err(words("could not save the Oxylabs account", e)),
     }
 }
 
 /// Sets a Pop Mart region's client key and signing salt (admins).
 #[server]
-pub async fn save_popmart_keys(region: String, client_key: String, salt: String) -> Result<FormResult, ServerFnError> {
+pub async fn save_popmart_keys(
+    region: String,
+    client_key: String,
+    salt: String,
+) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Admin)?;
-    match control()?.set_popmart_keys(&who, &region, &client_key, &salt).await {
+    match control()?
+        .set_popmart_keys(&who, &region, &client_key, &salt)
+        .await
+    {
         Ok(()) => {
             back_to_sources();
-            Ok(FormResult { ok: true, message: format!("Saved the Pop Mart keys for {}.", region.trim().to_uppercase()), errors: vec![] })
+            Ok(FormResult {
+                ok: true,
+                message: format!(
+                    "Saved the Pop Mart keys for {}.",
+                    region.trim().to_uppercase()
+                ),
+                errors: vec![],
+            })
         }
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => Ok(FormResult::field("salt", m)),
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
+            Ok(FormResult::field("salt", m))
+        }
         Err(e) => Err(words("could not save the Pop Mart keys", e)),
     }
 }
@@ -411,7 +458,12 @@ pub async fn use_demo_connectors() -> Result<FormResult, ServerFnError> {
         .iter()
         .filter(|p| p.source == "demo")
         .take(3)
-        .filter_map(|p| p.key.rsplit(':').next().and_then(|id| id.parse::<u64>().ok()))
+        .filter_map(|p| {
+            p.key
+                .rsplit(':')
+                .next()
+                .and_then(|id| id.parse::<u64>().ok())
+        })
         .map(monitor::demo::oxylabs::asin_of)
         .collect();
     back_to_sources();
@@ -591,7 +643,12 @@ fn added_err_field(msg: &str) -> Option<&'static str> {
         Some("stock_selector")
     } else if msg.contains("ASIN") || msg.contains("Amazon") {
         Some("asins")
-    } else if msg.contains("Pop Mart") || msg.contains("product ids") || msg.contains("search for") || msg.contains("series id") || msg.contains("category id") {
+    } else if msg.contains("Pop Mart")
+        || msg.contains("product ids")
+        || msg.contains("search for")
+        || msg.contains("series id")
+        || msg.contains("category id")
+    {
         Some("popmart_target")
     } else if msg.is_empty() {
         None
@@ -655,10 +712,16 @@ pub async fn add_source(
         out_of_stock_phrases: phrases(&out_phrases),
     };
     if kind != model::SOURCE_KIND_PAGE && !page.is_empty() {
-        return fail("price_selector", "selectors and phrases are for product-page sources".into());
+        return fail(
+            "price_selector",
+            "selectors and phrases are for product-page sources".into(),
+        );
     }
     let json = if kind == model::SOURCE_KIND_JSON {
-        match model::JsonMapping::from_lines(json_mapping.as_deref().unwrap_or(""), json_headers.as_deref().unwrap_or("")) {
+        match model::JsonMapping::from_lines(
+            json_mapping.as_deref().unwrap_or(""),
+            json_headers.as_deref().unwrap_or(""),
+        ) {
             Ok(m) => Some(m),
             Err(e) => return fail("json_mapping", e),
         }
@@ -666,7 +729,10 @@ pub async fn add_source(
         None
     };
     let amazon = if kind == model::SOURCE_KIND_AMAZON {
-        match model::AmazonSettings::from_text(asins.as_deref().unwrap_or(""), amazon_domain.as_deref().unwrap_or("com")) {
+        match model::AmazonSettings::from_text(
+            asins.as_deref().unwrap_or(""),
+            amazon_domain.as_deref().unwrap_or("com"),
+        ) {
             Ok(a) => Some(a),
             Err(e) => return fail("asins", e),
         }
@@ -689,18 +755,35 @@ pub async fn add_source(
                     .iter()
                     .take(5)
                     .map(|p| {
-                        let stock = if p.variants.iter().any(|v| v.available) { "in stock" } else { "sold out" };
+                        let stock = if p.variants.iter().any(|v| v.available) {
+                            "in stock"
+                        } else {
+                            "sold out"
+                        };
                         let lo = p.price_range().map(|r| r.0).unwrap_or_default();
-                        format!("{} — {lo} {} ({stock}, {} size{})", p.title, p.currency, p.variants.len(), if p.variants.len() == 1 { "" } else { "s" })
+                        format!(
+                            "{} — {lo} {} ({stock}, {} size{})",
+                            p.title,
+                            p.currency,
+                            p.variants.len(),
+                            if p.variants.len() == 1 { "" } else { "s" }
+                        )
                     })
                     .collect();
                 Ok(FormResult {
                     ok: true,
-                    message: format!("Preview: {} item{} read. {}", found.len(), if found.len() == 1 { "" } else { "s" }, shown.join(" · ")),
+                    message: format!(
+                        "Preview: {} item{} read. {}",
+                        found.len(),
+                        if found.len() == 1 { "" } else { "s" },
+                        shown.join(" · ")
+                    ),
                     errors: vec![],
                 })
             }
-            Err(monitor::EngineError::InvalidSource(msg)) => Ok(FormResult::field("json_mapping", msg)),
+            Err(monitor::EngineError::InvalidSource(msg)) => {
+                Ok(FormResult::field("json_mapping", msg))
+            }
             Err(e) => Err(words("could not preview the source", e)),
         };
     }
@@ -736,7 +819,10 @@ pub async fn add_source(
     let field = added_err_field(&source_err_text(&source));
     let (source, added) = match (source, field) {
         (Ok(v), _) => v,
-        (Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(msg))), Some(field)) => return fail(field, msg),
+        (
+            Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(msg))),
+            Some(field),
+        ) => return fail(field, msg),
         (Err(e), _) => return Err(words("could not add the source", e)),
     };
     let message = if !added {
@@ -789,8 +875,14 @@ pub async fn edit_source(
         },
         _ => None,
     };
-    let popmart = match (popmart_target, current.as_ref().and_then(|s| s.popmart.as_ref())) {
-        (Some(target), Some(was)) => Some(model::PopmartSettings { target, ..was.clone() }),
+    let popmart = match (
+        popmart_target,
+        current.as_ref().and_then(|s| s.popmart.as_ref()),
+    ) {
+        (Some(target), Some(was)) => Some(model::PopmartSettings {
+            target,
+            ..was.clone()
+        }),
         _ => None,
     };
     let s = match control
@@ -811,10 +903,12 @@ pub async fn edit_source(
         Ok(s) => s,
         // The same reading of the engine's words as when adding a source;
         // the edit form has the ASINs and the Pop Mart target fields.
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => match added_err_field(&m) {
-            Some(field @ ("asins" | "popmart_target")) => return fail(field, m),
-            _ => return Err(words("could not save the source", m)),
-        },
+        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
+            match added_err_field(&m) {
+                Some(field @ ("asins" | "popmart_target")) => return fail(field, m),
+                _ => return Err(words("could not save the source", m)),
+            }
+        }
         Err(e) => return Err(words("could not save the source", e)),
     };
     back_to_sources();

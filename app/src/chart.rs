@@ -96,7 +96,9 @@ pub fn PriceChart(
             .unwrap_or(Decimal::ONE)
             .max(Decimal::ONE);
         (
-            lo.checked_sub(pad).unwrap_or(Decimal::ZERO).max(Decimal::ZERO),
+            lo.checked_sub(pad)
+                .unwrap_or(Decimal::ZERO)
+                .max(Decimal::ZERO),
             hi.checked_add(pad).unwrap_or(Decimal::MAX),
         )
     };

@@ -47,7 +47,9 @@ pub fn DashboardPage() -> impl IntoView {
 /// matches, and a new match is put on top when the page shows the newest
 /// first. Returns the change in the number of matching products.
 pub fn apply(products: &mut Vec<ProductSummary>, filter: &ProductFilter, e: &Event) -> isize {
-    let Some(p) = e.product.as_ref().filter(|_| !e.kind.is_repricing()) else { return 0 };
+    let Some(p) = e.product.as_ref().filter(|_| !e.kind.is_repricing()) else {
+        return 0;
+    };
     let pos = products.iter().position(|x| x.key == p.key);
     let matches = filter.matches(p);
     match (matches, pos) {

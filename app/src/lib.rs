@@ -13,14 +13,14 @@
 
 pub mod access;
 mod account;
-mod alerts;
-pub mod repricing;
 mod admin;
+mod alerts;
 pub mod api;
 mod chart;
 mod dashboard;
 mod live;
 mod product;
+pub mod repricing;
 mod sources;
 mod status;
 mod ui;
@@ -31,12 +31,12 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use account::{AccountPage, LoginPage, SetupPage};
-use alerts::AlertsPage;
-use repricing::RepricingPage;
 use admin::{AuditPage, UsersPage};
+use alerts::AlertsPage;
 pub use dashboard::DashboardPage;
 use live::{Connection, LiveState};
 use product::ProductPage;
+use repricing::RepricingPage;
 use sources::SourcesPage;
 use status::StatusPage;
 

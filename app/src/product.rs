@@ -241,7 +241,10 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 fn Comparison(key: String) -> impl IntoView {
     let judge = ServerAction::<crate::api::JudgeMatch>::new();
     let k = key.clone();
-    let data = Resource::new(move || (k.clone(), judge.version().get()), |(k, _)| crate::api::load_comparison(k));
+    let data = Resource::new(
+        move || (k.clone(), judge.version().get()),
+        |(k, _)| crate::api::load_comparison(k),
+    );
     let result = judge.value();
     view! {
         <Transition fallback=|| ()>
@@ -269,7 +272,11 @@ fn comparison_view(
         .map(|x| x.1);
     let can_edit = c.can_edit;
     // One small form per button: key, other, verdict.
-    let verdict_button = move |key: String, other: String, verdict: &'static str, label: &'static str, title: String| {
+    let verdict_button = move |key: String,
+                               other: String,
+                               verdict: &'static str,
+                               label: &'static str,
+                               title: String| {
         view! {
             <ActionForm action=judge attr:class="inline">
                 <input type="hidden" name="key" value=key/>

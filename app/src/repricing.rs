@@ -78,19 +78,27 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
         .iter()
         .map(|l| {
             let product = c.engine.product(&l.source_product);
-            let variant = product
-                .as_ref()
-                .and_then(|p| l.source_variant.as_ref().and_then(|v| p.variants.iter().find(|x| &x.id == v)));
+            let variant = product.as_ref().and_then(|p| {
+                l.source_variant
+                    .as_ref()
+                    .and_then(|v| p.variants.iter().find(|x| &x.id == v))
+            });
             LinkRow {
                 link: l.clone(),
-                source_title: product.as_ref().map(|p| p.title.clone()).unwrap_or_else(|| l.source_product.clone()),
+                source_title: product
+                    .as_ref()
+                    .map(|p| p.title.clone())
+                    .unwrap_or_else(|| l.source_product.clone()),
                 size: variant.map(|v| v.size.clone()),
                 source_price: match (&l.source_variant, &product) {
                     (Some(_), _) => variant.map(|v| v.price),
                     (None, Some(p)) => Some(p.summary().min_price),
                     _ => None,
                 },
-                currency: product.as_ref().map(|p| p.currency.clone()).unwrap_or_default(),
+                currency: product
+                    .as_ref()
+                    .map(|p| p.currency.clone())
+                    .unwrap_or_default(),
                 rule: r.effective_markup(l).1,
             }
         })
@@ -104,8 +112,14 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
             let link = links.iter().find(|l| l.id == p.link);
             let source_key = link.map(|l| l.source_product.clone()).unwrap_or_default();
             ProposalRow {
-                source_title: c.engine.product(&source_key).map(|x| x.title).unwrap_or_else(|| source_key.clone()),
-                target_title: link.map(|l| l.target_title.clone()).unwrap_or_else(|| "(removed link)".into()),
+                source_title: c
+                    .engine
+                    .product(&source_key)
+                    .map(|x| x.title)
+                    .unwrap_or_else(|| source_key.clone()),
+                target_title: link
+                    .map(|l| l.target_title.clone())
+                    .unwrap_or_else(|| "(removed link)".into()),
                 source_key,
                 p,
             }
@@ -120,7 +134,11 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
             demo_available: r.demo_shop().is_some(),
         },
         links: link_rows,
-        markups: r.markup_rules().iter().map(|m| (m.tag.clone(), m.markup.describe())).collect(),
+        markups: r
+            .markup_rules()
+            .iter()
+            .map(|m| (m.tag.clone(), m.markup.describe()))
+            .collect(),
         proposals,
         can_edit: who.viewer.can(model::Role::Editor),
         is_admin: who.viewer.can(model::Role::Admin),
@@ -128,12 +146,20 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn result_of<T>(r: Result<T, monitor::repricing::service::RepriceError>, field: &str, ok: impl FnOnce(T) -> String) -> Result<FormResult, ServerFnError> {
+fn result_of<T>(
+    r: Result<T, monitor::repricing::service::RepriceError>,
+    field: &str,
+    ok: impl FnOnce(T) -> String,
+) -> Result<FormResult, ServerFnError> {
     use monitor::repricing::service::RepriceError;
     match r {
         Ok(v) => {
             back_to("/repricing");
-            Ok(FormResult { ok: true, message: ok(v), errors: vec![] })
+            Ok(FormResult {
+                ok: true,
+                message: ok(v),
+                errors: vec![],
+            })
         }
         Err(RepriceError::Invalid(m)) if !field.is_empty() => Ok(FormResult::field(field, m)),
         Err(RepriceError::Auth(e)) => {
@@ -142,19 +168,35 @@ fn result_of<T>(r: Result<T, monitor::repricing::service::RepriceError>, field: 
             }
             Err(ServerFnError::new(e.to_string()))
         }
-        Err(e) => Ok(FormResult { ok: false, message: e.to_string(), errors: vec![] }),
+        Err(e) => Ok(FormResult {
+            ok: false,
+            message: e.to_string(),
+            errors: vec![],
+        }),
     }
 }
 
 /// A decimal from a form field ("20", "20 %", "19.99"); empty: none.
-pub fn decimal_field(raw: &Option<String>, field: &'static str) -> Result<Option<Decimal>, (&'static str, String)> {
-    let t = raw.as_deref().unwrap_or("").trim().trim_end_matches('%').trim().replace(',', ".");
+pub fn decimal_field(
+    raw: &Option<String>,
+    field: &'static str,
+) -> Result<Option<Decimal>, (&'static str, String)> {
+    let t = raw
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('%')
+        .trim()
+        .replace(',', ".");
     if t.is_empty() {
         return Ok(None);
     }
-    t.parse::<Decimal>()
-        .map(Some)
-        .map_err(|_| (field, format!("{:?} is not a number", raw.as_deref().unwrap_or(""))))
+    t.parse::<Decimal>().map(Some).map_err(|_| {
+        (
+            field,
+            format!("{:?} is not a number", raw.as_deref().unwrap_or("")),
+        )
+    })
 }
 
 /// The markup fields of a form, read and checked.
@@ -185,7 +227,10 @@ pub fn markup_from(
         auto_approve: matches!(auto.as_deref(), Some("on" | "true" | "1")),
     };
     if m.percent <= Decimal::from(-100) {
-        return Err(("percent", "a markup of -100 % or less gives nothing to sell".into()));
+        return Err((
+            "percent",
+            "a markup of -100 % or less gives nothing to sell".into(),
+        ));
     }
     if let (Some(f), Some(c)) = (m.floor, m.ceiling) {
         if f > c {
@@ -201,14 +246,23 @@ pub fn markup_from(
 /// Connects the store: reads its name with the token ("Test connection"),
 /// then keeps both sealed (admins).
 #[server]
-pub async fn connect_shop(domain: Option<String>, token: Option<String>) -> Result<FormResult, ServerFnError> {
+pub async fn connect_shop(
+    domain: Option<String>,
+    token: Option<String>,
+) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Admin)?;
     let (domain, token) = (domain.unwrap_or_default(), token.unwrap_or_default());
     if domain.trim().is_empty() {
-        return Ok(FormResult::field("domain", "the shop's domain, e.g. my-shop.myshopify.com"));
+        return Ok(FormResult::field(
+            "domain",
+            "the shop's domain, e.g. my-shop.myshopify.com",
+        ));
     }
     if token.trim().is_empty() {
-        return Ok(FormResult::field("token", "the Admin API access token (shpat_…)"));
+        return Ok(FormResult::field(
+            "token",
+            "the Admin API access token (shpat_…)",
+        ));
     }
     let r = control()?.repricing.connect(&who, &domain, &token).await;
     result_of(r, "domain", |name| format!("Connected to {name:?}."))
@@ -226,8 +280,13 @@ pub async fn connect_demo_shop() -> Result<FormResult, ServerFnError> {
 #[server]
 pub async fn set_webhook_secret(secret: Option<String>) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Admin)?;
-    let r = control()?.repricing.set_webhook_secret(&who, secret.as_deref().unwrap_or("")).await;
-    result_of(r, "secret", |_| "Saved: webhooks signed with this secret are taken from now on.".into())
+    let r = control()?
+        .repricing
+        .set_webhook_secret(&who, secret.as_deref().unwrap_or(""))
+        .await;
+    result_of(r, "secret", |_| {
+        "Saved: webhooks signed with this secret are taken from now on.".into()
+    })
 }
 
 /// A variant of the user's store, found by "Find in your store".
@@ -249,15 +308,29 @@ pub struct SearchResult {
 #[server]
 pub async fn search_store(query: Option<String>) -> Result<SearchResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    match control()?.repricing.search_targets(&who, query.as_deref().unwrap_or("")).await {
+    match control()?
+        .repricing
+        .search_targets(&who, query.as_deref().unwrap_or(""))
+        .await
+    {
         Ok(found) => Ok(SearchResult {
-            message: found.is_empty().then(|| "Nothing in your store matches.".to_string()),
+            message: found
+                .is_empty()
+                .then(|| "Nothing in your store matches.".to_string()),
             found: found
                 .into_iter()
-                .map(|v| TargetOption { id: v.id, title: v.title, sku: v.sku, price: v.price })
+                .map(|v| TargetOption {
+                    id: v.id,
+                    title: v.title,
+                    sku: v.sku,
+                    price: v.price,
+                })
                 .collect(),
         }),
-        Err(e) => Ok(SearchResult { message: Some(e.to_string()), found: vec![] }),
+        Err(e) => Ok(SearchResult {
+            message: Some(e.to_string()),
+            found: vec![],
+        }),
     }
 }
 
@@ -281,9 +354,21 @@ pub async fn link_product(
     use monitor::repricing::service::{target_spec, RepriceError};
     let who = caller(model::Role::Editor)?;
     let c = control()?;
-    let key = product.unwrap_or_default().trim().trim_start_matches("/product/").to_string();
-    let key = key.split("/product/").last().unwrap_or_default().to_string();
-    let Some(p) = c.engine.product(&key).or_else(|| c.engine.product(&url_decode(&key))) else {
+    let key = product
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("/product/")
+        .to_string();
+    let key = key
+        .split("/product/")
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    let Some(p) = c
+        .engine
+        .product(&key)
+        .or_else(|| c.engine.product(&url_decode(&key)))
+    else {
         return Ok(FormResult::field("product", "no tracked product has this key (open the product and press \"Sell it in your store\")"));
     };
     let variant = match size.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -292,7 +377,10 @@ pub async fn link_product(
             Some(v) => Some(v.id.clone()),
             None => {
                 let sizes: Vec<&str> = p.variants.iter().map(|v| v.size.as_str()).collect();
-                return Ok(FormResult::field("size", format!("{} has no size {s:?}; it has {}", p.title, sizes.join(", "))));
+                return Ok(FormResult::field(
+                    "size",
+                    format!("{} has no size {s:?}; it has {}", p.title, sizes.join(", ")),
+                ));
             }
         },
     };
@@ -305,16 +393,33 @@ pub async fn link_product(
         Err((f, m)) => return Ok(FormResult::field(f, m)),
     };
     let inherit = matches!(inherit.as_deref(), Some("on" | "true" | "1"));
-    let r = c.repricing.link(&who, &p.key, variant, &target, markup, inherit).await;
+    let r = c
+        .repricing
+        .link(&who, &p.key, variant, &target, markup, inherit)
+        .await;
     let link = match r {
         Ok(l) => l,
-        Err(e @ RepriceError::Invalid(_)) => return result_of::<()>(Err(e), "target", |_| String::new()),
+        Err(e @ RepriceError::Invalid(_)) => {
+            return result_of::<()>(Err(e), "target", |_| String::new())
+        }
         Err(e) => return result_of::<()>(Err(e), "", |_| String::new()),
     };
     let proposed = c.repricing.propose_now(&who, &link.id).await;
     result_of(proposed, "", |pr| match pr.proposed {
-        Some(price) => format!("Linked {} to {}; proposed {price} (now {}).", p.title, link.target_title, link.target_price.map(|x| x.to_string()).unwrap_or_else(|| "?".into())),
-        None => format!("Linked {} to {}; {}", p.title, link.target_title, pr.note.unwrap_or_default()),
+        Some(price) => format!(
+            "Linked {} to {}; proposed {price} (now {}).",
+            p.title,
+            link.target_title,
+            link.target_price
+                .map(|x| x.to_string())
+                .unwrap_or_else(|| "?".into())
+        ),
+        None => format!(
+            "Linked {} to {}; {}",
+            p.title,
+            link.target_title,
+            pr.note.unwrap_or_default()
+        ),
     })
 }
 
@@ -325,7 +430,9 @@ pub fn url_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         // Bytes, not `str` slices: "%aé" must not cut a character in two.
-        let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         if b[i] == b'%' {
             if let Some(x) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(x);
@@ -381,38 +488,53 @@ pub async fn save_markup(
     let mut rules: Vec<model::MarkupRule> = r
         .markup_rules()
         .into_iter()
-        .filter(|x| x.tag.as_ref().map(|t| t.to_lowercase()) != tag.as_ref().map(|t| t.to_lowercase()))
+        .filter(|x| {
+            x.tag.as_ref().map(|t| t.to_lowercase()) != tag.as_ref().map(|t| t.to_lowercase())
+        })
         .collect();
     let rule = model::MarkupRule { tag, markup };
     let said = rule.describe();
     rules.push(rule);
-    result_of(r.set_markup_rules(&who, rules).await, "percent", |_| format!("Saved the {said}."))
+    result_of(r.set_markup_rules(&who, rules).await, "percent", |_| {
+        format!("Saved the {said}.")
+    })
 }
 
 /// Removes the store default (empty tag) or a tag's markup (editors).
 #[server]
 pub async fn remove_markup(tag: Option<String>) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    let tag = tag.map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+    let tag = tag
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
     let r = control()?.repricing;
     let rules = r
         .markup_rules()
         .into_iter()
         .filter(|x| x.tag.as_ref().map(|t| t.to_lowercase()) != tag)
         .collect();
-    result_of(r.set_markup_rules(&who, rules).await, "", |_| "Removed the markup.".into())
+    result_of(r.set_markup_rules(&who, rules).await, "", |_| {
+        "Removed the markup.".into()
+    })
 }
 
 #[cfg(feature = "ssr")]
 fn version_of(v: &Option<String>) -> u64 {
-    v.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0)
+    v.as_deref()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(feature = "ssr")]
 fn pushed_words(p: &Proposal) -> String {
     match p.state {
-        ProposalState::Done => format!("Shopify now sells it at {}.", p.pushed_price.or(p.proposed).unwrap_or_default()),
-        ProposalState::Failed => format!("The push failed: {}", p.error.clone().unwrap_or_default()),
+        ProposalState::Done => format!(
+            "Shopify now sells it at {}.",
+            p.pushed_price.or(p.proposed).unwrap_or_default()
+        ),
+        ProposalState::Failed => {
+            format!("The push failed: {}", p.error.clone().unwrap_or_default())
+        }
         _ => state_label(p.state).to_string(),
     }
 }
@@ -420,19 +542,35 @@ fn pushed_words(p: &Proposal) -> String {
 /// "Update Shopify": approves the proposal as shown (its version) and
 /// pushes it (editors).
 #[server]
-pub async fn approve_proposal(id: String, version: Option<String>) -> Result<FormResult, ServerFnError> {
+pub async fn approve_proposal(
+    id: String,
+    version: Option<String>,
+) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    let r = control()?.repricing.approve(&who, &id, version_of(&version)).await;
+    let r = control()?
+        .repricing
+        .approve(&who, &id, version_of(&version))
+        .await;
     match r {
-        Ok(p) if p.state == ProposalState::Failed => Ok(FormResult { ok: false, message: pushed_words(&p), errors: vec![] }),
+        Ok(p) if p.state == ProposalState::Failed => Ok(FormResult {
+            ok: false,
+            message: pushed_words(&p),
+            errors: vec![],
+        }),
         r => result_of(r, "", |p| pushed_words(&p)),
     }
 }
 
 #[server]
-pub async fn reject_proposal(id: String, version: Option<String>) -> Result<FormResult, ServerFnError> {
+pub async fn reject_proposal(
+    id: String,
+    version: Option<String>,
+) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    let r = control()?.repricing.reject(&who, &id, version_of(&version)).await;
+    let r = control()?
+        .repricing
+        .reject(&who, &id, version_of(&version))
+        .await;
     result_of(r, "", |_| "Rejected.".into())
 }
 
@@ -449,10 +587,17 @@ pub async fn approve_selected(picks: Option<String>) -> Result<FormResult, Serve
         })
         .collect();
     if picks.is_empty() {
-        return Ok(FormResult { ok: false, message: "Select the proposals to approve first.".into(), errors: vec![] });
+        return Ok(FormResult {
+            ok: false,
+            message: "Select the proposals to approve first.".into(),
+            errors: vec![],
+        });
     }
     let done = control()?.repricing.approve_many(&who, &picks).await;
-    let ok = done.iter().filter(|(_, r)| matches!(r, Ok(p) if p.state == ProposalState::Done)).count();
+    let ok = done
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok(p) if p.state == ProposalState::Done))
+        .count();
     let failed: Vec<String> = done
         .iter()
         .filter_map(|(id, r)| match r {
@@ -516,8 +661,12 @@ fn LiveTick(since: u64, tick: RwSignal<u32>) -> impl IntoView {
 
 /// The markup inputs, shared by the link form and the markup form.
 #[component]
-fn MarkupFields(result: MappedSignal<Option<Result<FormResult, ServerFnError>>>, prefix: &'static str) -> impl IntoView {
-    let err = move |f: &'static str| field_error(result.clone(), f, format!("{prefix}-{f}-error"), None);
+fn MarkupFields(
+    result: MappedSignal<Option<Result<FormResult, ServerFnError>>>,
+    prefix: &'static str,
+) -> impl IntoView {
+    let err =
+        move |f: &'static str| field_error(result.clone(), f, format!("{prefix}-{f}-error"), None);
     view! {
         <fieldset class="markup">
             <legend>"Markup"</legend>
@@ -588,7 +737,16 @@ pub fn RepricingPage() -> impl IntoView {
     // the proposals and links also on every repricing event.
     let settings = Resource::new(settings_changed, |_| load_repricing());
     let live = Resource::new(
-        move || (settings_changed(), approve.version().get(), reject.version().get(), bulk.version().get(), propose.version().get(), tick.get()),
+        move || {
+            (
+                settings_changed(),
+                approve.version().get(),
+                reject.version().get(),
+                bulk.version().get(),
+                propose.version().get(),
+                tick.get(),
+            )
+        },
         |_| load_repricing(),
     );
     Effect::new(move |_| {
@@ -905,17 +1063,50 @@ mod tests {
 
     #[test]
     fn the_markup_form_reads_numbers_and_says_what_is_wrong() {
-        let m = markup_from(&s("20 %"), &s("2,50"), &s("to99"), &None, &s(""), &s("15"), &s("on")).unwrap();
+        let m = markup_from(
+            &s("20 %"),
+            &s("2,50"),
+            &s("to99"),
+            &None,
+            &s(""),
+            &s("15"),
+            &s("on"),
+        )
+        .unwrap();
         assert_eq!(m.percent, Decimal::from(20));
         assert_eq!(m.fixed, "2.50".parse::<Decimal>().unwrap());
         assert_eq!(m.rounding, Rounding::To99);
         assert_eq!(m.max_step_percent, Some(Decimal::from(15)));
         assert!(m.auto_approve);
-        assert_eq!(markup_from(&s("lots"), &None, &None, &None, &None, &None, &None).unwrap_err().0, "percent");
-        assert_eq!(markup_from(&None, &None, &None, &s("50"), &s("40"), &None, &None).unwrap_err().0, "floor");
-        assert_eq!(markup_from(&s("-100"), &None, &None, &None, &None, &None, &None).unwrap_err().0, "percent");
-        assert_eq!(markup_from(&None, &None, &s("nearest"), &None, &None, &None, &None).unwrap_err().0, "rounding");
-        assert!(!markup_from(&None, &None, &None, &None, &None, &None, &None).unwrap().auto_approve);
+        assert_eq!(
+            markup_from(&s("lots"), &None, &None, &None, &None, &None, &None)
+                .unwrap_err()
+                .0,
+            "percent"
+        );
+        assert_eq!(
+            markup_from(&None, &None, &None, &s("50"), &s("40"), &None, &None)
+                .unwrap_err()
+                .0,
+            "floor"
+        );
+        assert_eq!(
+            markup_from(&s("-100"), &None, &None, &None, &None, &None, &None)
+                .unwrap_err()
+                .0,
+            "percent"
+        );
+        assert_eq!(
+            markup_from(&None, &None, &s("nearest"), &None, &None, &None, &None)
+                .unwrap_err()
+                .0,
+            "rounding"
+        );
+        assert!(
+            !markup_from(&None, &None, &None, &None, &None, &None, &None)
+                .unwrap()
+                .auto_approve
+        );
     }
 
     #[test]

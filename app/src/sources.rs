@@ -12,8 +12,9 @@ use leptos_router::hooks::use_query_map;
 use model::{Event, EventKind, PollRun, SOURCE_KIND_SHOPIFY};
 
 use crate::api::{
-    format_interval, load_sources, AddSource, CheckSource, ConnectorsView, EditSource, FormResult, RemoveSource,
-    SaveOxylabs, SavePopmartKeys, SetSourceEnabled, SourceRow, SourcesView, UseDemoConnectors,
+    format_interval, load_sources, AddSource, CheckSource, ConnectorsView, EditSource, FormResult,
+    RemoveSource, SaveOxylabs, SavePopmartKeys, SetSourceEnabled, SourceRow, SourcesView,
+    UseDemoConnectors,
 };
 use crate::live::use_live_events;
 use crate::ui::{date_time_utc, ErrorText};
@@ -296,7 +297,11 @@ fn watches(s: &model::Source) -> Option<String> {
             if a.asins.len() == 1 { "" } else { "s" },
             a.domain,
             shown.join(", "),
-            if more > 0 { format!(" and {more} more") } else { String::new() }
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
         ));
     }
     let p = s.popmart.as_ref()?;
@@ -322,7 +327,11 @@ fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
     let status = RwSignal::new(initial);
     // After each save, say what is set now.
     Effect::new(move |ran: Option<()>| {
-        (oxy.version().get(), pm.version().get(), demo.version().get());
+        (
+            oxy.version().get(),
+            pm.version().get(),
+            demo.version().get(),
+        );
         if ran.is_some() {
             spawn_local(async move {
                 if let Ok(Some(c)) = load_sources().await.map(|v| v.connectors) {
@@ -471,7 +480,10 @@ fn SourceCard(
     let edit_open = nojs.form == form;
     let (edit_url_err, edit_interval_err) =
         (nojs.error(&form, "url"), nojs.error(&form, "interval"));
-    let runs_open = initial.runs.iter().any(|r| r.error.is_some() || !r.skipped.is_empty());
+    let runs_open = initial
+        .runs
+        .iter()
+        .any(|r| r.error.is_some() || !r.skipped.is_empty());
     let key = s0.key.clone();
     let get = move || row.get().unwrap_or_else(|| initial.clone());
     let get2 = get.clone();
@@ -514,7 +526,11 @@ fn SourceCard(
     // Amazon's ASINs and a Pop Mart source's target are edited here too
     // (the region and what kind of list stay: add another source for those).
     let asins_text = s0.amazon.as_ref().map(|a| a.asins.join("\n"));
-    let popmart_target = s0.popmart.as_ref().filter(|p| p.watch != "new").map(|p| p.target.clone());
+    let popmart_target = s0
+        .popmart
+        .as_ref()
+        .filter(|p| p.watch != "new")
+        .map(|p| p.target.clone());
     let k5 = key.clone();
     let interval_text = nojs
         .typed(&form, "interval")

@@ -65,7 +65,11 @@ pub fn style_code(text: &str) -> Option<String> {
             continue;
         }
         let mut end = i + 6;
-        if end + 4 <= n && b[end] == b'-' && b[end + 1..end + 4].iter().all(u8::is_ascii_digit) && boundary(end + 4) {
+        if end + 4 <= n
+            && b[end] == b'-'
+            && b[end + 1..end + 4].iter().all(u8::is_ascii_digit)
+            && boundary(end + 4)
+        {
             end += 4;
         } else if !boundary(end) {
             continue;
@@ -84,13 +88,20 @@ pub fn product_style_code(p: &Product) -> Option<String> {
         .or_else(|| style_code(&p.title))
 }
 
-const NOISE: &[&str] = &["men", "mens", "women", "womens", "unisex", "kids", "shoes", "shoe", "sneakers", "sneaker", "the", "and", "new", "gs", "ps", "td"];
+const NOISE: &[&str] = &[
+    "men", "mens", "women", "womens", "unisex", "kids", "shoes", "shoe", "sneakers", "sneaker",
+    "the", "and", "new", "gs", "ps", "td",
+];
 
 /// Brand + model name, normalised: lower case, letters and digits, the
 /// brand's own words and noise words dropped, in order.
 pub fn model_key(p: &Product) -> Option<String> {
     let brand = p.brand.to_lowercase();
-    let brand_words: Vec<String> = brand.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect();
+    let brand_words: Vec<String> = brand
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
     let words: Vec<String> = p
         .title
         .to_lowercase()
@@ -182,7 +193,12 @@ impl<'a> MatchIndex<'a> {
                 by_hand.entry(b.as_str()).or_default().push(a.as_str());
             }
         }
-        MatchIndex { products, by_key, verdicts, by_hand }
+        MatchIndex {
+            products,
+            by_key,
+            verdicts,
+            by_hand,
+        }
     }
 
     /// The products that are the same item as `p`, and why.
@@ -213,7 +229,13 @@ impl<'a> MatchIndex<'a> {
 /// How far apart the in-stock prices of one item are across stores (same
 /// currency only): `None` unless at least two stores have it in stock.
 pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
-    let lowest = |p: &Product| p.variants.iter().filter(|v| v.available).map(|v| v.price).min();
+    let lowest = |p: &Product| {
+        p.variants
+            .iter()
+            .filter(|v| v.available)
+            .map(|v| v.price)
+            .min()
+    };
     let mut prices: Vec<rust_decimal::Decimal> = std::iter::once(me)
         .chain(others.iter().copied())
         .filter(|p| !p.removed && p.currency == me.currency)
@@ -229,7 +251,12 @@ pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
         .checked_sub(low)
         .and_then(|gap| crate::money::percent_of(gap, low))
         .unwrap_or(rust_decimal::Decimal::ZERO);
-    Some(crate::Spread { stores: prices.len() as u32, low, high, percent })
+    Some(crate::Spread {
+        stores: prices.len() as u32,
+        low,
+        high,
+        percent,
+    })
 }
 
 #[cfg(test)]
@@ -252,7 +279,15 @@ mod tests {
             currency: "USD".into(),
             variants: skus
                 .iter()
-                .map(|s| Variant { id: s.to_string(), size: "9".into(), sku: Some(s.to_string()), price: 100.into(), compare_at: None, available: true, cart_url: None })
+                .map(|s| Variant {
+                    id: s.to_string(),
+                    size: "9".into(),
+                    sku: Some(s.to_string()),
+                    price: 100.into(),
+                    compare_at: None,
+                    available: true,
+                    cart_url: None,
+                })
                 .collect(),
             first_seen: now,
             updated: now,
@@ -264,9 +299,16 @@ mod tests {
 
     #[test]
     fn style_codes_in_skus_and_titles() {
-        assert_eq!(style_code("Nike Dunk Low Retro DD1391-100"), Some("DD1391-100".into()));
+        assert_eq!(
+            style_code("Nike Dunk Low Retro DD1391-100"),
+            Some("DD1391-100".into())
+        );
         assert_eq!(style_code("dd1391-100-9.5"), Some("DD1391-100".into()));
-        assert_eq!(style_code("adidas Samba OG (B75806)"), None, "one letter: not this pattern");
+        assert_eq!(
+            style_code("adidas Samba OG (B75806)"),
+            None,
+            "one letter: not this pattern"
+        );
         assert_eq!(style_code("Yeezy Slide GW2871"), Some("GW2871".into()));
         assert_eq!(style_code("XDD1391-100"), None);
         assert_eq!(style_code("AB12345"), None);
@@ -277,14 +319,28 @@ mod tests {
     fn same_item_by_gtin_style_code_or_brand_and_model() {
         let a = product("kith", "Nike Dunk Low Panda", "Nike", &["00194502876000"]);
         let b = product("snkrs", "Dunk Low 'Panda'", "Nike", &["194502876000"]);
-        assert_eq!(same_item(&a, &b), Some(MatchedBy::Gtin), "UPC-A and its EAN-14 form");
+        assert_eq!(
+            same_item(&a, &b),
+            Some(MatchedBy::Gtin),
+            "UPC-A and its EAN-14 form"
+        );
         let c = product("x", "Dunk Low Retro White Black", "Nike", &["DD1391-100-9"]);
         let d = product("y", "NIKE DUNK LOW (DD1391-100)", "Nike", &[]);
         assert_eq!(same_item(&c, &d), Some(MatchedBy::StyleCode));
         let e = product("z", "Dunk Low Retro White Black", "Nike", &["DD1503-101-9"]);
         assert_eq!(same_item(&c, &e), None, "different style codes");
-        let f = product("p", "The Monsters Labubu Big Into Energy Series", "POP MART", &[]);
-        let g = product("q", "POP MART the monsters — Labubu Big Into Energy series", "POP MART", &[]);
+        let f = product(
+            "p",
+            "The Monsters Labubu Big Into Energy Series",
+            "POP MART",
+            &[],
+        );
+        let g = product(
+            "q",
+            "POP MART the monsters — Labubu Big Into Energy series",
+            "POP MART",
+            &[],
+        );
         assert_eq!(same_item(&f, &g), Some(MatchedBy::BrandAndModel));
         let h = product("q", "Labubu Big Into Energy", "POP MART", &[]);
         assert_eq!(same_item(&f, &h), None);

@@ -110,7 +110,11 @@ impl Event {
     /// answer to "is this a drop, and by how much" for feeds, rules and messages.
     pub fn price_move(&self) -> Option<crate::PriceMove> {
         match (self.kind, self.old_price, self.new_price) {
-            (EventKind::PriceChanged, Some(old), Some(new)) => Some(crate::PriceMove { old, new, at: self.at }),
+            (EventKind::PriceChanged, Some(old), Some(new)) => Some(crate::PriceMove {
+                old,
+                new,
+                at: self.at,
+            }),
             _ => None,
         }
     }
@@ -152,11 +156,15 @@ impl Event {
                 "{title}: proposed {} {currency} for {} (now {})",
                 self.new_price.unwrap_or_default(),
                 self.reason.as_deref().unwrap_or("your store"),
-                self.old_price.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into())
+                self.old_price
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "unknown".into())
             ),
             EventKind::RepricePushed => format!(
                 "{title}: your store's price {} -> {} {currency}",
-                self.old_price.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+                self.old_price
+                    .map(|p| p.to_string())
+                    .unwrap_or_else(|| "?".into()),
                 self.new_price.unwrap_or_default()
             ),
             EventKind::RepriceFailed => format!(

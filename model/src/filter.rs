@@ -183,7 +183,8 @@ impl ProductFilter {
                 .unwrap_or(Decimal::MAX)
         };
         // Items in one store only come last.
-        let spread = |p: &ProductSummary| p.spread.as_ref().map(|s| s.percent).unwrap_or(Decimal::MIN);
+        let spread =
+            |p: &ProductSummary| p.spread.as_ref().map(|s| s.percent).unwrap_or(Decimal::MIN);
         products.sort_by(|a, b| {
             let primary = match self.sort {
                 Sort::Newest => b.updated.cmp(&a.updated),
@@ -331,9 +332,16 @@ mod tests {
             .map(|p| p.key)
             .collect();
         assert_eq!(keys, ["b", "a", "c", "d"]);
-        assert_eq!(mv("100", "50").unwrap().percent().unwrap().to_string(), "-50");
         assert_eq!(
-            mv("129.99", "119.99").unwrap().percent().unwrap().to_string(),
+            mv("100", "50").unwrap().percent().unwrap().to_string(),
+            "-50"
+        );
+        assert_eq!(
+            mv("129.99", "119.99")
+                .unwrap()
+                .percent()
+                .unwrap()
+                .to_string(),
             "-7.7"
         );
     }

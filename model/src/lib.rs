@@ -10,26 +10,29 @@
 //! on the wire a decimal is a string (`"129.99"`), as shops send it.
 
 mod auth;
+pub mod compare;
 mod event;
 mod filter;
 mod history;
-mod product;
-pub mod compare;
 pub mod money;
+mod product;
 mod reprice;
 mod rule;
 mod source;
 
 pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
+pub use compare::MatchedBy;
 pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
-pub use compare::MatchedBy;
 pub use product::{PriceMove, Product, ProductSummary, Spread, Variant};
 pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
-pub use source::{AmazonSettings, HostView, JsonMapping, PageSettings, PollRun, PopmartSettings, RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES};
+pub use source::{
+    AmazonSettings, HostView, JsonMapping, PageSettings, PollRun, PopmartSettings, RunProgress,
+    Source, POPMART_REGIONS, POPMART_WATCHES,
+};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.

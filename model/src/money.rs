@@ -35,9 +35,15 @@ impl std::fmt::Display for PriceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PriceError::Negative(d) => write!(f, "the price {d} is negative"),
-            PriceError::TooLarge(d) => write!(f, "the price {d} is above the largest price Dropwatch records ({MAX_PRICE})"),
+            PriceError::TooLarge(d) => write!(
+                f,
+                "the price {d} is above the largest price Dropwatch records ({MAX_PRICE})"
+            ),
             PriceError::TooPrecise(d) => {
-                write!(f, "the price {d} has more than {MAX_PRICE_DECIMALS} decimals")
+                write!(
+                    f,
+                    "the price {d} has more than {MAX_PRICE_DECIMALS} decimals"
+                )
             }
             PriceError::NotANumber(s) => write!(f, "{s:?} is not a price"),
         }
@@ -88,7 +94,11 @@ pub fn parse_amount(raw: &str) -> Option<Decimal> {
     if t.is_empty() || t.len() > 64 {
         return None;
     }
-    let d = if t.contains(['e', 'E']) { Decimal::from_scientific(t).ok()? } else { t.parse::<Decimal>().ok()? };
+    let d = if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t).ok()?
+    } else {
+        t.parse::<Decimal>().ok()?
+    };
     (!d.is_sign_negative() || d.is_zero()).then(|| d.abs())
 }
 
@@ -139,12 +149,24 @@ mod tests {
 
     #[test]
     fn hostile_numbers_are_unreadable_not_panics() {
-        assert!(matches!(parse_price("1000000000.01"), Err(PriceError::TooLarge(_))));
-        assert!(matches!(parse_price("79228162514264337593543950335"), Err(PriceError::TooLarge(_))));
+        assert!(matches!(
+            parse_price("1000000000.01"),
+            Err(PriceError::TooLarge(_))
+        ));
+        assert!(matches!(
+            parse_price("79228162514264337593543950335"),
+            Err(PriceError::TooLarge(_))
+        ));
         assert!(matches!(parse_price("-1"), Err(PriceError::Negative(_))));
-        assert!(matches!(parse_price("0.00001"), Err(PriceError::TooPrecise(_))));
+        assert!(matches!(
+            parse_price("0.00001"),
+            Err(PriceError::TooPrecise(_))
+        ));
         for bad in ["NaN", "inf", "1e25", "", "12,99", "9".repeat(100).as_str()] {
-            assert!(matches!(parse_price(bad), Err(PriceError::NotANumber(_))), "{bad}");
+            assert!(
+                matches!(parse_price(bad), Err(PriceError::NotANumber(_))),
+                "{bad}"
+            );
         }
         assert_eq!(parse_number_price("1.5e2"), Ok(d("150")));
         assert!(parse_number_price("1e25").is_err());

@@ -54,13 +54,29 @@ impl Markup {
         let mut parts = vec![];
         let mut head = String::new();
         if !self.percent.is_zero() || self.fixed.is_zero() {
-            head.push_str(&format!("{}{} %", if self.percent.is_sign_negative() { "" } else { "+" }, self.percent.normalize()));
+            head.push_str(&format!(
+                "{}{} %",
+                if self.percent.is_sign_negative() {
+                    ""
+                } else {
+                    "+"
+                },
+                self.percent.normalize()
+            ));
         }
         if !self.fixed.is_zero() {
             if !head.is_empty() {
                 head.push(' ');
             }
-            head.push_str(&format!("{}{}", if self.fixed.is_sign_negative() { "" } else { "+ " }, self.fixed));
+            head.push_str(&format!(
+                "{}{}",
+                if self.fixed.is_sign_negative() {
+                    ""
+                } else {
+                    "+ "
+                },
+                self.fixed
+            ));
         }
         parts.push(head);
         match self.rounding {
@@ -111,7 +127,11 @@ impl MarkupRule {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Priced {
     /// The price to set, and whether it may go without approval.
-    Price { price: Decimal, auto: bool, note: Option<String> },
+    Price {
+        price: Decimal,
+        auto: bool,
+        note: Option<String>,
+    },
     /// It cannot be priced (e.g. currencies differ), in words.
     CannotPrice(String),
 }
@@ -145,13 +165,17 @@ impl Markup {
             .and_then(|p| p.checked_div(hundred))
             .and_then(|p| p.checked_add(self.fixed));
         let rounded = raw.and_then(|raw| match self.rounding {
-            Rounding::Cents => Some(raw.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero)),
+            Rounding::Cents => {
+                Some(raw.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::AwayFromZero))
+            }
             Rounding::To99 => round_up_to_ending(raw, Decimal::new(99, 2)),
             Rounding::To95 => round_up_to_ending(raw, Decimal::new(95, 2)),
             Rounding::Whole => Some(raw.ceil()),
         });
         let Some(mut price) = rounded else {
-            return Priced::CannotPrice(format!("the marked-up price of {source_price} cannot be computed"));
+            return Priced::CannotPrice(format!(
+                "the marked-up price of {source_price} cannot be computed"
+            ));
         };
         let mut note = None;
         if let Some(f) = self.floor {
@@ -327,13 +351,36 @@ mod tests {
 
     #[test]
     fn percentage_fixed_amount_and_rounding() {
-        assert_eq!(price_of(&markup(20, Rounding::Cents), "100", None).0, "120.00");
-        assert_eq!(price_of(&markup(20, Rounding::Cents), "19.99", None).0, "23.99", "23.988 up to the cent");
-        assert_eq!(price_of(&markup(20, Rounding::To99), "19.50", None).0, "23.99");
-        assert_eq!(price_of(&markup(0, Rounding::To99), "23.99", None).0, "23.99", "already .99");
-        assert_eq!(price_of(&markup(0, Rounding::To99), "24.00", None).0, "24.99");
-        assert_eq!(price_of(&markup(0, Rounding::To95), "24.96", None).0, "25.95");
-        assert_eq!(price_of(&markup(10, Rounding::Whole), "10.01", None).0, "12.00");
+        assert_eq!(
+            price_of(&markup(20, Rounding::Cents), "100", None).0,
+            "120.00"
+        );
+        assert_eq!(
+            price_of(&markup(20, Rounding::Cents), "19.99", None).0,
+            "23.99",
+            "23.988 up to the cent"
+        );
+        assert_eq!(
+            price_of(&markup(20, Rounding::To99), "19.50", None).0,
+            "23.99"
+        );
+        assert_eq!(
+            price_of(&markup(0, Rounding::To99), "23.99", None).0,
+            "23.99",
+            "already .99"
+        );
+        assert_eq!(
+            price_of(&markup(0, Rounding::To99), "24.00", None).0,
+            "24.99"
+        );
+        assert_eq!(
+            price_of(&markup(0, Rounding::To95), "24.96", None).0,
+            "25.95"
+        );
+        assert_eq!(
+            price_of(&markup(10, Rounding::Whole), "10.01", None).0,
+            "12.00"
+        );
         let mut m = markup(10, Rounding::Cents);
         m.fixed = d("2.50");
         assert_eq!(price_of(&m, "10", None).0, "13.50");
@@ -348,7 +395,11 @@ mod tests {
         assert_eq!(price_of(&m, "200", None).0, "100.00");
         m.max_step_percent = Some(d("15"));
         let (p, auto, note) = price_of(&m, "50", Some("60.00"));
-        assert_eq!((p.as_str(), auto), ("60.00", true), "no change is within the guard");
+        assert_eq!(
+            (p.as_str(), auto),
+            ("60.00", true),
+            "no change is within the guard"
+        );
         let (p, auto, note2) = price_of(&m, "40", Some("60.00"));
         assert_eq!(p, "48.00");
         assert!(!auto, "a 20% drop is held");
@@ -364,18 +415,32 @@ mod tests {
         m.auto_approve = false;
         m.floor = Some(d("30"));
         m.max_step_percent = Some(d("15"));
-        assert_eq!(m.describe(), "+20 % + 2.50, up to .99, floor 30, held above a 15 % step");
-        let rule = MarkupRule { tag: Some("sneakers".into()), markup: markup(0, Rounding::Whole) };
-        assert_eq!(rule.describe(), "tag \"sneakers\" (+0 %, up to whole units, auto-approve)");
+        assert_eq!(
+            m.describe(),
+            "+20 % + 2.50, up to .99, floor 30, held above a 15 % step"
+        );
+        let rule = MarkupRule {
+            tag: Some("sneakers".into()),
+            markup: markup(0, Rounding::Whole),
+        };
+        assert_eq!(
+            rule.describe(),
+            "tag \"sneakers\" (+0 %, up to whole units, auto-approve)"
+        );
     }
 
     #[test]
     fn different_currencies_cannot_be_priced() {
         let m = markup(20, Rounding::Cents);
         match m.apply(d("10"), "EUR", "USD", None) {
-            Priced::CannotPrice(why) => assert!(why.contains("EUR") && why.contains("USD"), "{why}"),
+            Priced::CannotPrice(why) => {
+                assert!(why.contains("EUR") && why.contains("USD"), "{why}")
+            }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(m.apply(d("0"), "USD", "USD", None), Priced::CannotPrice(_)));
+        assert!(matches!(
+            m.apply(d("0"), "USD", "USD", None),
+            Priced::CannotPrice(_)
+        ));
     }
 }

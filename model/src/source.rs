@@ -58,7 +58,10 @@ impl AmazonSettings {
     pub fn from_text(text: &str, domain: &str) -> Result<AmazonSettings, String> {
         let mut asins: Vec<String> = vec![];
         let mut site: Option<String> = None;
-        for entry in text.split(|c: char| c.is_whitespace() || c == ',').filter(|e| !e.is_empty()) {
+        for entry in text
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|e| !e.is_empty())
+        {
             let (asin, from) = asin_of(entry).ok_or_else(|| {
                 format!("{entry:?} is neither an ASIN (10 letters and digits, e.g. B00JTX7SH2) nor an Amazon product URL")
             })?;
@@ -76,11 +79,24 @@ impl AmazonSettings {
             return Err("give at least one ASIN or Amazon product URL".into());
         }
         let domain = site.unwrap_or_else(|| domain.trim().trim_start_matches('.').to_lowercase());
-        let domain = if domain.is_empty() { "com".to_string() } else { domain };
-        if !domain.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase())) {
-            return Err(format!("{domain:?} is not an Amazon site ending such as com, co.uk or de"));
+        let domain = if domain.is_empty() {
+            "com".to_string()
+        } else {
+            domain
+        };
+        if !domain
+            .split('.')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        {
+            return Err(format!(
+                "{domain:?} is not an Amazon site ending such as com, co.uk or de"
+            ));
         }
-        Ok(AmazonSettings { asins, domain, geo_location: None })
+        Ok(AmazonSettings {
+            asins,
+            domain,
+            geo_location: None,
+        })
     }
 }
 
@@ -90,10 +106,16 @@ fn asin_of(entry: &str) -> Option<(String, Option<String>)> {
     if is_asin(entry) {
         return Some((entry.to_ascii_uppercase(), None));
     }
-    let rest = entry.strip_prefix("https://").or_else(|| entry.strip_prefix("http://"))?;
+    let rest = entry
+        .strip_prefix("https://")
+        .or_else(|| entry.strip_prefix("http://"))?;
     let (host, path) = rest.split_once('/')?;
     let host = host.to_ascii_lowercase();
-    let site = host.strip_prefix("www.").unwrap_or(&host).strip_prefix("amazon.")?.to_string();
+    let site = host
+        .strip_prefix("www.")
+        .unwrap_or(&host)
+        .strip_prefix("amazon.")?
+        .to_string();
     let mut parts = path.split(['/', '?']);
     while let Some(p) = parts.next() {
         if matches!(p, "dp" | "product" | "ASIN") {
@@ -106,19 +128,38 @@ fn asin_of(entry: &str) -> Option<(String, Option<String>)> {
 
 /// Pop Mart's regions: code, name, API host, currency.
 pub const POPMART_REGIONS: &[(&str, &str, &str, &str)] = &[
-    ("HK", "Hong Kong", "https://prod-intl-api.popmart.com", "HKD"),
-    ("SG", "Singapore", "https://prod-intl-api.popmart.com", "SGD"),
+    (
+        "HK",
+        "Hong Kong",
+        "https://prod-intl-api.popmart.com",
+        "HKD",
+    ),
+    (
+        "SG",
+        "Singapore",
+        "https://prod-intl-api.popmart.com",
+        "SGD",
+    ),
     ("JP", "Japan", "https://prod-intl-api.popmart.com", "JPY"),
     ("TW", "Taiwan", "https://prod-intl-api.popmart.com", "TWD"),
     ("EU", "Europe", "https://prod-intl-api.popmart.com", "EUR"),
-    ("US", "United States", "https://prod-na-api.popmart.com", "USD"),
+    (
+        "US",
+        "United States",
+        "https://prod-na-api.popmart.com",
+        "USD",
+    ),
     ("CA", "Canada", "https://prod-na-api.popmart.com", "CAD"),
     ("TH", "Thailand", "https://prod-asia-api.popmart.com", "THB"),
 ];
 
 /// What a Pop Mart source can watch: value, label, what `target` holds.
 pub const POPMART_WATCHES: &[(&str, &str, &str)] = &[
-    ("products", "Products (by id)", "product ids (spuId), e.g. 1159, 1160"),
+    (
+        "products",
+        "Products (by id)",
+        "product ids (spuId), e.g. 1159, 1160",
+    ),
     ("category", "A category's list", "a category id"),
     ("new", "New arrivals", "nothing"),
     ("search", "Keyword search", "the words to search for"),
@@ -145,7 +186,11 @@ impl PopmartSettings {
         self.region = self.region.trim().to_uppercase();
         if !POPMART_REGIONS.iter().any(|r| r.0 == self.region) {
             let known: Vec<&str> = POPMART_REGIONS.iter().map(|r| r.0).collect();
-            return Err(format!("unknown Pop Mart region {:?}; the regions are {}", self.region, known.join(", ")));
+            return Err(format!(
+                "unknown Pop Mart region {:?}; the regions are {}",
+                self.region,
+                known.join(", ")
+            ));
         }
         self.watch = self.watch.trim().to_lowercase();
         self.target = self.target.trim().to_string();
@@ -153,7 +198,10 @@ impl PopmartSettings {
             "products" => {
                 let ids = self.product_ids();
                 if ids.is_empty() || ids.iter().any(|i| !i.chars().all(|c| c.is_ascii_digit())) {
-                    return Err("give the product ids (spuId, digits) separated by commas, e.g. 1159, 1160".into());
+                    return Err(
+                        "give the product ids (spuId, digits) separated by commas, e.g. 1159, 1160"
+                            .into(),
+                    );
                 }
                 self.target = ids.join(", ");
             }
@@ -170,19 +218,29 @@ impl PopmartSettings {
             "new" => self.target.clear(),
             other => {
                 let known: Vec<&str> = POPMART_WATCHES.iter().map(|w| w.0).collect();
-                return Err(format!("unknown Pop Mart watch {other:?}; choose one of {}", known.join(", ")));
+                return Err(format!(
+                    "unknown Pop Mart watch {other:?}; choose one of {}",
+                    known.join(", ")
+                ));
             }
         }
         Ok(())
     }
 
     pub fn product_ids(&self) -> Vec<String> {
-        self.target.split(|c: char| c == ',' || c.is_whitespace()).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        self.target
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// The region's API host and currency.
     pub fn region_info(&self) -> Option<(&'static str, &'static str)> {
-        POPMART_REGIONS.iter().find(|r| r.0 == self.region).map(|r| (r.2, r.3))
+        POPMART_REGIONS
+            .iter()
+            .find(|r| r.0 == self.region)
+            .map(|r| (r.2, r.3))
     }
 }
 
@@ -234,21 +292,43 @@ pub struct JsonMapping {
 impl JsonMapping {
     /// The fields a mapping may name, in the order a form lists them.
     pub const FIELDS: [&'static str; 15] = [
-        "items", "id", "title", "brand", "price", "currency", "stock", "image", "url",
-        "variants", "variant_id", "variant_size", "variant_price", "variant_stock", "next",
+        "items",
+        "id",
+        "title",
+        "brand",
+        "price",
+        "currency",
+        "stock",
+        "image",
+        "url",
+        "variants",
+        "variant_id",
+        "variant_size",
+        "variant_price",
+        "variant_stock",
+        "next",
     ];
 
     /// Reads `field = path` lines (blank lines and `#` comments skipped);
     /// `headers` are `Name: value` lines.
     pub fn from_lines(mapping: &str, headers: &str) -> Result<JsonMapping, String> {
         let mut m = JsonMapping {
-            headers: headers.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string).collect(),
+            headers: headers
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
             ..JsonMapping::default()
         };
-        for line in mapping.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
-            let (field, path) = line
-                .split_once('=')
-                .ok_or_else(|| format!("write each line as field = path, e.g. price = /price (got {line:?})"))?;
+        for line in mapping
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
+            let (field, path) = line.split_once('=').ok_or_else(|| {
+                format!("write each line as field = path, e.g. price = /price (got {line:?})")
+            })?;
             let path = path.trim().to_string();
             let slot = match field.trim() {
                 "items" => &mut m.items,
@@ -266,7 +346,12 @@ impl JsonMapping {
                 "variant_price" => &mut m.variant_price,
                 "variant_stock" => &mut m.variant_stock,
                 "next" => &mut m.next,
-                other => return Err(format!("unknown field {other:?}; the fields are {}", JsonMapping::FIELDS.join(", "))),
+                other => {
+                    return Err(format!(
+                        "unknown field {other:?}; the fields are {}",
+                        JsonMapping::FIELDS.join(", ")
+                    ))
+                }
             };
             *slot = path;
         }
@@ -378,37 +463,96 @@ mod json_mapping_tests {
 
     #[test]
     fn asins_and_amazon_urls() {
-        let a = AmazonSettings::from_text("B00JTX7SH2\nhttps://www.amazon.com/Orgain-Organic/dp/b084y7chx5?th=1, B00JTX7SH2", "").unwrap();
+        let a = AmazonSettings::from_text(
+            "B00JTX7SH2\nhttps://www.amazon.com/Orgain-Organic/dp/b084y7chx5?th=1, B00JTX7SH2",
+            "",
+        )
+        .unwrap();
         assert_eq!(a.asins, vec!["B00JTX7SH2", "B084Y7CHX5"]);
         assert_eq!(a.domain, "com");
-        assert_eq!(AmazonSettings::from_text("https://amazon.co.uk/gp/product/B0CYVN8CCQ", "com").unwrap().domain, "co.uk");
-        assert_eq!(AmazonSettings::from_text("B0CYVN8CCQ", "de").unwrap().domain, "de");
-        let e = AmazonSettings::from_text("B00JTX7SH2 https://example.com/dp/B00JTX7SH2", "com").unwrap_err();
+        assert_eq!(
+            AmazonSettings::from_text("https://amazon.co.uk/gp/product/B0CYVN8CCQ", "com")
+                .unwrap()
+                .domain,
+            "co.uk"
+        );
+        assert_eq!(
+            AmazonSettings::from_text("B0CYVN8CCQ", "de")
+                .unwrap()
+                .domain,
+            "de"
+        );
+        let e = AmazonSettings::from_text("B00JTX7SH2 https://example.com/dp/B00JTX7SH2", "com")
+            .unwrap_err();
         assert!(e.contains("example.com"), "{e}");
-        assert!(AmazonSettings::from_text("https://www.amazon.com/dp/B00JTX7SH2 https://www.amazon.de/dp/B084Y7CHX5", "").unwrap_err().contains("different Amazon sites"));
+        assert!(AmazonSettings::from_text(
+            "https://www.amazon.com/dp/B00JTX7SH2 https://www.amazon.de/dp/B084Y7CHX5",
+            ""
+        )
+        .unwrap_err()
+        .contains("different Amazon sites"));
         assert!(AmazonSettings::from_text("  ", "com").is_err());
     }
 
     #[test]
     fn popmart_settings() {
-        let mut p = PopmartSettings { region: "hk".into(), watch: "Products".into(), target: "1159 1160,1161".into() };
+        let mut p = PopmartSettings {
+            region: "hk".into(),
+            watch: "Products".into(),
+            target: "1159 1160,1161".into(),
+        };
         p.check().unwrap();
-        assert_eq!((p.region.as_str(), p.target.as_str()), ("HK", "1159, 1160, 1161"));
-        assert_eq!(p.region_info(), Some(("https://prod-intl-api.popmart.com", "HKD")));
-        let mut bad = PopmartSettings { region: "XX".into(), watch: "new".into(), target: String::new() };
+        assert_eq!(
+            (p.region.as_str(), p.target.as_str()),
+            ("HK", "1159, 1160, 1161")
+        );
+        assert_eq!(
+            p.region_info(),
+            Some(("https://prod-intl-api.popmart.com", "HKD"))
+        );
+        let mut bad = PopmartSettings {
+            region: "XX".into(),
+            watch: "new".into(),
+            target: String::new(),
+        };
         assert!(bad.check().unwrap_err().contains("region"));
-        let mut bad = PopmartSettings { region: "US".into(), watch: "products".into(), target: "labubu".into() };
+        let mut bad = PopmartSettings {
+            region: "US".into(),
+            watch: "products".into(),
+            target: "labubu".into(),
+        };
         assert!(bad.check().unwrap_err().contains("spuId"));
-        let mut bad = PopmartSettings { region: "US".into(), watch: "search".into(), target: " ".into() };
+        let mut bad = PopmartSettings {
+            region: "US".into(),
+            watch: "search".into(),
+            target: " ".into(),
+        };
         assert!(bad.check().is_err());
     }
 
     #[test]
     fn mapping_lines() {
-        let m = JsonMapping::from_lines("# Luckdata\nitems = $.data[*]\nid = /sku\n\ntitle = name\nprice = $.price", "X-Luckdata-Api-Key: ${LUCKDATA_KEY}\n").unwrap();
-        assert_eq!((m.items.as_str(), m.id.as_str(), m.title.as_str(), m.price.as_str()), ("$.data[*]", "/sku", "name", "$.price"));
-        assert_eq!(m.headers, vec!["X-Luckdata-Api-Key: ${LUCKDATA_KEY}".to_string()]);
-        assert!(JsonMapping::from_lines("colour = /c", "").unwrap_err().contains("unknown field"));
+        let m = JsonMapping::from_lines(
+            "# Luckdata\nitems = $.data[*]\nid = /sku\n\ntitle = name\nprice = $.price",
+            "X-Luckdata-Api-Key: ${LUCKDATA_KEY}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                m.items.as_str(),
+                m.id.as_str(),
+                m.title.as_str(),
+                m.price.as_str()
+            ),
+            ("$.data[*]", "/sku", "name", "$.price")
+        );
+        assert_eq!(
+            m.headers,
+            vec!["X-Luckdata-Api-Key: ${LUCKDATA_KEY}".to_string()]
+        );
+        assert!(JsonMapping::from_lines("colour = /c", "")
+            .unwrap_err()
+            .contains("unknown field"));
         assert!(JsonMapping::from_lines("price /p", "").is_err());
     }
 }

@@ -71,8 +71,11 @@ async fn main() {
         let key = format!("{}:{pid}", h.source.key);
         let old = h.engine.product(&key).unwrap().variants[0].price;
         let new = (old * rust_decimal::Decimal::new(90, 2)).round_dp(2);
-        h.control("price", json!({ "variant_id": variant, "price": new.to_string() }))
-            .await;
+        h.control(
+            "price",
+            json!({ "variant_id": variant, "price": new.to_string() }),
+        )
+        .await;
         let before = h.engine.store().last_seq();
         let already = seen.lock().unwrap().len();
         h.check().await;

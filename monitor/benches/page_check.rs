@@ -38,17 +38,34 @@ async fn main() {
     }
     const N: usize = 1000;
     let h = common::Harness::new(N).await;
-    let handles: Vec<String> = h.demo.catalogue.lock().products.iter().map(|p| p.handle.clone()).collect();
+    let handles: Vec<String> = h
+        .demo
+        .catalogue
+        .lock()
+        .products
+        .iter()
+        .map(|p| p.handle.clone())
+        .collect();
     let mut keys = vec![];
     for handle in &handles {
         let s = h
             .engine
-            .add_source(NewSource::new("page", &format!("http://{}/products/{handle}", h.addr), Duration::from_secs(3600)))
+            .add_source(NewSource::new(
+                "page",
+                &format!("http://{}/products/{handle}", h.addr),
+                Duration::from_secs(3600),
+            ))
             .await
             .unwrap();
         keys.push(s.key);
     }
-    let bytes = reqwest::get(format!("http://{}/products/{}", h.addr, handles[0])).await.unwrap().text().await.unwrap().len();
+    let bytes = reqwest::get(format!("http://{}/products/{}", h.addr, handles[0]))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .len();
     // First sight of every page (each product written once).
     for k in &keys {
         let run = h.engine.check_now(k).await.unwrap();

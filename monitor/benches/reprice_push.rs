@@ -72,8 +72,20 @@ async fn main() {
     let mut links = vec![];
     for (pid, vid) in &variants[..220] {
         let key = format!("{}:{pid}", h.source.key);
-        let target = TargetSpec::Variant(format!("gid://shopify/ProductVariant/{}", 9_000_000 + vid));
-        links.push(r.link(&who, &key, Some(vid.to_string()), &target, markup.clone(), false).await.unwrap());
+        let target =
+            TargetSpec::Variant(format!("gid://shopify/ProductVariant/{}", 9_000_000 + vid));
+        links.push(
+            r.link(
+                &who,
+                &key,
+                Some(vid.to_string()),
+                &target,
+                markup.clone(),
+                false,
+            )
+            .await
+            .unwrap(),
+        );
     }
 
     // 1. Change -> proposal.
@@ -83,18 +95,34 @@ async fn main() {
     for i in 0..50u32 {
         let (_, vid) = variants[i as usize];
         let price = format!("{}.{:02}", 200 + i, i % 100);
-        assert_eq!(h.control("price", json!({ "variant_id": vid, "price": price })).await, 204);
+        assert_eq!(
+            h.control("price", json!({ "variant_id": vid, "price": price }))
+                .await,
+            204
+        );
         h.check().await;
-        let event = store.events_since(store.last_seq().saturating_sub(20), 50).await.unwrap();
+        let event = store
+            .events_since(store.last_seq().saturating_sub(20), 50)
+            .await
+            .unwrap();
         let detected = event
             .iter()
             .rev()
-            .find(|e| e.kind == model::EventKind::PriceChanged && e.variant.as_ref().is_some_and(|v| v.id == vid.to_string()))
+            .find(|e| {
+                e.kind == model::EventKind::PriceChanged
+                    && e.variant.as_ref().is_some_and(|v| v.id == vid.to_string())
+            })
             .expect("the change is an event")
             .at;
         let link = links[i as usize].id.clone();
         let created = loop {
-            if let Some(p) = store.proposals(5).await.unwrap().into_iter().find(|p| p.link == link && p.source_price.to_string() == price) {
+            if let Some(p) = store
+                .proposals(5)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|p| p.link == link && p.source_price.to_string() == price)
+            {
                 break p.created;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -123,7 +151,11 @@ async fn main() {
     let mut proposals = vec![];
     for l in &links[..100] {
         seq += 1;
-        proposals.push(r.propose(l, seq, "99.00".parse().unwrap(), "USD").await.unwrap());
+        proposals.push(
+            r.propose(l, seq, "99.00".parse().unwrap(), "USD")
+                .await
+                .unwrap(),
+        );
     }
     empty_bucket().await;
     let throttled_before = admin.state.lock().throttled;
@@ -143,7 +175,10 @@ async fn main() {
     let mut picks = vec![];
     for l in &links[100..220] {
         seq += 1;
-        let p = r.propose(l, seq, "98.00".parse().unwrap(), "USD").await.unwrap();
+        let p = r
+            .propose(l, seq, "98.00".parse().unwrap(), "USD")
+            .await
+            .unwrap();
         picks.push((p.id, p.version));
     }
     empty_bucket().await;
@@ -152,7 +187,9 @@ async fn main() {
     let t0 = Instant::now();
     let out = r.approve_many(&who, &picks).await;
     let secs = t0.elapsed().as_secs_f64();
-    assert!(out.iter().all(|(_, p)| p.as_ref().unwrap().state == ProposalState::Done));
+    assert!(out
+        .iter()
+        .all(|(_, p)| p.as_ref().unwrap().state == ProposalState::Done));
     let calls = admin.state.lock().updates - calls_before;
     let throttled = admin.state.lock().throttled - throttled_before;
     println!(

@@ -43,9 +43,15 @@ pub fn retry_after(value: &str, now: DateTime<Utc>, cap: Duration) -> Option<Dur
     if let Ok(secs) = value.parse::<f64>() {
         return wait_secs(secs, cap);
     }
-    let at = DateTime::parse_from_rfc2822(value).ok()?.with_timezone(&Utc);
+    let at = DateTime::parse_from_rfc2822(value)
+        .ok()?
+        .with_timezone(&Utc);
     let ahead = at.signed_duration_since(now);
-    Some(ahead.to_std().map_or(Duration::ZERO, |d| d.min(cap.min(MAX_WAIT))))
+    Some(
+        ahead
+            .to_std()
+            .map_or(Duration::ZERO, |d| d.min(cap.min(MAX_WAIT))),
+    )
 }
 
 /// `now + wait`, saturating far in the future instead of panicking.
@@ -76,8 +82,15 @@ mod tests {
         assert_eq!(wait_secs(0.25, HOUR), Some(Duration::from_millis(250)));
         assert_eq!(wait_secs(1e20, HOUR), Some(HOUR));
         assert_eq!(wait_secs(f64::INFINITY, HOUR), Some(HOUR));
-        assert_eq!(wait_secs(1e20, Duration::from_secs(60)), Some(Duration::from_secs(60)));
-        assert_eq!(wait_secs(1e20, Duration::MAX), Some(HOUR), "never above an hour");
+        assert_eq!(
+            wait_secs(1e20, Duration::from_secs(60)),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            wait_secs(1e20, Duration::MAX),
+            Some(HOUR),
+            "never above an hour"
+        );
         assert_eq!(wait_secs(-1.0, HOUR), None);
         assert_eq!(wait_secs(f64::NAN, HOUR), None);
     }
@@ -85,17 +98,29 @@ mod tests {
     #[test]
     fn retry_after_headers_of_every_shape() {
         let now = Utc::now();
-        assert_eq!(retry_after("120", now, HOUR), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("120", now, HOUR),
+            Some(Duration::from_secs(120))
+        );
         assert_eq!(retry_after("10000000000000000000", now, HOUR), Some(HOUR));
         assert_eq!(retry_after("1e20", now, HOUR), Some(HOUR));
         assert_eq!(retry_after("-1", now, HOUR), None);
         assert_eq!(retry_after("NaN", now, HOUR), None);
         assert_eq!(retry_after("soon", now, HOUR), None);
-        assert_eq!(retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, HOUR), Some(HOUR));
-        assert_eq!(retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, HOUR), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now, HOUR),
+            Some(HOUR)
+        );
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now, HOUR),
+            Some(Duration::ZERO)
+        );
         let soon = (now + chrono::Duration::seconds(90)).to_rfc2822();
         let d = retry_after(&soon, now, HOUR).unwrap();
-        assert!(d > Duration::from_secs(85) && d <= Duration::from_secs(90), "{d:?}");
+        assert!(
+            d > Duration::from_secs(85) && d <= Duration::from_secs(90),
+            "{d:?}"
+        );
     }
 
     #[test]

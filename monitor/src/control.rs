@@ -151,12 +151,24 @@ impl Control {
 
     /// Records that two products are (or are not) the same item, or undoes
     /// it (editors).
-    pub async fn judge_match(&self, who: &Identity, a: &str, b: &str, same: Option<bool>) -> Result<(), ControlError> {
+    pub async fn judge_match(
+        &self,
+        who: &Identity,
+        a: &str,
+        b: &str,
+        same: Option<bool>,
+    ) -> Result<(), ControlError> {
         who.require(Role::Editor)?;
         let before = self.engine.verdict(a, b);
         self.engine.judge_match(a, b, same).await?;
         self.accounts
-            .audit(who, "match.judge", &format!("{a} + {b}"), Some(json!({ "same": before })), Some(json!({ "same": same })))
+            .audit(
+                who,
+                "match.judge",
+                &format!("{a} + {b}"),
+                Some(json!({ "same": before })),
+                Some(json!({ "same": same })),
+            )
             .await?;
         Ok(())
     }
@@ -167,15 +179,27 @@ impl Control {
         let get = |name: &'static str| async move { vault.get(store, name).await };
         if let (Some(user), Some(password)) = (get(OXY_USER).await?, get(OXY_PASSWORD).await?) {
             let api = get(OXY_API).await?.unwrap_or_default();
-            self.engine.set_oxylabs(Some(oxylabs_account(user, password, &api)?));
+            self.engine
+                .set_oxylabs(Some(oxylabs_account(user, password, &api)?));
         }
         for (region, ..) in model::POPMART_REGIONS {
-            let key = vault.get(store, &format!("popmart/{region}/client-key")).await?;
+            let key = vault
+                .get(store, &format!("popmart/{region}/client-key"))
+                .await?;
             let salt = vault.get(store, &format!("popmart/{region}/salt")).await?;
             let api = vault.get(store, &format!("popmart/{region}/api")).await?;
             if let (Some(client_key), Some(salt)) = (key, salt) {
-                let api = api.filter(|a| !a.is_empty()).and_then(|a| url::Url::parse(&a).ok());
-                self.engine.set_popmart_keys(region, Some(crate::sources::popmart::PopmartKeys { client_key, salt, api }));
+                let api = api
+                    .filter(|a| !a.is_empty())
+                    .and_then(|a| url::Url::parse(&a).ok());
+                self.engine.set_popmart_keys(
+                    region,
+                    Some(crate::sources::popmart::PopmartKeys {
+                        client_key,
+                        salt,
+                        api,
+                    }),
+                );
             }
         }
         Ok(())
@@ -184,11 +208,20 @@ impl Control {
     /// Sets the Oxylabs account Amazon sources use (admins). `api` is empty
     /// for Oxylabs itself, or the base of another endpoint (the demo's
     /// fake). Kept sealed in the vault; never shown again.
-    pub async fn set_oxylabs(&self, who: &Identity, user: &str, password: &str, api: &str) -> Result<(), ControlError> {
+    pub async fn set_oxylabs(
+        &self,
+        who: &Identity,
+        user: &str,
+        password: &str,
+        api: &str,
+    ) -> Result<(), ControlError> {
         who.require(Role::Admin)?;
         let (user, password, api) = (user.trim(), password.trim(), api.trim());
         if user.is_empty() || password.is_empty() {
-            return Err(EngineError::InvalidSource("give the Oxylabs username and password".into()).into());
+            return Err(EngineError::InvalidSource(
+                "give the Oxylabs username and password".into(),
+            )
+            .into());
         }
         let account = oxylabs_account(user.into(), password.into(), api)?;
         let (vault, store) = (&self.accounts.vault, self.accounts.store());
@@ -197,7 +230,13 @@ impl Control {
         vault.put(store, OXY_API, api).await?;
         self.engine.set_oxylabs(Some(account));
         self.accounts
-            .audit(who, "connector.oxylabs", user, None, Some(json!({ "user": user, "api": if api.is_empty() { "oxylabs" } else { api } })))
+            .audit(
+                who,
+                "connector.oxylabs",
+                user,
+                None,
+                Some(json!({ "user": user, "api": if api.is_empty() { "oxylabs" } else { api } })),
+            )
             .await?;
         Ok(())
     }
@@ -208,51 +247,89 @@ impl Control {
     pub async fn use_demo_connectors(&self, who: &Identity) -> Result<String, ControlError> {
         use crate::demo::{oxylabs, popmart};
         who.require(Role::Admin)?;
-        let base = self
-            .engine
-            .demo_base()
-            .ok_or_else(|| EngineError::InvalidSource("the built-in demo is not running (--no-demo)".into()))?;
+        let base = self.engine.demo_base().ok_or_else(|| {
+            EngineError::InvalidSource("the built-in demo is not running (--no-demo)".into())
+        })?;
         let api = format!("{}/oxylabs", base.as_str().trim_end_matches('/'));
-        self.set_oxylabs(who, oxylabs::DEMO_USER, oxylabs::DEMO_PASSWORD, &api).await?;
+        self.set_oxylabs(who, oxylabs::DEMO_USER, oxylabs::DEMO_PASSWORD, &api)
+            .await?;
         let demo_api = demo_popmart_url(&base);
         for (region, ..) in model::POPMART_REGIONS {
-            self.put_popmart_keys(who, region, popmart::DEMO_CLIENT_KEY, popmart::DEMO_SALT, &demo_api).await?;
+            self.put_popmart_keys(
+                who,
+                region,
+                popmart::DEMO_CLIENT_KEY,
+                popmart::DEMO_SALT,
+                &demo_api,
+            )
+            .await?;
         }
         Ok(demo_api)
     }
 
     /// Sets a Pop Mart region's client key and signing salt (admins), for
     /// the region's own Pop Mart API.
-    pub async fn set_popmart_keys(&self, who: &Identity, region: &str, client_key: &str, salt: &str) -> Result<(), ControlError> {
-        self.put_popmart_keys(who, region, client_key, salt, "").await
+    pub async fn set_popmart_keys(
+        &self,
+        who: &Identity,
+        region: &str,
+        client_key: &str,
+        salt: &str,
+    ) -> Result<(), ControlError> {
+        self.put_popmart_keys(who, region, client_key, salt, "")
+            .await
     }
 
     /// The keys, for the API at `api` (empty: the region's own host); they
     /// are sent to that API only.
-    async fn put_popmart_keys(&self, who: &Identity, region: &str, client_key: &str, salt: &str, api: &str) -> Result<(), ControlError> {
+    async fn put_popmart_keys(
+        &self,
+        who: &Identity,
+        region: &str,
+        client_key: &str,
+        salt: &str,
+        api: &str,
+    ) -> Result<(), ControlError> {
         who.require(Role::Admin)?;
         let region = region.trim().to_uppercase();
         if !model::POPMART_REGIONS.iter().any(|r| r.0 == region) {
-            return Err(EngineError::InvalidSource(format!("unknown Pop Mart region {region:?}")).into());
+            return Err(
+                EngineError::InvalidSource(format!("unknown Pop Mart region {region:?}")).into(),
+            );
         }
         let (client_key, salt) = (client_key.trim(), salt.trim());
         if client_key.is_empty() || salt.is_empty() {
-            return Err(EngineError::InvalidSource("give the region's client key and signing salt".into()).into());
+            return Err(EngineError::InvalidSource(
+                "give the region's client key and signing salt".into(),
+            )
+            .into());
         }
         let (vault, store) = (&self.accounts.vault, self.accounts.store());
         let api_url = (!api.is_empty())
             .then(|| url::Url::parse(api))
             .transpose()
             .map_err(|e| EngineError::InvalidSource(format!("{api:?} is not an address: {e}")))?;
-        vault.put(store, &format!("popmart/{region}/client-key"), client_key).await?;
-        vault.put(store, &format!("popmart/{region}/salt"), salt).await?;
-        vault.put(store, &format!("popmart/{region}/api"), api).await?;
+        vault
+            .put(store, &format!("popmart/{region}/client-key"), client_key)
+            .await?;
+        vault
+            .put(store, &format!("popmart/{region}/salt"), salt)
+            .await?;
+        vault
+            .put(store, &format!("popmart/{region}/api"), api)
+            .await?;
         let api = api_url;
         self.engine.set_popmart_keys(
             &region,
-            Some(crate::sources::popmart::PopmartKeys { client_key: client_key.into(), salt: salt.into(), api }),
+            Some(crate::sources::popmart::PopmartKeys {
+                client_key: client_key.into(),
+                salt: salt.into(),
+                api,
+            }),
         );
-        self.accounts.audit(who, "connector.popmart", &region, None, None).await?;
+        self.accounts
+            .audit(who, "connector.popmart", &region, None, None)
+            .await?;
         Ok(())
     }
 }
@@ -272,15 +349,28 @@ const OXY_API: &str = "oxylabs/api";
 
 /// The account, with both APIs at `api` when one is given (a fake serves
 /// both), else at Oxylabs' own hosts.
-fn oxylabs_account(username: String, password: String, api: &str) -> Result<crate::sources::amazon::OxylabsAccount, ControlError> {
+fn oxylabs_account(
+    username: String,
+    password: String,
+    api: &str,
+) -> Result<crate::sources::amazon::OxylabsAccount, ControlError> {
     use crate::sources::amazon::{OxylabsAccount, DATA_API, REALTIME_API};
     let parse = |u: &str| {
-        crate::engine::source_url(u).map_err(|_| EngineError::InvalidSource(format!("{u:?} is not an http(s) address for the Oxylabs API")))
+        crate::engine::source_url(u).map_err(|_| {
+            EngineError::InvalidSource(format!(
+                "{u:?} is not an http(s) address for the Oxylabs API"
+            ))
+        })
     };
     let (realtime, data) = if api.is_empty() {
         (parse(REALTIME_API)?, parse(DATA_API)?)
     } else {
         (parse(api)?, parse(api)?)
     };
-    Ok(OxylabsAccount { username, password, realtime, data })
+    Ok(OxylabsAccount {
+        username,
+        password,
+        realtime,
+        data,
+    })
 }

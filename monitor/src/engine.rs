@@ -17,7 +17,10 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use model::{Event, PageSettings, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KINDS, SOURCE_KIND_PAGE};
+use model::{
+    Event, PageSettings, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KINDS,
+    SOURCE_KIND_PAGE,
+};
 
 use crate::fetch::{host_key, FetchLimits, Fetcher};
 use crate::live::{LiveFeed, LiveHub};
@@ -136,14 +139,17 @@ impl NewSource {
     pub fn from_arg(kind: &str, value: &str, interval: Duration) -> Result<NewSource, EngineError> {
         let mut new = NewSource::new(kind, value, interval);
         if kind == model::SOURCE_KIND_AMAZON {
-            let a = model::AmazonSettings::from_text(&value.replace('+', " "), "com").map_err(EngineError::InvalidSource)?;
+            let a = model::AmazonSettings::from_text(&value.replace('+', " "), "com")
+                .map_err(EngineError::InvalidSource)?;
             new.url = String::new();
             new.amazon = Some(a);
         } else if kind == model::SOURCE_KIND_JSON {
             // A JSON API needs its mapping: the value names a file with the
             // URL, the headers and the mapping (see `json_source_file`).
             let text = std::fs::read_to_string(value).map_err(|e| {
-                EngineError::InvalidSource(format!("json=FILE: could not read the mapping file {value:?} ({e})"))
+                EngineError::InvalidSource(format!(
+                    "json=FILE: could not read the mapping file {value:?} ({e})"
+                ))
             })?;
             let (url, mapping) = json_source_file(&text).map_err(EngineError::InvalidSource)?;
             new.url = url;
@@ -176,7 +182,11 @@ impl NewSource {
 /// /path` too: the item's own address).
 pub fn json_source_file(text: &str) -> Result<(String, model::JsonMapping), String> {
     let (mut url, mut headers, mut lines) = (None, vec![], vec![]);
-    for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+    for line in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
         if let Some(h) = line.strip_prefix("header ") {
             headers.push(h.trim());
         } else if let Some(u) = line
@@ -221,28 +231,34 @@ fn check_api_settings(new: &mut NewSource) -> Result<(), EngineError> {
     let amazon = new.kind == model::SOURCE_KIND_AMAZON;
     let popmart = new.kind == model::SOURCE_KIND_POPMART;
     if !amazon && new.amazon.is_some() {
-        return Err(EngineError::InvalidSource("ASINs are for Amazon sources".into()));
+        return Err(EngineError::InvalidSource(
+            "ASINs are for Amazon sources".into(),
+        ));
     }
     if !popmart && new.popmart.is_some() {
-        return Err(EngineError::InvalidSource("a Pop Mart region and watch are for Pop Mart sources".into()));
+        return Err(EngineError::InvalidSource(
+            "a Pop Mart region and watch are for Pop Mart sources".into(),
+        ));
     }
     if amazon {
-        let a = new
-            .amazon
-            .as_ref()
-            .ok_or_else(|| EngineError::InvalidSource("an Amazon source needs at least one ASIN or Amazon product URL".into()))?;
+        let a = new.amazon.as_ref().ok_or_else(|| {
+            EngineError::InvalidSource(
+                "an Amazon source needs at least one ASIN or Amazon product URL".into(),
+            )
+        })?;
         if a.asins.is_empty() {
-            return Err(EngineError::InvalidSource("an Amazon source needs at least one ASIN or Amazon product URL".into()));
+            return Err(EngineError::InvalidSource(
+                "an Amazon source needs at least one ASIN or Amazon product URL".into(),
+            ));
         }
         if new.url.trim().is_empty() {
             new.url = format!("https://www.amazon.{}", a.domain);
         }
     }
     if popmart {
-        let p = new
-            .popmart
-            .as_mut()
-            .ok_or_else(|| EngineError::InvalidSource("a Pop Mart source needs a region and what to watch".into()))?;
+        let p = new.popmart.as_mut().ok_or_else(|| {
+            EngineError::InvalidSource("a Pop Mart source needs a region and what to watch".into())
+        })?;
         p.check().map_err(EngineError::InvalidSource)?;
         if new.url.trim().is_empty() {
             new.url = p.region_info().map(|r| r.0.to_string()).unwrap_or_default();
@@ -256,15 +272,24 @@ fn check_api_settings(new: &mut NewSource) -> Result<(), EngineError> {
 
 /// A JSON source's mapping: present, paths that parse, headers whose
 /// environment variables are set.
-fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>, allowed_env: &[String]) -> Result<(), EngineError> {
+fn check_json_mapping(
+    kind: &str,
+    json: &Option<model::JsonMapping>,
+    allowed_env: &[String],
+) -> Result<(), EngineError> {
     use crate::sources::json::{check_mapping, headers};
     match (kind == model::SOURCE_KIND_JSON, json) {
         (false, None) => Ok(()),
-        (false, Some(_)) => Err(EngineError::InvalidSource("a field mapping is for JSON API sources".into())),
-        (true, None) => Err(EngineError::InvalidSource("a JSON API source needs a field mapping (at least id, title and price)".into())),
+        (false, Some(_)) => Err(EngineError::InvalidSource(
+            "a field mapping is for JSON API sources".into(),
+        )),
+        (true, None) => Err(EngineError::InvalidSource(
+            "a JSON API source needs a field mapping (at least id, title and price)".into(),
+        )),
         (true, Some(m)) => {
             check_mapping(m).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
-            headers(&m.headers, allowed_env).map_err(|e| EngineError::InvalidSource(e.to_string()))?;
+            headers(&m.headers, allowed_env)
+                .map_err(|e| EngineError::InvalidSource(e.to_string()))?;
             Ok(())
         }
     }
@@ -274,19 +299,34 @@ fn check_json_mapping(kind: &str, json: &Option<model::JsonMapping>, allowed_env
 fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), EngineError> {
     if kind != SOURCE_KIND_PAGE {
         if !page.is_empty() {
-            return Err(EngineError::InvalidSource("CSS selectors and stock phrases are for product-page sources".into()));
+            return Err(EngineError::InvalidSource(
+                "CSS selectors and stock phrases are for product-page sources".into(),
+            ));
         }
         return Ok(());
     }
-    for (what, sel) in [("price", &mut page.price_selector), ("stock", &mut page.stock_selector)] {
-        *sel = sel.take().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    for (what, sel) in [
+        ("price", &mut page.price_selector),
+        ("stock", &mut page.stock_selector),
+    ] {
+        *sel = sel
+            .take()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         if let Some(css) = sel {
-            scraper::Selector::parse(css)
-                .map_err(|e| EngineError::InvalidSource(format!("the {what} selector {css:?} is not valid CSS: {e}")))?;
+            scraper::Selector::parse(css).map_err(|e| {
+                EngineError::InvalidSource(format!(
+                    "the {what} selector {css:?} is not valid CSS: {e}"
+                ))
+            })?;
         }
     }
     for list in [&mut page.in_stock_phrases, &mut page.out_of_stock_phrases] {
-        *list = list.iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect();
+        *list = list
+            .iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
     }
     Ok(())
 }
@@ -450,7 +490,9 @@ impl Engine {
     fn register(&self, source: Source) -> Arc<SourceTask> {
         if source.kind == model::SOURCE_KIND_POPMART {
             if let Ok(u) = Url::parse(&source.url) {
-                self.fetcher.gates.set_rules(&host_key(&u), self.cfg.popmart_politeness.clone());
+                self.fetcher
+                    .gates
+                    .set_rules(&host_key(&u), self.cfg.popmart_politeness.clone());
             }
         }
         let task = Arc::new(SourceTask {
@@ -464,9 +506,7 @@ impl Engine {
             wake: Notify::new(),
             handle: Mutex::new(None),
         });
-        self.sources
-            .lock()
-            .insert(source.key, task.clone());
+        self.sources.lock().insert(source.key, task.clone());
         task
     }
 
@@ -501,13 +541,17 @@ impl Engine {
         let engine = Arc::downgrade(self);
         let task2 = task.clone();
         let restarts = self.metrics.restarts.clone();
-        *handle = Some(tokio::spawn(crate::supervise::supervised("scheduler", restarts, move || {
-            let (engine, task) = (engine.clone(), task2.clone());
-            async move {
-                crate::poll::schedule(engine, task).await;
-                Ok(())
-            }
-        })));
+        *handle = Some(tokio::spawn(crate::supervise::supervised(
+            "scheduler",
+            restarts,
+            move || {
+                let (engine, task) = (engine.clone(), task2.clone());
+                async move {
+                    crate::poll::schedule(engine, task).await;
+                    Ok(())
+                }
+            },
+        )));
     }
 
     /// Adds a source, or returns the existing one with the same kind and URL.
@@ -534,7 +578,12 @@ impl Engine {
             .lock()
             .values()
             .map(|t| t.source.lock().clone())
-            .find(|s| s.kind == new.kind && s.url == url_text && s.amazon == new.amazon && s.popmart == new.popmart);
+            .find(|s| {
+                s.kind == new.kind
+                    && s.url == url_text
+                    && s.amazon == new.amazon
+                    && s.popmart == new.popmart
+            });
         if let Some(s) = existing {
             return Ok(s);
         }
@@ -669,7 +718,9 @@ impl Engine {
             if let Some(url) = url {
                 s.url = url.as_str().trim_end_matches('/').to_string();
                 if s.kind == model::SOURCE_KIND_POPMART {
-                    self.fetcher.gates.set_rules(&host_key(&url), self.cfg.popmart_politeness.clone());
+                    self.fetcher
+                        .gates
+                        .set_rules(&host_key(&url), self.cfg.popmart_politeness.clone());
                 }
             }
             if let Some(i) = edit.interval {
@@ -726,7 +777,11 @@ impl Engine {
                     &host_key(base),
                     Politeness {
                         max_in_flight: 4,
-                        min_spacing: self.cfg.politeness.min_spacing.min(Duration::from_millis(100)),
+                        min_spacing: self
+                            .cfg
+                            .politeness
+                            .min_spacing
+                            .min(Duration::from_millis(100)),
                         ..self.cfg.politeness.clone()
                     },
                 );
@@ -736,7 +791,11 @@ impl Engine {
     }
 
     /// Sets (or forgets) a Pop Mart region's client key and signing salt.
-    pub fn set_popmart_keys(&self, region: &str, keys: Option<crate::sources::popmart::PopmartKeys>) {
+    pub fn set_popmart_keys(
+        &self,
+        region: &str,
+        keys: Option<crate::sources::popmart::PopmartKeys>,
+    ) {
         let mut c = self.connectors.write();
         match keys {
             Some(k) => c.popmart.insert(region.to_uppercase(), k),
@@ -758,7 +817,10 @@ impl Engine {
         let c = self.connectors.read();
         ConnectorStatus {
             oxylabs_user: c.oxylabs.as_ref().map(|a| a.username.clone()),
-            oxylabs_demo: c.oxylabs.as_ref().is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
+            oxylabs_demo: c
+                .oxylabs
+                .as_ref()
+                .is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
             popmart_regions: c.popmart.keys().cloned().collect(),
         }
     }
@@ -803,11 +865,7 @@ impl Engine {
 
     /// How many products are still listed (without building their summaries).
     pub fn product_count(&self) -> usize {
-        self.state
-            .lock()
-            .values()
-            .filter(|p| !p.removed)
-            .count()
+        self.state.lock().values().filter(|p| !p.removed).count()
     }
 
     /// Every product still listed, most recently changed first.
@@ -838,10 +896,14 @@ impl Engine {
 
     /// Sets each summary's spread across the stores carrying the same item.
     fn add_spreads(&self, summaries: &mut [ProductSummary]) {
-        let watched: std::collections::HashSet<String> = self.sources.lock().keys().cloned().collect();
+        let watched: std::collections::HashSet<String> =
+            self.sources.lock().keys().cloned().collect();
         let state = self.state.lock();
         let verdicts = self.verdicts.read();
-        let live: Vec<&Product> = state.values().filter(|p| !p.removed && watched.contains(&p.source)).collect();
+        let live: Vec<&Product> = state
+            .values()
+            .filter(|p| !p.removed && watched.contains(&p.source))
+            .collect();
         let index = model::compare::MatchIndex::new(live, &verdicts);
         for s in summaries.iter_mut() {
             if let Some(me) = state.get(&s.key) {
@@ -906,24 +968,41 @@ impl Engine {
 
     /// What a JSON API source with this mapping would read now, without
     /// adding it ("Preview").
-    pub async fn preview_json(&self, url: &str, currency: Option<&str>, mapping: model::JsonMapping) -> Result<Vec<Product>, EngineError> {
+    pub async fn preview_json(
+        &self,
+        url: &str,
+        currency: Option<&str>,
+        mapping: model::JsonMapping,
+    ) -> Result<Vec<Product>, EngineError> {
         let url = source_url(url)?;
         let json = Some(mapping);
         check_json_mapping(model::SOURCE_KIND_JSON, &json, &self.cfg.source_env)?;
         self.check_address(&url).await?;
         let brands = self.brands.read().clone();
-        let currency = currency.map(|c| c.trim().to_uppercase()).filter(|c| c.len() == 3).unwrap_or_else(|| "USD".into());
+        let currency = currency
+            .map(|c| c.trim().to_uppercase())
+            .filter(|c| c.len() == 3)
+            .unwrap_or_else(|| "USD".into());
         // The first page is enough to see what the mapping reads.
-        crate::sources::json::fetch_and_parse(&self.fetcher, &url, "preview", &currency, &brands, json.as_ref().expect("set above"), &self.cfg.source_env, 1)
-            .await
-            .map(|(products, _)| {
-                // What a poll would keep: the same gate (bounded prices, web links).
-                products
-                    .into_iter()
-                    .filter_map(|mut p| crate::normalise::check_product(&mut p).ok().map(|()| p))
-                    .collect()
-            })
-            .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
+        crate::sources::json::fetch_and_parse(
+            &self.fetcher,
+            &url,
+            "preview",
+            &currency,
+            &brands,
+            json.as_ref().expect("set above"),
+            &self.cfg.source_env,
+            1,
+        )
+        .await
+        .map(|(products, _)| {
+            // What a poll would keep: the same gate (bounded prices, web links).
+            products
+                .into_iter()
+                .filter_map(|mut p| crate::normalise::check_product(&mut p).ok().map(|()| p))
+                .collect()
+        })
+        .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
     }
 
     /// The same item in other stores (cross-store comparison): products of
@@ -932,14 +1011,19 @@ impl Engine {
     pub fn same_items(&self, key: &str) -> Vec<(Product, model::MatchedBy)> {
         // Only stores still watched: a removed source's products stay in
         // the history but are nobody's offer any more.
-        let watched: std::collections::HashSet<String> = self.sources.lock().keys().cloned().collect();
+        let watched: std::collections::HashSet<String> =
+            self.sources.lock().keys().cloned().collect();
         let state = self.state.lock();
         let verdicts = self.verdicts.read();
-        let Some(me) = state.get(key) else { return vec![] };
+        let Some(me) = state.get(key) else {
+            return vec![];
+        };
         let mut out: Vec<(Product, model::MatchedBy)> = state
             .values()
             .filter(|p| !p.removed && p.key != me.key && watched.contains(&p.source))
-            .filter_map(|p| model::compare::same_item_judged(me, p, &verdicts).map(|why| (p.clone(), why)))
+            .filter_map(|p| {
+                model::compare::same_item_judged(me, p, &verdicts).map(|why| (p.clone(), why))
+            })
             .collect();
         out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
         out
@@ -948,7 +1032,12 @@ impl Engine {
     /// Records a user's verdict on two products: the same item (`Some(true)`:
     /// confirm or merge), not the same (`Some(false)`: split), or back to
     /// automatic matching (`None`). Both must exist, in different sources.
-    pub async fn judge_match(&self, a: &str, b: &str, same: Option<bool>) -> Result<(), EngineError> {
+    pub async fn judge_match(
+        &self,
+        a: &str,
+        b: &str,
+        same: Option<bool>,
+    ) -> Result<(), EngineError> {
         {
             let state = self.state.lock();
             let (pa, pb) = match (state.get(a), state.get(b)) {
@@ -968,17 +1057,25 @@ impl Engine {
                 Some(s) => v.insert(model::compare::pair(a, b), s),
                 None => v.remove(&model::compare::pair(a, b)),
             };
-            let mut pairs: Vec<_> = v.iter().map(|((a, b), s)| (a.clone(), b.clone(), *s)).collect();
+            let mut pairs: Vec<_> = v
+                .iter()
+                .map(|((a, b), s)| (a.clone(), b.clone(), *s))
+                .collect();
             pairs.sort();
             pairs
         };
-        self.store.set_meta(VERDICTS_META, serde_json::json!({ "pairs": pairs })).await?;
+        self.store
+            .set_meta(VERDICTS_META, serde_json::json!({ "pairs": pairs }))
+            .await?;
         Ok(())
     }
 
     /// The users' verdict on two products, if any.
     pub fn verdict(&self, a: &str, b: &str) -> Option<bool> {
-        self.verdicts.read().get(&model::compare::pair(a, b)).copied()
+        self.verdicts
+            .read()
+            .get(&model::compare::pair(a, b))
+            .copied()
     }
 
     /// Stores events that are not about a poll (repricing's proposals and
@@ -1017,10 +1114,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(url, "https://luckdata.io/api/sneaker-API/stockx?url=x");
-        assert_eq!(m.headers, vec!["X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}".to_string()]);
-        assert_eq!((m.items.as_str(), m.id.as_str(), m.url.as_str()), ("/data", "/sku", "/link"));
-        assert!(json_source_file("id = /sku").unwrap_err().contains("url = https://"));
-        assert!(json_source_file("url = https://x.example\ncolour = /c").unwrap_err().contains("unknown field"));
+        assert_eq!(
+            m.headers,
+            vec!["X-Luckdata-Api-Key: ${LUCKDATA_API_KEY}".to_string()]
+        );
+        assert_eq!(
+            (m.items.as_str(), m.id.as_str(), m.url.as_str()),
+            ("/data", "/sku", "/link")
+        );
+        assert!(json_source_file("id = /sku")
+            .unwrap_err()
+            .contains("url = https://"));
+        assert!(json_source_file("url = https://x.example\ncolour = /c")
+            .unwrap_err()
+            .contains("unknown field"));
     }
 
     #[test]
@@ -1037,10 +1144,17 @@ mod tests {
     #[tokio::test]
     async fn a_scheduler_that_is_gone_makes_the_engine_not_ready() {
         let store = Store::open("mem://").await.unwrap();
-        let cfg = EngineConfig { outbound: crate::outbound::Policy::open(), ..EngineConfig::default() };
+        let cfg = EngineConfig {
+            outbound: crate::outbound::Policy::open(),
+            ..EngineConfig::default()
+        };
         let engine = Engine::open(store, cfg).await.unwrap();
         let s = engine
-            .add_source(NewSource::new("shopify", "http://127.0.0.1:9", Duration::from_secs(3600)))
+            .add_source(NewSource::new(
+                "shopify",
+                "http://127.0.0.1:9",
+                Duration::from_secs(3600),
+            ))
             .await
             .unwrap();
         engine.start();

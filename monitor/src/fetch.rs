@@ -167,7 +167,11 @@ pub struct Fetcher {
 impl Fetcher {
     pub fn new(limits: FetchLimits, gates: Gates, policy: std::sync::Arc<Policy>) -> Self {
         let (timeout, connect) = (limits.timeout, limits.timeout.min(Duration::from_secs(10)));
-        let outbound = Outbound::new(policy, |b| b.user_agent(USER_AGENT).timeout(timeout).connect_timeout(connect));
+        let outbound = Outbound::new(policy, |b| {
+            b.user_agent(USER_AGENT)
+                .timeout(timeout)
+                .connect_timeout(connect)
+        });
         Fetcher {
             outbound,
             limits,
@@ -186,7 +190,11 @@ impl Fetcher {
     }
 
     /// GETs `url` as JSON with these extra headers (an API's key).
-    pub async fn get_json_with(&self, url: &Url, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
+    pub async fn get_json_with(
+        &self,
+        url: &Url,
+        headers: &[(String, String)],
+    ) -> Result<Vec<u8>, FetchError> {
         self.get(url, false, headers).await
     }
 
@@ -196,7 +204,12 @@ impl Fetcher {
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
-    async fn get(&self, url: &Url, html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
+    async fn get(
+        &self,
+        url: &Url,
+        html: bool,
+        headers: &[(String, String)],
+    ) -> Result<Vec<u8>, FetchError> {
         let host = host_key(url);
         let permit = self.gates.acquire(&host).await?;
         let result = self.get_unguarded(url, html, headers).await;
@@ -214,13 +227,19 @@ impl Fetcher {
         request: reqwest::RequestBuilder,
         classify: impl FnOnce(Answer) -> Result<T, FetchError>,
     ) -> Result<T, FetchError> {
-        let request = request
-            .build()
-            .map_err(|e| FetchError::Unreadable(format!("the request could not be made: {}", root_cause(&e))))?;
-        let client = self.outbound.client_for(request.url()).map_err(|e| FetchError::Refused(e.to_string()))?;
+        let request = request.build().map_err(|e| {
+            FetchError::Unreadable(format!("the request could not be made: {}", root_cause(&e)))
+        })?;
+        let client = self
+            .outbound
+            .client_for(request.url())
+            .map_err(|e| FetchError::Refused(e.to_string()))?;
         let permit = self.gates.acquire(&host_key(request.url())).await?;
         let result = async {
-            let response = client.execute(request).await.map_err(|e| self.transport_error(e))?;
+            let response = client
+                .execute(request)
+                .await
+                .map_err(|e| self.transport_error(e))?;
             let status = response.status().as_u16();
             let retry_after = retry_after(response.headers());
             let html = response
@@ -229,7 +248,12 @@ impl Fetcher {
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ct| ct.contains("text/html"));
             let body = self.read_capped(response).await?;
-            classify(Answer { status, retry_after, html, body })
+            classify(Answer {
+                status,
+                retry_after,
+                html,
+                body,
+            })
         }
         .await;
         self.gates.report(permit, outcome_of(&result));
@@ -243,7 +267,12 @@ impl Fetcher {
         self.outbound.builder()
     }
 
-    async fn get_unguarded(&self, url: &Url, want_html: bool, headers: &[(String, String)]) -> Result<Vec<u8>, FetchError> {
+    async fn get_unguarded(
+        &self,
+        url: &Url,
+        want_html: bool,
+        headers: &[(String, String)],
+    ) -> Result<Vec<u8>, FetchError> {
         let accept = if want_html {
             "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
         } else {
@@ -252,15 +281,22 @@ impl Fetcher {
         let mut hop = url.clone();
         let mut hops = 0;
         let response = loop {
-            let client = self.outbound.client_for(&hop).map_err(|e| FetchError::Refused(e.to_string()))?;
-            let mut request = client.get(hop.clone()).header(reqwest::header::ACCEPT, accept);
+            let client = self
+                .outbound
+                .client_for(&hop)
+                .map_err(|e| FetchError::Refused(e.to_string()))?;
+            let mut request = client
+                .get(hop.clone())
+                .header(reqwest::header::ACCEPT, accept);
             // The source's headers (an API key) go to its own host only,
             // never to a host a redirect leads to.
             if host_key(&hop) == host_key(url) {
                 for (name, value) in headers {
                     // Marked sensitive: never printed by reqwest's or our Debug.
                     let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
-                        FetchError::Unreadable(format!("the value of the header {name} is not valid in HTTP"))
+                        FetchError::Unreadable(format!(
+                            "the value of the header {name} is not valid in HTTP"
+                        ))
                     })?;
                     v.set_sensitive(true);
                     request = request.header(name.as_str(), v);
@@ -270,9 +306,15 @@ impl Fetcher {
             match self.outbound.redirect(&hop, &response) {
                 None => break response,
                 Some(_) if hops >= MAX_REDIRECTS => {
-                    return Err(FetchError::Refused(crate::outbound::Refused::TooManyRedirects.to_string()))
+                    return Err(FetchError::Refused(
+                        crate::outbound::Refused::TooManyRedirects.to_string(),
+                    ))
                 }
-                Some(Err(refused)) => return Err(FetchError::Refused(format!("a redirect was refused: {refused}"))),
+                Some(Err(refused)) => {
+                    return Err(FetchError::Refused(format!(
+                        "a redirect was refused: {refused}"
+                    )))
+                }
                 Some(Ok(next)) => {
                     hop = next;
                     hops += 1;
@@ -360,8 +402,14 @@ pub struct Answer {
 /// What a request's result tells the host's gate.
 fn outcome_of<T>(result: &Result<T, FetchError>) -> Outcome {
     match result {
-        Ok(_) | Err(FetchError::PasswordProtected) | Err(FetchError::Http { .. }) | Err(FetchError::Refused(_)) => Outcome::Ok,
-        Err(FetchError::RateLimited { status, retry_after }) => Outcome::RateLimited {
+        Ok(_)
+        | Err(FetchError::PasswordProtected)
+        | Err(FetchError::Http { .. })
+        | Err(FetchError::Refused(_)) => Outcome::Ok,
+        Err(FetchError::RateLimited {
+            status,
+            retry_after,
+        }) => Outcome::RateLimited {
             retry_after: *retry_after,
             security_rejection: *status == 430,
         },
@@ -408,7 +456,10 @@ mod tests {
         assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
-        h.insert(RETRY_AFTER, HeaderValue::from_static("10000000000000000000"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("10000000000000000000"),
+        );
         assert_eq!(retry_after(&h), Some(crate::bounds::MAX_WAIT));
     }
 }

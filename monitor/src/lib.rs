@@ -25,6 +25,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod bounds;
 pub mod control;
 pub mod demo;
 pub mod detect;
@@ -35,14 +36,15 @@ pub mod metrics;
 pub mod normalise;
 pub mod outbound;
 pub mod politeness;
-pub mod repricing;
 mod poll;
+pub mod repricing;
 pub mod sources;
 pub mod store;
 pub mod supervise;
-pub mod bounds;
 
 pub use auth::{Accounts, Identity};
 pub use control::{Control, ControlError};
-pub use engine::{ConnectorStatus, Connectors, Engine, EngineConfig, EngineError, NewSource, SourceEdit};
+pub use engine::{
+    ConnectorStatus, Connectors, Engine, EngineConfig, EngineError, NewSource, SourceEdit,
+};
 pub use store::Store;

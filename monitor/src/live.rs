@@ -76,7 +76,8 @@ impl Drop for LiveFeed {
 impl LiveFeed {
     /// A feed for the server's own use, not counted among live clients.
     pub fn internal(store: Arc<Store>, hub: &LiveHub, since: u64) -> Self {
-        hub.internal.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        hub.internal
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut feed = LiveFeed::new(store, hub, since);
         feed.internal = Some(hub.internal.clone());
         feed

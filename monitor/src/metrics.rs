@@ -2,8 +2,8 @@
 //! how long runs take, and events by type. The server adds its own (HTTP
 //! requests) and renders everything in the Prometheus text format.
 
-use std::collections::BTreeMap;
 use parking_lot::Mutex;
+use std::collections::BTreeMap;
 
 /// Upper bounds (seconds) of the poll-duration histogram's buckets.
 pub const POLL_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];

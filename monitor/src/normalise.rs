@@ -178,7 +178,11 @@ const MAX_FACTS: usize = 20;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProductError {
     #[error("{title}: size {size}: {why}")]
-    Price { title: String, size: String, why: PriceError },
+    Price {
+        title: String,
+        size: String,
+        why: PriceError,
+    },
     #[error("{title}: lists {count} sizes, more than the {MAX_VARIANTS} Dropwatch keeps for one product")]
     TooManySizes { title: String, count: usize },
 }
@@ -208,7 +212,10 @@ fn clip(s: &mut String, max: usize) {
 pub fn check_product(p: &mut Product) -> Result<(), ProductError> {
     clip(&mut p.title, MAX_TITLE_CHARS);
     if p.variants.len() > MAX_VARIANTS {
-        return Err(ProductError::TooManySizes { title: p.title.clone(), count: p.variants.len() });
+        return Err(ProductError::TooManySizes {
+            title: p.title.clone(),
+            count: p.variants.len(),
+        });
     }
     for v in &mut p.variants {
         clip(&mut v.size, MAX_SHORT_CHARS);
@@ -282,7 +289,10 @@ mod tests {
         assert_eq!(parse_price("129.99"), Some("129.99".parse().unwrap()));
         assert_eq!(parse_price("-1"), None);
         assert_eq!(parse_price("free"), None);
-        assert!(parse_price("1e25").is_some(), "read, then refused by the gate");
+        assert!(
+            parse_price("1e25").is_some(),
+            "read, then refused by the gate"
+        );
     }
 
     fn product(price: &str) -> Product {
@@ -321,13 +331,22 @@ mod tests {
         check_product(&mut p).unwrap();
         assert_eq!(p.url, "", "a javascript: link is dropped");
         assert_eq!(p.image, None, "a data: image is dropped");
-        assert_eq!(p.variants[0].compare_at, None, "an absurd 'was' price is dropped");
-        assert_eq!(p.variants[0].cart_url.as_deref(), Some("https://shop.example/cart/1:1"));
+        assert_eq!(
+            p.variants[0].compare_at, None,
+            "an absurd 'was' price is dropped"
+        );
+        assert_eq!(
+            p.variants[0].cart_url.as_deref(),
+            Some("https://shop.example/cart/1:1")
+        );
         let mut p = product("10000000000000000000000000");
         let err = check_product(&mut p).unwrap_err();
         assert!(err.to_string().contains("size 9: the price"), "{err}");
         let mut p = product("1");
         p.variants = (0..1001).map(|_| p.variants[0].clone()).collect();
-        assert!(matches!(check_product(&mut p), Err(ProductError::TooManySizes { count: 1001, .. })));
+        assert!(matches!(
+            check_product(&mut p),
+            Err(ProductError::TooManySizes { count: 1001, .. })
+        ));
     }
 }

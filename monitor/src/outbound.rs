@@ -79,9 +79,17 @@ fn v6_rule(ip: Ipv6Addr) -> Option<&'static str> {
     // the NAT64 prefix (64:ff9b::/96) reach the IPv4 address.
     let seg = ip.segments();
     let embedded = ip.to_ipv4_mapped().or_else(|| {
-        let compatible = seg[..6].iter().all(|s| *s == 0) && !ip.is_loopback() && !ip.is_unspecified();
+        let compatible =
+            seg[..6].iter().all(|s| *s == 0) && !ip.is_loopback() && !ip.is_unspecified();
         let nat64 = seg[0] == 0x64 && seg[1] == 0xff9b && seg[2..6].iter().all(|s| *s == 0);
-        (compatible || nat64).then(|| Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8))
+        (compatible || nat64).then(|| {
+            Ipv4Addr::new(
+                (seg[6] >> 8) as u8,
+                seg[6] as u8,
+                (seg[7] >> 8) as u8,
+                seg[7] as u8,
+            )
+        })
     });
     if let Some(v4) = embedded {
         return v4_rule(v4).map(|_| "an IPv4 address inside an IPv6 one that is not public");
@@ -95,7 +103,9 @@ fn v6_rule(ip: Ipv6Addr) -> Option<&'static str> {
         _ if ip.is_multicast() => "a multicast address",
         _ if seg[0] == 0x2001 && seg[1] == 0xdb8 => "a documentation address",
         _ if seg[0] == 0x2002 => "a 6to4 address (2002::/16)",
-        _ if seg[0] == 0x100 && seg[1..4].iter().all(|s| *s == 0) => "a discard-only address (100::/64)",
+        _ if seg[0] == 0x100 && seg[1..4].iter().all(|s| *s == 0) => {
+            "a discard-only address (100::/64)"
+        }
         _ => return None,
     })
 }
@@ -125,7 +135,10 @@ impl Policy {
 
     /// Everything allowed (`--allow-private-networks`, the engine's tests).
     pub fn open() -> Arc<Policy> {
-        Arc::new(Policy { allow_private: true, ..Policy::default() })
+        Arc::new(Policy {
+            allow_private: true,
+            ..Policy::default()
+        })
     }
 
     pub fn allows_private(&self) -> bool {
@@ -156,7 +169,9 @@ impl Policy {
     /// are checked by [`PublicResolver`] when connecting.
     pub fn check(&self, url: &Url) -> Result<Route, Refused> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Refused::Scheme { url: url.as_str().chars().take(200).collect() });
+            return Err(Refused::Scheme {
+                url: url.as_str().chars().take(200).collect(),
+            });
         }
         if self.allow_private || self.is_trusted(url) {
             return Ok(Route::Trusted);
@@ -189,7 +204,9 @@ impl Policy {
                     Ok(())
                 }
             }
-            None => Err(Refused::Scheme { url: "an address without a host".into() }),
+            None => Err(Refused::Scheme {
+                url: "an address without a host".into(),
+            }),
         }
     }
 
@@ -202,7 +219,8 @@ impl Policy {
         if route == Route::Public {
             if let Some(Host::Domain(d)) = url.host() {
                 let port = url.port_or_known_default().unwrap_or(443);
-                let lookup = tokio::time::timeout(std::time::Duration::from_secs(3), public_addrs(d, port));
+                let lookup =
+                    tokio::time::timeout(std::time::Duration::from_secs(3), public_addrs(d, port));
                 if let Ok(Err(e @ Refused::Private { .. })) = lookup.await {
                     return Err(e);
                 }
@@ -214,7 +232,12 @@ impl Policy {
     /// The addresses of `host` that the policy allows (all of them when it
     /// is lifted or the host is trusted as `host:port`).
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, Refused> {
-        let literal = Url::parse(&format!("http://{host}:{port}/")).ok();
+        let bracketed = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        let literal = Url::parse(&format!("http://{bracketed}:{port}/")).ok();
         if let Some(ip) = literal.as_ref().and_then(|u| match u.host() {
             Some(Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
             Some(Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
@@ -224,9 +247,13 @@ impl Policy {
             return Ok(vec![SocketAddr::new(ip, port)]);
         }
         if self.allow_private {
-            let found = tokio::net::lookup_host((host, port))
-                .await
-                .map_err(|e| Refused::Unresolved { host: host.into(), why: e.to_string() })?;
+            let found =
+                tokio::net::lookup_host((host, port))
+                    .await
+                    .map_err(|e| Refused::Unresolved {
+                        host: host.into(),
+                        why: e.to_string(),
+                    })?;
             return Ok(found.collect());
         }
         self.check_host(Some(Host::Domain(host)))?;
@@ -238,16 +265,26 @@ impl Policy {
 async fn public_addrs(host: &str, port: u16) -> Result<Vec<SocketAddr>, Refused> {
     let found: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
-        .map_err(|e| Refused::Unresolved { host: host.into(), why: e.to_string() })?
+        .map_err(|e| Refused::Unresolved {
+            host: host.into(),
+            why: e.to_string(),
+        })?
         .collect();
-    let public: Vec<SocketAddr> = found.iter().copied().filter(|a| private_rule(a.ip()).is_none()).collect();
+    let public: Vec<SocketAddr> = found
+        .iter()
+        .copied()
+        .filter(|a| private_rule(a.ip()).is_none())
+        .collect();
     match (public.is_empty(), found.first()) {
         (false, _) => Ok(public),
         (true, Some(first)) => Err(Refused::Private {
             host: format!("{host} ({})", first.ip()),
             rule: private_rule(first.ip()).unwrap_or("not public"),
         }),
-        (true, None) => Err(Refused::Unresolved { host: host.into(), why: "no addresses".into() }),
+        (true, None) => Err(Refused::Unresolved {
+            host: host.into(),
+            why: "no addresses".into(),
+        }),
     }
 }
 
@@ -258,7 +295,9 @@ struct PublicResolver;
 impl Resolve for PublicResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
-            let addrs = public_addrs(name.as_str(), 0).await.map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+            let addrs = public_addrs(name.as_str(), 0)
+                .await
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
@@ -277,14 +316,21 @@ pub struct Outbound {
 
 impl Outbound {
     /// Builds both clients with the caller's settings (timeouts, User-Agent).
-    pub fn new(policy: Arc<Policy>, configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder) -> Outbound {
+    pub fn new(
+        policy: Arc<Policy>,
+        configure: impl Fn(reqwest::ClientBuilder) -> reqwest::ClientBuilder,
+    ) -> Outbound {
         let build = |b: reqwest::ClientBuilder| {
             configure(b.redirect(reqwest::redirect::Policy::none()))
                 .build()
                 .expect("the HTTP client's TLS backend is built in")
         };
         Outbound {
-            public: build(reqwest::Client::builder().no_proxy().dns_resolver(Arc::new(PublicResolver))),
+            public: build(
+                reqwest::Client::builder()
+                    .no_proxy()
+                    .dns_resolver(Arc::new(PublicResolver)),
+            ),
             trusted: build(reqwest::Client::builder()),
             policy,
         }
@@ -310,11 +356,19 @@ impl Outbound {
 
     /// Where a redirect answer leads, checked like the first request; `None`
     /// when `response` is not a redirect with a usable `Location`.
-    pub fn redirect(&self, from: &Url, response: &reqwest::Response) -> Option<Result<Url, Refused>> {
+    pub fn redirect(
+        &self,
+        from: &Url,
+        response: &reqwest::Response,
+    ) -> Option<Result<Url, Refused>> {
         if !response.status().is_redirection() {
             return None;
         }
-        let location = response.headers().get(reqwest::header::LOCATION)?.to_str().ok()?;
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)?
+            .to_str()
+            .ok()?;
         let next = from.join(location).ok()?;
         Some(self.policy.check(&next).map(|_| next))
     }
@@ -361,23 +415,57 @@ mod tests {
         ] {
             assert!(refused(url).is_some(), "{url} should be refused");
         }
-        assert_eq!(refused("http://10.1.2.3/"), Some("a private address (RFC 1918)"));
-        assert_eq!(refused("http://169.254.169.254/"), Some("a link-local address (169.254.0.0/16, cloud metadata)"));
+        assert_eq!(
+            refused("http://10.1.2.3/"),
+            Some("a private address (RFC 1918)")
+        );
+        assert_eq!(
+            refused("http://169.254.169.254/"),
+            Some("a link-local address (169.254.0.0/16, cloud metadata)")
+        );
     }
 
     #[test]
     fn public_addresses_and_trusted_ones_pass() {
         let p = Policy::strict();
-        for url in ["https://kith.com/products.json", "http://93.184.216.34/", "https://[2606:4700::1111]/"] {
-            assert_eq!(p.check(&Url::parse(url).unwrap()), Ok(Route::Public), "{url}");
+        for url in [
+            "https://kith.com/products.json",
+            "http://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+        ] {
+            assert_eq!(
+                p.check(&Url::parse(url).unwrap()),
+                Ok(Route::Public),
+                "{url}"
+            );
         }
-        assert!(matches!(p.check(&Url::parse("file:///etc/passwd").unwrap()), Err(Refused::Scheme { .. })));
-        assert!(matches!(p.check(&Url::parse("gopher://x/").unwrap()), Err(Refused::Scheme { .. })));
+        assert!(matches!(
+            p.check(&Url::parse("file:///etc/passwd").unwrap()),
+            Err(Refused::Scheme { .. })
+        ));
+        assert!(matches!(
+            p.check(&Url::parse("gopher://x/").unwrap()),
+            Err(Refused::Scheme { .. })
+        ));
         p.trust(&Url::parse("http://127.0.0.1:3000/demo/").unwrap());
-        assert_eq!(p.check(&Url::parse("http://127.0.0.1:3000/demo/products.json").unwrap()), Ok(Route::Trusted));
-        assert!(p.check(&Url::parse("http://127.0.0.1:3000/api/v1/users").unwrap()).is_err(), "only under the trusted path");
-        assert!(p.check(&Url::parse("http://127.0.0.1:3001/demo/").unwrap()).is_err(), "only that port");
-        assert_eq!(Policy::open().check(&Url::parse("http://10.0.0.1/").unwrap()), Ok(Route::Trusted));
+        assert_eq!(
+            p.check(&Url::parse("http://127.0.0.1:3000/demo/products.json").unwrap()),
+            Ok(Route::Trusted)
+        );
+        assert!(
+            p.check(&Url::parse("http://127.0.0.1:3000/api/v1/users").unwrap())
+                .is_err(),
+            "only under the trusted path"
+        );
+        assert!(
+            p.check(&Url::parse("http://127.0.0.1:3001/demo/").unwrap())
+                .is_err(),
+            "only that port"
+        );
+        assert_eq!(
+            Policy::open().check(&Url::parse("http://10.0.0.1/").unwrap()),
+            Ok(Route::Trusted)
+        );
     }
 
     #[tokio::test]

@@ -160,9 +160,7 @@ impl Gates {
 
     /// Sets the rules for one host (`host` or `host:port`), e.g. the demo store.
     pub fn set_rules(&self, host: &str, rules: Politeness) {
-        self.overrides
-            .lock()
-            .insert(host.to_string(), rules);
+        self.overrides.lock().insert(host.to_string(), rules);
         self.hosts.lock().remove(host);
     }
 

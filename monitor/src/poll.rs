@@ -20,12 +20,15 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{Event, EventKind, PollRun, Product, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON, SOURCE_KIND_PAGE, SOURCE_KIND_POPMART};
+use model::{
+    Event, EventKind, PollRun, Product, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON,
+    SOURCE_KIND_PAGE, SOURCE_KIND_POPMART,
+};
 
 use crate::detect::{diff, removal};
-use crate::normalise::check_product;
 use crate::engine::{Engine, EngineError, SourceTask};
 use crate::fetch::FetchError;
+use crate::normalise::check_product;
 use crate::sources::page::{self, PageError};
 use crate::sources::shopify::{self, PageContext};
 use crate::store::Batch;
@@ -37,7 +40,11 @@ pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
         let _ = e.run(&task).await;
         let (interval, jitter) = (
             task.source.lock().interval_secs,
-            if e.cfg.jitter.is_finite() { e.cfg.jitter.clamp(0.0, 0.9) } else { 0.0 },
+            if e.cfg.jitter.is_finite() {
+                e.cfg.jitter.clamp(0.0, 0.9)
+            } else {
+                0.0
+            },
         );
         drop(e);
         let factor = 1.0 + rand::rng().random_range(-jitter..=jitter);
@@ -179,27 +186,41 @@ impl Engine {
                 store_url.clone(),
                 source.currency.clone(),
             );
-            let (kind, settings, mapping) = (source.kind.clone(), source.page.clone(), source.json.clone());
+            let (kind, settings, mapping) = (
+                source.kind.clone(),
+                source.page.clone(),
+                source.json.clone(),
+            );
             let (amazon, popmart) = (source.amazon.clone(), source.popmart.clone());
             // A page source has one product: its last state, for a sold-out
             // page that shows no price.
             let previous = (kind == SOURCE_KIND_PAGE)
-                .then(|| self.state.lock().values().find(|p| p.source == source.key).cloned())
+                .then(|| {
+                    self.state
+                        .lock()
+                        .values()
+                        .find(|p| p.source == source.key)
+                        .cloned()
+                })
                 .flatten();
             // An Amazon product without an offer keeps its last price.
-            let previous_asins: std::collections::HashMap<String, model::Product> = if kind == SOURCE_KIND_AMAZON {
-                self.state
-                    .lock()
-                    .values()
-                    .filter(|p| p.source == source.key)
-                    .map(|p| (p.external_id.clone(), p.clone()))
-                    .collect()
-            } else {
-                Default::default()
-            };
+            let previous_asins: std::collections::HashMap<String, model::Product> =
+                if kind == SOURCE_KIND_AMAZON {
+                    self.state
+                        .lock()
+                        .values()
+                        .filter(|p| p.source == source.key)
+                        .map(|p| (p.external_id.clone(), p.clone()))
+                        .collect()
+                } else {
+                    Default::default()
+                };
             let (oxylabs, popmart_keys) = {
                 let c = self.connectors.read();
-                let region = popmart.as_ref().map(|p| p.region.clone()).unwrap_or_default();
+                let region = popmart
+                    .as_ref()
+                    .map(|p| p.region.clone())
+                    .unwrap_or_default();
                 (c.oxylabs.clone(), c.popmart.get(&region).cloned())
             };
             let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
@@ -207,14 +228,27 @@ impl Engine {
             tokio::spawn(async move {
                 // The API connectors read everything as page 1 (they page
                 // themselves); their page 2 is empty, which ends the read.
-                let api = matches!(kind.as_str(), SOURCE_KIND_JSON | SOURCE_KIND_PAGE | SOURCE_KIND_AMAZON | SOURCE_KIND_POPMART);
+                let api = matches!(
+                    kind.as_str(),
+                    SOURCE_KIND_JSON | SOURCE_KIND_PAGE | SOURCE_KIND_AMAZON | SOURCE_KIND_POPMART
+                );
                 if api && page > 1 {
                     return Ok((vec![], None));
                 }
                 if kind == SOURCE_KIND_JSON {
                     // The API's pages, followed through its `next` links.
                     let mapping = mapping.unwrap_or_default();
-                    return crate::sources::json::fetch_and_parse(&fetcher, &store, &key, &currency, &brands, &mapping, &source_env, max_pages).await;
+                    return crate::sources::json::fetch_and_parse(
+                        &fetcher,
+                        &store,
+                        &key,
+                        &currency,
+                        &brands,
+                        &mapping,
+                        &source_env,
+                        max_pages,
+                    )
+                    .await;
                 }
                 if kind == SOURCE_KIND_AMAZON {
                     let Some(account) = oxylabs else {
@@ -230,12 +264,14 @@ impl Engine {
                         brands: &brands,
                         previous: &previous_asins,
                     };
-                    let read = crate::sources::amazon::read(&fetcher, &account, &amazon_cfg, &ctx).await;
+                    let read =
+                        crate::sources::amazon::read(&fetcher, &account, &amazon_cfg, &ctx).await;
                     // A stopped read, or ASINs that could not be read, fail the
                     // run (so nothing is marked removed) after what was read is kept.
                     let partial = read.stopped.or_else(|| {
                         (!read.skipped.is_empty()).then(|| {
-                            let why: Vec<String> = read.skipped.iter().map(|e| e.to_string()).collect();
+                            let why: Vec<String> =
+                                read.skipped.iter().map(|e| e.to_string()).collect();
                             FetchError::Unreadable(format!(
                                 "{} of {} ASINs could not be read: {}",
                                 read.skipped.len(),
@@ -261,15 +297,24 @@ impl Engine {
                     };
                     // The keys go to the API an admin saved them for, not to
                     // an address an editor typed.
-                    keys.serve(&store, &settings.region).map_err(FetchError::Refused)?;
-                    let read = crate::sources::popmart::read(&fetcher, &store, &key, &settings, &keys, &currency, max_pages).await;
+                    keys.serve(&store, &settings.region)
+                        .map_err(FetchError::Refused)?;
+                    let read = crate::sources::popmart::read(
+                        &fetcher, &store, &key, &settings, &keys, &currency, max_pages,
+                    )
+                    .await;
                     if read.products.is_empty() {
                         if let Some(e) = read.stopped {
                             return Err(e);
                         }
                     }
                     let partial = read.stopped.or_else(|| {
-                        (!read.complete).then(|| FetchError::Unreadable(format!("stopped after {} pages; the list goes on", read.pages)))
+                        (!read.complete).then(|| {
+                            FetchError::Unreadable(format!(
+                                "stopped after {} pages; the list goes on",
+                                read.pages
+                            ))
+                        })
                     });
                     return Ok((read.products, partial));
                 }

@@ -85,7 +85,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_task_that_panics_is_restarted_and_counted() {
         let restarts = Restarts::default();
         let runs = Arc::new(AtomicU32::new(0));
@@ -107,7 +107,14 @@ mod tests {
 
     #[tokio::test]
     async fn isolate_turns_a_panic_into_an_error() {
-        let e = isolate(async { if true { panic!("poison item") } 1 }).await.unwrap_err();
+        let e = isolate(async {
+            if true {
+                panic!("poison item")
+            }
+            1
+        })
+        .await
+        .unwrap_err();
         assert_eq!(e, "poison item");
         assert_eq!(isolate(async { 7 }).await, Ok(7));
     }

@@ -386,7 +386,10 @@ async fn secrets_are_sealed_at_rest_and_need_the_right_key() {
         assert_eq!(mode & 0o077, 0, "the key file is the owner's only");
     }
     // The raw database files do not hold the secret either.
-    assert!(!common::files_contain(&dir.join("db"), "shpat_0123456789abcdef"));
+    assert!(!common::files_contain(
+        &dir.join("db"),
+        "shpat_0123456789abcdef"
+    ));
     {
         let store = Store::open(&db).await.unwrap();
         let wrong = Vault::open(&KeySource::Given("A".repeat(43) + "="), &store).await;

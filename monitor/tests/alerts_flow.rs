@@ -20,8 +20,14 @@ async fn service(h: &Harness, at: Endpoints) -> (Arc<AlertService>, Identity) {
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts.ensure_admin("root", "root-password-1").await.unwrap();
-    let (_, who) = accounts.login("root", "root-password-1", None).await.unwrap();
+    accounts
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    let (_, who) = accounts
+        .login("root", "root-password-1", None)
+        .await
+        .unwrap();
     assert_eq!(who.role(), Role::Admin);
     let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
         .await
@@ -166,8 +172,11 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
         let key = format!("{}:{pid}", h.source.key);
         let old = h.engine.product(&key).unwrap().variants[0].price;
         let new = (old * rust_decimal::Decimal::new(90, 2)).round_dp(2);
-        h.control("price", json!({ "variant_id": variant, "price": new.to_string() }))
-            .await;
+        h.control(
+            "price",
+            json!({ "variant_id": variant, "price": new.to_string() }),
+        )
+        .await;
     }
     h.check().await;
     // Stop (as on SIGTERM) once some have gone out.
@@ -228,19 +237,31 @@ async fn channels_are_sealed_at_rest_and_changes_need_an_editor_and_are_audited(
         .await
         .unwrap();
     let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts.ensure_admin("root", "root-password-1").await.unwrap();
-    let (_, root) = accounts.login("root", "root-password-1", None).await.unwrap();
+    accounts
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    let (_, root) = accounts
+        .login("root", "root-password-1", None)
+        .await
+        .unwrap();
     accounts
         .create_user(&root, "vera", Role::Viewer, "vera-password")
         .await
         .unwrap();
     let (_, vera) = accounts.login("vera", "vera-password", None).await.unwrap();
-    let alerts = AlertService::open(accounts.clone(), Endpoints::default(), "mailto:x@example.com")
-        .await
-        .unwrap();
+    let alerts = AlertService::open(
+        accounts.clone(),
+        Endpoints::default(),
+        "mailto:x@example.com",
+    )
+    .await
+    .unwrap();
     let secret = "SuperSecretWebhookToken42";
     assert!(matches!(
-        alerts.add_channel(&vera, "x", &format!("discord://1/{secret}")).await,
+        alerts
+            .add_channel(&vera, "x", &format!("discord://1/{secret}"))
+            .await,
         Err(monitor::alerts::AlertError::Auth(_))
     ));
     let c = alerts
@@ -275,10 +296,19 @@ async fn channels_are_sealed_at_rest_and_changes_need_an_editor_and_are_audited(
     ));
     assert!(matches!(
         alerts.save_rule(&root, rule(vec![])).await,
-        Err(monitor::alerts::AlertError::Invalid { field: "channels", .. })
+        Err(monitor::alerts::AlertError::Invalid {
+            field: "channels",
+            ..
+        })
     ));
-    let r = alerts.save_rule(&root, rule(vec![c.id.clone()])).await.unwrap();
-    assert_eq!(r.name, "brand Nike: price at or below 100", "a name from scope and condition");
+    let r = alerts
+        .save_rule(&root, rule(vec![c.id.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        r.name, "brand Nike: price at or below 100",
+        "a name from scope and condition"
+    );
     assert!(alerts.set_rule_paused(&vera, &r.id, true).await.is_err());
     alerts.set_rule_paused(&root, &r.id, true).await.unwrap();
     assert!(alerts.rules()[0].paused);

@@ -182,10 +182,7 @@ async fn each_channel_posts_its_own_wire_format() {
 #[tokio::test]
 async fn rate_limits_use_each_services_hint_and_failures_are_sorted() {
     let (f, at) = fake().await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .unwrap();
+    let http = Outbound::new(Policy::open(), |b| b.timeout(Duration::from_secs(2)));
     let m = price_drop();
     let discord = Channel::parse("discord://111/tok").unwrap();
     let telegram = Channel::parse("tgram://123:abc/55").unwrap();
@@ -257,7 +254,10 @@ async fn nobody_answering_is_retried_and_the_words_never_hold_the_token() {
     match send(&http(), &at, &c, &price_drop()).await {
         Err(SendError::Transient(words)) => {
             assert!(words.starts_with("discord did not answer"), "{words}");
-            assert!(words.to_lowercase().contains("connect"), "says why: {words}");
+            assert!(
+                words.to_lowercase().contains("connect"),
+                "says why: {words}"
+            );
             assert!(!words.contains("very-secret-webhook-token"), "{words}");
         }
         other => panic!("{other:?}"),

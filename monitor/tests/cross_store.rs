@@ -37,10 +37,23 @@ async fn items_are_compared_across_stores_and_users_confirm_split_and_merge() {
         let cat = h.demo.catalogue.lock();
         let ids: Vec<u64> = cat.products.iter().map(|p| p.id).collect();
         let p = &cat.products[0];
-        (ids, (p.title.clone(), p.vendor.clone(), p.variants.iter().filter(|v| v.available).map(|v| v.price).min()))
+        (
+            ids,
+            (
+                p.title.clone(),
+                p.vendor.clone(),
+                p.variants
+                    .iter()
+                    .filter(|v| v.available)
+                    .map(|v| v.price)
+                    .min(),
+            ),
+        )
     };
     // Amazon sells the first item 25 % dearer than the demo store.
-    let demo_low = first.2.expect("the first demo product has a size in stock (seed 11)");
+    let demo_low = first
+        .2
+        .expect("the first demo product has a size in stock (seed 11)");
     let dearer = (demo_low * rust_decimal::Decimal::new(125, 2)).round_dp(2);
     let asin0 = asin_of(ids[0]);
     reqwest::Client::new()
@@ -66,38 +79,100 @@ async fn items_are_compared_across_stores_and_users_confirm_split_and_merge() {
     let demo0 = format!("{}:{}", h.source.key, ids[0]);
     let amz0 = format!("{}:{}", amazon.key, asin0.to_lowercase());
     let amz1 = format!("{}:{}", amazon.key, asin_of(ids[1]).to_lowercase());
-    let same = |key: &str| -> Vec<(String, MatchedBy)> { h.engine.same_items(key).into_iter().map(|(p, w)| (p.key, w)).collect() };
+    let same = |key: &str| -> Vec<(String, MatchedBy)> {
+        h.engine
+            .same_items(key)
+            .into_iter()
+            .map(|(p, w)| (p.key, w))
+            .collect()
+    };
     assert_eq!(same(&demo0), vec![(amz0.clone(), MatchedBy::BrandAndModel)]);
 
     // The spread is on both offers' summaries, and the grid sorts by it.
     let products = h.engine.products_compared();
-    let spread = products.iter().find(|p| p.key == demo0).unwrap().spread.clone().expect("two stores in stock");
-    assert_eq!((spread.stores, spread.low, spread.high, spread.percent), (2, demo_low, dearer, rust_decimal::Decimal::from(25)));
-    let filter = ProductFilter { sort: Sort::Spread, ..ProductFilter::default() };
+    let spread = products
+        .iter()
+        .find(|p| p.key == demo0)
+        .unwrap()
+        .spread
+        .clone()
+        .expect("two stores in stock");
+    assert_eq!(
+        (spread.stores, spread.low, spread.high, spread.percent),
+        (2, demo_low, dearer, rust_decimal::Decimal::from(25))
+    );
+    let filter = ProductFilter {
+        sort: Sort::Spread,
+        ..ProductFilter::default()
+    };
     let page = filter.apply(products.clone());
-    let top: Vec<&str> = page.products.iter().take(2).map(|p| p.key.as_str()).collect();
-    assert!(top.contains(&demo0.as_str()) && top.contains(&amz0.as_str()), "{top:?}");
+    let top: Vec<&str> = page
+        .products
+        .iter()
+        .take(2)
+        .map(|p| p.key.as_str())
+        .collect();
+    assert!(
+        top.contains(&demo0.as_str()) && top.contains(&amz0.as_str()),
+        "{top:?}"
+    );
     // Items in one store only come last.
-    assert!(page.products.last().unwrap().spread.as_ref().is_none_or(|s| s.percent.is_zero()));
+    assert!(page
+        .products
+        .last()
+        .unwrap()
+        .spread
+        .as_ref()
+        .is_none_or(|s| s.percent.is_zero()));
 
     // Split: not the same item. Then merge another by hand.
-    h.engine.judge_match(&demo0, &amz0, Some(false)).await.unwrap();
+    h.engine
+        .judge_match(&demo0, &amz0, Some(false))
+        .await
+        .unwrap();
     assert!(same(&demo0).is_empty());
-    assert!(h.engine.products_compared().iter().find(|p| p.key == demo0).unwrap().spread.is_none());
-    h.engine.judge_match(&demo0, &amz1, Some(true)).await.unwrap();
+    assert!(h
+        .engine
+        .products_compared()
+        .iter()
+        .find(|p| p.key == demo0)
+        .unwrap()
+        .spread
+        .is_none());
+    h.engine
+        .judge_match(&demo0, &amz1, Some(true))
+        .await
+        .unwrap();
     assert_eq!(same(&demo0), vec![(amz1.clone(), MatchedBy::ByHand)]);
     // Two products of one store are never the same item; unknown keys are said.
     let demo1 = format!("{}:{}", h.source.key, ids[1]);
-    let e = h.engine.judge_match(&demo0, &demo1, Some(true)).await.unwrap_err().to_string();
+    let e = h
+        .engine
+        .judge_match(&demo0, &demo1, Some(true))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("same store"), "{e}");
-    assert!(h.engine.judge_match(&demo0, "nope:1", Some(true)).await.unwrap_err().to_string().contains("nope:1"));
+    assert!(h
+        .engine
+        .judge_match(&demo0, "nope:1", Some(true))
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("nope:1"));
 
     // The verdicts survive a restart.
     let (demo, addr) = (h.demo.clone(), h.addr);
     drop(h);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let h = common::Harness::attach(demo, addr, &db, common::quick_config()).await;
-    let same = |key: &str| -> Vec<(String, MatchedBy)> { h.engine.same_items(key).into_iter().map(|(p, w)| (p.key, w)).collect() };
+    let same = |key: &str| -> Vec<(String, MatchedBy)> {
+        h.engine
+            .same_items(key)
+            .into_iter()
+            .map(|(p, w)| (p.key, w))
+            .collect()
+    };
     assert_eq!(same(&demo0), vec![(amz1.clone(), MatchedBy::ByHand)]);
     // Back to automatic matching.
     h.engine.judge_match(&demo0, &amz0, None).await.unwrap();

@@ -40,14 +40,13 @@ type Inbox = Arc<Mutex<Vec<Mail>>>;
 fn acceptor() -> TlsAcceptor {
     let certs = vec![CertificateDer::from_pem_slice(CERT).unwrap()];
     let key = PrivateKeyDer::from_pem_slice(KEY).unwrap();
-    let config = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
     TlsAcceptor::from(Arc::new(config))
 }
 
@@ -82,11 +81,16 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
                 "250-localhost\r\n250-STARTTLS\r\n250 8BITMIME\r\n".into()
             }
         } else if upper == "STARTTLS" {
-            io.get_mut().write_all(b"220 2.0.0 Ready to start TLS\r\n").await.unwrap();
+            io.get_mut()
+                .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                .await
+                .unwrap();
             return Next::StartTls;
         } else if upper.starts_with("AUTH PLAIN") {
             let b64 = cmd.split_whitespace().nth(2).unwrap_or_default();
-            let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap_or_default();
             let parts: Vec<String> = raw
                 .split(|b| *b == 0)
                 .map(|p| String::from_utf8_lossy(p).into_owned())
@@ -102,10 +106,14 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
             mail.from = cmd[10..].trim().trim_matches(['<', '>']).to_string();
             "250 2.1.0 Ok\r\n".into()
         } else if upper.starts_with("RCPT TO:") {
-            mail.to.push(cmd[8..].trim().trim_matches(['<', '>']).to_string());
+            mail.to
+                .push(cmd[8..].trim().trim_matches(['<', '>']).to_string());
             "250 2.1.5 Ok\r\n".into()
         } else if upper == "DATA" {
-            io.get_mut().write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await.unwrap();
+            io.get_mut()
+                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                .await
+                .unwrap();
             let mut data = String::new();
             loop {
                 line.clear();
@@ -144,15 +152,25 @@ async fn smtp_server(implicit: bool, password: &'static str) -> (u16, Inbox) {
             let (tls, got) = (tls.clone(), got.clone());
             tokio::spawn(async move {
                 if implicit {
-                    let Ok(s) = tls.accept(sock).await else { return };
+                    let Ok(s) = tls.accept(sock).await else {
+                        return;
+                    };
                     let mut io = BufReader::new(s);
-                    io.get_mut().write_all(b"220 localhost ESMTP fake\r\n").await.unwrap();
+                    io.get_mut()
+                        .write_all(b"220 localhost ESMTP fake\r\n")
+                        .await
+                        .unwrap();
                     converse(&mut io, true, password, &got).await;
                 } else {
                     let mut io = BufReader::new(sock);
-                    io.get_mut().write_all(b"220 localhost ESMTP fake\r\n").await.unwrap();
+                    io.get_mut()
+                        .write_all(b"220 localhost ESMTP fake\r\n")
+                        .await
+                        .unwrap();
                     if let Next::StartTls = converse(&mut io, false, password, &got).await {
-                        let Ok(s) = tls.accept(io.into_inner()).await else { return };
+                        let Ok(s) = tls.accept(io.into_inner()).await else {
+                            return;
+                        };
                         converse(&mut BufReader::new(s), true, password, &got).await;
                     }
                 }
@@ -196,13 +214,27 @@ async fn starttls_and_implicit_tls_both_deliver_with_the_credentials() {
         let got = inbox.lock().unwrap().clone();
         assert_eq!(got.len(), 1, "{scheme}");
         let m = &got[0];
-        assert!(m.tls, "{scheme}: everything after the greeting went over TLS");
-        assert_eq!((m.user.as_str(), m.password.as_str()), ("alerts@example.com", "app-password-1"));
+        assert!(
+            m.tls,
+            "{scheme}: everything after the greeting went over TLS"
+        );
+        assert_eq!(
+            (m.user.as_str(), m.password.as_str()),
+            ("alerts@example.com", "app-password-1")
+        );
         assert_eq!(m.from, "alerts@example.com");
         assert_eq!(m.to, ["me@example.com", "you@example.com"]);
-        assert!(m.data.contains("Subject: Restocked: Air Max 1 size 10"), "{}", m.data);
+        assert!(
+            m.data.contains("Subject: Restocked: Air Max 1 size 10"),
+            "{}",
+            m.data
+        );
         assert!(m.data.contains("In stock: 9, 10"), "{}", m.data);
-        assert!(m.data.contains("https://shop.example/products/air-max-1"), "{}", m.data);
+        assert!(
+            m.data.contains("https://shop.example/products/air-max-1"),
+            "{}",
+            m.data
+        );
     }
 }
 
@@ -215,7 +247,10 @@ async fn a_wrong_password_fails_for_good_and_says_so_without_the_password() {
         .unwrap_err();
     match &err {
         SendError::Permanent(why) => {
-            assert!(why.contains("535") || why.to_lowercase().contains("auth"), "{why}");
+            assert!(
+                why.contains("535") || why.to_lowercase().contains("auth"),
+                "{why}"
+            );
             assert!(!why.contains("wrong-password-9"), "{why}");
         }
         other => panic!("expected a permanent failure, got {other:?}"),
@@ -229,9 +264,17 @@ async fn an_untrusted_certificate_or_a_dead_server_is_not_sent_in_the_clear() {
     // and the error says TLS.
     let (port, inbox) = smtp_server(false, "pw").await;
     let c = Channel::parse(&format!("mailto://me:pw@localhost:{port}")).unwrap();
-    let err = send(&http(), &Endpoints { policy: Policy::open(), ..Endpoints::default() }, &c, &message())
-        .await
-        .unwrap_err();
+    let err = send(
+        &http(),
+        &Endpoints {
+            policy: Policy::open(),
+            ..Endpoints::default()
+        },
+        &c,
+        &message(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SendError::Transient(_)), "{err:?}");
     assert!(inbox.lock().unwrap().is_empty());
     // Nobody listening: worth retrying later.

@@ -21,7 +21,9 @@ use monitor::{Accounts, Identity};
 
 /// A Discord webhook that answers each request with the next scripted
 /// (status, Retry-After header, body), then 204; and what it received.
-async fn hostile_discord(script: Vec<(u16, Option<&'static str>, &'static str)>) -> (Arc<Mutex<u32>>, Endpoints) {
+async fn hostile_discord(
+    script: Vec<(u16, Option<&'static str>, &'static str)>,
+) -> (Arc<Mutex<u32>>, Endpoints) {
     let script = Arc::new(Mutex::new(script));
     let hits = Arc::new(Mutex::new(0u32));
     let (s2, h2) = (script.clone(), hits.clone());
@@ -48,7 +50,10 @@ async fn hostile_discord(script: Vec<(u16, Option<&'static str>, &'static str)>)
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let at = Endpoints { discord: url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap(), ..Endpoints::default() };
+    let at = Endpoints {
+        discord: url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap(),
+        ..Endpoints::default()
+    };
     (hits, at)
 }
 
@@ -70,9 +75,15 @@ async fn a_nonsense_retry_after_from_a_channel_is_bounded() {
         (Some("1e20"), "{}"),
         (Some("-1"), "{}"),
         (Some("NaN"), "{}"),
-        (None, r#"{"message":"You are being rate limited.","retry_after":-1,"global":false}"#),
+        (
+            None,
+            r#"{"message":"You are being rate limited.","retry_after":-1,"global":false}"#,
+        ),
         (None, r#"{"retry_after":1e300}"#),
-        (None, r#"{"ok":false,"error_code":429,"parameters":{"retry_after":18446744073709551615}}"#),
+        (
+            None,
+            r#"{"ok":false,"error_code":429,"parameters":{"retry_after":18446744073709551615}}"#,
+        ),
     ];
     let http = Outbound::new(Policy::open(), |b| b);
     for (header, body) in cases {
@@ -80,7 +91,10 @@ async fn a_nonsense_retry_after_from_a_channel_is_bounded() {
         at.policy = Policy::open();
         let discord = Channel::parse("discord://1/token-abcdefgh").unwrap();
         match send(&http, &at, &discord, &message()).await {
-            Err(SendError::RetryAfter(wait)) => assert!(wait <= Duration::from_secs(3600), "{header:?} {body}: {wait:?}"),
+            Err(SendError::RetryAfter(wait)) => assert!(
+                wait <= Duration::from_secs(3600),
+                "{header:?} {body}: {wait:?}"
+            ),
             other => panic!("{header:?} {body}: {other:?}"),
         }
     }
@@ -90,15 +104,31 @@ async fn a_nonsense_retry_after_from_a_channel_is_bounded() {
 async fn the_sender_keeps_sending_after_a_hostile_429() {
     let h = Harness::new(10).await;
     h.check().await;
-    let (hits, at) = hostile_discord(vec![(429, Some("10000000000000000000"), r#"{"retry_after":1e300}"#)]).await;
+    let (hits, at) = hostile_discord(vec![(
+        429,
+        Some("10000000000000000000"),
+        r#"{"retry_after":1e300}"#,
+    )])
+    .await;
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts.ensure_admin("root", "root-password-1").await.unwrap();
-    let (_, root) = accounts.login("root", "root-password-1", None).await.unwrap();
+    accounts
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    let (_, root) = accounts
+        .login("root", "root-password-1", None)
+        .await
+        .unwrap();
     assert_eq!(root.role(), Role::Admin);
-    let alerts = AlertService::open(accounts, at, "mailto:ops@example.com").await.unwrap();
-    let d = alerts.add_channel(&root, "discord", "discord://1/token-abcdefgh").await.unwrap();
+    let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
+        .await
+        .unwrap();
+    let d = alerts
+        .add_channel(&root, "discord", "discord://1/token-abcdefgh")
+        .await
+        .unwrap();
     let rule = Rule {
         id: String::new(),
         name: "any drop or restock".into(),
@@ -115,7 +145,11 @@ async fn the_sender_keeps_sending_after_a_hostile_429() {
     // with the hostile 429, the second must still go out.
     for i in 0..2 {
         let vid = h.variant(i, 0).1;
-        h.control("price", serde_json::json!({ "variant_id": vid, "price": "1.00" })).await;
+        h.control(
+            "price",
+            serde_json::json!({ "variant_id": vid, "price": "1.00" }),
+        )
+        .await;
         h.check().await;
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
@@ -124,12 +158,25 @@ async fn the_sender_keeps_sending_after_a_hostile_429() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         waited += Duration::from_millis(50);
     }
-    assert!(*hits.lock().unwrap() >= 2, "the sender stopped after the hostile answer");
+    assert!(
+        *hits.lock().unwrap() >= 2,
+        "the sender stopped after the hostile answer"
+    );
     let log = alerts.log(&root, 10).await.unwrap();
-    let retried = log.iter().find(|l| l.state == "pending").expect("the rate-limited one waits");
-    assert!(retried.next_at <= (Utc::now() + chrono::Duration::seconds(3600 + 60)).timestamp_millis(), "{retried:?}");
+    let retried = log
+        .iter()
+        .find(|l| l.state == "pending")
+        .expect("the rate-limited one waits");
+    assert!(
+        retried.next_at <= (Utc::now() + chrono::Duration::seconds(3600 + 60)).timestamp_millis(),
+        "{retried:?}"
+    );
     assert!(log.iter().any(|l| l.state == "sent"), "{log:?}");
-    assert_eq!(h.engine.restarts().get("alert_sender"), 0, "nothing had to be restarted");
+    assert_eq!(
+        h.engine.restarts().get("alert_sender"),
+        0,
+        "nothing had to be restarted"
+    );
     alerts.stop().await;
 }
 
@@ -137,11 +184,25 @@ async fn strict_service(h: &Harness) -> (Arc<AlertService>, Identity) {
     let store = h.engine.store().clone();
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts.ensure_admin("root", "root-password-1").await.unwrap();
-    let (_, root) = accounts.login("root", "root-password-1", None).await.unwrap();
+    accounts
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    let (_, root) = accounts
+        .login("root", "root-password-1", None)
+        .await
+        .unwrap();
     // The server's default: private networks refused.
-    let at = Endpoints { policy: Policy::strict(), ..Endpoints::default() };
-    (AlertService::open(accounts, at, "mailto:ops@example.com").await.unwrap(), root)
+    let at = Endpoints {
+        policy: Policy::strict(),
+        ..Endpoints::default()
+    };
+    (
+        AlertService::open(accounts, at, "mailto:ops@example.com")
+            .await
+            .unwrap(),
+        root,
+    )
 }
 
 #[tokio::test]
@@ -161,7 +222,10 @@ async fn channels_and_push_endpoints_on_private_networks_are_refused() {
         match alerts.add_channel(&root, "x", address).await {
             Err(monitor::alerts::AlertError::Invalid { field, message }) => {
                 assert_eq!(field, "url", "{address}");
-                assert!(message.starts_with("refused:") && message.contains("--allow-private-networks"), "{address}: {message}");
+                assert!(
+                    message.starts_with("refused:") && message.contains("--allow-private-networks"),
+                    "{address}: {message}"
+                );
             }
             other => panic!("{address}: {other:?}"),
         }
@@ -170,7 +234,9 @@ async fn channels_and_push_endpoints_on_private_networks_are_refused() {
     // A push "subscription" pointing at this machine, from any signed-in user.
     let sub = r#"{"endpoint":"http://127.0.0.1:3000/api/v1/users","keys":{"p256dh":"BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM","auth":"tBHItJI5svbpez7KI4CCXg"}}"#;
     match alerts.add_push_subscription(&root, "laptop", sub).await {
-        Err(monitor::alerts::AlertError::Invalid { message, .. }) => assert!(message.contains("loopback"), "{message}"),
+        Err(monitor::alerts::AlertError::Invalid { message, .. }) => {
+            assert!(message.contains("loopback"), "{message}")
+        }
         other => panic!("{other:?}"),
     }
 }

@@ -44,13 +44,65 @@ const MAX_POOL: usize = 1024;
 
 /// Tokens that turn a number, a date, a URL or an address into a hostile one.
 const DICTIONARY: &[&str] = &[
-    "e", "E", "e-", "e+", "-", "+", ".", ",", "_", " ", "\t", "\n", "0", "9",
-    "9999999999999999999999", "79228162514264337593543950335", "1000000000",
-    "0.0001", "NaN", "nan", "inf", "-inf", "infinity", "0x", "[", "]", ":", "//",
-    "@", "%", "%2F", "%00", "?", "#", "\\", "::ffff:", "::", "127.0.0.1", "127.1",
-    "0.0.0.0", "169.254.169.254", "localhost", "http://", "https:", "webpush:",
-    "discord://", "mailto://", "ntfys://", "json://", "\"", "{", "}", " GMT",
-    "Fri, 31 Dec 9999 23:59:59", "é", "\u{202e}", "\u{a0}", "\u{feff}", "\u{1}",
+    "e",
+    "E",
+    "e-",
+    "e+",
+    "-",
+    "+",
+    ".",
+    ",",
+    "_",
+    " ",
+    "\t",
+    "\n",
+    "0",
+    "9",
+    "9999999999999999999999",
+    "79228162514264337593543950335",
+    "1000000000",
+    "0.0001",
+    "NaN",
+    "nan",
+    "inf",
+    "-inf",
+    "infinity",
+    "0x",
+    "[",
+    "]",
+    ":",
+    "//",
+    "@",
+    "%",
+    "%2F",
+    "%00",
+    "?",
+    "#",
+    "\\",
+    "::ffff:",
+    "::",
+    "127.0.0.1",
+    "127.1",
+    "0.0.0.0",
+    "169.254.169.254",
+    "localhost",
+    "http://",
+    "https:",
+    "webpush:",
+    "discord://",
+    "mailto://",
+    "ntfys://",
+    "json://",
+    "\"",
+    "{",
+    "}",
+    " GMT",
+    "Fri, 31 Dec 9999 23:59:59",
+    "é",
+    "\u{202e}",
+    "\u{a0}",
+    "\u{feff}",
+    "\u{1}",
 ];
 
 fn seed_dir() -> PathBuf {
@@ -62,10 +114,21 @@ fn seeds() -> Vec<(String, Vec<u8>)> {
     let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("the seeds in {}: {e}", dir.display()))
         .map(|entry| entry.expect("a seed directory entry").path())
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            p.is_file()
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .map(|p| {
             let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), bytes)
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+                bytes,
+            )
         })
         .collect();
     // read_dir's order is the file system's; a replay needs the same pool.
@@ -87,32 +150,52 @@ fn execute(input: &[u8], origin: &str, replay: &str) {
 
 fn env_u64(name: &str) -> Option<u64> {
     let raw = std::env::var(name).ok()?;
-    Some(raw.trim().parse().unwrap_or_else(|_| panic!("{name}={raw:?} is not a whole number")))
+    Some(
+        raw.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={raw:?} is not a whole number")),
+    )
 }
 
 #[test]
 fn untrusted_numbers_and_headers_stay_within_their_bounds() {
     let seeds = seeds();
-    assert!(seeds.len() >= 30, "only {} seeds in {}", seeds.len(), seed_dir().display());
+    assert!(
+        seeds.len() >= 30,
+        "only {} seeds in {}",
+        seeds.len(),
+        seed_dir().display()
+    );
     for (name, input) in &seeds {
-        execute(input, &format!("the seed {name}"), "  (a committed seed, not a mutation)");
+        execute(
+            input,
+            &format!("the seed {name}"),
+            "  (a committed seed, not a mutation)",
+        );
     }
 
     let secs = env_u64("DW_FUZZ_SECS").unwrap_or(20);
     let seed = env_u64("DW_FUZZ_SEED").unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
     });
     let replay = format!(
         "  replay: DW_FUZZ_SEED={seed} DW_FUZZ_SECS={secs} cargo test -p monitor --test hostile_fuzz"
     );
-    eprintln!("hostile_fuzz: {} seeds, then mutations for {secs} s with DW_FUZZ_SEED={seed}", seeds.len());
+    eprintln!(
+        "hostile_fuzz: {} seeds, then mutations for {secs} s with DW_FUZZ_SEED={seed}",
+        seeds.len()
+    );
 
     let mut rng = StdRng::seed_from_u64(seed);
     let mut pool: Vec<Vec<u8>> = seeds.into_iter().map(|(_, input)| input).collect();
     let seeded = pool.len();
     let mut executions = seeded as u64;
     let started = Instant::now();
-    let deadline = started.checked_add(Duration::from_secs(secs)).expect("DW_FUZZ_SECS is a sane number of seconds");
+    let deadline = started
+        .checked_add(Duration::from_secs(secs))
+        .expect("DW_FUZZ_SECS is a sane number of seconds");
     while Instant::now() < deadline {
         let input = mutate(&mut rng, &pool);
         execute(&input, &format!("execution {executions}"), &replay);

@@ -35,7 +35,10 @@ async fn strict() -> (Harness, Arc<Policy>) {
     let demo = monitor::demo::DemoStore::new(&common::demo_config(2));
     let addr = demo.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
     policy.trust(&format!("http://{addr}/").parse().unwrap());
-    let cfg = EngineConfig { outbound: policy.clone(), ..common::quick_config() };
+    let cfg = EngineConfig {
+        outbound: policy.clone(),
+        ..common::quick_config()
+    };
     (Harness::attach(demo, addr, "mem://", cfg).await, policy)
 }
 
@@ -55,7 +58,11 @@ fn json_mapping(headers: &str) -> JsonMapping {
 }
 
 fn json_source(url: String, mapping: JsonMapping) -> NewSource {
-    NewSource { json: Some(mapping), currency: Some("USD".into()), ..NewSource::new("json", &url, Duration::from_secs(3600)) }
+    NewSource {
+        json: Some(mapping),
+        currency: Some("USD".into()),
+        ..NewSource::new("json", &url, Duration::from_secs(3600))
+    }
 }
 
 #[tokio::test]
@@ -77,16 +84,35 @@ async fn source_addresses_on_private_networks_are_refused_naming_the_rule() {
         ("http://[fd12::1]/", "unique-local"),
     ] {
         for kind in ["shopify", "page"] {
-            let err = h.engine.add_source(NewSource::new(kind, url, Duration::from_secs(60))).await.unwrap_err().to_string();
-            assert!(err.starts_with("refused:") && err.contains(rule), "{kind} {url}: {err}");
+            let err = h
+                .engine
+                .add_source(NewSource::new(kind, url, Duration::from_secs(60)))
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.starts_with("refused:") && err.contains(rule),
+                "{kind} {url}: {err}"
+            );
         }
     }
-    let err = h.engine.preview_json("http://169.254.169.254/latest/", None, json_mapping("")).await.unwrap_err().to_string();
+    let err = h
+        .engine
+        .preview_json("http://169.254.169.254/latest/", None, json_mapping(""))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("link-local"), "{err}");
     // Editing a source's address is checked the same way.
     let err = h
         .engine
-        .update_source(&h.source.key, monitor::SourceEdit { url: Some("http://127.0.0.1:1/".into()), ..Default::default() })
+        .update_source(
+            &h.source.key,
+            monitor::SourceEdit {
+                url: Some("http://127.0.0.1:1/".into()),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap_err()
         .to_string();
@@ -100,34 +126,121 @@ async fn redirects_are_followed_only_where_the_policy_allows() {
     let (secret, secret_hits) = secret_server().await;
     let shop = serve(
         axum::Router::new()
-            .route("/inner/products.json", get(|| async { axum::Json(json!({ "products": [] })) }))
-            .route("/moved/products.json", get(|| async { (StatusCode::MOVED_PERMANENTLY, [("location", "/inner/products.json")]).into_response() }))
+            .route(
+                "/inner/products.json",
+                get(|| async { axum::Json(json!({ "products": [] })) }),
+            )
+            .route(
+                "/moved/products.json",
+                get(|| async {
+                    (
+                        StatusCode::MOVED_PERMANENTLY,
+                        [("location", "/inner/products.json")],
+                    )
+                        .into_response()
+                }),
+            )
             .route(
                 "/products.json",
-                get(move || async move { (StatusCode::FOUND, [("location", format!("http://{secret}/products.json"))]).into_response() }),
+                get(move || async move {
+                    (
+                        StatusCode::FOUND,
+                        [("location", format!("http://{secret}/products.json"))],
+                    )
+                        .into_response()
+                }),
             )
-            .route("/metadata/products.json", get(|| async { (StatusCode::FOUND, [("location", "http://169.254.169.254/latest/meta-data/")]).into_response() }))
-            .route("/loop/products.json", get(|| async { (StatusCode::FOUND, [("location", "/loop/products.json")]).into_response() })),
+            .route(
+                "/metadata/products.json",
+                get(|| async {
+                    (
+                        StatusCode::FOUND,
+                        [("location", "http://169.254.169.254/latest/meta-data/")],
+                    )
+                        .into_response()
+                }),
+            )
+            .route(
+                "/loop/products.json",
+                get(|| async {
+                    (StatusCode::FOUND, [("location", "/loop/products.json")]).into_response()
+                }),
+            ),
     )
     .await;
     // The operator trusts the shop (say it is on their LAN); not what it points to.
     policy.trust(&format!("http://{shop}/").parse().unwrap());
-    let src = h.engine.add_source(NewSource::new("shopify", &format!("http://{shop}"), Duration::from_secs(3600))).await.unwrap();
+    let src = h
+        .engine
+        .add_source(NewSource::new(
+            "shopify",
+            &format!("http://{shop}"),
+            Duration::from_secs(3600),
+        ))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(run.error_class.as_deref(), Some("refused"), "{run:?}");
-    assert!(run.error.as_deref().unwrap().contains("redirect was refused"), "{run:?}");
-    assert_eq!(secret_hits.load(Ordering::SeqCst), 0, "the private address was never contacted");
-    let meta = h.engine.add_source(NewSource::new("shopify", &format!("http://{shop}/metadata"), Duration::from_secs(3600))).await.unwrap();
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap()
+            .contains("redirect was refused"),
+        "{run:?}"
+    );
+    assert_eq!(
+        secret_hits.load(Ordering::SeqCst),
+        0,
+        "the private address was never contacted"
+    );
+    let meta = h
+        .engine
+        .add_source(NewSource::new(
+            "shopify",
+            &format!("http://{shop}/metadata"),
+            Duration::from_secs(3600),
+        ))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&meta.key).await.unwrap();
-    assert!(run.error.as_deref().unwrap().contains("link-local"), "{run:?}");
+    assert!(
+        run.error.as_deref().unwrap().contains("link-local"),
+        "{run:?}"
+    );
     // A redirect within the trusted shop is followed.
-    let moved = h.engine.add_source(NewSource::new("shopify", &format!("http://{shop}/moved"), Duration::from_secs(3600))).await.unwrap();
+    let moved = h
+        .engine
+        .add_source(NewSource::new(
+            "shopify",
+            &format!("http://{shop}/moved"),
+            Duration::from_secs(3600),
+        ))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&moved.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
-    let looping = h.engine.add_source(NewSource::new("shopify", &format!("http://{shop}/loop"), Duration::from_secs(3600))).await.unwrap();
+    let looping = h
+        .engine
+        .add_source(NewSource::new(
+            "shopify",
+            &format!("http://{shop}/loop"),
+            Duration::from_secs(3600),
+        ))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&looping.key).await.unwrap();
-    assert!(run.error.as_deref().unwrap().contains("more than 5 redirects"), "{run:?}");
-    assert!(h.engine.products().iter().all(|p| p.title != "internal secret"));
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap()
+            .contains("more than 5 redirects"),
+        "{run:?}"
+    );
+    assert!(h
+        .engine
+        .products()
+        .iter()
+        .all(|p| p.title != "internal secret"));
 }
 
 #[tokio::test]
@@ -142,25 +255,41 @@ async fn a_next_link_to_a_private_address_is_refused_and_the_first_page_kept() {
     ))
     .await;
     policy.trust(&format!("http://{api}/").parse().unwrap());
-    let src = h.engine.add_source(json_source(format!("http://{api}/items"), json_mapping(""))).await.unwrap();
+    let src = h
+        .engine
+        .add_source(json_source(format!("http://{api}/items"), json_mapping("")))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(!run.complete, "{run:?}");
     assert_eq!(run.error_class.as_deref(), Some("refused"), "{run:?}");
     assert_eq!(secret_hits.load(Ordering::SeqCst), 0);
-    assert!(h.engine.product(&format!("{}:a1", src.key)).is_some(), "page 1 is kept");
+    assert!(
+        h.engine.product(&format!("{}:a1", src.key)).is_some(),
+        "page 1 is kept"
+    );
 }
 
 #[tokio::test]
 async fn secret_headers_go_to_the_sources_own_host_only() {
     std::env::set_var("DW_HOSTILE_API_KEY", "k3y-for-the-api-only");
     std::env::set_var("DW_HOSTILE_NOT_ALLOWED", "server-secret");
-    let cfg = EngineConfig { source_env: vec!["DW_HOSTILE_API_KEY".into()], ..common::quick_config() };
+    let cfg = EngineConfig {
+        source_env: vec!["DW_HOSTILE_API_KEY".into()],
+        ..common::quick_config()
+    };
     let h = Harness::with(1, "mem://", cfg).await;
     let seen_elsewhere: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
     let s2 = seen_elsewhere.clone();
     let elsewhere = serve(axum::Router::new().fallback(move |headers: HeaderMap| {
-        s2.lock().unwrap().push(headers.get("x-api-key").map(|v| v.to_str().unwrap_or("").to_string()));
-        async { axum::Json(json!({ "items": [{ "id": "b1", "title": "Page two", "price": "2.00" }] })) }
+        s2.lock().unwrap().push(
+            headers
+                .get("x-api-key")
+                .map(|v| v.to_str().unwrap_or("").to_string()),
+        );
+        async {
+            axum::Json(json!({ "items": [{ "id": "b1", "title": "Page two", "price": "2.00" }] }))
+        }
     }))
     .await;
     let seen_home: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
@@ -177,20 +306,49 @@ async fn secret_headers_go_to_the_sources_own_host_only() {
     // in words that do not say whether the variable exists.
     let err = h
         .engine
-        .add_source(json_source(format!("http://{api}/items"), json_mapping("X-Api-Key: ${DW_HOSTILE_NOT_ALLOWED}")))
+        .add_source(json_source(
+            format!("http://{api}/items"),
+            json_mapping("X-Api-Key: ${DW_HOSTILE_NOT_ALLOWED}"),
+        ))
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("--source-env DW_HOSTILE_NOT_ALLOWED") && !err.contains("server-secret"), "{err}");
-    let err = h.engine.preview_json(&format!("http://{api}/items"), None, json_mapping("X-Api-Key: ${DROPWATCH_SECRET_KEY}")).await.unwrap_err().to_string();
+    assert!(
+        err.contains("--source-env DW_HOSTILE_NOT_ALLOWED") && !err.contains("server-secret"),
+        "{err}"
+    );
+    let err = h
+        .engine
+        .preview_json(
+            &format!("http://{api}/items"),
+            None,
+            json_mapping("X-Api-Key: ${DROPWATCH_SECRET_KEY}"),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--source-env DROPWATCH_SECRET_KEY"), "{err}");
     assert!(seen_home.lock().unwrap().is_empty(), "nothing was sent");
 
-    let src = h.engine.add_source(json_source(format!("http://{api}/items"), json_mapping("X-Api-Key: ${DW_HOSTILE_API_KEY}"))).await.unwrap();
+    let src = h
+        .engine
+        .add_source(json_source(
+            format!("http://{api}/items"),
+            json_mapping("X-Api-Key: ${DW_HOSTILE_API_KEY}"),
+        ))
+        .await
+        .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
-    assert_eq!(seen_home.lock().unwrap().as_slice(), [Some("k3y-for-the-api-only".to_string())]);
-    assert_eq!(seen_elsewhere.lock().unwrap().as_slice(), [None], "the next page elsewhere got no key");
+    assert_eq!(
+        seen_home.lock().unwrap().as_slice(),
+        [Some("k3y-for-the-api-only".to_string())]
+    );
+    assert_eq!(
+        seen_elsewhere.lock().unwrap().as_slice(),
+        [None],
+        "the next page elsewhere got no key"
+    );
     assert!(h.engine.product(&format!("{}:b1", src.key)).is_some());
 }
 
@@ -203,11 +361,22 @@ async fn pop_mart_keys_go_only_to_the_api_they_were_saved_for() {
     let real_addr = serve(real.router()).await;
     let real_base = format!("http://{real_addr}");
     let (other, other_hits) = secret_server().await;
-    h.engine.set_popmart_keys("HK", Some(PopmartKeys { client_key: "ck-test".into(), salt: "salt-test".into(), api: Some(real_base.parse().unwrap()) }));
+    h.engine.set_popmart_keys(
+        "HK",
+        Some(PopmartKeys {
+            client_key: "ck-test".into(),
+            salt: "salt-test".into(),
+            api: Some(real_base.parse().unwrap()),
+        }),
+    );
     let src = h
         .engine
         .add_source(NewSource {
-            popmart: Some(PopmartSettings { region: "HK".into(), watch: "products".into(), target: "1159".into() }),
+            popmart: Some(PopmartSettings {
+                region: "HK".into(),
+                watch: "products".into(),
+                target: "1159".into(),
+            }),
             ..NewSource::new("popmart", &real_base, Duration::from_secs(3600))
         })
         .await
@@ -215,12 +384,24 @@ async fn pop_mart_keys_go_only_to_the_api_they_were_saved_for() {
     assert!(h.engine.check_now(&src.key).await.unwrap().complete);
     // An editor moves the source elsewhere: the keys stay home.
     h.engine
-        .update_source(&src.key, monitor::SourceEdit { url: Some(format!("http://{other}")), ..Default::default() })
+        .update_source(
+            &src.key,
+            monitor::SourceEdit {
+                url: Some(format!("http://{other}")),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(run.error_class.as_deref(), Some("refused"), "{run:?}");
-    assert!(run.error.as_deref().unwrap().contains("are not sent anywhere else"), "{run:?}");
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap()
+            .contains("are not sent anywhere else"),
+        "{run:?}"
+    );
     assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the keys never left");
 }
 
@@ -237,10 +418,20 @@ async fn links_that_are_not_web_addresses_are_dropped() {
         }),
     ))
     .await;
-    let src = h.engine.add_source(json_source(format!("http://{api}/items"), json_mapping(""))).await.unwrap();
+    let src = h
+        .engine
+        .add_source(json_source(format!("http://{api}/items"), json_mapping("")))
+        .await
+        .unwrap();
     assert!(h.engine.check_now(&src.key).await.unwrap().complete);
     let bad = h.engine.product(&format!("{}:x1", src.key)).unwrap();
     assert_eq!((bad.url.as_str(), bad.image.as_deref()), ("", None));
     let fine = h.engine.product(&format!("{}:x2", src.key)).unwrap();
-    assert_eq!((fine.url.as_str(), fine.image.as_deref()), ("https://shop.example/p/x2", Some("https://cdn.example/x2.jpg")));
+    assert_eq!(
+        (fine.url.as_str(), fine.image.as_deref()),
+        (
+            "https://shop.example/p/x2",
+            Some("https://cdn.example/x2.jpg")
+        )
+    );
 }

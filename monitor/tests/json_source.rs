@@ -24,7 +24,11 @@ fn shopify_as_any_api() -> JsonMapping {
     .unwrap()
 }
 
-async fn json_source(h: &common::Harness, url: String, json: JsonMapping) -> Result<model::Source, monitor::EngineError> {
+async fn json_source(
+    h: &common::Harness,
+    url: String,
+    json: JsonMapping,
+) -> Result<model::Source, monitor::EngineError> {
     h.engine
         .add_source(NewSource {
             key: None,
@@ -46,11 +50,23 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
     let h = common::Harness::new(4).await;
     let url = format!("http://{}/products.json?limit=250", h.addr);
     // Preview first: what would be tracked, nothing added.
-    let preview = h.engine.preview_json(&url, Some("USD"), shopify_as_any_api()).await.unwrap();
+    let preview = h
+        .engine
+        .preview_json(&url, Some("USD"), shopify_as_any_api())
+        .await
+        .unwrap();
     assert_eq!(preview.len(), 4);
     assert!(h.engine.sources().iter().all(|s| s.kind != "json"));
     let cat_sizes = h.demo.catalogue.lock().products[0].variants.len();
-    assert_eq!(preview.iter().find(|p| p.title == h.demo.catalogue.lock().products[0].title).unwrap().variants.len(), cat_sizes);
+    assert_eq!(
+        preview
+            .iter()
+            .find(|p| p.title == h.demo.catalogue.lock().products[0].title)
+            .unwrap()
+            .variants
+            .len(),
+        cat_sizes
+    );
 
     let src = json_source(&h, url, shopify_as_any_api()).await.unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
@@ -60,13 +76,30 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
     let key = format!("{}:{pid}", src.key);
     let p = h.engine.product(&key).expect("mapped by id");
     assert_eq!(p.variants[0].id, vid.to_string());
-    assert!(p.url.ends_with(&format!("/{}", h.demo.catalogue.lock().products[0].handle)), "{}", p.url);
+    assert!(
+        p.url
+            .ends_with(&format!("/{}", h.demo.catalogue.lock().products[0].handle)),
+        "{}",
+        p.url
+    );
 
     let seq = h.engine.store().last_seq();
-    assert_eq!(h.control("price", serde_json::json!({ "variant_id": vid, "price": "66.60" })).await, 204);
+    assert_eq!(
+        h.control(
+            "price",
+            serde_json::json!({ "variant_id": vid, "price": "66.60" })
+        )
+        .await,
+        204
+    );
     h.engine.check_now(&src.key).await.unwrap();
     let events = h.events_after(seq).await;
-    assert!(events.iter().any(|e| e.kind == EventKind::PriceChanged && e.source == src.key), "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.kind == EventKind::PriceChanged && e.source == src.key),
+        "{events:?}"
+    );
 
     // HTML where JSON belongs: blocked once, stock kept; a removed product
     // is only "removed" after a complete read.
@@ -86,7 +119,10 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
 async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
     // The operator allows these two (--source-env).
     let cfg = monitor::EngineConfig {
-        source_env: vec!["DW_JSON_TEST_LUCK_KEY".into(), "DW_JSON_TEST_WRONG_KEY".into()],
+        source_env: vec![
+            "DW_JSON_TEST_LUCK_KEY".into(),
+            "DW_JSON_TEST_WRONG_KEY".into(),
+        ],
         ..common::quick_config()
     };
     let h = common::Harness::with(1, "mem://", cfg).await;
@@ -129,33 +165,89 @@ async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
         .unwrap()
     };
     // The variable is not set: refused when added, naming it (never a value).
-    let err = json_source(&h, url.clone(), mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_LUCK_KEY}")).await.unwrap_err().to_string();
+    let err = json_source(
+        &h,
+        url.clone(),
+        mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_LUCK_KEY}"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("DW_JSON_TEST_LUCK_KEY"), "{err}");
     std::env::set_var("DW_JSON_TEST_LUCK_KEY", "luck-key-123");
-    let src = json_source(&h, url.clone(), mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_LUCK_KEY}")).await.unwrap();
+    let src = json_source(
+        &h,
+        url.clone(),
+        mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_LUCK_KEY}"),
+    )
+    .await
+    .unwrap();
     // Stored and shown as the template, not the key.
     let stored = serde_json::to_string(&h.engine.sources()).unwrap();
     assert!(stored.contains("${DW_JSON_TEST_LUCK_KEY}") && !stored.contains("luck-key-123"));
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.error.is_none(), "{run:?}");
-    assert_eq!(seen.lock().unwrap().last().unwrap().as_deref(), Some("luck-key-123"));
-    let p = h.engine.product(&format!("{}:dd1391-100", src.key)).expect("one item, by style id");
-    let sizes: Vec<(String, String, bool)> = p.variants.iter().map(|v| (v.size.clone(), v.price.to_string(), v.available)).collect();
+    assert_eq!(
+        seen.lock().unwrap().last().unwrap().as_deref(),
+        Some("luck-key-123")
+    );
+    let p = h
+        .engine
+        .product(&format!("{}:dd1391-100", src.key))
+        .expect("one item, by style id");
+    let sizes: Vec<(String, String, bool)> = p
+        .variants
+        .iter()
+        .map(|v| (v.size.clone(), v.price.to_string(), v.available))
+        .collect();
     // Size 10 has no ask of its own: the item's price; "0" is out of stock.
-    assert_eq!(sizes, vec![("9".into(), "121.00".into(), true), ("10".into(), "118".into(), false), ("11".into(), "130".into(), false)]);
+    assert_eq!(
+        sizes,
+        vec![
+            ("9".into(), "121.00".into(), true),
+            ("10".into(), "118".into(), false),
+            ("11".into(), "130".into(), false)
+        ]
+    );
     // A wrong key: the run fails in words (401), nothing lost.
     // A key written out in the header line is refused (it would be stored and shown).
-    let err = json_source(&h, format!("{url}&x=1"), mapping("X-Luckdata-Api-Key: luck-key-123")).await.unwrap_err().to_string();
-    assert!(err.contains("environment variable") && !err.contains("luck-key-123"), "{err}");
+    let err = json_source(
+        &h,
+        format!("{url}&x=1"),
+        mapping("X-Luckdata-Api-Key: luck-key-123"),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("environment variable") && !err.contains("luck-key-123"),
+        "{err}"
+    );
     std::env::set_var("DW_JSON_TEST_WRONG_KEY", "nope");
-    let wrong = json_source(&h, format!("{url}&x=1"), mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_WRONG_KEY}")).await.unwrap();
+    let wrong = json_source(
+        &h,
+        format!("{url}&x=1"),
+        mapping("X-Luckdata-Api-Key: ${DW_JSON_TEST_WRONG_KEY}"),
+    )
+    .await
+    .unwrap();
     let run = h.engine.check_now(&wrong.key).await.unwrap();
-    assert!(run.error.as_deref().unwrap_or("").contains("refused the request"), "{run:?}");
+    assert!(
+        run.error
+            .as_deref()
+            .unwrap_or("")
+            .contains("refused the request"),
+        "{run:?}"
+    );
     // Mappings that cannot work are refused with the reason.
     let mut m = mapping("");
     m.price = String::new();
     m.variant_price = String::new();
-    assert!(json_source(&h, url.clone(), m).await.unwrap_err().to_string().contains("price"));
+    assert!(json_source(&h, url.clone(), m)
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("price"));
     let mut m = mapping("");
     m.items = "$.data[*].x".into();
     assert!(json_source(&h, url.clone(), m).await.is_err());
@@ -200,12 +292,26 @@ async fn an_api_with_pages_is_followed_through_its_next_links() {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let mapping = JsonMapping::from_lines("items = /items\nid = /sku\ntitle = /name\nprice = /price\nnext = $.links.next", "").unwrap();
-    let src = json_source(&h, format!("http://{addr}/v2/items"), mapping).await.unwrap();
+    let mapping = JsonMapping::from_lines(
+        "items = /items\nid = /sku\ntitle = /name\nprice = /price\nnext = $.links.next",
+        "",
+    )
+    .unwrap();
+    let src = json_source(&h, format!("http://{addr}/v2/items"), mapping)
+        .await
+        .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
     assert_eq!(run.products, 6, "every page read");
-    assert_eq!(h.engine.product(&format!("{}:p3-1", src.key)).unwrap().variants[0].price.to_string(), "31.00");
+    assert_eq!(
+        h.engine
+            .product(&format!("{}:p3-1", src.key))
+            .unwrap()
+            .variants[0]
+            .price
+            .to_string(),
+        "31.00"
+    );
 
     // Page 3 fails: pages 1 and 2 are still read and kept, the run says
     // why it is incomplete, and page 3's items are not marked removed.
@@ -216,5 +322,9 @@ async fn an_api_with_pages_is_followed_through_its_next_links() {
     assert_eq!(run.products, 4);
     let p3 = h.engine.product(&format!("{}:p3-0", src.key)).unwrap();
     assert!(!p3.removed && p3.variants[0].available);
-    assert!(h.events().await.iter().all(|e| e.kind != EventKind::Removed && e.kind != EventKind::SoldOut));
+    assert!(h
+        .events()
+        .await
+        .iter()
+        .all(|e| e.kind != EventKind::Removed && e.kind != EventKind::SoldOut));
 }

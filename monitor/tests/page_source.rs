@@ -24,19 +24,41 @@ fn d(s: &str) -> Decimal {
 }
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/../../shared/fixtures/product-pages/{name}", env!("CARGO_MANIFEST_DIR"));
-    String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).into_owned()
+    let path = format!(
+        "{}/../../shared/fixtures/product-pages/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .into_owned()
 }
 
-fn parse(html: &str, settings: &PageSettings, previous: Option<&Product>) -> Result<Product, PageError> {
+fn parse(
+    html: &str,
+    settings: &PageSettings,
+    previous: Option<&Product>,
+) -> Result<Product, PageError> {
     let url = Url::parse("https://shop.example/products/thing-1").unwrap();
     let brands = BrandTable::default();
-    parse_page(html, &PageContext { source: "shop", url: &url, currency: "EUR", brands: &brands, settings, previous })
+    parse_page(
+        html,
+        &PageContext {
+            source: "shop",
+            url: &url,
+            currency: "EUR",
+            brands: &brands,
+            settings,
+            previous,
+        },
+    )
 }
 
 fn one(p: &Product) -> (Decimal, bool, &str) {
     assert_eq!(p.variants.len(), 1, "{:?}", p.variants);
-    (p.variants[0].price, p.variants[0].available, p.currency.as_str())
+    (
+        p.variants[0].price,
+        p.variants[0].available,
+        p.currency.as_str(),
+    )
 }
 
 #[test]
@@ -52,7 +74,12 @@ fn captured_pages_parse_to_what_they_say() {
     // No availability at all: a shown price is not "sold out". On sale: the
     // JSON-LD says the regular 150.00, OpenGraph the sale price 120.00 and
     // `og:price:standard_amount` 150.00 -- it costs 120.00, was 150.00.
-    let p = parse(&fixture("rejuvenation-jsonld-no-availability.html"), &none, None).unwrap();
+    let p = parse(
+        &fixture("rejuvenation-jsonld-no-availability.html"),
+        &none,
+        None,
+    )
+    .unwrap();
     assert_eq!(one(&p), (d("120.00"), true, "USD"));
     assert_eq!(p.variants[0].compare_at, Some(d("150.00")));
     assert!(p.title.contains("Keystick"), "{}", p.title);
@@ -69,7 +96,12 @@ fn captured_pages_parse_to_what_they_say() {
         Err(PageError::Unreadable(why)) => assert!(why.contains("sold out"), "{why}"),
         other => panic!("{other:?}"),
     }
-    let mut known = parse(&fixture("rejuvenation-jsonld-no-availability.html"), &none, None).unwrap();
+    let mut known = parse(
+        &fixture("rejuvenation-jsonld-no-availability.html"),
+        &none,
+        None,
+    )
+    .unwrap();
     known.key = "shop:thing-1".into();
     let p = parse(&html, &none, Some(&known)).unwrap();
     assert_eq!(one(&p), (d("120.00"), false, "USD"));
@@ -90,21 +122,44 @@ fn product_groups_aggregate_offers_and_microdata() {
     let p = parse(GROUP, &none, None).unwrap();
     assert_eq!(p.title, "Dunk Low Panda");
     assert_eq!(p.brand, "Nike");
-    assert_eq!(p.image.as_deref(), Some("https://shop.example/img/dunk.jpg"));
-    let sizes: Vec<(&str, String, bool)> = p.variants.iter().map(|v| (v.size.as_str(), v.price.to_string(), v.available)).collect();
-    assert_eq!(sizes, vec![("9", "110.00".into(), true), ("9.5", "115.00".into(), false), ("10", "120".into(), true)]);
+    assert_eq!(
+        p.image.as_deref(),
+        Some("https://shop.example/img/dunk.jpg")
+    );
+    let sizes: Vec<(&str, String, bool)> = p
+        .variants
+        .iter()
+        .map(|v| (v.size.as_str(), v.price.to_string(), v.available))
+        .collect();
+    assert_eq!(
+        sizes,
+        vec![
+            ("9", "110.00".into(), true),
+            ("9.5", "115.00".into(), false),
+            ("10", "120".into(), true)
+        ]
+    );
     assert_eq!(p.variants[0].id, "DD1391-100-9");
 
     let agg = r#"<script type="application/ld+json">[{"@type":"Product","name":"Labubu","offers":{"@type":"AggregateOffer","lowPrice":"19.90","highPrice":"25","priceCurrency":"hkd","offerCount":3}}]</script>"#;
-    assert_eq!(one(&parse(agg, &none, None).unwrap()), (d("19.90"), true, "HKD"));
+    assert_eq!(
+        one(&parse(agg, &none, None).unwrap()),
+        (d("19.90"), true, "HKD")
+    );
 
     let micro = r#"<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">Tee</h1>
       <span itemprop="price" content="25.00">$25</span><meta itemprop="priceCurrency" content="USD">
       <link itemprop="availability" href="https://schema.org/SoldOut"></div>"#;
-    assert_eq!(one(&parse(micro, &none, None).unwrap()), (d("25.00"), false, "USD"));
+    assert_eq!(
+        one(&parse(micro, &none, None).unwrap()),
+        (d("25.00"), false, "USD")
+    );
     // No currency on the page: the source's.
     let bare = r#"<meta property="og:title" content="Cap"><meta property="product:price:amount" content="1.299,00">"#;
-    assert_eq!(one(&parse(bare, &none, None).unwrap()), (d("1299.00"), true, "EUR"));
+    assert_eq!(
+        one(&parse(bare, &none, None).unwrap()),
+        (d("1299.00"), true, "EUR")
+    );
 }
 
 const CONFLICT: &str = r#"<html><head><meta property="og:title" content="Jacket">
@@ -117,13 +172,24 @@ const CONFLICT: &str = r#"<html><head><meta property="og:title" content="Jacket"
 fn contradictions_ask_for_selectors_and_selectors_decide() {
     match parse(CONFLICT, &PageSettings::default(), None) {
         Err(PageError::Unreadable(why)) => {
-            assert!(why.contains("249") && why.contains("199") && why.contains("CSS selector"), "{why}")
+            assert!(
+                why.contains("249") && why.contains("199") && why.contains("CSS selector"),
+                "{why}"
+            )
         }
         other => panic!("{other:?}"),
     }
-    let s = PageSettings { price_selector: Some(".pdp .price.now".into()), stock_selector: Some("button.atc".into()), ..PageSettings::default() };
+    let s = PageSettings {
+        price_selector: Some(".pdp .price.now".into()),
+        stock_selector: Some("button.atc".into()),
+        ..PageSettings::default()
+    };
     let p = parse(CONFLICT, &s, None).unwrap();
-    assert_eq!(one(&p), (d("189.00"), false, "USD"), "'notify me' means sold out");
+    assert_eq!(
+        one(&p),
+        (d("189.00"), false, "USD"),
+        "'notify me' means sold out"
+    );
     // The user's own phrases.
     let s2 = PageSettings {
         price_selector: Some(".pdp .price.now".into()),
@@ -133,12 +199,28 @@ fn contradictions_ask_for_selectors_and_selectors_decide() {
     };
     assert!(one(&parse(CONFLICT, &s2, None).unwrap()).1);
     // A selector that finds nothing, or no price, says so.
-    let bad = PageSettings { price_selector: Some(".nope".into()), ..PageSettings::default() };
-    assert!(matches!(parse(CONFLICT, &bad, None), Err(PageError::Unreadable(w)) if w.contains("matches nothing")));
-    let words = PageSettings { price_selector: Some("button.atc".into()), ..PageSettings::default() };
-    assert!(matches!(parse(CONFLICT, &words, None), Err(PageError::Unreadable(w)) if w.contains("holds no price")));
-    let unknown_stock = PageSettings { stock_selector: Some("h1, .price.was".into()), price_selector: Some(".price.now".into()), ..PageSettings::default() };
-    assert!(matches!(parse(CONFLICT, &unknown_stock, None), Err(PageError::Unreadable(w)) if w.contains("none of the in-stock or sold-out phrases")));
+    let bad = PageSettings {
+        price_selector: Some(".nope".into()),
+        ..PageSettings::default()
+    };
+    assert!(
+        matches!(parse(CONFLICT, &bad, None), Err(PageError::Unreadable(w)) if w.contains("matches nothing"))
+    );
+    let words = PageSettings {
+        price_selector: Some("button.atc".into()),
+        ..PageSettings::default()
+    };
+    assert!(
+        matches!(parse(CONFLICT, &words, None), Err(PageError::Unreadable(w)) if w.contains("holds no price"))
+    );
+    let unknown_stock = PageSettings {
+        stock_selector: Some("h1, .price.was".into()),
+        price_selector: Some(".price.now".into()),
+        ..PageSettings::default()
+    };
+    assert!(
+        matches!(parse(CONFLICT, &unknown_stock, None), Err(PageError::Unreadable(w)) if w.contains("none of the in-stock or sold-out phrases"))
+    );
 }
 
 #[test]
@@ -189,17 +271,32 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
         (p.handle.clone(), p.id, p.variants[0].id, p.title.clone())
     };
     h.check().await;
-    let src = page_source(&h, format!("http://{}/products/{handle}", h.addr), PageSettings::default()).await;
+    let src = page_source(
+        &h,
+        format!("http://{}/products/{handle}", h.addr),
+        PageSettings::default(),
+    )
+    .await;
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.complete && run.error.is_none(), "{run:?}");
     let key = format!("{}:{}", src.key, handle);
     let p = h.engine.product(&key).expect("the page's product");
     // The same item in the catalogue source and on its page: compared.
     let demo_key = format!("{}:{pid}", h.source.key);
-    let same: Vec<(String, model::MatchedBy)> = h.engine.same_items(&demo_key).into_iter().map(|(p, w)| (p.key, w)).collect();
+    let same: Vec<(String, model::MatchedBy)> = h
+        .engine
+        .same_items(&demo_key)
+        .into_iter()
+        .map(|(p, w)| (p.key, w))
+        .collect();
     assert_eq!(same, vec![(key.clone(), model::MatchedBy::BrandAndModel)]);
     // A store no longer watched is nobody's offer.
-    let other = page_source(&h, format!("http://localhost:{}/products/{handle}", h.addr.port()), PageSettings::default()).await;
+    let other = page_source(
+        &h,
+        format!("http://localhost:{}/products/{handle}", h.addr.port()),
+        PageSettings::default(),
+    )
+    .await;
     h.engine.check_now(&other.key).await.unwrap();
     assert_eq!(h.engine.same_items(&demo_key).len(), 2);
     h.engine.remove_source(&other.key).await.unwrap();
@@ -211,12 +308,38 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
 
     // A price change and a sell-out of one size, read from the page.
     let seq = h.engine.store().last_seq();
-    assert_eq!(h.control("price", serde_json::json!({ "variant_id": vid, "price": "77.70" })).await, 204);
-    assert_eq!(h.control("availability", serde_json::json!({ "variant_id": vid, "available": false })).await, 204);
+    assert_eq!(
+        h.control(
+            "price",
+            serde_json::json!({ "variant_id": vid, "price": "77.70" })
+        )
+        .await,
+        204
+    );
+    assert_eq!(
+        h.control(
+            "availability",
+            serde_json::json!({ "variant_id": vid, "available": false })
+        )
+        .await,
+        204
+    );
     h.engine.check_now(&src.key).await.unwrap();
-    let kinds: Vec<EventKind> = h.events_after(seq).await.into_iter().filter(|e| e.source == src.key).map(|e| e.kind).collect();
-    assert!(kinds.contains(&EventKind::PriceChanged) && kinds.contains(&EventKind::SoldOut), "{kinds:?}");
-    assert_eq!(h.engine.product(&key).unwrap().variants[0].price, d("77.70"));
+    let kinds: Vec<EventKind> = h
+        .events_after(seq)
+        .await
+        .into_iter()
+        .filter(|e| e.source == src.key)
+        .map(|e| e.kind)
+        .collect();
+    assert!(
+        kinds.contains(&EventKind::PriceChanged) && kinds.contains(&EventKind::SoldOut),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        h.engine.product(&key).unwrap().variants[0].price,
+        d("77.70")
+    );
 
     // A challenge page: blocked once, stock untouched, then back.
     let before = h.engine.product(&key).unwrap();
@@ -226,11 +349,31 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
     assert_eq!(run.error_class.as_deref(), Some("blocked"), "{run:?}");
     h.engine.check_now(&src.key).await.unwrap();
     let events = h.events_after(seq).await;
-    assert_eq!(events.iter().filter(|e| e.kind == EventKind::Blocked).count(), 1);
-    assert!(!events.iter().any(|e| e.kind == EventKind::SoldOut || e.kind == EventKind::Removed), "{events:?}");
-    assert_eq!(h.engine.product(&key).unwrap().variants, before.variants, "stock kept");
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.kind == EventKind::Blocked)
+            .count(),
+        1
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.kind == EventKind::SoldOut || e.kind == EventKind::Removed),
+        "{events:?}"
+    );
+    assert_eq!(
+        h.engine.product(&key).unwrap().variants,
+        before.variants,
+        "stock kept"
+    );
     // Broken, huge, hung: errors in words, nothing lost, never "blocked" for garbage.
-    for (fault, class) in [(Fault::Garbage, "unreadable"), (Fault::Huge, "too_large"), (Fault::Hang, "timeout"), (Fault::ServerError, "server_error")] {
+    for (fault, class) in [
+        (Fault::Garbage, "unreadable"),
+        (Fault::Huge, "too_large"),
+        (Fault::Hang, "timeout"),
+        (Fault::ServerError, "server_error"),
+    ] {
         h.fault(fault, None);
         let run = h.engine.check_now(&src.key).await.unwrap();
         assert_eq!(run.error_class.as_deref(), Some(class), "{run:?}");
@@ -239,7 +382,11 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
     h.demo.set_fault(None);
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.error.is_none(), "{run:?}");
-    assert!(h.events_after(seq).await.iter().any(|e| e.kind == EventKind::Unblocked));
+    assert!(h
+        .events_after(seq)
+        .await
+        .iter()
+        .any(|e| e.kind == EventKind::Unblocked));
     assert!(!h.engine.product(&key).unwrap().removed);
 }
 
@@ -251,16 +398,44 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     let app = axum::Router::new().route("/jacket", get(|| async { Html(CONFLICT) }));
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
 
-    let bad = PageSettings { price_selector: Some("span[".into()), ..PageSettings::default() };
+    let bad = PageSettings {
+        price_selector: Some("span[".into()),
+        ..PageSettings::default()
+    };
     let err = h
         .engine
-        .add_source(NewSource { key: None, kind: "page".into(), url: format!("http://{addr}/jacket"), name: None, currency: None, interval: Duration::from_secs(60), page: bad, json: None, amazon: None, popmart: None })
+        .add_source(NewSource {
+            key: None,
+            kind: "page".into(),
+            url: format!("http://{addr}/jacket"),
+            name: None,
+            currency: None,
+            interval: Duration::from_secs(60),
+            page: bad,
+            json: None,
+            amazon: None,
+            popmart: None,
+        })
         .await
         .unwrap_err();
     assert!(err.to_string().contains("not valid CSS"), "{err}");
     let shopify_with_selectors = h
         .engine
-        .add_source(NewSource { key: None, kind: "shopify".into(), url: format!("http://{addr}"), name: None, currency: None, interval: Duration::from_secs(60), page: PageSettings { price_selector: Some(".p".into()), ..PageSettings::default() }, json: None, amazon: None, popmart: None })
+        .add_source(NewSource {
+            key: None,
+            kind: "shopify".into(),
+            url: format!("http://{addr}"),
+            name: None,
+            currency: None,
+            interval: Duration::from_secs(60),
+            page: PageSettings {
+                price_selector: Some(".p".into()),
+                ..PageSettings::default()
+            },
+            json: None,
+            amazon: None,
+            popmart: None,
+        })
         .await;
     assert!(shopify_with_selectors.is_err());
 
@@ -271,14 +446,28 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     assert!(run.error.unwrap().contains("CSS selector"));
     // The user adds selectors: read.
     h.engine
-        .update_source(&src.key, monitor::SourceEdit {
-            page: Some(PageSettings { price_selector: Some(".price.now".into()), stock_selector: Some("button.atc".into()), ..PageSettings::default() }),
-            ..monitor::SourceEdit::default()
-        })
+        .update_source(
+            &src.key,
+            monitor::SourceEdit {
+                page: Some(PageSettings {
+                    price_selector: Some(".price.now".into()),
+                    stock_selector: Some("button.atc".into()),
+                    ..PageSettings::default()
+                }),
+                ..monitor::SourceEdit::default()
+            },
+        )
         .await
         .unwrap();
     let run = h.engine.check_now(&src.key).await.unwrap();
     assert!(run.error.is_none(), "{run:?}");
     let p = h.engine.product(&format!("{}:jacket", src.key)).unwrap();
-    assert_eq!((p.variants[0].price, p.variants[0].available, p.currency.as_str()), (d("189.00"), false, "USD"));
+    assert_eq!(
+        (
+            p.variants[0].price,
+            p.variants[0].available,
+            p.currency.as_str()
+        ),
+        (d("189.00"), false, "USD")
+    );
 }

@@ -77,14 +77,25 @@ async fn service() -> (Arc<AlertService>, Identity) {
     let store = Arc::new(Store::open("mem://").await.unwrap());
     let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
     let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts.ensure_admin("root", "root-password-1").await.unwrap();
     accounts
-        .create_user(&Identity::system("test"), "vera", Role::Viewer, "vera-password")
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    accounts
+        .create_user(
+            &Identity::system("test"),
+            "vera",
+            Role::Viewer,
+            "vera-password",
+        )
         .await
         .unwrap();
     let (_, vera) = accounts.login("vera", "vera-password", None).await.unwrap();
     // The fake push service listens on this machine.
-    let at = monitor::alerts::Endpoints { policy: monitor::outbound::Policy::open(), ..Default::default() };
+    let at = monitor::alerts::Endpoints {
+        policy: monitor::outbound::Policy::open(),
+        ..Default::default()
+    };
     let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
         .await
         .unwrap();
@@ -98,7 +109,11 @@ async fn a_push_decrypts_with_the_subscription_key_and_carries_a_valid_vapid_jwt
     let browser = Browser::new();
     // A viewer may register their own device...
     let ch = alerts
-        .add_push_subscription(&vera, "Vera's phone", &browser.subscription(&format!("{base}/push/abc")))
+        .add_push_subscription(
+            &vera,
+            "Vera's phone",
+            &browser.subscription(&format!("{base}/push/abc")),
+        )
         .await
         .unwrap();
     assert_eq!(ch.kind, "webpush");
@@ -106,7 +121,11 @@ async fn a_push_decrypts_with_the_subscription_key_and_carries_a_valid_vapid_jwt
     assert!(!ch.redacted.contains("/push/abc"), "{}", ch.redacted);
     // ...the same subscription twice is one channel...
     let again = alerts
-        .add_push_subscription(&vera, "Vera's phone", &browser.subscription(&format!("{base}/push/abc")))
+        .add_push_subscription(
+            &vera,
+            "Vera's phone",
+            &browser.subscription(&format!("{base}/push/abc")),
+        )
         .await
         .unwrap();
     assert_eq!(again.id, ch.id);
@@ -127,11 +146,22 @@ async fn a_push_decrypts_with_the_subscription_key_and_carries_a_valid_vapid_jwt
     let auth = headers["authorization"].to_str().unwrap();
     let rest = auth.strip_prefix("vapid t=").expect(auth);
     let (jwt, k) = rest.split_once(", k=").expect(auth);
-    assert_eq!(k, alerts.vapid_public_key(), "k is the key browsers subscribed with");
+    assert_eq!(
+        k,
+        alerts.vapid_public_key(),
+        "k is the key browsers subscribed with"
+    );
     let key = ES256PublicKey::from_bytes(&URL_SAFE_NO_PAD.decode(k).unwrap()).unwrap();
-    let claims = key.verify_token::<NoCustomClaims>(jwt, None).expect("the JWT verifies");
+    let claims = key
+        .verify_token::<NoCustomClaims>(jwt, None)
+        .expect("the JWT verifies");
     assert_eq!(claims.subject.as_deref(), Some("mailto:ops@example.com"));
-    assert!(claims.audiences.unwrap().contains(&std::collections::HashSet::from(["http://127.0.0.1".to_string()])));
+    assert!(claims
+        .audiences
+        .unwrap()
+        .contains(&std::collections::HashSet::from([
+            "http://127.0.0.1".to_string()
+        ])));
     // The payload opens with the browser's private key and auth secret.
     let plain = web_push_native::decrypt(
         body,
@@ -141,7 +171,10 @@ async fn a_push_decrypts_with_the_subscription_key_and_carries_a_valid_vapid_jwt
     .expect("decrypts with the subscription's key");
     let msg: serde_json::Value = serde_json::from_slice(&plain).unwrap();
     assert_eq!(msg["title"], "Dropwatch test notification");
-    assert!(msg["body"].as_str().unwrap().contains("Vera's phone"), "{msg}");
+    assert!(
+        msg["body"].as_str().unwrap().contains("Vera's phone"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +182,11 @@ async fn a_gone_subscription_removes_its_channel() {
     let (base, _seen) = push_service().await;
     let (alerts, vera) = service().await;
     let ch = alerts
-        .add_push_subscription(&vera, "old laptop", &Browser::new().subscription(&format!("{base}/push/gone")))
+        .add_push_subscription(
+            &vera,
+            "old laptop",
+            &Browser::new().subscription(&format!("{base}/push/gone")),
+        )
         .await
         .unwrap();
     let err = alerts
@@ -161,7 +198,11 @@ async fn a_gone_subscription_removes_its_channel() {
     assert!(alerts.channels().is_empty());
     // Bad subscriptions are refused with words.
     let err = alerts
-        .add_push_subscription(&vera, "x", r#"{"endpoint":"https://push.example/1","keys":{}}"#)
+        .add_push_subscription(
+            &vera,
+            "x",
+            r#"{"endpoint":"https://push.example/1","keys":{}}"#,
+        )
         .await
         .unwrap_err()
         .to_string();

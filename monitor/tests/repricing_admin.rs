@@ -47,12 +47,18 @@ async fn connects_finds_by_sku_and_sets_prices() {
     let target = admin.state.lock().variants.values().next().unwrap().clone();
     let found = s.variants_by_sku(&target.sku).await.unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0].id.as_str(), found[0].product_id.as_str()), (target.id.as_str(), target.product_id.as_str()));
+    assert_eq!(
+        (found[0].id.as_str(), found[0].product_id.as_str()),
+        (target.id.as_str(), target.product_id.as_str())
+    );
     assert_eq!(found[0].price, target.price);
     assert!(s.variants_by_sku("NO-SUCH-SKU").await.unwrap().is_empty());
 
     let new: Decimal = "123.45".parse().unwrap();
-    let after = s.set_prices(&target.product_id, &[(target.id.clone(), new)]).await.unwrap();
+    let after = s
+        .set_prices(&target.product_id, &[(target.id.clone(), new)])
+        .await
+        .unwrap();
     assert_eq!(after.len(), 1);
     assert_eq!(after[0].price, new, "read back");
     assert_eq!(admin.state.lock().variants[&target.id].price, new);
@@ -63,16 +69,34 @@ async fn refusals_carry_shopifys_words_and_change_nothing() {
     let (admin, base) = fake().await;
     let s = shop(&base, "shpat_test_token");
     let target = admin.state.lock().variants.values().next().unwrap().clone();
-    match s.set_prices(&target.product_id, &[(target.id.clone(), "-1".parse().unwrap())]).await {
+    match s
+        .set_prices(
+            &target.product_id,
+            &[(target.id.clone(), "-1".parse().unwrap())],
+        )
+        .await
+    {
         Err(AdminError::UserErrors(e)) => {
             assert_eq!(e[0].code.as_deref(), Some("NEGATIVE_PRICE_VALUE"));
             assert!(e[0].message.contains("greater than or equal to 0"));
         }
         other => panic!("{other:?}"),
     }
-    match s.set_prices(&target.product_id, &[("gid://shopify/ProductVariant/1".into(), "5".parse().unwrap())]).await {
+    match s
+        .set_prices(
+            &target.product_id,
+            &[(
+                "gid://shopify/ProductVariant/1".into(),
+                "5".parse().unwrap(),
+            )],
+        )
+        .await
+    {
         Err(e @ AdminError::UserErrors(_)) => {
-            assert!(e.to_string().contains("Product variant does not exist"), "{e}");
+            assert!(
+                e.to_string().contains("Product variant does not exist"),
+                "{e}"
+            );
             assert!(!e.is_transient());
         }
         other => panic!("{other:?}"),
@@ -80,7 +104,10 @@ async fn refusals_carry_shopifys_words_and_change_nothing() {
     assert_eq!(admin.state.lock().variants[&target.id].price, target.price);
     control(&base, "fail", serde_json::json!({ "status": 502 })).await;
     let e = s.shop_name().await.unwrap_err();
-    assert!(matches!(e, AdminError::Http { status: 502, .. }) && e.is_transient(), "{e:?}");
+    assert!(
+        matches!(e, AdminError::Http { status: 502, .. }) && e.is_transient(),
+        "{e:?}"
+    );
 }
 
 #[tokio::test]
@@ -90,11 +117,19 @@ async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
     let price = |p: &str| vec![(target.id.clone(), p.parse::<Decimal>().unwrap())];
     // An almost empty bucket: the first push is throttled (HTTP 200), and
     // says to wait (10 - 5) / 10 = 0.5 s; the next one gets a 429.
-    control(&base, "bucket", serde_json::json!({ "maximum": 100, "available": 5, "restore_rate": 10 })).await;
+    control(
+        &base,
+        "bucket",
+        serde_json::json!({ "maximum": 100, "available": 5, "restore_rate": 10 }),
+    )
+    .await;
     let fresh = shop(&base, "shpat_test_token");
     match fresh.set_prices(&target.product_id, &price("10")).await {
         Err(AdminError::Throttled(wait)) => {
-            assert!(wait.as_millis() >= 400 && wait.as_millis() <= 500, "{wait:?}")
+            assert!(
+                wait.as_millis() >= 400 && wait.as_millis() <= 500,
+                "{wait:?}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -106,7 +141,12 @@ async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
 
     // The Standard plan's rate, a small bucket: a client that reads the cost
     // block waits instead of being throttled.
-    control(&base, "bucket", serde_json::json!({ "maximum": 40, "available": 40, "restore_rate": 100 })).await;
+    control(
+        &base,
+        "bucket",
+        serde_json::json!({ "maximum": 40, "available": 40, "restore_rate": 100 }),
+    )
+    .await;
     let s = shop(&base, "shpat_test_token");
     for i in 0..12 {
         s.set_prices(&target.product_id, &price(&format!("{}.00", 20 + i)))
@@ -114,5 +154,8 @@ async fn throttled_with_200_and_429_and_paced_by_the_cost_bucket() {
             .unwrap_or_else(|e| panic!("push {i}: {e}"));
     }
     assert_eq!(admin.state.lock().throttled, 2, "no more throttled answers");
-    assert_eq!(admin.state.lock().variants[&target.id].price, "31.00".parse::<Decimal>().unwrap());
+    assert_eq!(
+        admin.state.lock().variants[&target.id].price,
+        "31.00".parse::<Decimal>().unwrap()
+    );
 }

@@ -323,7 +323,11 @@ pub async fn login(
     }
     match state
         .accounts
-        .login(&form.name, &form.password, Some(client(&state, peer, &headers)))
+        .login(
+            &form.name,
+            &form.password,
+            Some(client(&state, peer, &headers)),
+        )
         .await
     {
         Ok((cookie, _)) => signed_in(&state, &headers, &cookie, &next),
@@ -375,7 +379,11 @@ pub async fn setup(
     }
     match state
         .accounts
-        .login(&form.name, &form.password, Some(client(&state, peer, &headers)))
+        .login(
+            &form.name,
+            &form.password,
+            Some(client(&state, peer, &headers)),
+        )
         .await
     {
         Ok((cookie, who)) => {

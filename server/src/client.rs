@@ -83,7 +83,9 @@ mod tests {
     use super::*;
 
     fn nets(list: &[&str]) -> Vec<IpNet> {
-        list.iter().map(|n| parse_trusted_proxy(n).unwrap()).collect()
+        list.iter()
+            .map(|n| parse_trusted_proxy(n).unwrap())
+            .collect()
     }
 
     fn from(peer: &str, xff: &[&str], trusted: &[&str]) -> String {
@@ -108,7 +110,10 @@ mod tests {
     #[test]
     fn behind_trusted_proxies_the_right_most_untrusted_hop_is_the_client() {
         let trusted = ["127.0.0.1", "10.0.0.0/8"];
-        assert_eq!(from("127.0.0.1", &["198.51.100.1"], &trusted), "198.51.100.1");
+        assert_eq!(
+            from("127.0.0.1", &["198.51.100.1"], &trusted),
+            "198.51.100.1"
+        );
         // The client made up the left-most entry; the proxy appended the real one.
         assert_eq!(
             from("127.0.0.1", &["192.0.2.99, 198.51.100.1"], &trusted),
@@ -116,16 +121,26 @@ mod tests {
         );
         // Two proxies, one after the other, and the header split over two lines.
         assert_eq!(
-            from("10.0.0.2", &["192.0.2.99, 198.51.100.1", "10.0.0.3"], &trusted),
+            from(
+                "10.0.0.2",
+                &["192.0.2.99, 198.51.100.1", "10.0.0.3"],
+                &trusted
+            ),
             "198.51.100.1"
         );
         // Ports and brackets.
-        assert_eq!(from("127.0.0.1", &["198.51.100.1:4711"], &trusted), "198.51.100.1");
+        assert_eq!(
+            from("127.0.0.1", &["198.51.100.1:4711"], &trusted),
+            "198.51.100.1"
+        );
         assert_eq!(
             from("127.0.0.1", &["[2001:db8::5]:4711"], &trusted),
             "2001:db8::5"
         );
-        assert_eq!(from("127.0.0.1", &["[2001:db8::5]"], &trusted), "2001:db8::5");
+        assert_eq!(
+            from("127.0.0.1", &["[2001:db8::5]"], &trusted),
+            "2001:db8::5"
+        );
     }
 
     #[test]
@@ -133,15 +148,27 @@ mod tests {
         let trusted = ["127.0.0.1", "10.0.0.0/8"];
         assert_eq!(from("127.0.0.1", &[], &trusted), "127.0.0.1");
         assert_eq!(from("127.0.0.1", &["unknown"], &trusted), "127.0.0.1");
-        assert_eq!(from("127.0.0.1", &["garbage, 10.0.0.3"], &trusted), "10.0.0.3");
+        assert_eq!(
+            from("127.0.0.1", &["garbage, 10.0.0.3"], &trusted),
+            "10.0.0.3"
+        );
         // Only trusted hops: the left-most is as far as it goes.
-        assert_eq!(from("127.0.0.1", &["10.0.0.9, 10.0.0.3"], &trusted), "10.0.0.9");
+        assert_eq!(
+            from("127.0.0.1", &["10.0.0.9, 10.0.0.3"], &trusted),
+            "10.0.0.9"
+        );
     }
 
     #[test]
     fn proxies_are_given_as_networks_or_addresses() {
-        assert_eq!(parse_trusted_proxy("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(parse_trusted_proxy(" 127.0.0.1 ").unwrap().to_string(), "127.0.0.1/32");
+        assert_eq!(
+            parse_trusted_proxy("10.1.2.3/8").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_trusted_proxy(" 127.0.0.1 ").unwrap().to_string(),
+            "127.0.0.1/32"
+        );
         assert_eq!(parse_trusted_proxy("::1").unwrap().to_string(), "::1/128");
         assert!(parse_trusted_proxy("proxy.lan").is_err());
     }

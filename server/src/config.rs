@@ -93,7 +93,9 @@ fn parse_endpoint(s: &str) -> Result<(String, url::Url), String> {
         .ok_or("write KIND=URL, e.g. discord=http://127.0.0.1:4000/api/webhooks/")?;
     let kind = kind.trim().to_ascii_lowercase();
     if !["discord", "slack", "telegram", "ntfy"].contains(&kind.as_str()) {
-        return Err(format!("{kind:?}: the kinds are discord, slack, telegram, ntfy"));
+        return Err(format!(
+            "{kind:?}: the kinds are discord, slack, telegram, ntfy"
+        ));
     }
     let mut url = url::Url::parse(url.trim()).map_err(|e| format!("{url}: {e}"))?;
     if !url.path().ends_with('/') {
@@ -209,7 +211,11 @@ pub struct ServeArgs {
     pub log_json: bool,
     /// Who push services may contact about our Web Push traffic (VAPID
     /// subject): mailto:you@example.com or an https URL.
-    #[arg(long, env = "DROPWATCH_VAPID_CONTACT", default_value = "mailto:dropwatch@localhost")]
+    #[arg(
+        long,
+        env = "DROPWATCH_VAPID_CONTACT",
+        default_value = "mailto:dropwatch@localhost"
+    )]
     pub vapid_contact: String,
     /// Send a hosted service's notifications to another address, e.g.
     /// discord=http://127.0.0.1:4000/api/webhooks/ (a relay, or a local
@@ -231,12 +237,20 @@ pub struct ServeArgs {
     /// may reach even on a private network, e.g. http://192.168.1.20:8080/
     /// (repeatable, or comma-separated in the variable). Narrower than
     /// --allow-private-networks.
-    #[arg(long = "trust-url", env = "DROPWATCH_TRUST_URLS", value_delimiter = ',')]
+    #[arg(
+        long = "trust-url",
+        env = "DROPWATCH_TRUST_URLS",
+        value_delimiter = ','
+    )]
     pub trust_urls: Vec<url::Url>,
     /// An environment variable JSON API sources may use in a header as
     /// ${NAME} (repeatable, or comma-separated in the variable), e.g.
     /// LUCKDATA_KEY. No other variable of the server can be read by a source.
-    #[arg(long = "source-env", env = "DROPWATCH_SOURCE_ENV", value_delimiter = ',')]
+    #[arg(
+        long = "source-env",
+        env = "DROPWATCH_SOURCE_ENV",
+        value_delimiter = ','
+    )]
     pub source_env: Vec<String>,
 }
 

@@ -59,10 +59,7 @@ impl AllowedHosts {
             Some(Host::Ipv4(_) | Host::Ipv6(_)) => true,
             Some(Host::Domain(d)) => {
                 let d = normalise(&d);
-                self.any
-                    || d == "localhost"
-                    || d.ends_with(".localhost")
-                    || self.names.contains(&d)
+                self.any || d == "localhost" || d.ends_with(".localhost") || self.names.contains(&d)
             }
             None => self.any,
         }

@@ -142,7 +142,11 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     );
     let _ = writeln!(w, "# TYPE dropwatch_task_restarts_total counter");
     for task in ["scheduler", "alert_follower", "alert_sender", "repricer"] {
-        let n = m.restarts.iter().find(|(t, _)| *t == task).map_or(0, |(_, n)| *n);
+        let n = m
+            .restarts
+            .iter()
+            .find(|(t, _)| *t == task)
+            .map_or(0, |(_, n)| *n);
         let _ = writeln!(w, "dropwatch_task_restarts_total{{task=\"{task}\"}} {n}");
     }
     let _ = writeln!(

@@ -77,6 +77,10 @@ mod tests {
             assert_eq!(out, kept);
             assert!(!out.starts_with("//") && !out.contains('\\') && !out.contains('\t'));
         }
-        assert_eq!(local(Some("/a b")), "/a%20b", "re-serialised, always a valid header");
+        assert_eq!(
+            local(Some("/a b")),
+            "/a%20b",
+            "re-serialised, always a valid header"
+        );
     }
 }

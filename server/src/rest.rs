@@ -242,9 +242,17 @@ struct PreviewBody {
 /// products it would track, without adding anything (editor).
 #[utoipa::path(post, path = "/api/v1/sources/preview", request_body = PreviewBody,
     responses((status = 200, body = [Product]), (status = 403, body = Problem), (status = 422, body = Problem)))]
-async fn preview_source(State(state): State<AppState>, Who(who): Who, Json(b): Json<PreviewBody>) -> ApiResult<Json<Vec<Product>>> {
+async fn preview_source(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<PreviewBody>,
+) -> ApiResult<Json<Vec<Product>>> {
     allow(&who, Role::Editor)?;
-    let mut found = state.control.engine.preview_json(&b.url, b.currency.as_deref(), b.json).await?;
+    let mut found = state
+        .control
+        .engine
+        .preview_json(&b.url, b.currency.as_deref(), b.json)
+        .await?;
     found.truncate(20);
     Ok(Json(found))
 }
@@ -469,7 +477,12 @@ async fn product_matches(
             .same_items(&key)
             .into_iter()
             .map(|(p, why)| SameItem {
-                in_stock_from: p.variants.iter().filter(|v| v.available).map(|v| v.price).min(),
+                in_stock_from: p
+                    .variants
+                    .iter()
+                    .filter(|v| v.available)
+                    .map(|v| v.price)
+                    .min(),
                 sizes_in_stock: p.sizes_in_stock(),
                 key: p.key,
                 source: p.source,

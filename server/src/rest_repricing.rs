@@ -28,7 +28,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/reprice/links", get(list_links).post(create_link))
         .route("/api/v1/reprice/links/{id}", delete(delete_link))
         .route("/api/v1/reprice/links/{id}/propose", post(propose_now))
-        .route("/api/v1/reprice/markups", get(list_markups).put(set_markups))
+        .route(
+            "/api/v1/reprice/markups",
+            get(list_markups).put(set_markups),
+        )
         .route("/api/v1/reprice/proposals", get(list_proposals))
         .route("/api/v1/reprice/proposals/approve", post(approve_many))
         .route("/api/v1/reprice/proposals/{id}/approve", post(approve))
@@ -40,14 +43,28 @@ impl From<RepriceError> for Problem {
         match e {
             RepriceError::Auth(a) => a.into(),
             RepriceError::Invalid(_) => Problem::invalid(e.to_string()),
-            RepriceError::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "Not found", &e.to_string()),
-            RepriceError::NotConnected => Problem::new(StatusCode::CONFLICT, "No store connected", &e.to_string()),
-            RepriceError::Conflict => Problem::new(StatusCode::CONFLICT, "Changed meanwhile", &e.to_string()),
-            RepriceError::Shopify(_) => Problem::new(StatusCode::BAD_GATEWAY, "Shopify refused or did not answer", &e.to_string()),
-            RepriceError::BadSignature => Problem::new(StatusCode::UNAUTHORIZED, "Bad signature", &e.to_string()),
-            RepriceError::Store(_) | RepriceError::Vault(_) => {
-                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "The database did not answer", &e.to_string())
+            RepriceError::NotFound(_) => {
+                Problem::new(StatusCode::NOT_FOUND, "Not found", &e.to_string())
             }
+            RepriceError::NotConnected => {
+                Problem::new(StatusCode::CONFLICT, "No store connected", &e.to_string())
+            }
+            RepriceError::Conflict => {
+                Problem::new(StatusCode::CONFLICT, "Changed meanwhile", &e.to_string())
+            }
+            RepriceError::Shopify(_) => Problem::new(
+                StatusCode::BAD_GATEWAY,
+                "Shopify refused or did not answer",
+                &e.to_string(),
+            ),
+            RepriceError::BadSignature => {
+                Problem::new(StatusCode::UNAUTHORIZED, "Bad signature", &e.to_string())
+            }
+            RepriceError::Store(_) | RepriceError::Vault(_) => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database did not answer",
+                &e.to_string(),
+            ),
         }
     }
 }
@@ -66,7 +83,11 @@ pub struct ShopBody {
 pub async fn shop_status(State(s): State<AppState>, Who(who): Who) -> ApiResult<Json<ShopBody>> {
     who.require(Role::Viewer).map_err(Problem::from)?;
     let st = s.control.repricing.status();
-    Ok(Json(ShopBody { domain: st.domain, name: st.name, webhook_secret_set: st.webhook_secret_set }))
+    Ok(Json(ShopBody {
+        domain: st.domain,
+        name: st.name,
+        webhook_secret_set: st.webhook_secret_set,
+    }))
 }
 
 /// A store to connect: its domain (`my-shop`, `my-shop.myshopify.com`) and
@@ -87,8 +108,16 @@ pub struct ConnectedBody {
 /// both sealed.
 #[utoipa::path(post, path = "/api/v1/shopify/connect", request_body = ConnectBody,
     responses((status = 200, body = ConnectedBody), (status = 403, body = Problem), (status = 422, body = Problem), (status = 502, body = Problem)))]
-pub async fn connect(State(s): State<AppState>, Who(who): Who, Json(b): Json<ConnectBody>) -> ApiResult<Json<ConnectedBody>> {
-    let name = s.control.repricing.connect(&who, &b.domain, &b.token).await?;
+pub async fn connect(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<ConnectBody>,
+) -> ApiResult<Json<ConnectedBody>> {
+    let name = s
+        .control
+        .repricing
+        .connect(&who, &b.domain, &b.token)
+        .await?;
     Ok(Json(ConnectedBody { name }))
 }
 
@@ -101,8 +130,15 @@ pub struct SecretBody {
 /// Sets the secret the shop's webhooks are checked with (admins).
 #[utoipa::path(put, path = "/api/v1/shopify/webhook-secret", request_body = SecretBody,
     responses((status = 204), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn webhook_secret(State(s): State<AppState>, Who(who): Who, Json(b): Json<SecretBody>) -> ApiResult<StatusCode> {
-    s.control.repricing.set_webhook_secret(&who, &b.secret).await?;
+pub async fn webhook_secret(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<SecretBody>,
+) -> ApiResult<StatusCode> {
+    s.control
+        .repricing
+        .set_webhook_secret(&who, &b.secret)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -127,12 +163,22 @@ pub struct TargetRow {
 /// points).
 #[utoipa::path(get, path = "/api/v1/reprice/targets", params(SearchQuery),
     responses((status = 200, body = [TargetRow]), (status = 403, body = Problem), (status = 409, body = Problem)))]
-pub async fn search_targets(State(s): State<AppState>, Who(who): Who, Query(q): Query<SearchQuery>) -> ApiResult<Json<Vec<TargetRow>>> {
+pub async fn search_targets(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Query(q): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<TargetRow>>> {
     let found = s.control.repricing.search_targets(&who, &q.q).await?;
     Ok(Json(
         found
             .into_iter()
-            .map(|v| TargetRow { id: v.id, product_id: v.product_id, title: v.title, sku: v.sku, price: v.price.to_string() })
+            .map(|v| TargetRow {
+                id: v.id,
+                product_id: v.product_id,
+                title: v.title,
+                sku: v.sku,
+                price: v.price.to_string(),
+            })
             .collect(),
     ))
 }
@@ -163,13 +209,24 @@ pub struct LinkBody {
 /// Links a tracked product to a variant of the store (editors).
 #[utoipa::path(post, path = "/api/v1/reprice/links", request_body = LinkBody,
     responses((status = 201, body = Link), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_link(State(s): State<AppState>, Who(who): Who, Json(b): Json<LinkBody>) -> ApiResult<Response> {
+pub async fn create_link(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<LinkBody>,
+) -> ApiResult<Response> {
     who.require(Role::Editor).map_err(Problem::from)?;
     let target = target_spec(&b.target).map_err(Problem::invalid)?;
     let link = s
         .control
         .repricing
-        .link(&who, &b.source_product, b.source_variant, &target, b.markup, b.inherit)
+        .link(
+            &who,
+            &b.source_product,
+            b.source_variant,
+            &target,
+            b.markup,
+            b.inherit,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())
 }
@@ -177,7 +234,11 @@ pub async fn create_link(State(s): State<AppState>, Who(who): Who, Json(b): Json
 /// Removes a link (editors); its proposals stay in the log.
 #[utoipa::path(delete, path = "/api/v1/reprice/links/{id}", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_link(State(s): State<AppState>, Who(who): Who, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_link(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     s.control.repricing.unlink(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -185,13 +246,20 @@ pub async fn delete_link(State(s): State<AppState>, Who(who): Who, Path(id): Pat
 /// A proposal from the source's current price (editors).
 #[utoipa::path(post, path = "/api/v1/reprice/links/{id}/propose", params(("id" = String, Path)),
     responses((status = 201, body = Proposal), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn propose_now(State(s): State<AppState>, Who(who): Who, Path(id): Path<String>) -> ApiResult<Response> {
+pub async fn propose_now(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let p = s.control.repricing.propose_now(&who, &id).await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/v1/reprice/markups", responses((status = 200, body = [MarkupRule]), (status = 401, body = Problem)))]
-pub async fn list_markups(State(s): State<AppState>, Who(who): Who) -> ApiResult<Json<Vec<MarkupRule>>> {
+pub async fn list_markups(
+    State(s): State<AppState>,
+    Who(who): Who,
+) -> ApiResult<Json<Vec<MarkupRule>>> {
     who.require(Role::Viewer).map_err(Problem::from)?;
     Ok(Json(s.control.repricing.markup_rules()))
 }
@@ -200,7 +268,11 @@ pub async fn list_markups(State(s): State<AppState>, Who(who): Who) -> ApiResult
 /// (editors).
 #[utoipa::path(put, path = "/api/v1/reprice/markups", request_body = [MarkupRule],
     responses((status = 200, body = [MarkupRule]), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn set_markups(State(s): State<AppState>, Who(who): Who, Json(b): Json<Vec<MarkupRule>>) -> ApiResult<Json<Vec<MarkupRule>>> {
+pub async fn set_markups(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<Vec<MarkupRule>>,
+) -> ApiResult<Json<Vec<MarkupRule>>> {
     s.control.repricing.set_markup_rules(&who, b).await?;
     Ok(Json(s.control.repricing.markup_rules()))
 }
@@ -213,9 +285,18 @@ pub struct ProposalsQuery {
 
 #[utoipa::path(get, path = "/api/v1/reprice/proposals", params(ProposalsQuery),
     responses((status = 200, body = [Proposal]), (status = 401, body = Problem)))]
-pub async fn list_proposals(State(s): State<AppState>, Who(who): Who, Query(q): Query<ProposalsQuery>) -> ApiResult<Json<Vec<Proposal>>> {
+pub async fn list_proposals(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Query(q): Query<ProposalsQuery>,
+) -> ApiResult<Json<Vec<Proposal>>> {
     who.require(Role::Viewer).map_err(Problem::from)?;
-    Ok(Json(s.control.repricing.proposals(q.limit.unwrap_or(100).min(1000)).await?))
+    Ok(Json(
+        s.control
+            .repricing
+            .proposals(q.limit.unwrap_or(100).min(1000))
+            .await?,
+    ))
 }
 
 /// The version of the proposal the approval or rejection was decided on.
@@ -229,15 +310,29 @@ pub struct VersionBody {
 /// changed meanwhile (approved, rejected or pushed by someone else).
 #[utoipa::path(post, path = "/api/v1/reprice/proposals/{id}/approve", params(("id" = String, Path)), request_body = VersionBody,
     responses((status = 200, body = Proposal), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn approve(State(s): State<AppState>, Who(who): Who, Path(id): Path<String>, Json(b): Json<VersionBody>) -> ApiResult<Json<Proposal>> {
-    Ok(Json(s.control.repricing.approve(&who, &id, b.version).await?))
+pub async fn approve(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    Json(b): Json<VersionBody>,
+) -> ApiResult<Json<Proposal>> {
+    Ok(Json(
+        s.control.repricing.approve(&who, &id, b.version).await?,
+    ))
 }
 
 /// Rejects a proposal as seen at `version` (editors).
 #[utoipa::path(post, path = "/api/v1/reprice/proposals/{id}/reject", params(("id" = String, Path)), request_body = VersionBody,
     responses((status = 200, body = Proposal), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn reject(State(s): State<AppState>, Who(who): Who, Path(id): Path<String>, Json(b): Json<VersionBody>) -> ApiResult<Json<Proposal>> {
-    Ok(Json(s.control.repricing.reject(&who, &id, b.version).await?))
+pub async fn reject(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    Json(b): Json<VersionBody>,
+) -> ApiResult<Json<Proposal>> {
+    Ok(Json(
+        s.control.repricing.reject(&who, &id, b.version).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -262,15 +357,27 @@ pub struct ApproveResult {
 /// Approves and pushes a selection (editors); each is decided on alone.
 #[utoipa::path(post, path = "/api/v1/reprice/proposals/approve", request_body = ApproveManyBody,
     responses((status = 200, body = [ApproveResult]), (status = 403, body = Problem)))]
-pub async fn approve_many(State(s): State<AppState>, Who(who): Who, Json(b): Json<ApproveManyBody>) -> ApiResult<Json<Vec<ApproveResult>>> {
+pub async fn approve_many(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Json(b): Json<ApproveManyBody>,
+) -> ApiResult<Json<Vec<ApproveResult>>> {
     who.require(Role::Editor).map_err(Problem::from)?;
     let picks: Vec<(String, u64)> = b.proposals.into_iter().map(|p| (p.id, p.version)).collect();
     let done = s.control.repricing.approve_many(&who, &picks).await;
     Ok(Json(
         done.into_iter()
             .map(|(id, r)| match r {
-                Ok(p) => ApproveResult { id, proposal: Some(p), error: None },
-                Err(e) => ApproveResult { id, proposal: None, error: Some(e.to_string()) },
+                Ok(p) => ApproveResult {
+                    id,
+                    proposal: Some(p),
+                    error: None,
+                },
+                Err(e) => ApproveResult {
+                    id,
+                    proposal: None,
+                    error: Some(e.to_string()),
+                },
             })
             .collect(),
     ))

@@ -75,7 +75,10 @@ fn key_source(args: &ServeArgs) -> KeySource {
 /// Where notifications go: the hosted services, unless moved with
 /// `--notify-endpoint`, and any extra SMTP roots.
 fn endpoints(args: &ServeArgs, policy: &Arc<Policy>) -> anyhow::Result<Endpoints> {
-    let mut at = Endpoints { policy: policy.clone(), ..Endpoints::default() };
+    let mut at = Endpoints {
+        policy: policy.clone(),
+        ..Endpoints::default()
+    };
     for (kind, url) in &args.notify_endpoints {
         let slot = match kind.as_str() {
             "discord" => &mut at.discord,
@@ -108,7 +111,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the database {:?}", args.db))?;
     // What users add may not reach private networks, unless the operator
     // says so; what the operator names on the command line is trusted.
-    let policy = if args.allow_private_networks { Policy::open() } else { Policy::strict() };
+    let policy = if args.allow_private_networks {
+        Policy::open()
+    } else {
+        Policy::strict()
+    };
     for u in &args.trust_urls {
         policy.trust(u);
     }
@@ -120,7 +127,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 max_body_bytes: args.max_body_bytes,
             },
             outbound: policy.clone(),
-            source_env: args.source_env.iter().map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
+            source_env: args
+                .source_env
+                .iter()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect(),
             ..EngineConfig::default()
         },
     )
@@ -139,9 +151,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!("created the first admin {:?} (--admin-password)", u.name);
         }
     }
-    let alerts = AlertService::open(accounts.clone(), endpoints(&args, &policy)?, &args.vapid_contact)
-        .await
-        .context("loading the alert rules and channels")?;
+    let alerts = AlertService::open(
+        accounts.clone(),
+        endpoints(&args, &policy)?,
+        &args.vapid_contact,
+    )
+    .await
+    .context("loading the alert rules and channels")?;
     let repricing = monitor::repricing::service::Repricer::open(engine.clone(), accounts.clone())
         .await
         .context("loading the repricing links")?;
@@ -276,7 +292,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         // mirroring the demo catalogue: /demo/shop/admin/api/.../graphql.json.
         let shop = {
             let cat = demo.catalogue.lock();
-            monitor::demo::admin::FakeAdmin::new(monitor::demo::admin::DEMO_TOKEN, &cat, cat.products.len())
+            monitor::demo::admin::FakeAdmin::new(
+                monitor::demo::admin::DEMO_TOKEN,
+                &cat,
+                cat.products.len(),
+            )
         };
         repricing.set_demo_shop(&format!("http://{}/demo/shop", loopback(addr)));
         // The demo's Oxylabs (its Amazon mirrors the demo catalogue) and Pop

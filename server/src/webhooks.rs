@@ -50,6 +50,11 @@ pub async fn shopify(State(state): State<AppState>, headers: HeaderMap, body: By
             .into_response()
         }
         Err(RepriceError::Invalid(why)) => Problem::invalid(why).into_response(),
-        Err(e) => Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Could not record the webhook", &e.to_string()).into_response(),
+        Err(e) => Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Could not record the webhook",
+            &e.to_string(),
+        )
+        .into_response(),
     }
 }

@@ -258,10 +258,14 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
             Some(json!({ "condition": { "kind": "restocked" }, "channels": [s.channel] }))
         }
         ("patch", "/api/v1/rules/{id}") => Some(json!({ "paused": true })),
-        ("post", "/api/v1/channels") => Some(json!({ "name": "doc", "url": "ntfy://doc-topic-1234" })),
+        ("post", "/api/v1/channels") => {
+            Some(json!({ "name": "doc", "url": "ntfy://doc-topic-1234" }))
+        }
         ("post", "/api/v1/push/subscriptions") => Some(json!({ "name": "doc browser",
             "subscription": { "endpoint": "https://push.example/doc", "keys": { "p256dh": "BPk", "auth": "q1" } } })),
-        ("delete", "/api/v1/push/subscriptions") => Some(json!({ "endpoint": "https://push.example/doc" })),
+        ("delete", "/api/v1/push/subscriptions") => {
+            Some(json!({ "endpoint": "https://push.example/doc" }))
+        }
         ("post", "/api/v1/sources") => {
             Some(json!({ "kind": "shopify", "url": "https://doc.example", "interval_secs": 3600 }))
         }
@@ -275,15 +279,23 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
             "url": format!("{}/products.json", s.demo_shop.trim_end_matches("/shop")),
             "json": { "items": "/products", "id": "/id", "title": "/title", "brand": "/vendor", "price": "/variants/0/price",
                       "variants": "/variants", "variant_id": "/id", "variant_size": "/title", "variant_price": "/price", "variant_stock": "/available" } })),
-        ("post", "/api/v1/shopify/connect") => Some(json!({ "domain": s.demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })),
-        ("put", "/api/v1/shopify/webhook-secret") => Some(json!({ "secret": "doc-webhook-secret-0123456789" })),
-        ("post", "/api/v1/reprice/links") => {
-            Some(json!({ "source_product": s.product, "target": s.free_sku, "markup": { "percent": "20", "rounding": "to99" } }))
+        ("post", "/api/v1/shopify/connect") => {
+            Some(json!({ "domain": s.demo_shop, "token": monitor::demo::admin::DEMO_TOKEN }))
         }
-        ("put", "/api/v1/reprice/markups") => Some(json!([{ "tag": null, "markup": { "percent": "10" } }, { "tag": "sneakers", "markup": { "percent": "25" } }])),
+        ("put", "/api/v1/shopify/webhook-secret") => {
+            Some(json!({ "secret": "doc-webhook-secret-0123456789" }))
+        }
+        ("post", "/api/v1/reprice/links") => Some(
+            json!({ "source_product": s.product, "target": s.free_sku, "markup": { "percent": "20", "rounding": "to99" } }),
+        ),
+        ("put", "/api/v1/reprice/markups") => Some(
+            json!([{ "tag": null, "markup": { "percent": "10" } }, { "tag": "sneakers", "markup": { "percent": "25" } }]),
+        ),
         ("post", "/api/v1/reprice/proposals/{id}/approve") => Some(json!({ "version": 1 })),
         ("post", "/api/v1/reprice/proposals/{id}/reject") => Some(json!({ "version": 1 })),
-        ("post", "/api/v1/reprice/proposals/approve") => Some(json!({ "proposals": [{ "id": s.bulk, "version": 1 }] })),
+        ("post", "/api/v1/reprice/proposals/approve") => {
+            Some(json!({ "proposals": [{ "id": s.bulk, "version": 1 }] }))
+        }
         _ => None,
     }
 }
@@ -348,27 +360,63 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
     // A channel that cannot be reached (its test answers "not delivered")
     // and a rule sending to it.
     let (_, ch) = s
-        .call(Method::POST, "/api/v1/channels", &auth, Some(json!({ "name": "sample", "url": "json://127.0.0.1:9/hook" })))
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            &auth,
+            Some(json!({ "name": "sample", "url": "json://unreachable.invalid/hook" })),
+        )
         .await;
-    let channel = serde_json::from_str::<Value>(&ch).unwrap()["id"].as_str().unwrap().to_string();
+    let channel = serde_json::from_str::<Value>(&ch).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, r) = s
-        .call(Method::POST, "/api/v1/rules", &auth, Some(json!({ "condition": { "kind": "sold_out" }, "channels": [channel] })))
+        .call(
+            Method::POST,
+            "/api/v1/rules",
+            &auth,
+            Some(json!({ "condition": { "kind": "sold_out" }, "channels": [channel] })),
+        )
         .await;
-    let rule = serde_json::from_str::<Value>(&r).unwrap()["id"].as_str().unwrap().to_string();
+    let rule = serde_json::from_str::<Value>(&r).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // Repricing: the demo shop connected; one tracked product linked to four
     // variants of the shop (a proposal each), a fifth variant left free.
     let demo_shop = format!("{}/demo/shop", s.base);
     let (status, body) = s
-        .call(Method::POST, "/api/v1/shopify/connect", &auth, Some(json!({ "domain": demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })))
+        .call(
+            Method::POST,
+            "/api/v1/shopify/connect",
+            &auth,
+            Some(json!({ "domain": demo_shop, "token": monitor::demo::admin::DEMO_TOKEN })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(monitor::demo::admin::SHOP_NAME), "{body}");
     let mut skus = vec![];
-    let (_, page) = s.call(Method::GET, "/api/v1/products?limit=5", &auth, None).await;
-    for p in serde_json::from_str::<Value>(&page).unwrap()["products"].as_array().unwrap() {
+    let (_, page) = s
+        .call(Method::GET, "/api/v1/products?limit=5", &auth, None)
+        .await;
+    for p in serde_json::from_str::<Value>(&page).unwrap()["products"]
+        .as_array()
+        .unwrap()
+    {
         let key = p["key"].as_str().unwrap();
-        let (_, detail) = s.call(Method::GET, &format!("/api/v1/products/{}", urlencoding(key)), &auth, None).await;
-        for v in serde_json::from_str::<Value>(&detail).unwrap()["variants"].as_array().unwrap() {
+        let (_, detail) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/products/{}", urlencoding(key)),
+                &auth,
+                None,
+            )
+            .await;
+        for v in serde_json::from_str::<Value>(&detail).unwrap()["variants"]
+            .as_array()
+            .unwrap()
+        {
             skus.push(format!("DW-{}", v["id"].as_str().unwrap()));
         }
     }
@@ -379,11 +427,23 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
             .call(Method::POST, "/api/v1/reprice/links", &auth, Some(json!({ "source_product": product, "target": sku, "markup": { "percent": "20" } })))
             .await;
         assert_eq!(status, StatusCode::CREATED, "{l}");
-        links.push(serde_json::from_str::<Value>(&l).unwrap()["id"].as_str().unwrap().to_string());
+        links.push(
+            serde_json::from_str::<Value>(&l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     let mut proposals = vec![];
     for l in &links[1..] {
-        let (status, p) = s.call(Method::POST, &format!("/api/v1/reprice/links/{l}/propose"), &auth, None).await;
+        let (status, p) = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/reprice/links/{l}/propose"),
+                &auth,
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{p}");
         let p: Value = serde_json::from_str(&p).unwrap();
         assert_eq!(p["state"], "proposed", "{p}");
@@ -432,7 +492,9 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
         } else {
             auth.clone()
         };
-        let (status, body) = s.call(m, &url, &by, body_for(&method, &path, &samples)).await;
+        let (status, body) = s
+            .call(m, &url, &by, body_for(&method, &path, &samples))
+            .await;
         let documented = op["responses"].as_object().unwrap();
         assert!(
             documented.contains_key(status.as_str()),
@@ -528,14 +590,27 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
     // it); an anonymous visitor has no account to attach it to.
     let sub = body_for("post", "/api/v1/push/subscriptions", &samples);
     let (status, _) = s
-        .call(Method::POST, "/api/v1/push/subscriptions", &Auth::None, sub.clone())
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            &Auth::None,
+            sub.clone(),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, body) = s
-        .call(Method::POST, "/api/v1/push/subscriptions", &Auth::Cookie(viewer.clone()), sub)
+        .call(
+            Method::POST,
+            "/api/v1/push/subscriptions",
+            &Auth::Cookie(viewer.clone()),
+            sub,
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert!(!body.contains("/doc\""), "the endpoint is not shown back: {body}");
+    assert!(
+        !body.contains("/doc\""),
+        "the endpoint is not shown back: {body}"
+    );
     let (status, _) = s
         .call(
             Method::DELETE,

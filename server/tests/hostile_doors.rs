@@ -68,7 +68,12 @@ async fn the_demo_control_api_needs_an_editor_while_the_shop_stays_public() {
     }
     let change = json!({ "variant_id": 1, "price": "1.00" });
     let (status, _) = s
-        .call(Method::POST, "/demo/control/price", &Auth::None, Some(change))
+        .call(
+            Method::POST,
+            "/demo/control/price",
+            &Auth::None,
+            Some(change),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = s
@@ -80,7 +85,12 @@ async fn the_demo_control_api_needs_an_editor_while_the_shop_stays_public() {
     let viewer = s.user(&admin, "vera", "viewer").await;
     let editor = s.user(&admin, "ed", "editor").await;
     let (status, _) = s
-        .call(Method::GET, "/demo/control/state", &Auth::Cookie(viewer), None)
+        .call(
+            Method::GET,
+            "/demo/control/state",
+            &Auth::Cookie(viewer),
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a viewer changes nothing");
     let (status, state) = s
@@ -114,7 +124,12 @@ async fn the_demo_control_api_needs_an_editor_while_the_shop_stays_public() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let (_, products) = s
-        .call(Method::GET, "/demo/products.json?limit=250", &Auth::None, None)
+        .call(
+            Method::GET,
+            "/demo/products.json?limit=250",
+            &Auth::None,
+            None,
+        )
         .await;
     assert!(products.contains("987.65"), "the shop shows the new price");
     // An editor's token drives the fakes too.
@@ -162,8 +177,15 @@ async fn parallel_guesses_are_counted_before_hashing_and_the_owner_still_signs_i
         (1..=5).contains(&checked),
         "at most five of the guesses had their password checked: {statuses:?}"
     );
-    for r in answers.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS) {
-        let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    for r in answers
+        .iter()
+        .filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS)
+    {
+        let retry: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((1..=15 * 60).contains(&retry), "{retry}");
     }
     // That address now waits, even with the right password, and cannot slip
@@ -259,7 +281,12 @@ async fn requests_naming_another_host_are_refused() {
     let body = r.text().await.unwrap();
     assert!(body.contains("--allowed-host attacker.example"), "{body}");
     // Nor can it guess passwords from the victim's own address.
-    let r = with_host(Method::POST, "/auth/login", format!("attacker.example:{port}")).await;
+    let r = with_host(
+        Method::POST,
+        "/auth/login",
+        format!("attacker.example:{port}"),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
     // Addresses, localhost, --allowed-host and --public-url's host work.
     for host in [
@@ -334,10 +361,20 @@ async fn made_up_paths_and_methods_do_not_grow_the_metrics() {
     for n in 0..50 {
         s.call(Method::GET, &format!("/api/made-up-{n}"), &Auth::None, None)
             .await;
-        s.call(Method::GET, &format!("/no-such-page-{n}"), &Auth::None, None)
-            .await;
-        s.call(brew.clone(), &format!("/api/v1/sources/{n}"), &Auth::None, None)
-            .await;
+        s.call(
+            Method::GET,
+            &format!("/no-such-page-{n}"),
+            &Auth::None,
+            None,
+        )
+        .await;
+        s.call(
+            brew.clone(),
+            &format!("/api/v1/sources/{n}"),
+            &Auth::None,
+            None,
+        )
+        .await;
     }
     let after = request_series(&s).await;
     assert!(
@@ -384,10 +421,19 @@ async fn an_api_token_cannot_make_more_tokens() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let (_, list) = s
-        .call(Method::GET, "/api/v1/tokens", &Auth::Cookie(admin.clone()), None)
+        .call(
+            Method::GET,
+            "/api/v1/tokens",
+            &Auth::Cookie(admin.clone()),
+            None,
+        )
         .await;
     let list: Vec<Value> = serde_json::from_str(&list).unwrap();
-    assert_eq!(list.len(), 1, "only the token made in the browser: {list:?}");
+    assert_eq!(
+        list.len(),
+        1,
+        "only the token made in the browser: {list:?}"
+    );
     // The signed-in browser still makes them.
     s.token(&admin, "viewer").await;
 }
@@ -414,7 +460,11 @@ async fn an_admins_password_reset_revokes_the_users_tokens() {
     let (status, _) = s
         .call(Method::GET, "/api/v1/me", &Auth::Token(token), None)
         .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the token went with the reset");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the token went with the reset"
+    );
     let (status, _) = s
         .call(Method::GET, "/api/v1/me", &Auth::Cookie(ed), None)
         .await;

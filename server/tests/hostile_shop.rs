@@ -22,8 +22,15 @@ async fn get_json(s: &Server, path: &str, auth: &Auth) -> Value {
 async fn next_run(s: &Server, auth: &Auth, since: Time) -> Value {
     for _ in 0..100 {
         let sources = get_json(s, "/api/v1/sources", auth).await;
-        let row = sources.as_array().and_then(|a| a.iter().find(|x| x["source"]["key"] == "demo")).cloned();
-        let run = row.as_ref().and_then(|r| r["runs"].as_array()).and_then(|r| r.first()).cloned();
+        let row = sources
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["source"]["key"] == "demo"))
+            .cloned();
+        let run = row
+            .as_ref()
+            .and_then(|r| r["runs"].as_array())
+            .and_then(|r| r.first())
+            .cloned();
         if let Some(run) = run {
             let started: Option<Time> = run["started"].as_str().and_then(|t| t.parse().ok());
             if started.is_some_and(|t| t > since) && !run["finished"].is_null() {
@@ -47,7 +54,12 @@ async fn a_retry_after_of_ten_quintillion_seconds_stops_nothing() {
     let admin = Auth::Cookie(s.admin().await);
     let since = now();
     let (status, body) = s
-        .call(Method::POST, "/demo/control/fault", &admin, Some(json!({ "kind": "429", "retry_after": 10_000_000_000_000_000_000u64 })))
+        .call(
+            Method::POST,
+            "/demo/control/fault",
+            &admin,
+            Some(json!({ "kind": "429", "retry_after": 10_000_000_000_000_000_000u64 })),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let run = next_run(&s, &admin, since).await;
@@ -77,7 +89,12 @@ async fn a_price_of_ten_to_the_twenty_five_is_left_out_and_every_page_still_rend
     for price in ["0.01", "10000000000000000000000000"] {
         let since = now();
         let (status, body) = s
-            .call(Method::POST, "/demo/control/price", &admin, Some(json!({ "variant_id": variant, "price": price })))
+            .call(
+                Method::POST,
+                "/demo/control/price",
+                &admin,
+                Some(json!({ "variant_id": variant, "price": price })),
+            )
             .await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
         next_run(&s, &admin, since).await;
@@ -87,11 +104,25 @@ async fn a_price_of_ten_to_the_twenty_five_is_left_out_and_every_page_still_rend
     assert!(run["error"].is_null(), "{run}");
     let skipped = run["skipped"].as_array().map(|a| a.len()).unwrap_or(0);
     assert_eq!(skipped, 1, "the product is named in the run: {run}");
-    assert!(run["skipped"][0].as_str().unwrap().contains("above the largest price"), "{run}");
-    for path in ["/", "/?sort=biggest_drop", "/api/v1/products?sort=biggest_drop", "/api/v1/events?since=0&limit=500"] {
+    assert!(
+        run["skipped"][0]
+            .as_str()
+            .unwrap()
+            .contains("above the largest price"),
+        "{run}"
+    );
+    for path in [
+        "/",
+        "/?sort=biggest_drop",
+        "/api/v1/products?sort=biggest_drop",
+        "/api/v1/events?since=0&limit=500",
+    ] {
         let (status, body) = s.call(Method::GET, path, &admin, None).await;
         assert_eq!(status, StatusCode::OK, "{path}: {body}");
-        assert!(!body.contains("10000000000000000000000000"), "{path} shows the absurd price as a product's");
+        assert!(
+            !body.contains("10000000000000000000000000"),
+            "{path} shows the absurd price as a product's"
+        );
     }
     // The Sources page names it (that is where the price may be read).
     let (status, body) = s.call(Method::GET, "/sources", &admin, None).await;

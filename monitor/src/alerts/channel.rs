@@ -410,10 +410,9 @@ impl Channel {
                 format!("mailto://{user}:****@{host}:{port} -> {}", to.join(", "))
             }
             // The endpoint is a capability URL: its host only.
-            Channel::WebPush { endpoint, .. } => format!(
-                "web push via {}",
-                endpoint.host_str().unwrap_or_default()
-            ),
+            Channel::WebPush { endpoint, .. } => {
+                format!("web push via {}", endpoint.host_str().unwrap_or_default())
+            }
         }
     }
 
@@ -556,7 +555,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(push.redacted(), "web push via fcm.googleapis.com");
-        assert_eq!(Channel::parse(&push.web_push_address().unwrap()).unwrap(), push);
+        assert_eq!(
+            Channel::parse(&push.web_push_address().unwrap()).unwrap(),
+            push
+        );
         for (c, secret) in [(push, "cap-abc123")] {
             assert!(!format!("{c:?}").contains(secret));
         }

@@ -30,9 +30,8 @@ pub async fn send(at: &Endpoints, channel: &Channel, m: &Message) -> Result<(), 
     else {
         return Err(SendError::Permanent("not an email channel".into()));
     };
-    let permanent = |what: &str, e: &dyn std::fmt::Display| {
-        SendError::Permanent(format!("email: {what}: {e}"))
-    };
+    let permanent =
+        |what: &str, e: &dyn std::fmt::Display| SendError::Permanent(format!("email: {what}: {e}"));
     let mut params = TlsParameters::builder(host.clone());
     for pem in &at.smtp_roots {
         params = params.add_root_certificate(
@@ -50,20 +49,24 @@ pub async fn send(at: &Endpoints, channel: &Channel, m: &Message) -> Result<(), 
         Err(e) => return Err(SendError::Transient(format!("email: {e}"))),
     }
     .ok_or_else(|| SendError::Transient(format!("email: {host} has no address")))?;
-    let mut transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
-        .port(*port)
-        .timeout(Some(Duration::from_secs(20)))
-        .tls(match tls {
-            SmtpTls::StartTls => Tls::Required(params),
-            SmtpTls::Implicit => Tls::Wrapper(params),
-        });
+    let mut transport =
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+            .port(*port)
+            .timeout(Some(Duration::from_secs(20)))
+            .tls(match tls {
+                SmtpTls::StartTls => Tls::Required(params),
+                SmtpTls::Implicit => Tls::Wrapper(params),
+            });
     if !user.is_empty() {
         transport = transport.credentials(Credentials::new(user.clone(), password.clone()));
     }
     let transport = transport.build();
 
     let mut mail = lettre::Message::builder()
-        .from(from.parse().map_err(|e| permanent("the from address", &e))?)
+        .from(
+            from.parse()
+                .map_err(|e| permanent("the from address", &e))?,
+        )
         .subject(m.title.clone());
     for addr in to {
         mail = mail.to(addr.parse().map_err(|e| permanent("a to address", &e))?);

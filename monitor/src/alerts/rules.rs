@@ -110,7 +110,12 @@ impl Matcher {
                 Condition::DropPercent { percent } => e
                     .price_move()
                     .filter(|m| m.is_drop() && !m.old.is_zero())
-                    .and_then(|m| m.old.checked_sub(m.new)?.checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?.checked_div(m.old))
+                    .and_then(|m| {
+                        m.old
+                            .checked_sub(m.new)?
+                            .checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?
+                            .checked_div(m.old)
+                    })
                     .is_some_and(|p| p >= *percent),
                 Condition::DropAmount { amount } => e
                     .price_move()
@@ -320,10 +325,20 @@ mod tests {
         let rules = [rule("w", Scope::default(), Condition::DropOrRestock, 0)];
         let mut m = Matcher::default();
         let n = |m: &mut Matcher, e: Event| m.fire(&rules, &e).len();
-        assert_eq!(n(&mut m, event(EventKind::PriceChanged, "A", "9", 100, 99, 0)), 1);
-        assert_eq!(n(&mut m, event(EventKind::PriceChanged, "A", "9", 99, 120, 1)), 0, "a rise");
+        assert_eq!(
+            n(&mut m, event(EventKind::PriceChanged, "A", "9", 100, 99, 0)),
+            1
+        );
+        assert_eq!(
+            n(&mut m, event(EventKind::PriceChanged, "A", "9", 99, 120, 1)),
+            0,
+            "a rise"
+        );
         assert_eq!(n(&mut m, event(EventKind::Restocked, "A", "9", 0, 0, 2)), 1);
         assert_eq!(n(&mut m, event(EventKind::SoldOut, "A", "9", 0, 0, 3)), 0);
-        assert_eq!(n(&mut m, event(EventKind::NewProduct, "A", "9", 0, 0, 4)), 0);
+        assert_eq!(
+            n(&mut m, event(EventKind::NewProduct, "A", "9", 0, 0, 4)),
+            0
+        );
     }
 }

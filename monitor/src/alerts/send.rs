@@ -47,7 +47,7 @@ impl Message {
                 let pct = e
                     .price_move()
                     .and_then(|m| m.percent())
-                    .map(|p| format!(" ({p:+}%)"))
+                    .map(|p| format!(" ({p:+.1}%)"))
                     .unwrap_or_default();
                 (
                     format!(
@@ -69,7 +69,9 @@ impl Message {
             ),
             EventKind::Unblocked => (format!("Source back: {}", e.source), String::new(), true),
             // No rule matches these today; worded for when one does.
-            EventKind::RepriceProposed | EventKind::RepricePushed => (e.describe(), String::new(), true),
+            EventKind::RepriceProposed | EventKind::RepricePushed => {
+                (e.describe(), String::new(), true)
+            }
             EventKind::RepriceFailed => (e.describe(), String::new(), false),
         };
         Message {
@@ -186,7 +188,11 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// A channel's `Retry-After`, bounded (see [`crate::bounds`]).
 fn retry_after_header(resp: &reqwest::Response) -> Option<Duration> {
-    let value = resp.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     crate::bounds::retry_after(value, chrono::Utc::now(), crate::bounds::MAX_WAIT)
 }
 
@@ -301,7 +307,9 @@ fn without_url(e: &reqwest::Error) -> String {
     while let Some(c) = cause {
         let mut w = c.to_string();
         if let Some(u) = &url {
-            w = w.replace(&format!(" for url ({u})"), "").replace(u.as_str(), "(the channel)");
+            w = w
+                .replace(&format!(" for url ({u})"), "")
+                .replace(u.as_str(), "(the channel)");
         }
         if !words.iter().any(|x: &String| x.contains(&w)) {
             words.push(w);

@@ -42,7 +42,10 @@ pub enum AlertError {
     Auth(#[from] AuthError),
     /// A field the user filled in wrong: which, and why.
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(String),
     #[error("the test message was not delivered: {0}")]
@@ -110,15 +113,21 @@ impl AlertService {
                 .ok_or_else(|| VaultError::Corrupt(VAPID_SECRET.into()))?,
             None => {
                 let key = push::new_vapid_key();
-                vault.put(&store, VAPID_SECRET, &push::vapid_text(&key)).await?;
+                vault
+                    .put(&store, VAPID_SECRET, &push::vapid_text(&key))
+                    .await?;
                 tracing::info!("made the Web Push (VAPID) key pair");
-                push::vapid_from(&push::vapid_text(&key), contact)
-                    .expect("a fresh key reads back")
+                push::vapid_from(&push::vapid_text(&key), contact).expect("a fresh key reads back")
             }
         };
         endpoints.vapid = Some(vapid);
         // The services' addresses are the operator's (--notify-endpoint).
-        for base in [&endpoints.discord, &endpoints.slack, &endpoints.telegram, &endpoints.ntfy] {
+        for base in [
+            &endpoints.discord,
+            &endpoints.slack,
+            &endpoints.telegram,
+            &endpoints.ntfy,
+        ] {
             endpoints.policy.trust(base);
         }
         let mut channels = HashMap::new();
@@ -135,8 +144,11 @@ impl AlertService {
         }
         let rules = store.rules().await?;
         let http = Outbound::new(endpoints.policy.clone(), |b| {
-            b.timeout(Duration::from_secs(15))
-                .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (notifications)"))
+            b.timeout(Duration::from_secs(15)).user_agent(concat!(
+                "Dropwatch/",
+                env!("CARGO_PKG_VERSION"),
+                " (notifications)"
+            ))
         });
         Ok(Arc::new(AlertService {
             accounts,
@@ -227,7 +239,10 @@ impl AlertService {
             model::Condition::DropPercent { percent }
                 if *percent <= 0.into() || *percent >= 100.into() =>
             {
-                return Err(invalid("percent", "A drop in percent is between 0 and 100."));
+                return Err(invalid(
+                    "percent",
+                    "A drop in percent is between 0 and 100.",
+                ));
             }
             model::Condition::DropAmount { amount } if *amount <= 0.into() => {
                 return Err(invalid("amount", "A drop amount is more than 0."));
@@ -243,7 +258,10 @@ impl AlertService {
         {
             let known = self.channels.read();
             if let Some(missing) = rule.channels.iter().find(|c| !known.contains_key(*c)) {
-                return Err(invalid("channels", format!("There is no channel {missing:?}.")));
+                return Err(invalid(
+                    "channels",
+                    format!("There is no channel {missing:?}."),
+                ));
             }
         }
         if rule.cooldown_secs > 30 * 86_400 {
@@ -269,7 +287,11 @@ impl AlertService {
         self.accounts
             .audit(
                 who,
-                if before.is_some() { "rule.update" } else { "rule.create" },
+                if before.is_some() {
+                    "rule.update"
+                } else {
+                    "rule.create"
+                },
                 &rule.id,
                 before.map(|r| json!(r)),
                 Some(json!(rule)),
@@ -321,7 +343,13 @@ impl AlertService {
         match (channel, channel.endpoint(&self.endpoints)) {
             (_, Some(url)) => policy.check_resolved(&url).await.map(|_| ()),
             (Channel::Email { host, .. }, None) => {
-                let probe = url::Url::parse(&format!("smtp://{host}/")).ok();
+                // Read as a web address would be (so "127.1" is an IP address).
+                let host = if host.contains(':') && !host.starts_with('[') {
+                    format!("[{host}]")
+                } else {
+                    host.clone()
+                };
+                let probe = url::Url::parse(&format!("http://{host}/")).ok();
                 policy.check_host(probe.as_ref().and_then(|u| u.host()))
             }
             (_, None) => Ok(()),
@@ -345,8 +373,11 @@ impl AlertService {
                 "Push channels are made with \"Enable push on this device\".",
             ));
         }
-        self.check_destination(&channel).await.map_err(|e| invalid("url", e))?;
-        self.insert_channel(who, name, address.trim(), channel).await
+        self.check_destination(&channel)
+            .await
+            .map_err(|e| invalid("url", e))?;
+        self.insert_channel(who, name, address.trim(), channel)
+            .await
     }
 
     /// Adds (or finds) the channel for a browser's push subscription.
@@ -363,13 +394,10 @@ impl AlertService {
         }
         let channel = Channel::web_push(subscription_json)
             .map_err(|e: ChannelError| invalid("subscription", e.to_string()))?;
-        self.check_destination(&channel).await.map_err(|e| invalid("subscription", e))?;
-        if let Some(existing) = self
-            .channels
-            .read()
-            .values()
-            .find(|l| l.channel == channel)
-        {
+        self.check_destination(&channel)
+            .await
+            .map_err(|e| invalid("subscription", e))?;
+        if let Some(existing) = self.channels.read().values().find(|l| l.channel == channel) {
             return Ok(existing.info.clone());
         }
         let address = channel.web_push_address().expect("a push channel");
@@ -387,7 +415,10 @@ impl AlertService {
         let name = if name.is_empty() {
             channel.kind().to_string()
         } else if name.chars().count() > 80 {
-            return Err(invalid("name", "A channel's name has at most 80 characters."));
+            return Err(invalid(
+                "name",
+                "A channel's name has at most 80 characters.",
+            ));
         } else {
             name.to_string()
         };
@@ -484,7 +515,10 @@ impl AlertService {
             at: Utc::now(),
         };
         let result = send(&self.http, &self.endpoints, &loaded.channel, &m).await;
-        self.count(&loaded.info.kind, if result.is_ok() { "sent" } else { "failed" });
+        self.count(
+            &loaded.info.kind,
+            if result.is_ok() { "sent" } else { "failed" },
+        );
         self.accounts
             .audit(
                 who,
@@ -498,7 +532,9 @@ impl AlertService {
             Ok(()) => Ok(()),
             Err(SendError::Gone(why)) => {
                 self.forget_channel(id).await?;
-                Err(AlertError::TestFailed(format!("{why}; the channel was removed")))
+                Err(AlertError::TestFailed(format!(
+                    "{why}; the channel was removed"
+                )))
             }
             Err(e) => Err(AlertError::TestFailed(e.to_string())),
         }
@@ -590,7 +626,12 @@ impl AlertService {
                     .collect::<Vec<Delivery>>()
             }))
             .unwrap_or_else(|p| {
-                tracing::error!(seq = event.seq, "matching event {} against the rules failed: {}; skipped", event.seq, panic_message(&*p));
+                tracing::error!(
+                    seq = event.seq,
+                    "matching event {} against the rules failed: {}; skipped",
+                    event.seq,
+                    panic_message(&*p)
+                );
                 vec![]
             });
             if !queue.is_empty() {
@@ -607,7 +648,8 @@ impl AlertService {
     /// in flight has been recorded (so a restart neither repeats nor loses
     /// it). What is left in the queue is sent after the next start.
     pub async fn stop(&self) {
-        self.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.wake.notify_one();
         let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
         let mut tasks = tasks.into_iter();

@@ -242,7 +242,9 @@ impl LoginLimiter {
             prune(q, now, l.window);
             if q.len() >= l.per_address {
                 let first = q.front().copied().unwrap_or(now);
-                let wait = l.window.saturating_sub(now.saturating_duration_since(first));
+                let wait = l
+                    .window
+                    .saturating_sub(now.saturating_duration_since(first));
                 return Err(AuthError::Throttled(wait));
             }
         }
@@ -405,7 +407,10 @@ mod tests {
         }
         let wait = refused(l.reserve("someone-else", a, now)).expect("the address waits");
         assert_eq!(wait, Duration::from_secs(15 * 60));
-        assert_eq!(refused(l.reserve("someone-else", ip("192.0.2.8"), now)), None);
+        assert_eq!(
+            refused(l.reserve("someone-else", ip("192.0.2.8"), now)),
+            None
+        );
         let later = now + Duration::from_secs(15 * 60);
         assert_eq!(refused(l.reserve("someone-else", a, later)), None);
     }

@@ -124,14 +124,22 @@ fn cost_block(requested: f64, actual: Option<f64>, b: &Bucket) -> Value {
     }})
 }
 
-async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: String) -> Response {
+async fn graphql(
+    State(admin): State<Arc<FakeAdmin>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
     let mut st = admin.state.lock();
     st.requests += 1;
     if let Some(status) = st.fail_next.take() {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "<html><body>Something went wrong</body></html>").into_response();
     }
-    if headers.get("x-shopify-access-token").and_then(|v| v.to_str().ok()) != Some(admin.token.as_str()) {
+    if headers
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok())
+        != Some(admin.token.as_str())
+    {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({ "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)" })),
@@ -139,7 +147,11 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
             .into_response();
     }
     let Ok(req) = serde_json::from_str::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "errors": { "query": "Required parameter missing or invalid" } }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "errors": { "query": "Required parameter missing or invalid" } })),
+        )
+            .into_response();
     };
     let query = req["query"].as_str().unwrap_or_default();
     let vars = &req["variables"];
@@ -157,7 +169,8 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
     let throttled = {
         let b = st.bucket.as_mut().expect("a bucket");
         if let Some(at) = b.at {
-            b.available = (b.available + now.duration_since(at).as_secs_f64() * b.restore_rate).min(b.maximum);
+            b.available = (b.available + now.duration_since(at).as_secs_f64() * b.restore_rate)
+                .min(b.maximum);
         }
         b.at = Some(now);
         if b.available < cost {
@@ -175,13 +188,23 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
             "extensions": cost_block(cost, None, b),
         });
         // Both ways, as Shopify does.
-        let status = if st.throttled % 2 == 0 { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::OK };
+        let status = if st.throttled % 2 == 0 {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::OK
+        };
         return (status, Json(body)).into_response();
     }
     let data = if query.contains("productVariantsBulkUpdate") {
         match bulk_update(&mut st, vars) {
             Ok(d) => d,
-            Err(e) => return (StatusCode::OK, Json(json!({ "errors": [{ "message": e }] }))).into_response(),
+            Err(e) => {
+                return (
+                    StatusCode::OK,
+                    Json(json!({ "errors": [{ "message": e }] })),
+                )
+                    .into_response()
+            }
         }
     } else if query.contains("productVariants(") {
         let q = vars["q"].as_str().unwrap_or_default().trim().to_lowercase();
@@ -206,10 +229,18 @@ async fn graphql(State(admin): State<Arc<FakeAdmin>>, headers: HeaderMap, body: 
     } else if query.contains("shop") {
         json!({ "shop": { "name": SHOP_NAME } })
     } else {
-        return (StatusCode::OK, Json(json!({ "errors": [{ "message": "Field doesn't exist on type 'QueryRoot'" }] }))).into_response();
+        return (
+            StatusCode::OK,
+            Json(json!({ "errors": [{ "message": "Field doesn't exist on type 'QueryRoot'" }] })),
+        )
+            .into_response();
     };
     let b = st.bucket.as_ref().unwrap();
-    (StatusCode::OK, Json(json!({ "data": data, "extensions": cost_block(cost, Some(cost), b) }))).into_response()
+    (
+        StatusCode::OK,
+        Json(json!({ "data": data, "extensions": cost_block(cost, Some(cost), b) })),
+    )
+        .into_response()
 }
 
 fn variant_node(v: &FakeVariant) -> Value {
@@ -219,8 +250,12 @@ fn variant_node(v: &FakeVariant) -> Value {
 
 /// `productVariantsBulkUpdate`, checked as Shopify checks it.
 fn bulk_update(st: &mut AdminState, vars: &Value) -> Result<Value, String> {
-    let product = vars["productId"].as_str().ok_or("Variable $productId of type ID! was provided invalid value")?;
-    let inputs = vars["variants"].as_array().ok_or("Variable $variants of type [ProductVariantsBulkInput!]! was provided invalid value")?;
+    let product = vars["productId"]
+        .as_str()
+        .ok_or("Variable $productId of type ID! was provided invalid value")?;
+    let inputs = vars["variants"].as_array().ok_or(
+        "Variable $variants of type [ProductVariantsBulkInput!]! was provided invalid value",
+    )?;
     let mut user_errors = vec![];
     if !st.variants.values().any(|v| v.product_id == product) {
         user_errors.push(json!({ "field": ["productId"], "message": "Product does not exist", "code": "PRODUCT_DOES_NOT_EXIST" }));
@@ -248,7 +283,9 @@ fn bulk_update(st: &mut AdminState, vars: &Value) -> Result<Value, String> {
     }
     if !user_errors.is_empty() {
         // Nothing is applied when any input is wrong.
-        return Ok(json!({ "productVariantsBulkUpdate": { "product": null, "productVariants": null, "userErrors": user_errors } }));
+        return Ok(
+            json!({ "productVariantsBulkUpdate": { "product": null, "productVariants": null, "userErrors": user_errors } }),
+        );
     }
     let mut out = vec![];
     for (id, price) in changes {
@@ -257,7 +294,9 @@ fn bulk_update(st: &mut AdminState, vars: &Value) -> Result<Value, String> {
         out.push(json!({ "id": v.id, "title": v.title, "sku": v.sku, "price": v.price.to_string(), "compareAtPrice": null }));
     }
     st.updates += 1;
-    Ok(json!({ "productVariantsBulkUpdate": { "product": { "id": product }, "productVariants": out, "userErrors": [] } }))
+    Ok(
+        json!({ "productVariantsBulkUpdate": { "product": { "id": product }, "productVariants": out, "userErrors": [] } }),
+    )
 }
 
 async fn control_state(State(admin): State<Arc<FakeAdmin>>) -> Json<Value> {

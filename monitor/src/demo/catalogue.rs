@@ -6,10 +6,10 @@
 //! normalisation, and every JSON field uses Shopify's real names and types.
 
 use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
-use parking_lot::Mutex;
 
 use serde_json::{json, Value};
 
@@ -351,7 +351,11 @@ impl Catalogue {
                 let old = self.products[i].variants[j].price;
                 let pct = Decimal::from(self.rng.random_range(80..=110u32)) / Decimal::from(100);
                 // Checked: the control API may have set any price.
-                let new = old.checked_mul(pct).unwrap_or(old).round_dp(0).max(Decimal::ONE);
+                let new = old
+                    .checked_mul(pct)
+                    .unwrap_or(old)
+                    .round_dp(0)
+                    .max(Decimal::ONE);
                 if new != old {
                     self.set_price(id, new);
                     done.push(format!(

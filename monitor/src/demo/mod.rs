@@ -230,7 +230,12 @@ pub(crate) fn json_text(body: impl Into<String>) -> Response {
 
 /// A 200 HTML page where JSON was expected (a challenge or proxy error).
 pub(crate) fn html_page(body: &'static str) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// `prefix` and then an unterminated 5 MB string: too large for the
@@ -300,7 +305,7 @@ async fn control_state(State(store): State<Arc<DemoStore>>) -> Json<StateView> {
     Json(StateView {
         products: cat.products.len(),
         variants: cat.products.iter().map(|p| p.variants.len()).sum(),
-        fault: *store.fault.lock(),
+        fault: store.fault.lock().clone(),
         catalogue_requests: store.catalogue_requests(),
         sample_variants: cat
             .products
@@ -338,11 +343,7 @@ async fn control_price(State(store): State<Arc<DemoStore>>, Json(b): Json<SetPri
         )
             .into_response();
     }
-    if store
-        .catalogue
-        .lock()
-        .set_price(b.variant_id, b.price)
-    {
+    if store.catalogue.lock().set_price(b.variant_id, b.price) {
         StatusCode::NO_CONTENT.into_response()
     } else {
         not_found("variant")

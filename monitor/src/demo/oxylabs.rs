@@ -110,7 +110,10 @@ impl FakeOxylabs {
             .route("/v1/queries/{id}", get(job_status))
             .route("/v1/queries/{id}/results", get(job_results))
             .route("/control/answer", post(control_answer))
-            .route("/control/fault", post(control_fault).delete(control_fault_off))
+            .route(
+                "/control/fault",
+                post(control_fault).delete(control_fault_off),
+            )
             .route("/control/job-delay", post(control_job_delay))
             .route("/control/state", get(control_state))
             .with_state(self.clone())
@@ -118,7 +121,14 @@ impl FakeOxylabs {
 
     /// The ASINs of the first `n` demo products.
     pub fn asins(&self, n: usize) -> Vec<String> {
-        self.demo.catalogue.lock().products.iter().take(n).map(|p| asin_of(p.id)).collect()
+        self.demo
+            .catalogue
+            .lock()
+            .products
+            .iter()
+            .take(n)
+            .map(|p| asin_of(p.id))
+            .collect()
     }
 
     /// The result Oxylabs would give for this ASIN now.
@@ -139,7 +149,8 @@ impl FakeOxylabs {
     }
 
     fn authorised(&self, headers: &HeaderMap) -> bool {
-        let expected = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password));
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", self.user, self.password));
         let ok = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -182,19 +193,32 @@ fn stock_and_price(p: &DemoProduct) -> (String, Decimal) {
     let in_stock: Vec<&super::DemoVariant> = p.variants.iter().filter(|v| v.available).collect();
     match in_stock.iter().map(|v| v.price).min() {
         None => ("Currently unavailable.".into(), Decimal::ZERO),
-        Some(price) if in_stock.len() <= 3 && p.variants.len() > 3 => {
-            (format!("Only {} left in stock - order soon.", in_stock.len()), price)
-        }
+        Some(price) if in_stock.len() <= 3 && p.variants.len() > 3 => (
+            format!("Only {} left in stock - order soon.", in_stock.len()),
+            price,
+        ),
         Some(price) => ("In Stock".into(), price),
     }
 }
 
 fn content(p: &DemoProduct, asin: &str, url: &str, images: &str) -> Value {
     let (stock, price) = stock_and_price(p);
-    let number = |d: Decimal| serde_json::from_str::<Value>(&d.round_dp(2).to_string()).unwrap_or(json!(0));
-    let buybox = if price.is_zero() { json!(-1) } else { number(price) };
-    let list = p.variants.iter().filter_map(|v| v.compare_at).max().filter(|c| *c > price && !price.is_zero());
-    let delivery = (chrono::Utc::now() + chrono::Duration::days(3)).format("%A, %B %-d").to_string();
+    let number =
+        |d: Decimal| serde_json::from_str::<Value>(&d.round_dp(2).to_string()).unwrap_or(json!(0));
+    let buybox = if price.is_zero() {
+        json!(-1)
+    } else {
+        number(price)
+    };
+    let list = p
+        .variants
+        .iter()
+        .filter_map(|v| v.compare_at)
+        .max()
+        .filter(|c| *c > price && !price.is_zero());
+    let delivery = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%A, %B %-d")
+        .to_string();
     json!({
         "url": url,
         "asin": asin,
@@ -224,27 +248,49 @@ fn content(p: &DemoProduct, asin: &str, url: &str, images: &str) -> Value {
 
 /// Where the demo store's pictures are, from the request (prefix included).
 fn images_base(headers: &HeaderMap, uri: &axum::http::Uri) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
     let path = uri.path();
     let prefix = path.find("/oxylabs/").map(|i| &path[..i]).unwrap_or("");
     format!("http://{host}{prefix}")
 }
 
 fn unauthorised() -> Response {
-    (StatusCode::UNAUTHORIZED, Json(json!({ "message": "Unauthorized" }))).into_response()
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "message": "Unauthorized" })),
+    )
+        .into_response()
 }
 
 /// The payload checks Oxylabs makes: 422 with its message.
 fn check_payload(b: &Value, batch: bool) -> Result<(Vec<String>, String), Response> {
-    let bad = |m: &str| Err((StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "message": m }))).into_response());
+    let bad = |m: &str| {
+        Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "message": m })),
+        )
+            .into_response())
+    };
     if b.get("source").and_then(Value::as_str) != Some("amazon_product") {
         return bad("Unsupported source");
     }
-    let domain = b.get("domain").and_then(Value::as_str).unwrap_or("com").to_string();
+    let domain = b
+        .get("domain")
+        .and_then(Value::as_str)
+        .unwrap_or("com")
+        .to_string();
     let queries: Vec<String> = match (batch, b.get("query")) {
         (false, Some(Value::String(q))) => vec![q.clone()],
-        (true, Some(Value::Array(qs))) if qs.len() <= 5000 => qs.iter().filter_map(|q| q.as_str().map(str::to_string)).collect(),
-        (true, Some(Value::Array(_))) => return bad("Too many queries in one batch (at most 5000)"),
+        (true, Some(Value::Array(qs))) if qs.len() <= 5000 => qs
+            .iter()
+            .filter_map(|q| q.as_str().map(str::to_string))
+            .collect(),
+        (true, Some(Value::Array(_))) => {
+            return bad("Too many queries in one batch (at most 5000)")
+        }
         _ => return bad("query is required"),
     };
     if queries.is_empty() || queries.iter().any(|q| q.trim().is_empty()) {
@@ -267,7 +313,11 @@ async fn realtime(
     }
     f.counts.lock().realtime += 1;
     let Ok(b) = serde_json::from_str::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "message": "Invalid JSON" }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "message": "Invalid JSON" })),
+        )
+            .into_response();
     };
     let (queries, domain) = match check_payload(&b, false) {
         Ok(q) => q,
@@ -287,7 +337,11 @@ async fn batch(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, body: Stri
     }
     f.counts.lock().batches += 1;
     let Ok(b) = serde_json::from_str::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "message": "Invalid JSON" }))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "message": "Invalid JSON" })),
+        )
+            .into_response();
     };
     let (queries, domain) = match check_payload(&b, true) {
         Ok(q) => q,
@@ -309,7 +363,11 @@ async fn batch(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, body: Stri
     Json(json!({ "queries": listed })).into_response()
 }
 
-async fn job_status(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn job_status(
+    State(f): State<Arc<FakeOxylabs>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Some(r) = f.faulted().await {
         return r;
     }
@@ -319,9 +377,17 @@ async fn job_status(State(f): State<Arc<FakeOxylabs>>, headers: HeaderMap, Path(
     f.counts.lock().status_polls += 1;
     let jobs = f.jobs.lock();
     let Some(job) = jobs.get(&id) else {
-        return (StatusCode::NOT_FOUND, Json(json!({ "message": "Job not found" }))).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "message": "Job not found" })),
+        )
+            .into_response();
     };
-    let status = if Instant::now() >= job.ready_at { "done" } else { "pending" };
+    let status = if Instant::now() >= job.ready_at {
+        "done"
+    } else {
+        "pending"
+    };
     Json(json!({ "id": id, "query": job.asin, "source": "amazon_product", "domain": job.domain, "status": status })).into_response()
 }
 
@@ -341,9 +407,17 @@ async fn job_results(
     let (asin, domain, ready) = {
         let jobs = f.jobs.lock();
         let Some(job) = jobs.get(&id) else {
-            return (StatusCode::NOT_FOUND, Json(json!({ "message": "Job not found" }))).into_response();
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "message": "Job not found" })),
+            )
+                .into_response();
         };
-        (job.asin.clone(), job.domain.clone(), Instant::now() >= job.ready_at)
+        (
+            job.asin.clone(),
+            job.domain.clone(),
+            Instant::now() >= job.ready_at,
+        )
     };
     if !ready {
         return StatusCode::NO_CONTENT.into_response();
@@ -363,7 +437,10 @@ async fn control_answer(State(f): State<Arc<FakeOxylabs>>, Json(a): Json<Answer>
     StatusCode::NO_CONTENT
 }
 
-async fn control_fault(State(f): State<Arc<FakeOxylabs>>, Json(fault): Json<OxyFault>) -> StatusCode {
+async fn control_fault(
+    State(f): State<Arc<FakeOxylabs>>,
+    Json(fault): Json<OxyFault>,
+) -> StatusCode {
     *f.fault.lock() = Some(fault);
     StatusCode::NO_CONTENT
 }

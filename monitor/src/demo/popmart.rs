@@ -82,11 +82,49 @@ pub struct FakePopmart {
 
 /// (series, series id, category id, figures)
 const SERIES: &[(&str, u64, u64, &[&str])] = &[
-    ("THE MONSTERS Big into Energy", 201, 1, &["LABUBU Big into Energy Vinyl Plush Pendant", "LABUBU Have a Seat Vinyl Plush", "ZIMOMO Angel in Clouds Plush"]),
-    ("SKULLPANDA The Sound", 202, 2, &["SKULLPANDA The Sound Series Figures", "SKULLPANDA Image of Reality Figures"]),
-    ("CRYBABY Crying Again", 203, 2, &["CRYBABY Crying Again Series Figures", "CRYBABY Sad Club Plush Pendant"]),
-    ("HIRONO Echo", 204, 2, &["HIRONO Echo Series Figures", "HIRONO Reshape Series Figures"]),
-    ("DIMOO Animal Kingdom", 205, 1, &["DIMOO Animal Kingdom Plush", "DIMOO Dating Series Figures"]),
+    (
+        "THE MONSTERS Big into Energy",
+        201,
+        1,
+        &[
+            "LABUBU Big into Energy Vinyl Plush Pendant",
+            "LABUBU Have a Seat Vinyl Plush",
+            "ZIMOMO Angel in Clouds Plush",
+        ],
+    ),
+    (
+        "SKULLPANDA The Sound",
+        202,
+        2,
+        &[
+            "SKULLPANDA The Sound Series Figures",
+            "SKULLPANDA Image of Reality Figures",
+        ],
+    ),
+    (
+        "CRYBABY Crying Again",
+        203,
+        2,
+        &[
+            "CRYBABY Crying Again Series Figures",
+            "CRYBABY Sad Club Plush Pendant",
+        ],
+    ),
+    (
+        "HIRONO Echo",
+        204,
+        2,
+        &[
+            "HIRONO Echo Series Figures",
+            "HIRONO Reshape Series Figures",
+        ],
+    ),
+    (
+        "DIMOO Animal Kingdom",
+        205,
+        1,
+        &["DIMOO Animal Kingdom Plush", "DIMOO Dating Series Figures"],
+    ),
 ];
 
 impl FakePopmart {
@@ -105,13 +143,26 @@ impl FakePopmart {
                 let plush = title.contains("Plush");
                 let mut skus = vec![Sku {
                     id: sku_id,
-                    title: if plush { "Single".into() } else { "Single box".into() },
-                    price: if plush { single * Decimal::from(2) } else { single },
+                    title: if plush {
+                        "Single".into()
+                    } else {
+                        "Single box".into()
+                    },
+                    price: if plush {
+                        single * Decimal::from(2)
+                    } else {
+                        single
+                    },
                     stock: ((spu_id * 7) % 5) as i64,
                 }];
                 sku_id += 1;
                 if !plush {
-                    skus.push(Sku { id: sku_id, title: "Whole set (12 boxes)".into(), price: single * Decimal::from(12), stock: ((spu_id * 3) % 4) as i64 });
+                    skus.push(Sku {
+                        id: sku_id,
+                        title: "Whole set (12 boxes)".into(),
+                        price: single * Decimal::from(12),
+                        stock: ((spu_id * 3) % 4) as i64,
+                    });
                     sku_id += 1;
                 }
                 spus.push(Spu {
@@ -142,13 +193,20 @@ impl FakePopmart {
             .route("/shop/v1/search", get(search))
             .route("/control/stock", post(control_stock))
             .route("/control/price", post(control_price))
-            .route("/control/fault", post(control_fault).delete(control_fault_off))
+            .route(
+                "/control/fault",
+                post(control_fault).delete(control_fault_off),
+            )
             .route("/control/state", get(control_state))
             .with_state(self.clone())
     }
 
     /// Counts the request, checks fault, key and signature; `Err` is the answer.
-    async fn gate(&self, headers: &HeaderMap, q: &HashMap<String, String>) -> Result<Guard<'_>, Response> {
+    async fn gate(
+        &self,
+        headers: &HeaderMap,
+        q: &HashMap<String, String>,
+    ) -> Result<Guard<'_>, Response> {
         {
             let mut t = self.traffic.lock();
             let now = Instant::now();
@@ -167,17 +225,28 @@ impl FakePopmart {
         if let Some(f) = fault {
             return Err(fault_answer(&f).await);
         }
-        if headers.get("clientkey").and_then(|v| v.to_str().ok()) != Some(self.client_key.as_str()) {
-            return Err((StatusCode::FORBIDDEN, Json(json!({ "code": "403", "message": "Forbidden" }))).into_response());
+        if headers.get("clientkey").and_then(|v| v.to_str().ok()) != Some(self.client_key.as_str())
+        {
+            return Err((
+                StatusCode::FORBIDDEN,
+                Json(json!({ "code": "403", "message": "Forbidden" })),
+            )
+                .into_response());
         }
-        let params: BTreeMap<String, String> =
-            q.iter().filter(|(k, _)| k.as_str() != "s" && k.as_str() != "t").map(|(k, v)| (k.clone(), v.clone())).collect();
+        let params: BTreeMap<String, String> = q
+            .iter()
+            .filter(|(k, _)| k.as_str() != "s" && k.as_str() != "t")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let t: i64 = q.get("t").and_then(|t| t.parse().ok()).unwrap_or(0);
         let expected = crate::sources::popmart::sign(&params, t, &self.salt);
         let fresh = (chrono::Utc::now().timestamp() - t).abs() < 300;
         let header_sign = headers.get("x-sign").and_then(|v| v.to_str().ok());
         if !fresh || q.get("s") != Some(&expected) || header_sign != Some(expected.as_str()) {
-            return Err(Json(json!({ "code": "40003", "message": "sign verification failed", "data": null })).into_response());
+            return Err(Json(
+                json!({ "code": "40003", "message": "sign verification failed", "data": null }),
+            )
+            .into_response());
         }
         Ok(guard)
     }
@@ -214,7 +283,8 @@ async fn fault_answer(f: &PmFault) -> Response {
 }
 
 fn spu_json(s: &Spu) -> Value {
-    let number = |d: Decimal| serde_json::from_str::<Value>(&d.round_dp(2).to_string()).unwrap_or(json!(0));
+    let number =
+        |d: Decimal| serde_json::from_str::<Value>(&d.round_dp(2).to_string()).unwrap_or(json!(0));
     json!({
         "id": s.id,
         "title": s.title,
@@ -237,7 +307,11 @@ fn ok(data: Value) -> Response {
     Json(json!({ "code": "OK", "message": "success", "data": data })).into_response()
 }
 
-async fn details(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn details(
+    State(f): State<Arc<FakePopmart>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let _guard = match f.gate(&headers, &q).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -245,21 +319,39 @@ async fn details(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q)
     let id: u64 = q.get("spuId").and_then(|s| s.parse().ok()).unwrap_or(0);
     match f.spus.lock().iter().find(|s| s.id == id) {
         Some(s) => ok(spu_json(s)),
-        None => Json(json!({ "code": "10004", "message": "product not found", "data": null })).into_response(),
+        None => Json(json!({ "code": "10004", "message": "product not found", "data": null }))
+            .into_response(),
     }
 }
 
 fn page_of(items: Vec<&Spu>, q: &HashMap<String, String>) -> Response {
-    let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+    let page: usize = q
+        .get("page")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     // Pages of at most 4, whatever was asked for: the lists of this small
     // shop still take more than one page, as a real shop's do.
-    let size: usize = q.get("size").and_then(|p| p.parse().ok()).unwrap_or(20).clamp(1, 4);
+    let size: usize = q
+        .get("size")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(20)
+        .clamp(1, 4);
     let total = items.len();
-    let list: Vec<Value> = items.into_iter().skip((page - 1) * size).take(size).map(spu_json).collect();
+    let list: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(spu_json)
+        .collect();
     ok(json!({ "list": list, "total": total, "page": page, "size": size }))
 }
 
-async fn list(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    State(f): State<Arc<FakePopmart>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let _guard = match f.gate(&headers, &q).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -278,7 +370,11 @@ async fn list(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q): Q
     page_of(items, &q)
 }
 
-async fn search(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn search(
+    State(f): State<Arc<FakePopmart>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let _guard = match f.gate(&headers, &q).await {
         Ok(g) => g,
         Err(r) => return r,
@@ -287,7 +383,11 @@ async fn search(State(f): State<Arc<FakePopmart>>, headers: HeaderMap, Query(q):
     let spus = f.spus.lock();
     let items: Vec<&Spu> = spus
         .iter()
-        .filter(|s| words.split_whitespace().all(|w| s.title.to_lowercase().contains(w) || s.series.to_lowercase().contains(w)))
+        .filter(|s| {
+            words
+                .split_whitespace()
+                .all(|w| s.title.to_lowercase().contains(w) || s.series.to_lowercase().contains(w))
+        })
         .collect();
     page_of(items, &q)
 }
@@ -303,7 +403,11 @@ struct SetStock {
 
 fn update(f: &FakePopmart, b: SetStock) -> StatusCode {
     let mut spus = f.spus.lock();
-    match spus.iter_mut().flat_map(|s| s.skus.iter_mut()).find(|k| k.id == b.sku) {
+    match spus
+        .iter_mut()
+        .flat_map(|s| s.skus.iter_mut())
+        .find(|k| k.id == b.sku)
+    {
         Some(k) => {
             if let Some(s) = b.stock {
                 k.stock = s;
@@ -325,7 +429,10 @@ async fn control_price(State(f): State<Arc<FakePopmart>>, Json(b): Json<SetStock
     update(&f, b)
 }
 
-async fn control_fault(State(f): State<Arc<FakePopmart>>, Json(fault): Json<PmFault>) -> StatusCode {
+async fn control_fault(
+    State(f): State<Arc<FakePopmart>>,
+    Json(fault): Json<PmFault>,
+) -> StatusCode {
     *f.fault.lock() = Some(fault);
     StatusCode::NO_CONTENT
 }

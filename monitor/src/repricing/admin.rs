@@ -55,10 +55,8 @@ pub enum AdminError {
 impl AdminError {
     /// Worth trying again later (throttling, 5xx, no answer).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            AdminError::Throttled(_) | AdminError::Transport(_)
-        ) || matches!(self, AdminError::Http { status, .. } if *status >= 500)
+        matches!(self, AdminError::Throttled(_) | AdminError::Transport(_))
+            || matches!(self, AdminError::Http { status, .. } if *status >= 500)
     }
 }
 
@@ -89,16 +87,26 @@ pub const MAX_THROTTLE_WAIT: Duration = Duration::from_secs(60);
 /// [`MAX_THROTTLE_WAIT`], whatever numbers the answer held).
 pub fn wait_for(cost: &Cost, needed: f64) -> Duration {
     // Written so that NaN anywhere means "no wait".
-    let short = matches!(cost.available.partial_cmp(&needed), Some(std::cmp::Ordering::Less));
+    let short = matches!(
+        cost.available.partial_cmp(&needed),
+        Some(std::cmp::Ordering::Less)
+    );
     if !short || cost.restore_rate.is_nan() || cost.restore_rate <= 0.0 {
         return Duration::ZERO;
     }
-    crate::bounds::wait_secs((needed - cost.available) / cost.restore_rate, MAX_THROTTLE_WAIT)
-        .unwrap_or(Duration::ZERO)
+    crate::bounds::wait_secs(
+        (needed - cost.available) / cost.restore_rate,
+        MAX_THROTTLE_WAIT,
+    )
+    .unwrap_or(Duration::ZERO)
 }
 
 /// Reads an answer: status, `Retry-After` (seconds) and body.
-pub fn read_answer(status: u16, retry_after: Option<f64>, body: &str) -> Result<Answer, AdminError> {
+pub fn read_answer(
+    status: u16,
+    retry_after: Option<f64>,
+    body: &str,
+) -> Result<Answer, AdminError> {
     let parsed: Option<Value> = serde_json::from_str(body).ok();
     let throttled = parsed.as_ref().is_some_and(|v| {
         v["errors"].as_array().is_some_and(|es| {
@@ -122,7 +130,10 @@ pub fn read_answer(status: u16, retry_after: Option<f64>, body: &str) -> Result<
     }
     let said = || body.chars().take(200).collect::<String>();
     if !(200..300).contains(&status) {
-        return Err(AdminError::Http { status, said: said() });
+        return Err(AdminError::Http {
+            status,
+            said: said(),
+        });
     }
     let v = parsed.ok_or_else(|| AdminError::Malformed(said()))?;
     if let Some(errors) = v["errors"].as_array().filter(|e| !e.is_empty()) {
@@ -133,8 +144,15 @@ pub fn read_answer(status: u16, retry_after: Option<f64>, body: &str) -> Result<
                 .collect(),
         ));
     }
-    let data = v.get("data").cloned().filter(|d| !d.is_null()).ok_or_else(|| AdminError::Malformed("no data".into()))?;
-    Ok(Answer { cost: cost_of(&v), data })
+    let data = v
+        .get("data")
+        .cloned()
+        .filter(|d| !d.is_null())
+        .ok_or_else(|| AdminError::Malformed("no data".into()))?;
+    Ok(Answer {
+        cost: cost_of(&v),
+        data,
+    })
 }
 
 /// A variant of the user's store.
@@ -155,14 +173,21 @@ pub struct AdminVariant {
 fn variant_of(node: &Value, product_id: Option<&str>) -> Option<AdminVariant> {
     Some(AdminVariant {
         id: node["id"].as_str()?.to_string(),
-        product_id: product_id
-            .map(str::to_string)
-            .or_else(|| node.pointer("/product/id").and_then(Value::as_str).map(str::to_string))?,
+        product_id: product_id.map(str::to_string).or_else(|| {
+            node.pointer("/product/id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })?,
         title: node["title"].as_str().unwrap_or_default().to_string(),
         sku: node["sku"].as_str().map(str::to_string),
         price: model::money::parse_price(node["price"].as_str()?).ok()?,
-        compare_at_price: node["compareAtPrice"].as_str().and_then(|p| model::money::parse_price(p).ok()),
-        inventory_item_id: node.pointer("/inventoryItem/id").and_then(Value::as_str).map(str::to_string),
+        compare_at_price: node["compareAtPrice"]
+            .as_str()
+            .and_then(|p| model::money::parse_price(p).ok()),
+        inventory_item_id: node
+            .pointer("/inventoryItem/id")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
@@ -171,7 +196,7 @@ pub struct AdminShop {
     endpoint: Url,
     token: String,
     http: reqwest::Client,
-    last_cost: std::sync::Mutex<Option<(Cost, std::time::Instant)>>,
+    last_cost: parking_lot::Mutex<Option<(Cost, std::time::Instant)>>,
 }
 
 impl std::fmt::Debug for AdminShop {
@@ -196,7 +221,11 @@ pub fn endpoint_for(shop: &str) -> Result<Url, String> {
         return Err(format!("{shop:?} is not a shop domain"));
     }
     // A shop behind a path prefix (the demo's shop) keeps it.
-    let prefix = url.path().trim_end_matches('/').trim_end_matches("/admin").to_string();
+    let prefix = url
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/admin")
+        .to_string();
     url.set_path(&format!("{prefix}/admin/api/{API_VERSION}/graphql.json"));
     url.set_query(None);
     Ok(url)
@@ -216,7 +245,10 @@ impl AdminShop {
     async fn pace(&self, points: f64) {
         let wait = self.last_cost.lock().map(|(c, at)| {
             let restored = at.elapsed().as_secs_f64() * c.restore_rate;
-            let now = Cost { available: (c.available + restored).min(c.maximum), ..c };
+            let now = Cost {
+                available: (c.available + restored).min(c.maximum),
+                ..c
+            };
             wait_for(&now, points.min(c.maximum))
         });
         if let Some(w) = wait.filter(|w| !w.is_zero()) {
@@ -225,7 +257,12 @@ impl AdminShop {
     }
 
     /// One GraphQL call (no retry; see [`AdminError::is_transient`]).
-    pub async fn call(&self, query: &str, variables: Value, expected_cost: f64) -> Result<Answer, AdminError> {
+    pub async fn call(
+        &self,
+        query: &str,
+        variables: Value,
+        expected_cost: f64,
+    ) -> Result<Answer, AdminError> {
         self.pace(expected_cost).await;
         let resp = self
             .http
@@ -268,7 +305,10 @@ impl AdminShop {
         let found = self.search_variants(&format!("sku:{sku}")).await?;
         // Shopify's search is by prefix and case-insensitive; a link wants
         // the exact SKU.
-        Ok(found.into_iter().filter(|v| v.sku.as_deref() == Some(sku.as_str())).collect())
+        Ok(found
+            .into_iter()
+            .filter(|v| v.sku.as_deref() == Some(sku.as_str()))
+            .collect())
     }
 
     /// Variants matching Shopify's search syntax (`sku:..`, words of the
@@ -279,7 +319,12 @@ impl AdminShop {
         Ok(a.data
             .pointer("/productVariants/edges")
             .and_then(Value::as_array)
-            .map(|edges| edges.iter().filter_map(|e| variant_of(&e["node"], None)).collect())
+            .map(|edges| {
+                edges
+                    .iter()
+                    .filter_map(|e| variant_of(&e["node"], None))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -304,7 +349,11 @@ impl AdminShop {
             .map(|(id, p)| json!({ "id": id, "price": p.to_string() }))
             .collect();
         let a = self
-            .call(q, json!({ "productId": product_id, "variants": variants }), 10.0)
+            .call(
+                q,
+                json!({ "productId": product_id, "variants": variants }),
+                10.0,
+            )
             .await?;
         let r = &a.data["productVariantsBulkUpdate"];
         let errors: Vec<UserError> = r["userErrors"]
@@ -314,7 +363,11 @@ impl AdminShop {
                     .map(|e| UserError {
                         field: e["field"]
                             .as_array()
-                            .map(|f| f.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                            .map(|f| {
+                                f.iter()
+                                    .filter_map(|x| x.as_str().map(str::to_string))
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                         message: e["message"].as_str().unwrap_or("unknown error").to_string(),
                         code: e["code"].as_str().map(str::to_string),
@@ -327,7 +380,11 @@ impl AdminShop {
         }
         Ok(r["productVariants"]
             .as_array()
-            .map(|vs| vs.iter().filter_map(|v| variant_of(v, Some(product_id))).collect())
+            .map(|vs| {
+                vs.iter()
+                    .filter_map(|v| variant_of(v, Some(product_id)))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 }
@@ -339,28 +396,65 @@ mod tests {
     #[test]
     fn throttling_with_200_or_429_says_how_long_to_wait() {
         let body = r#"{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}],"extensions":{"cost":{"requestedQueryCost":110,"actualQueryCost":null,"throttleStatus":{"maximumAvailable":2000,"currentlyAvailable":10,"restoreRate":100}}}}"#;
-        assert_eq!(read_answer(200, None, body), Err(AdminError::Throttled(Duration::from_secs(1))));
+        assert_eq!(
+            read_answer(200, None, body),
+            Err(AdminError::Throttled(Duration::from_secs(1)))
+        );
         let bare = r#"{"errors":[{"message":"Throttled","extensions":{"code":"THROTTLED"}}]}"#;
-        assert_eq!(read_answer(429, Some(2.0), bare), Err(AdminError::Throttled(Duration::from_secs(2))));
-        assert_eq!(read_answer(429, None, "Too Many Requests"), Err(AdminError::Throttled(Duration::from_secs(1))));
+        assert_eq!(
+            read_answer(429, Some(2.0), bare),
+            Err(AdminError::Throttled(Duration::from_secs(2)))
+        );
+        assert_eq!(
+            read_answer(429, None, "Too Many Requests"),
+            Err(AdminError::Throttled(Duration::from_secs(1)))
+        );
         assert!(AdminError::Throttled(Duration::ZERO).is_transient());
     }
 
     #[test]
     fn failures_in_words() {
-        assert_eq!(read_answer(401, None, "[API] Invalid API key or access token"), Err(AdminError::Unauthorized(401)));
-        assert!(matches!(read_answer(502, None, "<html>bad gateway</html>"), Err(AdminError::Http { status: 502, .. })));
+        assert_eq!(
+            read_answer(401, None, "[API] Invalid API key or access token"),
+            Err(AdminError::Unauthorized(401))
+        );
+        assert!(matches!(
+            read_answer(502, None, "<html>bad gateway</html>"),
+            Err(AdminError::Http { status: 502, .. })
+        ));
         assert!(read_answer(502, None, "").unwrap_err().is_transient());
-        assert!(matches!(read_answer(200, None, "<html>login</html>"), Err(AdminError::Malformed(_))));
+        assert!(matches!(
+            read_answer(200, None, "<html>login</html>"),
+            Err(AdminError::Malformed(_))
+        ));
     }
 
     #[test]
     fn shop_names_become_the_graphql_endpoint() {
-        assert_eq!(endpoint_for("my-shop").unwrap().as_str(), format!("https://my-shop.myshopify.com/admin/api/{API_VERSION}/graphql.json"));
-        assert_eq!(endpoint_for("my-shop.myshopify.com/").unwrap().host_str(), Some("my-shop.myshopify.com"));
-        assert_eq!(endpoint_for("http://127.0.0.1:4000").unwrap().as_str(), format!("http://127.0.0.1:4000/admin/api/{API_VERSION}/graphql.json"));
-        assert_eq!(endpoint_for("http://127.0.0.1:3000/demo/shop/").unwrap().as_str(), format!("http://127.0.0.1:3000/demo/shop/admin/api/{API_VERSION}/graphql.json"));
-        assert_eq!(endpoint_for("https://my-shop.myshopify.com/admin").unwrap().path(), format!("/admin/api/{API_VERSION}/graphql.json"));
+        assert_eq!(
+            endpoint_for("my-shop").unwrap().as_str(),
+            format!("https://my-shop.myshopify.com/admin/api/{API_VERSION}/graphql.json")
+        );
+        assert_eq!(
+            endpoint_for("my-shop.myshopify.com/").unwrap().host_str(),
+            Some("my-shop.myshopify.com")
+        );
+        assert_eq!(
+            endpoint_for("http://127.0.0.1:4000").unwrap().as_str(),
+            format!("http://127.0.0.1:4000/admin/api/{API_VERSION}/graphql.json")
+        );
+        assert_eq!(
+            endpoint_for("http://127.0.0.1:3000/demo/shop/")
+                .unwrap()
+                .as_str(),
+            format!("http://127.0.0.1:3000/demo/shop/admin/api/{API_VERSION}/graphql.json")
+        );
+        assert_eq!(
+            endpoint_for("https://my-shop.myshopify.com/admin")
+                .unwrap()
+                .path(),
+            format!("/admin/api/{API_VERSION}/graphql.json")
+        );
         assert!(endpoint_for("https://").is_err());
     }
 }

@@ -105,7 +105,9 @@ pub fn target_spec(raw: &str) -> Result<TargetSpec, String> {
     }
     if let Some(n) = raw.strip_prefix("gid://shopify/ProductVariant/") {
         return match n.parse::<u64>() {
-            Ok(n) => Ok(TargetSpec::Variant(format!("gid://shopify/ProductVariant/{n}"))),
+            Ok(n) => Ok(TargetSpec::Variant(format!(
+                "gid://shopify/ProductVariant/{n}"
+            ))),
             Err(_) => Err(format!("{raw:?} is not a variant id")),
         };
     }
@@ -117,7 +119,11 @@ pub fn target_spec(raw: &str) -> Result<TargetSpec, String> {
             .rev()
             .find(|w| w[0] == "variants")
             .and_then(|w| w[1].parse::<u64>().ok())
-            .or_else(|| url.query_pairs().find(|(k, _)| k == "variant").and_then(|(_, v)| v.parse::<u64>().ok()));
+            .or_else(|| {
+                url.query_pairs()
+                    .find(|(k, _)| k == "variant")
+                    .and_then(|(_, v)| v.parse::<u64>().ok())
+            });
         return match variant {
             Some(n) => Ok(TargetSpec::Variant(format!("gid://shopify/ProductVariant/{n}"))),
             None => Err("that URL names no variant: open the variant in your Shopify admin (…/products/N/variants/M) and copy its address".into()),
@@ -134,27 +140,45 @@ pub fn target_spec(raw: &str) -> Result<TargetSpec, String> {
 /// not above ceiling, a positive step guard.
 fn check_markup(m: &Markup) -> Result<(), RepriceError> {
     if m.percent <= Decimal::from(-100) {
-        return Err(RepriceError::Invalid("a markup of -100 % or less gives nothing to sell".into()));
+        return Err(RepriceError::Invalid(
+            "a markup of -100 % or less gives nothing to sell".into(),
+        ));
     }
     if let (Some(f), Some(c)) = (m.floor, m.ceiling) {
         if f > c {
-            return Err(RepriceError::Invalid(format!("the floor {f} is above the ceiling {c}")));
+            return Err(RepriceError::Invalid(format!(
+                "the floor {f} is above the ceiling {c}"
+            )));
         }
     }
-    if m.floor.is_some_and(|f| f.is_sign_negative()) || m.ceiling.is_some_and(|c| c <= Decimal::ZERO) {
-        return Err(RepriceError::Invalid("floor and ceiling are positive prices".into()));
+    if m.floor.is_some_and(|f| f.is_sign_negative())
+        || m.ceiling.is_some_and(|c| c <= Decimal::ZERO)
+    {
+        return Err(RepriceError::Invalid(
+            "floor and ceiling are positive prices".into(),
+        ));
     }
     if m.max_step_percent.is_some_and(|x| x <= Decimal::ZERO) {
-        return Err(RepriceError::Invalid("the step guard is a positive percentage".into()));
+        return Err(RepriceError::Invalid(
+            "the step guard is a positive percentage".into(),
+        ));
     }
     // Bounded like every price: a markup of 10^20 % is a typo, not a price.
     let limit = model::money::MAX_PRICE;
-    let too_big = [Some(m.percent), Some(m.fixed.abs()), m.floor, m.ceiling, m.max_step_percent]
-        .into_iter()
-        .flatten()
-        .find(|v| *v > limit);
+    let too_big = [
+        Some(m.percent),
+        Some(m.fixed.abs()),
+        m.floor,
+        m.ceiling,
+        m.max_step_percent,
+    ]
+    .into_iter()
+    .flatten()
+    .find(|v| *v > limit);
     if let Some(v) = too_big {
-        return Err(RepriceError::Invalid(format!("{v} is beyond the largest value a markup may hold ({limit})")));
+        return Err(RepriceError::Invalid(format!(
+            "{v} is beyond the largest value a markup may hold ({limit})"
+        )));
     }
     Ok(())
 }
@@ -176,8 +200,11 @@ pub struct Repricer {
 /// redirects, so the access token goes to the shop's own address only.
 fn http(policy: Arc<crate::outbound::Policy>) -> Outbound {
     Outbound::new(policy, |b| {
-        b.timeout(Duration::from_secs(30))
-            .user_agent(concat!("Dropwatch/", env!("CARGO_PKG_VERSION"), " (repricing)"))
+        b.timeout(Duration::from_secs(30)).user_agent(concat!(
+            "Dropwatch/",
+            env!("CARGO_PKG_VERSION"),
+            " (repricing)"
+        ))
     })
 }
 
@@ -191,7 +218,10 @@ fn shop_at(http: &Outbound, endpoint: url::Url, token: &str) -> Result<AdminShop
 }
 
 impl Repricer {
-    pub async fn open(engine: Arc<Engine>, accounts: Arc<Accounts>) -> Result<Arc<Repricer>, RepriceError> {
+    pub async fn open(
+        engine: Arc<Engine>,
+        accounts: Arc<Accounts>,
+    ) -> Result<Arc<Repricer>, RepriceError> {
         let store = accounts.store().clone();
         let http = http(engine.outbound().clone());
         let domain = accounts.vault.get(&store, SHOP_DOMAIN).await?;
@@ -209,7 +239,10 @@ impl Repricer {
             .unwrap_or_default();
         let status = ShopStatus {
             domain: shop.as_ref().and(domain),
-            name: store.meta(SHOP_NAME_META).await?.and_then(|v| v.as_str().map(str::to_string)),
+            name: store
+                .meta(SHOP_NAME_META)
+                .await?
+                .and_then(|v| v.as_str().map(str::to_string)),
             webhook_secret_set: accounts.vault.get(&store, WEBHOOK_SECRET).await?.is_some(),
         };
         Ok(Arc::new(Repricer {
@@ -247,8 +280,11 @@ impl Repricer {
 
     /// Connects the built-in demo shop (admins), with its token.
     pub async fn connect_demo(&self, who: &Identity) -> Result<String, RepriceError> {
-        let url = self.demo_shop().ok_or_else(|| RepriceError::Invalid("the demo shop is not running (started with --no-demo)".into()))?;
-        self.connect(who, &url, crate::demo::admin::DEMO_TOKEN).await
+        let url = self.demo_shop().ok_or_else(|| {
+            RepriceError::Invalid("the demo shop is not running (started with --no-demo)".into())
+        })?;
+        self.connect(who, &url, crate::demo::admin::DEMO_TOKEN)
+            .await
     }
 
     pub fn status(&self) -> ShopStatus {
@@ -267,12 +303,19 @@ impl Repricer {
 
     /// Replaces the store-wide default and the per-tag markups (editors).
     /// At most one store default; tags are matched without case.
-    pub async fn set_markup_rules(&self, who: &Identity, rules: Vec<MarkupRule>) -> Result<(), RepriceError> {
+    pub async fn set_markup_rules(
+        &self,
+        who: &Identity,
+        rules: Vec<MarkupRule>,
+    ) -> Result<(), RepriceError> {
         who.require(Role::Editor)?;
         let mut seen = std::collections::HashSet::new();
         let mut clean = vec![];
         for mut r in rules {
-            r.tag = r.tag.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+            r.tag = r
+                .tag
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty());
             let key = r.tag.as_ref().map(|t| t.to_lowercase());
             if !seen.insert(key.clone()) {
                 return Err(RepriceError::Invalid(match key {
@@ -286,10 +329,18 @@ impl Repricer {
         // Tag rules first (in the order given), the store default last.
         clean.sort_by_key(|r| r.tag.is_none());
         // In an object: a list as the value would read back as rows.
-        self.store().set_meta(RULES_META, json!({ "rules": clean })).await?;
+        self.store()
+            .set_meta(RULES_META, json!({ "rules": clean }))
+            .await?;
         let before = std::mem::replace(&mut *self.rules.write(), clean.clone());
         self.accounts
-            .audit(who, "reprice.rules", "markup", Some(json!(before)), Some(json!(clean)))
+            .audit(
+                who,
+                "reprice.rules",
+                "markup",
+                Some(json!(before)),
+                Some(json!(clean)),
+            )
             .await?;
         Ok(())
     }
@@ -305,26 +356,47 @@ impl Repricer {
             let rules = self.rules.read();
             let hit = rules
                 .iter()
-                .find(|r| r.tag.as_ref().is_some_and(|t| tags.contains(&t.to_lowercase())))
+                .find(|r| {
+                    r.tag
+                        .as_ref()
+                        .is_some_and(|t| tags.contains(&t.to_lowercase()))
+                })
                 .or_else(|| rules.iter().find(|r| r.tag.is_none()));
             if let Some(r) = hit {
                 return (r.markup.clone(), r.describe());
             }
         }
-        (link.markup.clone(), format!("this link ({})", link.markup.describe()))
+        (
+            link.markup.clone(),
+            format!("this link ({})", link.markup.describe()),
+        )
     }
 
     /// Connects the user's store (admins): reads its name with the token
     /// first, then keeps domain and token sealed. Returns the shop's name.
-    pub async fn connect(&self, who: &Identity, domain: &str, token: &str) -> Result<String, RepriceError> {
+    pub async fn connect(
+        &self,
+        who: &Identity,
+        domain: &str,
+        token: &str,
+    ) -> Result<String, RepriceError> {
         who.require(Role::Admin)?;
         let endpoint = endpoint_for(domain).map_err(RepriceError::Invalid)?;
-        self.engine.check_address(&endpoint).await.map_err(|e| RepriceError::Invalid(e.to_string()))?;
+        self.engine
+            .check_address(&endpoint)
+            .await
+            .map_err(|e| RepriceError::Invalid(e.to_string()))?;
         let shop = shop_at(&self.http, endpoint, token.trim())?;
         let name = shop.shop_name().await?;
         let store = self.store();
-        self.accounts.vault.put(store, SHOP_DOMAIN, domain.trim()).await?;
-        self.accounts.vault.put(store, SHOP_TOKEN, token.trim()).await?;
+        self.accounts
+            .vault
+            .put(store, SHOP_DOMAIN, domain.trim())
+            .await?;
+        self.accounts
+            .vault
+            .put(store, SHOP_TOKEN, token.trim())
+            .await?;
         store.set_meta(SHOP_NAME_META, json!(name)).await?;
         *self.shop.write() = Some(Arc::new(shop));
         {
@@ -333,7 +405,13 @@ impl Repricer {
             st.name = Some(name.clone());
         }
         self.accounts
-            .audit(who, "shopify.connect", domain.trim(), None, Some(json!({ "shop": name })))
+            .audit(
+                who,
+                "shopify.connect",
+                domain.trim(),
+                None,
+                Some(json!({ "shop": name })),
+            )
             .await?;
         Ok(name)
     }
@@ -348,15 +426,28 @@ impl Repricer {
         sku: &str,
         markup: Markup,
     ) -> Result<Link, RepriceError> {
-        self.link(who, source_product, source_variant, &TargetSpec::Sku(sku.to_string()), markup, false)
-            .await
+        self.link(
+            who,
+            source_product,
+            source_variant,
+            &TargetSpec::Sku(sku.to_string()),
+            markup,
+            false,
+        )
+        .await
     }
 
     /// Variants of the user's store for a search ("Find in your store").
-    pub async fn search_targets(&self, who: &Identity, query: &str) -> Result<Vec<super::admin::AdminVariant>, RepriceError> {
+    pub async fn search_targets(
+        &self,
+        who: &Identity,
+        query: &str,
+    ) -> Result<Vec<super::admin::AdminVariant>, RepriceError> {
         who.require(Role::Editor)?;
         if query.trim().is_empty() {
-            return Err(RepriceError::Invalid("type words of the product's title, or a SKU".into()));
+            return Err(RepriceError::Invalid(
+                "type words of the product's title, or a SKU".into(),
+            ));
         }
         Ok(self.shop()?.search_variants(query).await?)
     }
@@ -382,7 +473,9 @@ impl Repricer {
         let source_variant = source_variant.filter(|v| !v.trim().is_empty());
         if let Some(v) = &source_variant {
             if !product.variants.iter().any(|x| &x.id == v) {
-                return Err(RepriceError::NotFound(format!("size {v} of {source_product}")));
+                return Err(RepriceError::NotFound(format!(
+                    "size {v} of {source_product}"
+                )));
             }
         }
         let shop = self.shop()?;
@@ -395,8 +488,15 @@ impl Repricer {
                 let found = shop.variants_by_sku(sku).await?;
                 match found.as_slice() {
                     [one] => one.clone(),
-                    [] => return Err(RepriceError::Invalid(format!("no variant of your store has the SKU {sku:?}"))),
-                    _ => return Err(RepriceError::Invalid(format!("{} variants of your store have the SKU {sku:?}; link by admin URL instead", found.len()))),
+                    [] => {
+                        return Err(RepriceError::Invalid(format!(
+                            "no variant of your store has the SKU {sku:?}"
+                        )))
+                    }
+                    _ => return Err(RepriceError::Invalid(format!(
+                        "{} variants of your store have the SKU {sku:?}; link by admin URL instead",
+                        found.len()
+                    ))),
                 }
             }
         };
@@ -449,7 +549,11 @@ impl Repricer {
 
     /// A proposal for the link from its source's current price (editors):
     /// after linking, or after changing the markup.
-    pub async fn propose_now(&self, who: &Identity, link_id: &str) -> Result<Proposal, RepriceError> {
+    pub async fn propose_now(
+        &self,
+        who: &Identity,
+        link_id: &str,
+    ) -> Result<Proposal, RepriceError> {
         who.require(Role::Editor)?;
         let link = self
             .links()
@@ -461,25 +565,58 @@ impl Repricer {
             .product(&link.source_product)
             .ok_or_else(|| RepriceError::NotFound(format!("product {}", link.source_product)))?;
         let price = match &link.source_variant {
-            Some(v) => product.variants.iter().find(|x| &x.id == v).map(|x| x.price),
+            Some(v) => product
+                .variants
+                .iter()
+                .find(|x| &x.id == v)
+                .map(|x| x.price),
             None => Some(product.summary().min_price),
         }
-        .ok_or_else(|| RepriceError::NotFound(format!("the linked size of {}", link.source_product)))?;
+        .ok_or_else(|| {
+            RepriceError::NotFound(format!("the linked size of {}", link.source_product))
+        })?;
         let id = format!("{}-m{}", link.id, Utc::now().timestamp_millis());
-        self.propose_as(id, &link, self.store().last_seq(), price, &product.currency).await
-    }
-
-    /// A proposal for `link` from a source price (from event `seq`).
-    pub async fn propose(&self, link: &Link, seq: u64, source_price: Decimal, source_currency: &str) -> Result<Proposal, RepriceError> {
-        self.propose_as(format!("{}-{seq}", link.id), link, seq, source_price, source_currency)
+        self.propose_as(id, &link, self.store().last_seq(), price, &product.currency)
             .await
     }
 
-    async fn propose_as(&self, id: String, link: &Link, seq: u64, source_price: Decimal, source_currency: &str) -> Result<Proposal, RepriceError> {
+    /// A proposal for `link` from a source price (from event `seq`).
+    pub async fn propose(
+        &self,
+        link: &Link,
+        seq: u64,
+        source_price: Decimal,
+        source_currency: &str,
+    ) -> Result<Proposal, RepriceError> {
+        self.propose_as(
+            format!("{}-{seq}", link.id),
+            link,
+            seq,
+            source_price,
+            source_currency,
+        )
+        .await
+    }
+
+    async fn propose_as(
+        &self,
+        id: String,
+        link: &Link,
+        seq: u64,
+        source_price: Decimal,
+        source_currency: &str,
+    ) -> Result<Proposal, RepriceError> {
         let now = Utc::now();
         let (markup, rule) = self.effective_markup(link);
-        let (state, proposed, note, auto) = match markup.apply(source_price, source_currency, &link.target_currency, link.target_price) {
-            Priced::Price { price, auto, note } => (ProposalState::Proposed, Some(price), note, auto),
+        let (state, proposed, note, auto) = match markup.apply(
+            source_price,
+            source_currency,
+            &link.target_currency,
+            link.target_price,
+        ) {
+            Priced::Price { price, auto, note } => {
+                (ProposalState::Proposed, Some(price), note, auto)
+            }
             Priced::CannotPrice(why) => (ProposalState::CannotPrice, None, Some(why), false),
         };
         let p = Proposal {
@@ -502,22 +639,37 @@ impl Repricer {
             updated: now,
         };
         if !self.store().create_proposal(&p).await? {
-            return self.store().proposal(&p.id).await?.ok_or_else(|| RepriceError::NotFound(p.id.clone()));
+            return self
+                .store()
+                .proposal(&p.id)
+                .await?
+                .ok_or_else(|| RepriceError::NotFound(p.id.clone()));
         }
         // An older proposal for the same target still waiting is replaced.
-        for old in self.store().proposals_in(&[ProposalState::Proposed]).await? {
+        for old in self
+            .store()
+            .proposals_in(&[ProposalState::Proposed])
+            .await?
+        {
             if old.link == p.link && old.id != p.id {
                 let mut next = old.clone();
                 next.state = ProposalState::Superseded;
                 next.version += 1;
                 next.updated = now;
-                next.note = Some(format!("replaced by a newer proposal ({})", p.proposed.map(|x| x.to_string()).unwrap_or_else(|| "cannot price".into())));
+                next.note = Some(format!(
+                    "replaced by a newer proposal ({})",
+                    p.proposed
+                        .map(|x| x.to_string())
+                        .unwrap_or_else(|| "cannot price".into())
+                ));
                 let _ = self.store().advance_proposal(&next, old.version).await?;
             }
         }
         self.announce(EventKind::RepriceProposed, link, &p).await;
         if auto {
-            return self.approve(&Identity::system("auto-approve"), &p.id, p.version).await;
+            return self
+                .approve(&Identity::system("auto-approve"), &p.id, p.version)
+                .await;
         }
         Ok(p)
     }
@@ -527,11 +679,25 @@ impl Repricer {
         let tracked = self.engine.product(&link.source_product);
         let product = tracked.as_ref().map(|x| x.summary());
         let (old_price, new_price, reason) = match kind {
-            EventKind::RepriceProposed => (p.current_target, p.proposed, Some(link.target_title.clone())),
-            EventKind::RepricePushed => (p.current_target, p.pushed_price.or(p.proposed), Some(link.target_title.clone())),
-            _ => (p.current_target, p.proposed, p.error.clone().or_else(|| p.note.clone())),
+            EventKind::RepriceProposed => (
+                p.current_target,
+                p.proposed,
+                Some(link.target_title.clone()),
+            ),
+            EventKind::RepricePushed => (
+                p.current_target,
+                p.pushed_price.or(p.proposed),
+                Some(link.target_title.clone()),
+            ),
+            _ => (
+                p.current_target,
+                p.proposed,
+                p.error.clone().or_else(|| p.note.clone()),
+            ),
         };
-        let source = tracked.map(|x| x.source).unwrap_or_else(|| "repricing".into());
+        let source = tracked
+            .map(|x| x.source)
+            .unwrap_or_else(|| "repricing".into());
         let e = Event {
             seq: 0,
             kind,
@@ -549,29 +715,58 @@ impl Repricer {
     }
 
     /// Approves the proposal as seen at `version`, and pushes it.
-    pub async fn approve(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+    pub async fn approve(
+        &self,
+        who: &Identity,
+        id: &str,
+        version: u64,
+    ) -> Result<Proposal, RepriceError> {
         let approved = self.mark_approved(who, id, version).await?;
         Ok(self.push(approved).await)
     }
 
     /// proposed (at `version`) -> approved, or why not.
-    async fn mark_approved(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
+    async fn mark_approved(
+        &self,
+        who: &Identity,
+        id: &str,
+        version: u64,
+    ) -> Result<Proposal, RepriceError> {
         self.decide(who, id, version, ProposalState::Approved).await
     }
 
     /// Rejects the proposal as seen at `version`.
-    pub async fn reject(&self, who: &Identity, id: &str, version: u64) -> Result<Proposal, RepriceError> {
-        let done = self.decide(who, id, version, ProposalState::Rejected).await?;
-        self.accounts.audit(who, "reprice.reject", id, None, None).await?;
+    pub async fn reject(
+        &self,
+        who: &Identity,
+        id: &str,
+        version: u64,
+    ) -> Result<Proposal, RepriceError> {
+        let done = self
+            .decide(who, id, version, ProposalState::Rejected)
+            .await?;
+        self.accounts
+            .audit(who, "reprice.reject", id, None, None)
+            .await?;
         Ok(done)
     }
 
     /// An editor's decision on a waiting proposal as seen at `version`:
     /// approved (noting who) or rejected, in the one write that checks and
     /// bumps the version; `Conflict` when it is no longer that proposal.
-    async fn decide(&self, who: &Identity, id: &str, version: u64, to: ProposalState) -> Result<Proposal, RepriceError> {
+    async fn decide(
+        &self,
+        who: &Identity,
+        id: &str,
+        version: u64,
+        to: ProposalState,
+    ) -> Result<Proposal, RepriceError> {
         who.require(Role::Editor)?;
-        let p = self.store().proposal(id).await?.ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
+        let p = self
+            .store()
+            .proposal(id)
+            .await?
+            .ok_or_else(|| RepriceError::NotFound(format!("proposal {id}")))?;
         if p.version != version || p.state != ProposalState::Proposed {
             return Err(RepriceError::Conflict);
         }
@@ -582,13 +777,20 @@ impl Repricer {
             next.approved_by = Some(who.label.clone());
         }
         next.updated = Utc::now();
-        self.store().advance_proposal(&next, version).await?.ok_or(RepriceError::Conflict)
+        self.store()
+            .advance_proposal(&next, version)
+            .await?
+            .ok_or(RepriceError::Conflict)
     }
 
     /// Approves several proposals (each as seen at its version) and pushes
     /// them, one `productVariantsBulkUpdate` per product of the shop; one
     /// that changed meanwhile is skipped with its reason. In the order given.
-    pub async fn approve_many(&self, who: &Identity, picks: &[(String, u64)]) -> Vec<(String, Result<Proposal, RepriceError>)> {
+    pub async fn approve_many(
+        &self,
+        who: &Identity,
+        picks: &[(String, u64)],
+    ) -> Vec<(String, Result<Proposal, RepriceError>)> {
         let mut out: Vec<(String, Result<Proposal, RepriceError>)> = vec![];
         let mut approved = vec![];
         for (id, version) in picks {
@@ -650,7 +852,10 @@ impl Repricer {
                     // One price per variant in a call: a second job for the
                     // same variant goes in a call of its own.
                     match groups.iter_mut().find(|(product, g)| {
-                        *product == link.target_product && !g.iter().any(|(_, l)| l.target_variant == link.target_variant)
+                        *product == link.target_product
+                            && !g
+                                .iter()
+                                .any(|(_, l)| l.target_variant == link.target_variant)
                     }) {
                         Some((_, g)) => g.push((job, link)),
                         None => groups.push((link.target_product.clone(), vec![(job, link)])),
@@ -679,7 +884,9 @@ impl Repricer {
                 attempts += 1;
                 match shop.set_prices(&product, &prices).await {
                     Ok(variants) => break Ok(variants),
-                    Err(AdminError::Throttled(d)) if attempts < PUSH_ATTEMPTS => tokio::time::sleep(d).await,
+                    Err(AdminError::Throttled(d)) if attempts < PUSH_ATTEMPTS => {
+                        tokio::time::sleep(d).await
+                    }
                     Err(e) if e.is_transient() && attempts < PUSH_ATTEMPTS => {
                         tokio::time::sleep(wait).await;
                         wait *= 2;
@@ -690,7 +897,10 @@ impl Repricer {
             for (mut job, link) in group {
                 job.attempts += attempts;
                 let r = match &result {
-                    Ok(vs) => Ok(vs.iter().find(|v| v.id == link.target_variant).map(|v| v.price)),
+                    Ok(vs) => Ok(vs
+                        .iter()
+                        .find(|v| v.id == link.target_variant)
+                        .map(|v| v.price)),
                     Err(e) => Err(e.clone()),
                 };
                 out.push(self.settle(job, Some(link), r).await);
@@ -701,7 +911,12 @@ impl Repricer {
 
     /// Records how a push ended: the job's state, the price read back on
     /// the link, the audit entry and the live event.
-    async fn settle(&self, mut job: Proposal, link: Option<Link>, result: Result<Option<Decimal>, String>) -> Proposal {
+    async fn settle(
+        &self,
+        mut job: Proposal,
+        link: Option<Link>,
+        result: Result<Option<Decimal>, String>,
+    ) -> Proposal {
         let before = job.version;
         job.version += 1;
         job.updated = Utc::now();
@@ -741,7 +956,11 @@ impl Repricer {
             _ => job,
         };
         if let Some(link) = &link {
-            let kind = if done.state == ProposalState::Done { EventKind::RepricePushed } else { EventKind::RepriceFailed };
+            let kind = if done.state == ProposalState::Done {
+                EventKind::RepricePushed
+            } else {
+                EventKind::RepriceFailed
+            };
             self.announce(kind, link, &done).await;
         }
         done
@@ -754,7 +973,9 @@ impl Repricer {
             .proposals_in(&[ProposalState::Approved, ProposalState::Pushing])
             .await?;
         let n = open.len();
-        let (pushing, approved): (Vec<_>, Vec<_>) = open.into_iter().partition(|p| p.state == ProposalState::Pushing);
+        let (pushing, approved): (Vec<_>, Vec<_>) = open
+            .into_iter()
+            .partition(|p| p.state == ProposalState::Pushing);
         // Their pusher stopped mid-call: push again from here (setting an
         // absolute price twice is harmless).
         self.finish_all(pushing).await;
@@ -763,14 +984,25 @@ impl Repricer {
     }
 
     /// Sets the app secret webhooks are signed with (admins).
-    pub async fn set_webhook_secret(&self, who: &Identity, secret: &str) -> Result<(), RepriceError> {
+    pub async fn set_webhook_secret(
+        &self,
+        who: &Identity,
+        secret: &str,
+    ) -> Result<(), RepriceError> {
         who.require(Role::Admin)?;
         if secret.trim().len() < 16 {
-            return Err(RepriceError::Invalid("the app's secret has at least 16 characters".into()));
+            return Err(RepriceError::Invalid(
+                "the app's secret has at least 16 characters".into(),
+            ));
         }
-        self.accounts.vault.put(self.store(), WEBHOOK_SECRET, secret.trim()).await?;
+        self.accounts
+            .vault
+            .put(self.store(), WEBHOOK_SECRET, secret.trim())
+            .await?;
         self.status.write().webhook_secret_set = true;
-        self.accounts.audit(who, "shopify.webhook_secret", "shopify", None, None).await?;
+        self.accounts
+            .audit(who, "shopify.webhook_secret", "shopify", None, None)
+            .await?;
         Ok(())
     }
 
@@ -809,11 +1041,22 @@ impl Repricer {
                 "products/update" => {
                     let product_at = at(&payload["updated_at"]);
                     for v in payload["variants"].as_array().into_iter().flatten() {
-                        let Some(id) = gid("ProductVariant", &v["admin_graphql_api_id"]).or_else(|| gid("ProductVariant", &v["id"])) else { continue };
-                        let Some(price) = v["price"].as_str().and_then(|p| model::money::parse_price(p).ok()) else { continue };
+                        let Some(id) = gid("ProductVariant", &v["admin_graphql_api_id"])
+                            .or_else(|| gid("ProductVariant", &v["id"]))
+                        else {
+                            continue;
+                        };
+                        let Some(price) = v["price"]
+                            .as_str()
+                            .and_then(|p| model::money::parse_price(p).ok())
+                        else {
+                            continue;
+                        };
                         let when = at(&v["updated_at"]).or(product_at);
                         for l in links.iter().filter(|l| l.target_variant == id) {
-                            if when.is_some() && l.target_updated.is_some_and(|known| Some(known) >= when) {
+                            if when.is_some()
+                                && l.target_updated.is_some_and(|known| Some(known) >= when)
+                            {
                                 continue; // an older delivery, late
                             }
                             let mut l = l.clone();
@@ -827,8 +1070,14 @@ impl Repricer {
                     let item = gid("InventoryItem", &payload["inventory_item_id"]);
                     let when = at(&payload["updated_at"]);
                     let available = payload["available"].as_i64();
-                    for l in links.iter().filter(|l| item.is_some() && l.target_inventory_item == item) {
-                        if when.is_some() && l.target_stock_updated.is_some_and(|known| Some(known) >= when) {
+                    for l in links
+                        .iter()
+                        .filter(|l| item.is_some() && l.target_inventory_item == item)
+                    {
+                        if when.is_some()
+                            && l.target_stock_updated
+                                .is_some_and(|known| Some(known) >= when)
+                        {
                             continue;
                         }
                         let mut l = l.clone();
@@ -861,10 +1110,14 @@ impl Repricer {
     pub fn start(self: &Arc<Self>) {
         let me = self.clone();
         let restarts = self.engine.restarts();
-        tokio::spawn(crate::supervise::supervised("repricer", restarts, move || {
-            let me = me.clone();
-            async move { me.follow().await }
-        }));
+        tokio::spawn(crate::supervise::supervised(
+            "repricer",
+            restarts,
+            move || {
+                let me = me.clone();
+                async move { me.follow().await }
+            },
+        ));
     }
 
     async fn follow(&self) -> Result<(), String> {
@@ -884,7 +1137,11 @@ impl Repricer {
                 Err(err) => return Err(format!("could not read the events: {err}")),
             };
             if let Err(panic) = crate::supervise::isolate(self.on_event(&e)).await {
-                tracing::error!(seq = e.seq, "repricing for event {} failed: {panic}; skipped", e.seq);
+                tracing::error!(
+                    seq = e.seq,
+                    "repricing for event {} failed: {panic}; skipped",
+                    e.seq
+                );
             }
             let _ = store.set_meta("repricing_seq", json!(e.seq)).await;
         }
@@ -895,7 +1152,11 @@ impl Repricer {
             return;
         }
         let Some(p) = &e.product else { return };
-        for link in self.links().into_iter().filter(|l| l.source_product == p.key) {
+        for link in self
+            .links()
+            .into_iter()
+            .filter(|l| l.source_product == p.key)
+        {
             let price = match (&link.source_variant, &e.variant) {
                 (Some(want), Some(v)) if *want == v.id => Some(v.price),
                 (Some(_), _) => None,

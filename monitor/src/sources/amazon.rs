@@ -88,9 +88,13 @@ pub struct AmazonContext<'a> {
 /// Why one ASIN could not be read (the others still are).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ItemError {
-    #[error("{asin}: Amazon has no such product (Oxylabs: HTTP 404, parse code 12003); check the ASIN")]
+    #[error(
+        "{asin}: Amazon has no such product (Oxylabs: HTTP 404, parse code 12003); check the ASIN"
+    )]
     NotFound { asin: String },
-    #[error("{asin}: no offer on Amazon right now (no buy-box price); it is recorded once it has one")]
+    #[error(
+        "{asin}: no offer on Amazon right now (no buy-box price); it is recorded once it has one"
+    )]
     NoOffer { asin: String },
     #[error("{asin}: {why}")]
     Unreadable { asin: String, why: String },
@@ -114,22 +118,37 @@ pub fn stock_from_text(text: &str) -> Stock {
     if t.is_empty() {
         return Stock::Unknown;
     }
-    if ["currently unavailable", "out of stock", "unavailable", "no longer available", "not available"]
-        .iter()
-        .any(|p| t.contains(p))
+    if [
+        "currently unavailable",
+        "out of stock",
+        "unavailable",
+        "no longer available",
+        "not available",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
     {
         return Stock::Out;
     }
     if let Some(rest) = t.strip_prefix("only ") {
-        let n = rest.split_whitespace().next().and_then(|n| n.parse::<u32>().ok());
+        let n = rest
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u32>().ok());
         return Stock::Low(n);
     }
     if t.contains("left in stock") || t.contains("order soon") {
         return Stock::Low(None);
     }
-    if ["in stock", "usually ships", "ships within", "available to ship", "available from"]
-        .iter()
-        .any(|p| t.contains(p))
+    if [
+        "in stock",
+        "usually ships",
+        "ships within",
+        "available to ship",
+        "available from",
+    ]
+    .iter()
+    .any(|p| t.contains(p))
     {
         return Stock::InStock;
     }
@@ -146,29 +165,46 @@ fn number(v: Option<&Value>) -> Option<Decimal> {
 }
 
 fn text<'a>(v: Option<&'a Value>) -> Option<&'a str> {
-    v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    v.and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// One `results[]` entry of an `amazon_product` query as a product.
-pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Result<Product, ItemError> {
+pub fn parse_result(
+    result: &Value,
+    asin: &str,
+    ctx: &AmazonContext<'_>,
+) -> Result<Product, ItemError> {
     let content = result.get("content").unwrap_or(&Value::Null);
-    let status = result.get("status_code").and_then(Value::as_u64).unwrap_or(200);
+    let status = result
+        .get("status_code")
+        .and_then(Value::as_u64)
+        .unwrap_or(200);
     let parse_code = content.get("parse_status_code").and_then(Value::as_u64);
     if status == 404 || parse_code == Some(12003) {
         return Err(ItemError::NotFound { asin: asin.into() });
     }
-    let unreadable = |why: String| ItemError::Unreadable { asin: asin.into(), why };
+    let unreadable = |why: String| ItemError::Unreadable {
+        asin: asin.into(),
+        why,
+    };
     if status != 200 {
-        return Err(unreadable(format!("Oxylabs could not fetch the page (status {status}); will try again")));
+        return Err(unreadable(format!(
+            "Oxylabs could not fetch the page (status {status}); will try again"
+        )));
     }
     if let Some(code) = parse_code.filter(|c| *c != 12000) {
-        return Err(unreadable(format!("Oxylabs could not parse the page (parse code {code}); will try again")));
+        return Err(unreadable(format!(
+            "Oxylabs could not parse the page (parse code {code}); will try again"
+        )));
     }
     if !content.is_object() {
         return Err(unreadable("the answer has no product in it".into()));
     }
     let positive = |d: Option<Decimal>| d.filter(|p| *p > Decimal::ZERO);
-    let price = positive(number(content.get("price"))).or_else(|| positive(number(content.get("price_buybox"))));
+    let price = positive(number(content.get("price")))
+        .or_else(|| positive(number(content.get("price_buybox"))));
     let stock_text = text(content.get("stock")).unwrap_or("");
     let stock = stock_from_text(stock_text);
     let previous = ctx.previous.get(asin);
@@ -181,10 +217,13 @@ pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Resu
             None => return Err(ItemError::NoOffer { asin: asin.into() }),
         },
     };
-    let list_price = [content.get("price_strikethrough"), content.get("price_initial")]
-        .into_iter()
-        .filter_map(|v| positive(number(v)))
-        .find(|lp| *lp > price);
+    let list_price = [
+        content.get("price_strikethrough"),
+        content.get("price_initial"),
+    ]
+    .into_iter()
+    .filter_map(|v| positive(number(v)))
+    .find(|lp| *lp > price);
     let currency = text(content.get("currency"))
         .filter(|c| c.len() == 3)
         .map(str::to_uppercase)
@@ -195,7 +234,9 @@ pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Resu
         .map(str::to_string)
         .or_else(|| previous.map(|p| p.title.clone()))
         .ok_or_else(|| unreadable("the answer has no title".into()))?;
-    let brand = text(content.get("brand")).or_else(|| text(content.get("manufacturer"))).unwrap_or("");
+    let brand = text(content.get("brand"))
+        .or_else(|| text(content.get("manufacturer")))
+        .unwrap_or("");
     let category = content
         .pointer("/category/0/ladder")
         .and_then(Value::as_array)
@@ -219,8 +260,15 @@ pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Resu
         }
         _ => {}
     }
-    if let Some(d) = content.get("delivery").and_then(Value::as_array).and_then(|d| d.first()) {
-        let when = d.pointer("/date/by").or_else(|| d.pointer("/date/from")).and_then(Value::as_str);
+    if let Some(d) = content
+        .get("delivery")
+        .and_then(Value::as_array)
+        .and_then(|d| d.first())
+    {
+        let when = d
+            .pointer("/date/by")
+            .or_else(|| d.pointer("/date/from"))
+            .and_then(Value::as_str);
         if let Some(when) = when.map(str::trim).filter(|w| !w.is_empty()) {
             let kind = text(d.get("type")).unwrap_or("delivery");
             facts.insert("delivery".into(), format!("{when} ({kind})"));
@@ -262,7 +310,9 @@ pub fn parse_result(result: &Value, asin: &str, ctx: &AmazonContext<'_>) -> Resu
             price,
             compare_at: list_price,
             available,
-            cart_url: Some(format!("{site}/gp/aws/cart/add.html?ASIN.1={asin}&Quantity.1=1")),
+            cart_url: Some(format!(
+                "{site}/gp/aws/cart/add.html?ASIN.1={asin}&Quantity.1=1"
+            )),
         }],
         first_seen: now,
         updated: now,
@@ -293,7 +343,11 @@ fn query(settings: &AmazonSettings, query: Value) -> Value {
         "query": query,
         "parse": true,
     });
-    if let Some(geo) = settings.geo_location.as_deref().filter(|g| !g.trim().is_empty()) {
+    if let Some(geo) = settings
+        .geo_location
+        .as_deref()
+        .filter(|g| !g.trim().is_empty())
+    {
         body["geo_location"] = json!(geo.trim());
     }
     body
@@ -329,13 +383,20 @@ fn classify(a: Answer) -> Result<Value, FetchError> {
         _ => return Err(FetchError::Http { status: a.status }),
     }
     if a.html {
-        return Err(FetchError::Blocked("Oxylabs answered with an HTML page where JSON was expected".into()));
+        return Err(FetchError::Blocked(
+            "Oxylabs answered with an HTML page where JSON was expected".into(),
+        ));
     }
     serde_json::from_slice(&a.body)
         .map_err(|e| FetchError::Unreadable(format!("Oxylabs' answer is not valid JSON ({e})")))
 }
 
-fn post(fetcher: &Fetcher, account: &OxylabsAccount, url: Url, body: &Value) -> reqwest::RequestBuilder {
+fn post(
+    fetcher: &Fetcher,
+    account: &OxylabsAccount,
+    url: Url,
+    body: &Value,
+) -> reqwest::RequestBuilder {
     fetcher
         .client()
         .post(url)
@@ -387,7 +448,11 @@ fn take_result(answer: &Value, asin: &str, ctx: &AmazonContext<'_>, out: &mut Am
     }
 }
 
-async fn read_realtime(fetcher: &Fetcher, account: &OxylabsAccount, ctx: &AmazonContext<'_>) -> AmazonRead {
+async fn read_realtime(
+    fetcher: &Fetcher,
+    account: &OxylabsAccount,
+    ctx: &AmazonContext<'_>,
+) -> AmazonRead {
     use futures::StreamExt;
     let mut out = AmazonRead::default();
     let url = join(&account.realtime, "/v1/queries");
@@ -400,7 +465,12 @@ async fn read_realtime(fetcher: &Fetcher, account: &OxylabsAccount, ctx: &Amazon
         .asins
         .iter()
         .map(|asin| {
-            let request = post(fetcher, account, url.clone(), &query(ctx.settings, json!(asin)));
+            let request = post(
+                fetcher,
+                account,
+                url.clone(),
+                &query(ctx.settings, json!(asin)),
+            );
             async move { (asin, fetcher.exchange(request, classify).await) }
         })
         .collect();
@@ -409,7 +479,10 @@ async fn read_realtime(fetcher: &Fetcher, account: &OxylabsAccount, ctx: &Amazon
         match answer {
             Ok(answer) => take_result(&answer, asin, ctx, &mut out),
             // One ASIN's query Oxylabs could not parse: the others still go.
-            Err(FetchError::Unreadable(why)) => out.skipped.push(ItemError::Unreadable { asin: asin.clone(), why }),
+            Err(FetchError::Unreadable(why)) => out.skipped.push(ItemError::Unreadable {
+                asin: asin.clone(),
+                why,
+            }),
             Err(e) => {
                 out.stopped = Some(e);
                 return out;
@@ -427,11 +500,19 @@ async fn read_batch(
 ) -> AmazonRead {
     let mut out = AmazonRead::default();
     let mut pending: Vec<(String, String)> = vec![]; // (job id, ASIN)
-    // The batch endpoint takes up to 5,000 queries per call.
+                                                     // The batch endpoint takes up to 5,000 queries per call.
     for chunk in ctx.settings.asins.chunks(5000) {
         let body = query(ctx.settings, json!(chunk));
         let answer = match fetcher
-            .exchange(post(fetcher, account, join(&account.data, "/v1/queries/batch"), &body), classify)
+            .exchange(
+                post(
+                    fetcher,
+                    account,
+                    join(&account.data, "/v1/queries/batch"),
+                    &body,
+                ),
+                classify,
+            )
             .await
         {
             Ok(a) => a,
@@ -441,11 +522,17 @@ async fn read_batch(
             }
         };
         let Some(queries) = answer.get("queries").and_then(Value::as_array) else {
-            out.stopped = Some(FetchError::Unreadable("Oxylabs' batch answer lists no queries".into()));
+            out.stopped = Some(FetchError::Unreadable(
+                "Oxylabs' batch answer lists no queries".into(),
+            ));
             return out;
         };
         for (i, q) in queries.iter().enumerate() {
-            let id = q.get("id").and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+            let id = q.get("id").and_then(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .or_else(|| v.as_u64().map(|n| n.to_string()))
+            });
             let asin = q
                 .get("query")
                 .and_then(Value::as_str)
@@ -461,10 +548,21 @@ async fn read_batch(
         let mut still = vec![];
         for (id, asin) in pending {
             let status = fetcher
-                .exchange(get(fetcher, account, join(&account.data, &format!("/v1/queries/{id}"))), classify)
+                .exchange(
+                    get(
+                        fetcher,
+                        account,
+                        join(&account.data, &format!("/v1/queries/{id}")),
+                    ),
+                    classify,
+                )
                 .await;
             let state = match status {
-                Ok(job) => job.get("status").and_then(Value::as_str).unwrap_or("pending").to_string(),
+                Ok(job) => job
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or("pending")
+                    .to_string(),
                 Err(e) => {
                     out.stopped = Some(e);
                     return out;
@@ -473,7 +571,14 @@ async fn read_batch(
             match state.as_str() {
                 "done" => {
                     let results = fetcher
-                        .exchange(get(fetcher, account, join(&account.data, &format!("/v1/queries/{id}/results"))), classify)
+                        .exchange(
+                            get(
+                                fetcher,
+                                account,
+                                join(&account.data, &format!("/v1/queries/{id}/results")),
+                            ),
+                            classify,
+                        )
                         .await;
                     match results {
                         Ok(answer) => take_result(&answer, &asin, ctx, &mut out),
@@ -517,11 +622,20 @@ mod tests {
     #[test]
     fn stock_words() {
         assert_eq!(stock_from_text("In Stock"), Stock::InStock);
-        assert_eq!(stock_from_text("Only 3 left in stock - order soon."), Stock::Low(Some(3)));
-        assert_eq!(stock_from_text("Only 1 left in stock (more on the way)."), Stock::Low(Some(1)));
+        assert_eq!(
+            stock_from_text("Only 3 left in stock - order soon."),
+            Stock::Low(Some(3))
+        );
+        assert_eq!(
+            stock_from_text("Only 1 left in stock (more on the way)."),
+            Stock::Low(Some(1))
+        );
         assert_eq!(stock_from_text("Currently unavailable."), Stock::Out);
         assert_eq!(stock_from_text("Temporarily out of stock."), Stock::Out);
-        assert_eq!(stock_from_text("Usually ships within 2 to 3 days."), Stock::InStock);
+        assert_eq!(
+            stock_from_text("Usually ships within 2 to 3 days."),
+            Stock::InStock
+        );
         assert_eq!(stock_from_text(""), Stock::Unknown);
         assert_eq!(stock_from_text("Something new"), Stock::Unknown);
     }
@@ -535,6 +649,9 @@ mod tests {
             data: Url::parse(DATA_API).unwrap(),
         };
         let printed = format!("{a:?}");
-        assert!(printed.contains("user") && !printed.contains("hunter2"), "{printed}");
+        assert!(
+            printed.contains("user") && !printed.contains("hunter2"),
+            "{printed}"
+        );
     }
 }

@@ -34,7 +34,10 @@ pub fn pointer(path: &str) -> Result<String, JsonError> {
     if p.starts_with('/') {
         return Ok(p.trim_end_matches('/').to_string());
     }
-    let body = p.strip_prefix("$.").or_else(|| p.strip_prefix('$')).unwrap_or(p);
+    let body = p
+        .strip_prefix("$.")
+        .or_else(|| p.strip_prefix('$'))
+        .unwrap_or(p);
     let body = body.strip_suffix("[*]").unwrap_or(body);
     let mut out = String::new();
     for part in body.split('.') {
@@ -51,10 +54,14 @@ pub fn pointer(path: &str) -> Result<String, JsonError> {
         }
         let mut rest = rest;
         while let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').ok_or_else(|| JsonError::Mapping(format!("{path:?} has an unclosed [")))?;
+            let end = r
+                .find(']')
+                .ok_or_else(|| JsonError::Mapping(format!("{path:?} has an unclosed [")))?;
             let idx = r[..end].trim_matches(['\'', '"']);
             if idx == "*" {
-                return Err(JsonError::Mapping(format!("{path:?}: [*] may only end the item list's path")));
+                return Err(JsonError::Mapping(format!(
+                    "{path:?}: [*] may only end the item list's path"
+                )));
             }
             out.push('/');
             out.push_str(idx);
@@ -104,7 +111,17 @@ fn price_of(v: Option<&Value>) -> Option<Decimal> {
 
 fn looks_secret(header: &str) -> bool {
     let h = header.to_ascii_lowercase();
-    ["key", "token", "auth", "secret", "password", "cookie", "signature"].iter().any(|w| h.contains(w))
+    [
+        "key",
+        "token",
+        "auth",
+        "secret",
+        "password",
+        "cookie",
+        "signature",
+    ]
+    .iter()
+    .any(|w| h.contains(w))
 }
 
 /// `Name: value` header lines, `${NAME}` taken from the environment, but
@@ -115,11 +132,18 @@ fn looks_secret(header: &str) -> bool {
 pub fn headers(lines: &[String], allowed: &[String]) -> Result<Vec<(String, String)>, JsonError> {
     let mut out = vec![];
     for line in lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| JsonError::Mapping(format!("a header is \"Name: value\", not {:?}", line.split(':').next().unwrap_or(""))))?;
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            JsonError::Mapping(format!(
+                "a header is \"Name: value\", not {:?}",
+                line.split(':').next().unwrap_or("")
+            ))
+        })?;
         let name = name.trim();
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(JsonError::Mapping(format!("{name:?} is not a header name")));
         }
         let value = value.trim();
@@ -164,7 +188,8 @@ pub async fn fetch_and_parse(
     max_pages: u32,
 ) -> Result<(Vec<Product>, Option<crate::fetch::FetchError>), crate::fetch::FetchError> {
     use crate::fetch::FetchError;
-    let hs = headers(&mapping.headers, allowed_env).map_err(|e| FetchError::Unreadable(e.to_string()))?;
+    let hs = headers(&mapping.headers, allowed_env)
+        .map_err(|e| FetchError::Unreadable(e.to_string()))?;
     let mut out: Vec<Product> = vec![];
     let mut seen = std::collections::HashSet::new();
     let mut seen_keys = std::collections::HashSet::new();
@@ -204,7 +229,12 @@ pub async fn fetch_and_parse(
             _ => return Ok((out, None)),
         }
     }
-    Ok((out, Some(FetchError::Unreadable(format!("stopped after {max_pages} pages; the API's pages go on")))))
+    Ok((
+        out,
+        Some(FetchError::Unreadable(format!(
+            "stopped after {max_pages} pages; the API's pages go on"
+        ))),
+    ))
 }
 
 /// A mapping that can work: id, title and a price (the item's or the
@@ -215,7 +245,23 @@ pub fn check_mapping(m: &JsonMapping) -> Result<(), JsonError> {
             return Err(JsonError::Mapping(format!("it needs a path for {name}")));
         }
     }
-    for path in [&m.items, &m.id, &m.title, &m.brand, &m.price, &m.currency, &m.stock, &m.image, &m.url, &m.variants, &m.variant_id, &m.variant_size, &m.variant_price, &m.variant_stock, &m.next] {
+    for path in [
+        &m.items,
+        &m.id,
+        &m.title,
+        &m.brand,
+        &m.price,
+        &m.currency,
+        &m.stock,
+        &m.image,
+        &m.url,
+        &m.variants,
+        &m.variant_id,
+        &m.variant_size,
+        &m.variant_price,
+        &m.variant_stock,
+        &m.next,
+    ] {
         pointer(path)?;
     }
     Ok(())
@@ -239,10 +285,14 @@ pub fn parse(body: &[u8], ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonErr
 
 /// [`parse`], and the next page's URL when the mapping says where it is
 /// and the answer has one.
-pub fn parse_page(body: &[u8], ctx: &JsonContext<'_>) -> Result<(Vec<Product>, Option<Url>), JsonError> {
+pub fn parse_page(
+    body: &[u8],
+    ctx: &JsonContext<'_>,
+) -> Result<(Vec<Product>, Option<Url>), JsonError> {
     let m = ctx.mapping;
     check_mapping(m)?;
-    let root: Value = serde_json::from_slice(body).map_err(|e| JsonError::NotJson(e.to_string()))?;
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| JsonError::NotJson(e.to_string()))?;
     let next = field(&root, &m.next)?
         .and_then(text_of)
         .and_then(|n| ctx.url.join(&n).ok())
@@ -253,13 +303,21 @@ pub fn parse_page(body: &[u8], ctx: &JsonContext<'_>) -> Result<(Vec<Product>, O
 fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, JsonError> {
     let m = ctx.mapping;
     let list_ptr = pointer(&m.items)?;
-    let list = root
-        .pointer(&list_ptr)
-        .ok_or_else(|| JsonError::Unreadable(format!("the answer has nothing at {:?} (the item list)", m.items)))?;
+    let list = root.pointer(&list_ptr).ok_or_else(|| {
+        JsonError::Unreadable(format!(
+            "the answer has nothing at {:?} (the item list)",
+            m.items
+        ))
+    })?;
     let items: Vec<&Value> = match list {
         Value::Array(a) => a.iter().collect(),
         Value::Object(_) => vec![list],
-        _ => return Err(JsonError::Unreadable(format!("{:?} is not a list of items", m.items))),
+        _ => {
+            return Err(JsonError::Unreadable(format!(
+                "{:?} is not a list of items",
+                m.items
+            )))
+        }
     };
     let now = Utc::now();
     let mut out = vec![];
@@ -269,7 +327,9 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
             skipped += 1;
             continue;
         };
-        let title = field(item, &m.title)?.and_then(text_of).unwrap_or_else(|| id.clone());
+        let title = field(item, &m.title)?
+            .and_then(text_of)
+            .unwrap_or_else(|| id.clone());
         let currency = field(item, &m.currency)?
             .and_then(text_of)
             .map(|c| c.to_ascii_uppercase())
@@ -280,15 +340,25 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
         if !m.variants.trim().is_empty() {
             if let Some(Value::Array(vs)) = field(item, &m.variants)? {
                 for (i, v) in vs.iter().enumerate() {
-                    let Some(price) = price_of(field(v, &m.variant_price)?).or(price_of(field(item, &m.price)?)) else { continue };
-                    let vid = field(v, &m.variant_id)?.and_then(text_of).unwrap_or_else(|| format!("{id}-{}", i + 1));
+                    let Some(price) =
+                        price_of(field(v, &m.variant_price)?).or(price_of(field(item, &m.price)?))
+                    else {
+                        continue;
+                    };
+                    let vid = field(v, &m.variant_id)?
+                        .and_then(text_of)
+                        .unwrap_or_else(|| format!("{id}-{}", i + 1));
                     variants.push(Variant {
                         id: vid.clone(),
-                        size: size_label(&field(v, &m.variant_size)?.and_then(text_of).unwrap_or(vid)),
+                        size: size_label(
+                            &field(v, &m.variant_size)?.and_then(text_of).unwrap_or(vid),
+                        ),
                         sku: None,
                         price,
                         compare_at: None,
-                        available: stock_of(field(v, &m.variant_stock)?).or(item_stock).unwrap_or(true),
+                        available: stock_of(field(v, &m.variant_stock)?)
+                            .or(item_stock)
+                            .unwrap_or(true),
                         cart_url: None,
                     });
                 }
@@ -320,11 +390,16 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
             source: ctx.source.to_string(),
             external_id: id,
             title,
-            brand: ctx.brands.canonical(&field(item, &m.brand)?.and_then(text_of).unwrap_or_default()),
+            brand: ctx
+                .brands
+                .canonical(&field(item, &m.brand)?.and_then(text_of).unwrap_or_default()),
             product_type: String::new(),
             tags: vec![],
             url,
-            image: field(item, &m.image)?.and_then(text_of).and_then(|u| ctx.url.join(&u).ok()).map(|u| u.to_string()),
+            image: field(item, &m.image)?
+                .and_then(text_of)
+                .and_then(|u| ctx.url.join(&u).ok())
+                .map(|u| u.to_string()),
             currency,
             variants,
             first_seen: now,
@@ -363,22 +438,53 @@ mod tests {
     #[test]
     fn headers_take_secrets_from_the_environment_and_never_say_them() {
         std::env::set_var("DW_TEST_JSON_KEY", "s3cret-value");
-        let allowed: Vec<String> = vec!["DW_TEST_JSON_KEY".into(), "DW_TEST_NOT_SET_ANYWHERE".into()];
-        let h = headers(&["X-Luckdata-Api-Key: ${DW_TEST_JSON_KEY}".into(), "Accept: application/json".into(), " ".into()], &allowed).unwrap();
+        let allowed: Vec<String> =
+            vec!["DW_TEST_JSON_KEY".into(), "DW_TEST_NOT_SET_ANYWHERE".into()];
+        let h = headers(
+            &[
+                "X-Luckdata-Api-Key: ${DW_TEST_JSON_KEY}".into(),
+                "Accept: application/json".into(),
+                " ".into(),
+            ],
+            &allowed,
+        )
+        .unwrap();
         assert_eq!(h[0], ("X-Luckdata-Api-Key".into(), "s3cret-value".into()));
         assert_eq!(h.len(), 2);
-        let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()], &allowed).unwrap_err().to_string();
-        assert!(e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key") && e.contains("not set"), "{e}");
+        let e = headers(&["X-Key: ${DW_TEST_NOT_SET_ANYWHERE}".into()], &allowed)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("DW_TEST_NOT_SET_ANYWHERE") && e.contains("X-Key") && e.contains("not set"),
+            "{e}"
+        );
         // A variable the operator did not name is refused, set or not, in the same words.
-        let set = headers(&["X-Key: ${DW_TEST_JSON_KEY}".into()], &[]).unwrap_err().to_string();
-        let unset = headers(&["X-Key: ${DW_TEST_NOT_SET_EITHER}".into()], &[]).unwrap_err().to_string();
-        assert!(set.contains("--source-env DW_TEST_JSON_KEY") && !set.contains("s3cret"), "{set}");
-        assert_eq!(set.replace("DW_TEST_JSON_KEY", "V"), unset.replace("DW_TEST_NOT_SET_EITHER", "V"));
+        let set = headers(&["X-Key: ${DW_TEST_JSON_KEY}".into()], &[])
+            .unwrap_err()
+            .to_string();
+        let unset = headers(&["X-Key: ${DW_TEST_NOT_SET_EITHER}".into()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            set.contains("--source-env DW_TEST_JSON_KEY") && !set.contains("s3cret"),
+            "{set}"
+        );
+        assert_eq!(
+            set.replace("DW_TEST_JSON_KEY", "V"),
+            unset.replace("DW_TEST_NOT_SET_EITHER", "V")
+        );
         assert!(headers(&["no colon here".into()], &allowed).is_err());
         // Secrets are never written out in a header line.
-        for line in ["X-Api-Key: abc123", "Authorization: Bearer abc", "Cookie: s=1"] {
+        for line in [
+            "X-Api-Key: abc123",
+            "Authorization: Bearer abc",
+            "Cookie: s=1",
+        ] {
             let e = headers(&[line.into()], &allowed).unwrap_err().to_string();
-            assert!(e.contains("environment variable") && !e.contains("abc"), "{e}");
+            assert!(
+                e.contains("environment variable") && !e.contains("abc"),
+                "{e}"
+            );
         }
     }
 }

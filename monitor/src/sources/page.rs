@@ -49,12 +49,23 @@ pub enum Availability {
 impl Availability {
     /// From a schema.org value, with or without its `https://schema.org/` prefix.
     pub fn from_schema(raw: &str) -> Option<Availability> {
-        let tail = raw.trim().rsplit('/').next().unwrap_or("").to_ascii_lowercase();
-        let tail = tail.trim_start_matches("schema:").replace(['_', ' ', '-'], "");
+        let tail = raw
+            .trim()
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let tail = tail
+            .trim_start_matches("schema:")
+            .replace(['_', ' ', '-'], "");
         match tail.as_str() {
-            "instock" | "instoreonly" | "limitedavailability" | "onlineonly" | "presale" => Some(Availability::InStock),
+            "instock" | "instoreonly" | "limitedavailability" | "onlineonly" | "presale" => {
+                Some(Availability::InStock)
+            }
             "outofstock" | "soldout" | "discontinued" | "oos" => Some(Availability::OutOfStock),
-            "preorder" | "backorder" | "madetoorder" | "available for order" | "pending" => Some(Availability::Later),
+            "preorder" | "backorder" | "madetoorder" | "available for order" | "pending" => {
+                Some(Availability::Later)
+            }
             _ => None,
         }
     }
@@ -93,13 +104,23 @@ fn text(v: &Value) -> Option<String> {
         Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
         Value::Number(n) => Some(n.to_string()),
         Value::Array(a) => a.iter().find_map(text),
-        Value::Object(o) => o.get("name").or_else(|| o.get("@value")).or_else(|| o.get("url")).and_then(text),
+        Value::Object(o) => o
+            .get("name")
+            .or_else(|| o.get("@value"))
+            .or_else(|| o.get("url"))
+            .and_then(text),
         _ => None,
     }
 }
 
 fn type_is(v: &Value, names: &[&str]) -> bool {
-    let is = |t: &Value| t.as_str().is_some_and(|t| names.iter().any(|n| t.rsplit(['/', ':']).next() == Some(*n)));
+    let is = |t: &Value| {
+        t.as_str().is_some_and(|t| {
+            names
+                .iter()
+                .any(|n| t.rsplit(['/', ':']).next() == Some(*n))
+        })
+    };
     match &v["@type"] {
         Value::Array(a) => a.iter().any(is),
         t => is(t),
@@ -123,7 +144,9 @@ pub fn price_in(raw: &str) -> Option<Decimal> {
     // The separator that comes last, followed by 1-2 digits, is the decimal one.
     let decimal_sep = match (last_dot, last_comma) {
         (Some(d), Some(c)) => Some(if d > c { '.' } else { ',' }),
-        (Some(d), None) => (body.len() - d - 1 <= 2 || body.matches('.').count() == 1 && body.len() - d - 1 != 3).then_some('.'),
+        (Some(d), None) => (body.len() - d - 1 <= 2
+            || body.matches('.').count() == 1 && body.len() - d - 1 != 3)
+            .then_some('.'),
         (None, Some(c)) => (body.len() - c - 1 <= 2).then_some(','),
         (None, None) => None,
     };
@@ -134,7 +157,10 @@ pub fn price_in(raw: &str) -> Option<Decimal> {
         }
         None => body.replace(['.', ','], ""),
     };
-    normal.parse::<Decimal>().ok().filter(|d| !d.is_sign_negative())
+    normal
+        .parse::<Decimal>()
+        .ok()
+        .filter(|d| !d.is_sign_negative())
 }
 
 fn price_of(v: &Value) -> Option<Decimal> {
@@ -145,9 +171,17 @@ fn price_of(v: &Value) -> Option<Decimal> {
     }
 }
 
-fn offer_from(o: &Value, size: Option<String>, sku: Option<String>, id: Option<String>) -> Vec<Offer> {
+fn offer_from(
+    o: &Value,
+    size: Option<String>,
+    sku: Option<String>,
+    id: Option<String>,
+) -> Vec<Offer> {
     if let Value::Array(a) = o {
-        return a.iter().flat_map(|x| offer_from(x, size.clone(), sku.clone(), id.clone())).collect();
+        return a
+            .iter()
+            .flat_map(|x| offer_from(x, size.clone(), sku.clone(), id.clone()))
+            .collect();
     }
     if !o.is_object() {
         return vec![];
@@ -166,8 +200,15 @@ fn offer_from(o: &Value, size: Option<String>, sku: Option<String>, id: Option<S
         .and_then(price_of)
         .or_else(|| o.get("lowPrice").and_then(price_of))
         .or_else(|| o.pointer("/priceSpecification/price").and_then(price_of))
-        .or_else(|| o.get("priceSpecification").and_then(|p| p.as_array()).and_then(|a| a.iter().find_map(|p| p.get("price").and_then(price_of))));
-    let availability = o.get("availability").and_then(text).and_then(|a| Availability::from_schema(&a));
+        .or_else(|| {
+            o.get("priceSpecification")
+                .and_then(|p| p.as_array())
+                .and_then(|a| a.iter().find_map(|p| p.get("price").and_then(price_of)))
+        });
+    let availability = o
+        .get("availability")
+        .and_then(text)
+        .and_then(|a| Availability::from_schema(&a));
     if price.is_none() && availability.is_none() {
         return vec![];
     }
@@ -190,7 +231,10 @@ fn image_of(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Array(a) => a.iter().find_map(image_of),
-        Value::Object(o) => o.get("url").or_else(|| o.get("contentUrl")).and_then(image_of),
+        Value::Object(o) => o
+            .get("url")
+            .or_else(|| o.get("contentUrl"))
+            .and_then(image_of),
         _ => None,
     }
 }
@@ -198,26 +242,45 @@ fn image_of(v: &Value) -> Option<String> {
 fn product_from(p: &Value) -> Found {
     let mut f = Found {
         title: p.get("name").and_then(text),
-        brand: p.get("brand").and_then(text).or_else(|| p.get("manufacturer").and_then(text)),
+        brand: p
+            .get("brand")
+            .and_then(text)
+            .or_else(|| p.get("manufacturer").and_then(text)),
         image: p.get("image").and_then(image_of),
-        sku: ["sku", "productID", "mpn", "gtin13", "gtin12", "gtin14", "gtin8", "gtin"]
-            .iter()
-            .find_map(|k| p.get(*k).and_then(text)),
+        sku: [
+            "sku",
+            "productID",
+            "mpn",
+            "gtin13",
+            "gtin12",
+            "gtin14",
+            "gtin8",
+            "gtin",
+        ]
+        .iter()
+        .find_map(|k| p.get(*k).and_then(text)),
         offers: vec![],
     };
     if let Some(variants) = p.get("hasVariant").and_then(|v| v.as_array()) {
         for (i, v) in variants.iter().enumerate() {
-            let size = v
-                .get("size")
-                .and_then(text)
-                .or_else(|| {
-                    // "Dunk Low - 9.5" under "Dunk Low": the rest names the size.
-                    let (name, group) = (v.get("name").and_then(text)?, f.title.clone().unwrap_or_default());
-                    let rest = name.strip_prefix(&group).unwrap_or(&name).trim_matches([' ', '-', '/', ',', '|']).to_string();
-                    Some(rest).filter(|r| !r.is_empty())
-                });
+            let size = v.get("size").and_then(text).or_else(|| {
+                // "Dunk Low - 9.5" under "Dunk Low": the rest names the size.
+                let (name, group) = (
+                    v.get("name").and_then(text)?,
+                    f.title.clone().unwrap_or_default(),
+                );
+                let rest = name
+                    .strip_prefix(&group)
+                    .unwrap_or(&name)
+                    .trim_matches([' ', '-', '/', ',', '|'])
+                    .to_string();
+                Some(rest).filter(|r| !r.is_empty())
+            });
             let sku = v.get("sku").and_then(text);
-            let id = sku.clone().or_else(|| v.get("@id").and_then(text)).or_else(|| Some(format!("v{}", i + 1)));
+            let id = sku
+                .clone()
+                .or_else(|| v.get("@id").and_then(text))
+                .or_else(|| Some(format!("v{}", i + 1)));
             if let Some(o) = v.get("offers") {
                 f.offers.extend(offer_from(o, size, sku, id));
             }
@@ -237,7 +300,15 @@ fn products_in<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
     match v {
         Value::Array(a) => a.iter().for_each(|x| products_in(x, out)),
         Value::Object(o) => {
-            if type_is(v, &["Product", "ProductGroup", "IndividualProduct", "ProductModel"]) {
+            if type_is(
+                v,
+                &[
+                    "Product",
+                    "ProductGroup",
+                    "IndividualProduct",
+                    "ProductModel",
+                ],
+            ) {
                 out.push(v);
                 return;
             }
@@ -258,13 +329,20 @@ fn json_ld_blocks(html: &str) -> Vec<&str> {
     while let Some(i) = find_ci(&html[from..], "ld+json") {
         let at = from + i;
         // It must be inside a <script ...> tag: the tag's end follows.
-        let Some(open_end) = html[at..].find('>').map(|j| at + j + 1) else { break };
+        let Some(open_end) = html[at..].find('>').map(|j| at + j + 1) else {
+            break;
+        };
         let tag_start = html[..at].rfind('<').unwrap_or(0);
-        if !html[tag_start..at].to_ascii_lowercase().starts_with("<script") {
+        if !html[tag_start..at]
+            .to_ascii_lowercase()
+            .starts_with("<script")
+        {
             from = open_end;
             continue;
         }
-        let Some(close) = find_ci(&html[open_end..], "</script").map(|j| open_end + j) else { break };
+        let Some(close) = find_ci(&html[open_end..], "</script").map(|j| open_end + j) else {
+            break;
+        };
         out.push(html[open_end..close].trim());
         from = close;
     }
@@ -281,9 +359,16 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
 /// JSON-LD as pages write it: sometimes with raw newlines or tabs inside
 /// strings, or wrapped in `<!-- -->`.
 fn parse_json_ld(block: &str) -> Option<Value> {
-    let block = block.trim().trim_start_matches("<!--").trim_end_matches("-->").trim();
+    let block = block
+        .trim()
+        .trim_start_matches("<!--")
+        .trim_end_matches("-->")
+        .trim();
     serde_json::from_str(block).ok().or_else(|| {
-        let cleaned: String = block.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let cleaned: String = block
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
         serde_json::from_str(&cleaned).ok()
     })
 }
@@ -293,7 +378,9 @@ fn parse_json_ld(block: &str) -> Option<Value> {
 pub fn from_json_ld(html: &str) -> Option<Found> {
     let mut best: Option<Found> = None;
     for block in json_ld_blocks(html) {
-        let Some(v) = parse_json_ld(block) else { continue };
+        let Some(v) = parse_json_ld(block) else {
+            continue;
+        };
         let mut nodes = vec![];
         products_in(&v, &mut nodes);
         for n in nodes {
@@ -336,9 +423,12 @@ fn select_first<'a>(doc: &'a scraper::Html, css: &str) -> Option<scraper::Elemen
 
 fn meta(doc: &scraper::Html, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| {
-        select_first(doc, &format!("meta[property=\"{n}\"], meta[name=\"{n}\"], meta[itemprop=\"{n}\"]"))
-            .and_then(|e| e.value().attr("content").map(|c| c.trim().to_string()))
-            .filter(|c| !c.is_empty())
+        select_first(
+            doc,
+            &format!("meta[property=\"{n}\"], meta[name=\"{n}\"], meta[itemprop=\"{n}\"]"),
+        )
+        .and_then(|e| e.value().attr("content").map(|c| c.trim().to_string()))
+        .filter(|c| !c.is_empty())
     })
 }
 
@@ -349,25 +439,45 @@ pub fn from_meta(doc: &scraper::Html) -> Meta {
             id: None,
             size: None,
             price: Some(price),
-            sku: select_first(doc, "[itemprop=\"sku\"]").map(|e| attr_or_text(&e).trim().to_string()),
-            currency: select_first(doc, "[itemprop=\"priceCurrency\"]").map(|e| attr_or_text(&e).trim().to_ascii_uppercase()),
-            availability: select_first(doc, "[itemprop=\"availability\"]").and_then(|e| Availability::from_schema(&attr_or_text(&e))),
+            sku: select_first(doc, "[itemprop=\"sku\"]")
+                .map(|e| attr_or_text(&e).trim().to_string()),
+            currency: select_first(doc, "[itemprop=\"priceCurrency\"]")
+                .map(|e| attr_or_text(&e).trim().to_ascii_uppercase()),
+            availability: select_first(doc, "[itemprop=\"availability\"]")
+                .and_then(|e| Availability::from_schema(&attr_or_text(&e))),
         });
-    let opengraph = meta(doc, &["product:price:amount", "og:price:amount", "product:sale_price:amount"])
-        .and_then(|p| price_in(&p))
-        .map(|price| Offer {
-            id: None,
-            size: None,
-            sku: meta(doc, &["product:retailer_item_id"]),
-            price: Some(price),
-            currency: meta(doc, &["product:price:currency", "og:price:currency"]).map(|c| c.to_ascii_uppercase()),
-            availability: meta(doc, &["og:availability", "product:availability"]).and_then(|a| Availability::from_schema(&a)),
-        });
+    let opengraph = meta(
+        doc,
+        &[
+            "product:price:amount",
+            "og:price:amount",
+            "product:sale_price:amount",
+        ],
+    )
+    .and_then(|p| price_in(&p))
+    .map(|price| Offer {
+        id: None,
+        size: None,
+        sku: meta(doc, &["product:retailer_item_id"]),
+        price: Some(price),
+        currency: meta(doc, &["product:price:currency", "og:price:currency"])
+            .map(|c| c.to_ascii_uppercase()),
+        availability: meta(doc, &["og:availability", "product:availability"])
+            .and_then(|a| Availability::from_schema(&a)),
+    });
     Meta {
-        standard: meta(doc, &["og:price:standard_amount", "product:original_price:amount"]).and_then(|p| price_in(&p)),
+        standard: meta(
+            doc,
+            &["og:price:standard_amount", "product:original_price:amount"],
+        )
+        .and_then(|p| price_in(&p)),
         title: meta(doc, &["og:title"])
-            .or_else(|| select_first(doc, "h1").map(|e| e.text().collect::<String>().trim().to_string()))
-            .or_else(|| select_first(doc, "title").map(|e| e.text().collect::<String>().trim().to_string()))
+            .or_else(|| {
+                select_first(doc, "h1").map(|e| e.text().collect::<String>().trim().to_string())
+            })
+            .or_else(|| {
+                select_first(doc, "title").map(|e| e.text().collect::<String>().trim().to_string())
+            })
             .filter(|t| !t.is_empty()),
         image: meta(doc, &["og:image", "og:image:secure_url"]),
         microdata,
@@ -375,8 +485,22 @@ pub fn from_meta(doc: &scraper::Html) -> Meta {
     }
 }
 
-const DEFAULT_OUT: &[&str] = &["sold out", "out of stock", "currently unavailable", "unavailable", "notify me", "no longer available"];
-const DEFAULT_IN: &[&str] = &["in stock", "add to cart", "add to bag", "add to basket", "buy now", "available"];
+const DEFAULT_OUT: &[&str] = &[
+    "sold out",
+    "out of stock",
+    "currently unavailable",
+    "unavailable",
+    "notify me",
+    "no longer available",
+];
+const DEFAULT_IN: &[&str] = &[
+    "in stock",
+    "add to cart",
+    "add to bag",
+    "add to basket",
+    "buy now",
+    "available",
+];
 
 /// The stock text against the phrases (sold-out phrases first: "not
 /// available" must not read as "available").
@@ -385,12 +509,20 @@ pub fn stock_from_text(text: &str, settings: &PageSettings) -> Option<Availabili
     let outs: Vec<String> = if settings.out_of_stock_phrases.is_empty() {
         DEFAULT_OUT.iter().map(|s| s.to_string()).collect()
     } else {
-        settings.out_of_stock_phrases.iter().map(|s| s.to_lowercase()).collect()
+        settings
+            .out_of_stock_phrases
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect()
     };
     let ins: Vec<String> = if settings.in_stock_phrases.is_empty() {
         DEFAULT_IN.iter().map(|s| s.to_string()).collect()
     } else {
-        settings.in_stock_phrases.iter().map(|s| s.to_lowercase()).collect()
+        settings
+            .in_stock_phrases
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect()
     };
     if outs.iter().any(|p| !p.is_empty() && t.contains(p.as_str())) {
         Some(Availability::OutOfStock)
@@ -407,7 +539,10 @@ pub fn challenge(html: &str) -> Option<&'static str> {
         ("cf-chl-", "a Cloudflare challenge"),
         ("challenge-platform", "a Cloudflare challenge"),
         ("just a moment...", "a Cloudflare challenge"),
-        ("attention required! | cloudflare", "a Cloudflare block page"),
+        (
+            "attention required! | cloudflare",
+            "a Cloudflare block page",
+        ),
         ("captcha-delivery.com", "a DataDome CAPTCHA"),
         ("px-captcha", "a PerimeterX CAPTCHA"),
         ("_incapsula_resource", "an Incapsula challenge"),
@@ -457,17 +592,31 @@ fn same_price(a: Decimal, b: Decimal) -> bool {
 /// Reads one product page into its product (one variant per size).
 pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageError> {
     let json_ld = from_json_ld(html);
-    let has_selectors = ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
-    let json_ld_priced = json_ld.as_ref().is_some_and(|f| f.offers.iter().any(|o| o.price.is_some()));
+    let has_selectors =
+        ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
+    let json_ld_priced = json_ld
+        .as_ref()
+        .is_some_and(|f| f.offers.iter().any(|o| o.price.is_some()));
     // The DOM is built only when needed: no JSON-LD price, another price on
     // the page to cross-check against, or the user's selectors.
     let needs_dom = !json_ld_priced
         || has_selectors
-        || ["itemprop=\"price\"", "itemprop='price'", "itemprop=price", "price:amount"]
-            .iter()
-            .any(|m| find_ci(html, m).is_some());
+        || [
+            "itemprop=\"price\"",
+            "itemprop='price'",
+            "itemprop=price",
+            "price:amount",
+        ]
+        .iter()
+        .any(|m| find_ci(html, m).is_some());
     let doc = needs_dom.then(|| scraper::Html::parse_document(html));
-    let m = doc.as_ref().map(from_meta).unwrap_or(Meta { title: None, image: None, microdata: None, opengraph: None, standard: None });
+    let m = doc.as_ref().map(from_meta).unwrap_or(Meta {
+        title: None,
+        image: None,
+        microdata: None,
+        opengraph: None,
+        standard: None,
+    });
 
     let mut found = json_ld.clone().unwrap_or_default();
     let mut how = "JSON-LD";
@@ -475,7 +624,9 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
     if json_ld_priced {
         // On sale: JSON-LD gives the regular price, OpenGraph the sale price
         // and says the regular one too. The sale price is what it costs.
-        if let (Some(og), Some(standard), [only]) = (&m.opengraph, m.standard, found.offers.as_mut_slice()) {
+        if let (Some(og), Some(standard), [only]) =
+            (&m.opengraph, m.standard, found.offers.as_mut_slice())
+        {
             let sale = og.price.unwrap_or_default();
             if only.price.is_some_and(|p| same_price(p, standard)) && sale < standard {
                 only.price = Some(sale);
@@ -487,8 +638,18 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         for (name, other) in [("microdata", &m.microdata), ("OpenGraph", &m.opengraph)] {
             if let Some(o) = other {
                 let theirs = o.price.unwrap_or_default();
-                if !has_selectors && !found.offers.iter().any(|x| x.price.is_some_and(|p| same_price(p, theirs))) {
-                    let lo = found.offers.iter().filter_map(|x| x.price).min().unwrap_or_default();
+                if !has_selectors
+                    && !found
+                        .offers
+                        .iter()
+                        .any(|x| x.price.is_some_and(|p| same_price(p, theirs)))
+                {
+                    let lo = found
+                        .offers
+                        .iter()
+                        .filter_map(|x| x.price)
+                        .min()
+                        .unwrap_or_default();
                     return Err(PageError::Unreadable(format!(
                         "the page contradicts itself: its JSON-LD says {lo} but its {name} says {theirs}; give a CSS selector for the price"
                     )));
@@ -496,7 +657,11 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
             }
         }
     } else if let Some(o) = m.microdata.clone().or_else(|| m.opengraph.clone()) {
-        how = if m.microdata.is_some() { "microdata" } else { "OpenGraph" };
+        how = if m.microdata.is_some() {
+            "microdata"
+        } else {
+            "OpenGraph"
+        };
         if let (Some(a), Some(b)) = (&m.microdata, &m.opengraph) {
             let (a, b) = (a.price.unwrap_or_default(), b.price.unwrap_or_default());
             if !has_selectors && !same_price(a, b) {
@@ -509,34 +674,62 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         let ld_stock = found.offers.iter().find_map(|x| x.availability);
         let mut o = o;
         if o.availability.is_none() {
-            o.availability = m.opengraph.as_ref().and_then(|x| x.availability).or(m.microdata.as_ref().and_then(|x| x.availability)).or(ld_stock);
+            o.availability = m
+                .opengraph
+                .as_ref()
+                .and_then(|x| x.availability)
+                .or(m.microdata.as_ref().and_then(|x| x.availability))
+                .or(ld_stock);
         }
         found.offers = vec![o];
     }
 
     // The user's selectors decide over structured data.
     if let Some(css) = &ctx.settings.price_selector {
-        let sel = scraper::Selector::parse(css)
-            .map_err(|e| PageError::Unreadable(format!("the price selector {css:?} is not valid CSS: {e}")))?;
+        let sel = scraper::Selector::parse(css).map_err(|e| {
+            PageError::Unreadable(format!("the price selector {css:?} is not valid CSS: {e}"))
+        })?;
         let el = doc
             .as_ref()
             .expect("built for selectors")
             .select(&sel)
             .next()
-            .ok_or_else(|| PageError::Unreadable(format!("the price selector {css:?} matches nothing on the page")))?;
+            .ok_or_else(|| {
+                PageError::Unreadable(format!(
+                    "the price selector {css:?} matches nothing on the page"
+                ))
+            })?;
         let raw = attr_or_text(&el);
-        let price = price_in(&raw)
-            .ok_or_else(|| PageError::Unreadable(format!("the price selector {css:?} found {:?}, which holds no price", raw.trim())))?;
+        let price = price_in(&raw).ok_or_else(|| {
+            PageError::Unreadable(format!(
+                "the price selector {css:?} found {:?}, which holds no price",
+                raw.trim()
+            ))
+        })?;
         let currency = found.offers.first().and_then(|o| o.currency.clone());
-        found.offers = vec![Offer { id: None, size: None, sku: found.sku.clone(), price: Some(price), currency, availability: found.offers.first().and_then(|o| o.availability) }];
+        found.offers = vec![Offer {
+            id: None,
+            size: None,
+            sku: found.sku.clone(),
+            price: Some(price),
+            currency,
+            availability: found.offers.first().and_then(|o| o.availability),
+        }];
         how = "the price selector";
     }
     if let Some(css) = &ctx.settings.stock_selector {
-        let sel = scraper::Selector::parse(css)
-            .map_err(|e| PageError::Unreadable(format!("the stock selector {css:?} is not valid CSS: {e}")))?;
+        let sel = scraper::Selector::parse(css).map_err(|e| {
+            PageError::Unreadable(format!("the stock selector {css:?} is not valid CSS: {e}"))
+        })?;
         // No match: the stock text is gone (often what "sold out" looks like
         // is a missing button); say so rather than guess.
-        let text = doc.as_ref().expect("built for selectors").select(&sel).next().map(|e| e.text().collect::<String>()).unwrap_or_default();
+        let text = doc
+            .as_ref()
+            .expect("built for selectors")
+            .select(&sel)
+            .next()
+            .map(|e| e.text().collect::<String>())
+            .unwrap_or_default();
         let a = stock_from_text(&text, ctx.settings).ok_or_else(|| {
             PageError::Unreadable(format!(
                 "the stock selector {css:?} found {:?}, which matches none of the in-stock or sold-out phrases",
@@ -551,7 +744,10 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
     // Sold out, and no price shown: the last known prices stay, the sizes
     // go out of stock. Never seen before: nothing to record yet.
     if !found.offers.is_empty() && found.offers.iter().all(|o| o.price.is_none()) {
-        let sold_out = found.offers.iter().all(|o| o.availability == Some(Availability::OutOfStock));
+        let sold_out = found
+            .offers
+            .iter()
+            .all(|o| o.availability == Some(Availability::OutOfStock));
         return match (ctx.previous, sold_out) {
             (Some(prev), true) => {
                 let mut p = prev.clone();
@@ -571,7 +767,9 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
     found.offers.retain(|o| o.price.is_some());
     if found.offers.is_empty() {
         if let Some(what) = challenge(html) {
-            return Err(PageError::Blocked(format!("the page is {what}, not the product")));
+            return Err(PageError::Blocked(format!(
+                "the page is {what}, not the product"
+            )));
         }
         return Err(PageError::NothingFound(
             "no price on the page: it has no schema.org Product data, microdata or OpenGraph price; give a CSS selector for the price".into(),
@@ -579,7 +777,11 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
     }
 
     let now = Utc::now();
-    let title = found.title.clone().or(m.title.clone()).unwrap_or_else(|| ctx.url.to_string());
+    let title = found
+        .title
+        .clone()
+        .or(m.title.clone())
+        .unwrap_or_else(|| ctx.url.to_string());
     let single = found.offers.len() == 1;
     let mut variants: Vec<Variant> = vec![];
     for (i, o) in found.offers.iter().enumerate() {
@@ -588,7 +790,13 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
             (None, true) => "One size".into(),
             (None, false) => o.sku.clone().unwrap_or_else(|| format!("Option {}", i + 1)),
         };
-        let mut id = o.id.clone().or(o.sku.clone()).unwrap_or_else(|| if single { "one".into() } else { format!("v{}", i + 1) });
+        let mut id = o.id.clone().or(o.sku.clone()).unwrap_or_else(|| {
+            if single {
+                "one".into()
+            } else {
+                format!("v{}", i + 1)
+            }
+        });
         // Two offers with one id (a page listing one SKU twice) stay apart.
         if variants.iter().any(|v| v.id == id) {
             id = format!("{id}-{}", i + 1);
@@ -612,7 +820,11 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         .filter(|c| c.len() == 3)
         .unwrap_or_else(|| ctx.currency.to_string());
     tracing::trace!(source = ctx.source, how, "read the product page");
-    let image = found.image.clone().or(m.image.clone()).and_then(|i| ctx.url.join(&i).ok().map(|u| u.to_string()));
+    let image = found
+        .image
+        .clone()
+        .or(m.image.clone())
+        .and_then(|i| ctx.url.join(&i).ok().map(|u| u.to_string()));
     let id = external_id(ctx.url);
     Ok(Product {
         key: format!("{}:{id}", ctx.source),
@@ -658,22 +870,53 @@ mod tests {
 
     #[test]
     fn schema_availability_with_or_without_prefix() {
-        assert_eq!(Availability::from_schema("https://schema.org/InStock"), Some(Availability::InStock));
-        assert_eq!(Availability::from_schema("http://schema.org/OutOfStock"), Some(Availability::OutOfStock));
-        assert_eq!(Availability::from_schema("SoldOut"), Some(Availability::OutOfStock));
-        assert_eq!(Availability::from_schema("schema:PreOrder"), Some(Availability::Later));
-        assert_eq!(Availability::from_schema("in stock"), Some(Availability::InStock));
+        assert_eq!(
+            Availability::from_schema("https://schema.org/InStock"),
+            Some(Availability::InStock)
+        );
+        assert_eq!(
+            Availability::from_schema("http://schema.org/OutOfStock"),
+            Some(Availability::OutOfStock)
+        );
+        assert_eq!(
+            Availability::from_schema("SoldOut"),
+            Some(Availability::OutOfStock)
+        );
+        assert_eq!(
+            Availability::from_schema("schema:PreOrder"),
+            Some(Availability::Later)
+        );
+        assert_eq!(
+            Availability::from_schema("in stock"),
+            Some(Availability::InStock)
+        );
         assert_eq!(Availability::from_schema("whatever"), None);
     }
 
     #[test]
     fn stock_phrases_read_sold_out_first() {
         let s = PageSettings::default();
-        assert_eq!(stock_from_text("Currently unavailable.", &s), Some(Availability::OutOfStock));
-        assert_eq!(stock_from_text("  Add to Cart ", &s), Some(Availability::InStock));
+        assert_eq!(
+            stock_from_text("Currently unavailable.", &s),
+            Some(Availability::OutOfStock)
+        );
+        assert_eq!(
+            stock_from_text("  Add to Cart ", &s),
+            Some(Availability::InStock)
+        );
         assert_eq!(stock_from_text("Size guide", &s), None);
-        let custom = PageSettings { in_stock_phrases: vec!["Versandbereit".into()], out_of_stock_phrases: vec!["Ausverkauft".into()], ..PageSettings::default() };
-        assert_eq!(stock_from_text("AUSVERKAUFT", &custom), Some(Availability::OutOfStock));
-        assert_eq!(stock_from_text("versandbereit", &custom), Some(Availability::InStock));
+        let custom = PageSettings {
+            in_stock_phrases: vec!["Versandbereit".into()],
+            out_of_stock_phrases: vec!["Ausverkauft".into()],
+            ..PageSettings::default()
+        };
+        assert_eq!(
+            stock_from_text("AUSVERKAUFT", &custom),
+            Some(Availability::OutOfStock)
+        );
+        assert_eq!(
+            stock_from_text("versandbereit", &custom),
+            Some(Availability::InStock)
+        );
     }
 }

@@ -169,22 +169,33 @@ fn classify(a: Answer) -> Result<Value, FetchError> {
         _ => return Err(FetchError::Http { status: a.status }),
     }
     if a.html {
-        return Err(FetchError::Blocked("Pop Mart answered with an HTML page where JSON was expected".into()));
+        return Err(FetchError::Blocked(
+            "Pop Mart answered with an HTML page where JSON was expected".into(),
+        ));
     }
-    let v: Value = serde_json::from_slice(&a.body)
-        .map_err(|e| FetchError::Unreadable(format!("Pop Mart's answer is not valid JSON ({e})")))?;
+    let v: Value = serde_json::from_slice(&a.body).map_err(|e| {
+        FetchError::Unreadable(format!("Pop Mart's answer is not valid JSON ({e})"))
+    })?;
     match v.get("code") {
         Some(Value::String(c)) if c.eq_ignore_ascii_case("ok") => Ok(v),
         Some(Value::Number(n)) if n.as_u64() == Some(200) || n.as_u64() == Some(0) => Ok(v),
         _ => {
-            let message = v.get("message").and_then(Value::as_str).unwrap_or("no message");
-            let code = v.get("code").map(|c| c.to_string()).unwrap_or_else(|| "none".into());
+            let message = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            let code = v
+                .get("code")
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into());
             if message.to_lowercase().contains("sign") {
                 return Err(FetchError::Refused(format!(
                     "Pop Mart refused the signature (code {code}: {message}); check the region's signing salt"
                 )));
             }
-            Err(FetchError::Unreadable(format!("Pop Mart answered code {code}: {message}")))
+            Err(FetchError::Unreadable(format!(
+                "Pop Mart answered code {code}: {message}"
+            )))
         }
     }
 }
@@ -199,10 +210,18 @@ fn text_of(v: Option<&Value>) -> Option<String> {
 
 /// One product (a details answer's `data`, or a list item) as a product.
 /// `None` when it has no id or no SKU with a price.
-pub fn product(item: &Value, source: &str, settings: &PopmartSettings, currency: &str) -> Option<Product> {
+pub fn product(
+    item: &Value,
+    source: &str,
+    settings: &PopmartSettings,
+    currency: &str,
+) -> Option<Product> {
     let id = text_of(item.get("id")).or_else(|| text_of(item.get("spuId")))?;
     let title = text_of(item.get("title")).or_else(|| text_of(item.get("name")))?;
-    let listed = item.get("isAvailable").and_then(Value::as_bool).unwrap_or(true);
+    let listed = item
+        .get("isAvailable")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
     let variants: Vec<Variant> = item
         .get("skus")?
         .as_array()?
@@ -219,7 +238,8 @@ pub fn product(item: &Value, source: &str, settings: &PopmartSettings, currency:
                 price: super::json_decimal(sku.get("discountPrice"))
                     .filter(|p| *p > Decimal::ZERO)
                     .or_else(|| super::json_decimal(sku.get("price")))?,
-                compare_at: super::json_decimal(sku.get("price")).filter(|_| sku.get("discountPrice").is_some()),
+                compare_at: super::json_decimal(sku.get("price"))
+                    .filter(|_| sku.get("discountPrice").is_some()),
                 available: listed && stock > 0,
                 cart_url: None,
             })
@@ -245,7 +265,10 @@ pub fn product(item: &Value, source: &str, settings: &PopmartSettings, currency:
         brand: "Pop Mart".into(),
         product_type: text_of(item.get("seriesName")).unwrap_or_default(),
         tags: vec![],
-        url: format!("https://www.popmart.com/{}/products/{id}", settings.region.to_lowercase()),
+        url: format!(
+            "https://www.popmart.com/{}/products/{id}",
+            settings.region.to_lowercase()
+        ),
         image,
         currency: currency.to_string(),
         variants,
@@ -281,20 +304,36 @@ pub async fn read(
     let details = |id: String| async move {
         let params = BTreeMap::from([("spuId".to_string(), id.clone())]);
         let answer = fetcher
-            .exchange(request(fetcher, base, "/shop/v1/shop/productDetails", &params, settings, keys), classify)
+            .exchange(
+                request(
+                    fetcher,
+                    base,
+                    "/shop/v1/shop/productDetails",
+                    &params,
+                    settings,
+                    keys,
+                ),
+                classify,
+            )
             .await?;
         Ok::<_, FetchError>((id, answer))
     };
     if settings.watch == "products" {
         // Three at a time; the host's gate spaces them.
-        let mut answers = futures::stream::iter(settings.product_ids().into_iter().map(details)).buffered(3);
+        let mut answers =
+            futures::stream::iter(settings.product_ids().into_iter().map(details)).buffered(3);
         while let Some(a) = answers.next().await {
             out.pages += 1;
             match a {
-                Ok((id, answer)) => match answer.get("data").and_then(|d| product(d, source, settings, currency)) {
+                Ok((id, answer)) => match answer
+                    .get("data")
+                    .and_then(|d| product(d, source, settings, currency))
+                {
                     Some(p) => out.products.push(p),
                     None => {
-                        out.stopped = Some(FetchError::Unreadable(format!("product {id}: Pop Mart's answer has no product with priced SKUs")));
+                        out.stopped = Some(FetchError::Unreadable(format!(
+                            "product {id}: Pop Mart's answer has no product with priced SKUs"
+                        )));
                         return out;
                     }
                 },
@@ -308,12 +347,20 @@ pub async fn read(
         return out;
     }
     let (path, extra) = match settings.watch.as_str() {
-        "category" => ("/shop/v1/shop/productList", ("categoryId", settings.target.clone())),
-        "series" => ("/shop/v1/shop/productList", ("seriesId", settings.target.clone())),
+        "category" => (
+            "/shop/v1/shop/productList",
+            ("categoryId", settings.target.clone()),
+        ),
+        "series" => (
+            "/shop/v1/shop/productList",
+            ("seriesId", settings.target.clone()),
+        ),
         "new" => ("/shop/v1/shop/productList", ("sort", "new".to_string())),
         "search" => ("/shop/v1/search", ("keyword", settings.target.clone())),
         other => {
-            out.stopped = Some(FetchError::Unreadable(format!("unknown Pop Mart watch {other:?}")));
+            out.stopped = Some(FetchError::Unreadable(format!(
+                "unknown Pop Mart watch {other:?}"
+            )));
             return out;
         }
     };
@@ -324,7 +371,13 @@ pub async fn read(
             ("size".to_string(), PAGE_SIZE.to_string()),
             (extra.0.to_string(), extra.1.clone()),
         ]);
-        let answer = match fetcher.exchange(request(fetcher, base, path, &params, settings, keys), classify).await {
+        let answer = match fetcher
+            .exchange(
+                request(fetcher, base, path, &params, settings, keys),
+                classify,
+            )
+            .await
+        {
             Ok(a) => a,
             Err(e) => {
                 out.stopped = Some(e);
@@ -332,16 +385,26 @@ pub async fn read(
             }
         };
         out.pages += 1;
-        let list = answer.pointer("/data/list").and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = answer
+            .pointer("/data/list")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for item in &list {
             match product(item, source, settings, currency) {
                 Some(p) => out.products.push(p),
                 // A list item without its SKUs: ask for its details.
                 None => {
-                    let Some(id) = text_of(item.get("id")).or_else(|| text_of(item.get("spuId"))) else { continue };
+                    let Some(id) = text_of(item.get("id")).or_else(|| text_of(item.get("spuId")))
+                    else {
+                        continue;
+                    };
                     match details(id).await {
                         Ok((_, a)) => {
-                            if let Some(p) = a.get("data").and_then(|d| product(d, source, settings, currency)) {
+                            if let Some(p) = a
+                                .get("data")
+                                .and_then(|d| product(d, source, settings, currency))
+                            {
                                 out.products.push(p);
                             }
                         }
@@ -357,7 +420,8 @@ pub async fn read(
         // when the list ends; without one, a short page does.
         listed += list.len() as u64;
         let total = answer.pointer("/data/total").and_then(Value::as_u64);
-        let done = list.is_empty() || total.map_or(list.len() < PAGE_SIZE as usize, |t| listed >= t);
+        let done =
+            list.is_empty() || total.map_or(list.len() < PAGE_SIZE as usize, |t| listed >= t);
         if done {
             out.complete = true;
             return out;
@@ -372,14 +436,23 @@ mod tests {
 
     #[test]
     fn signature_is_md5_of_sorted_params_salt_and_time() {
-        let params = BTreeMap::from([("spuId".to_string(), "1159".to_string()), ("a".to_string(), "".to_string())]);
+        let params = BTreeMap::from([
+            ("spuId".to_string(), "1159".to_string()),
+            ("a".to_string(), "".to_string()),
+        ]);
         // md5('{"spuId":"1159"}salt1700000000')
         let s = sign(&params, 1_700_000_000, "salt");
-        let expected: String = Md5::digest(br#"{"spuId":"1159"}salt1700000000"#).iter().map(|b| format!("{b:02x}")).collect();
+        let expected: String = Md5::digest(br#"{"spuId":"1159"}salt1700000000"#)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(s, expected);
         assert_eq!(s.len(), 32);
         // MD5 itself, a known vector.
-        let empty: String = Md5::digest(b"").iter().map(|b| format!("{b:02x}")).collect();
+        let empty: String = Md5::digest(b"")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(empty, "d41d8cd98f00b204e9800998ecf8427e");
     }
 
@@ -388,7 +461,11 @@ mod tests {
         let data = serde_json::json!({"id": 1159, "title": "LABUBU Big into Energy", "isAvailable": true,
             "skus": [{"id": 5001, "title": "Single box", "price": 99, "stock": {"onlineStock": 3}},
                      {"id": 5002, "title": "Whole set", "price": "594.00", "stock": {"onlineStock": 0}}]});
-        let settings = PopmartSettings { region: "HK".into(), watch: "products".into(), target: "1159".into() };
+        let settings = PopmartSettings {
+            region: "HK".into(),
+            watch: "products".into(),
+            target: "1159".into(),
+        };
         let p = product(&data, "pm", &settings, "HKD").unwrap();
         assert_eq!(p.key, "pm:1159");
         assert_eq!(p.variants.len(), 2);

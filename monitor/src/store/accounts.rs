@@ -73,7 +73,11 @@ impl Store {
         Ok(())
     }
 
-    pub(super) async fn all<T: serde::de::DeserializeOwned>(&self, sql: &str, vars: Value) -> Result<Vec<T>> {
+    pub(super) async fn all<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        vars: Value,
+    ) -> Result<Vec<T>> {
         let mut res = self.db().query(sql).bind(vars).await?.check()?;
         let rows: Vec<Value> = res.take(0)?;
         decode(rows)

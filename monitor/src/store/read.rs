@@ -130,7 +130,7 @@ impl Store {
         decode(
             self.rows(
                 "SELECT record::id(id) AS id, source, started, finished, pages, products, changes,
-                        complete, error, error_class
+                        complete, error, error_class, skipped ?? [] AS skipped
                  FROM poll_run WHERE source = $s ORDER BY id DESC LIMIT $limit",
                 json!({ "s": source, "limit": limit }),
             )

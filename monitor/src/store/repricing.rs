@@ -29,7 +29,10 @@ fn state_name(s: ProposalState) -> String {
 impl Store {
     pub async fn links(&self) -> Result<Vec<Link>> {
         let rows: Vec<LinkRow> = self
-            .all("SELECT link_row, created_ts FROM link ORDER BY created_ts", json!({}))
+            .all(
+                "SELECT link_row, created_ts FROM link ORDER BY created_ts",
+                json!({}),
+            )
             .await?;
         Ok(rows.into_iter().map(|r| r.link_row).collect())
     }

@@ -77,7 +77,11 @@ impl Harness {
             .add_source(NewSource {
                 name: Some("Demo".into()),
                 currency: Some("USD".into()),
-                ..NewSource::new("shopify", &format!("http://{addr}"), Duration::from_secs(3600))
+                ..NewSource::new(
+                    "shopify",
+                    &format!("http://{addr}"),
+                    Duration::from_secs(3600),
+                )
             })
             .await
             .expect("source added");
@@ -131,7 +135,11 @@ impl Harness {
     /// The fake Shopify Admin API of "the user's own store", mirroring the
     /// demo catalogue's first `products` products, served on a free port.
     /// Returns it and its base URL.
-    pub async fn fake_admin(&self, token: &str, products: usize) -> (Arc<monitor::demo::admin::FakeAdmin>, String) {
+    pub async fn fake_admin(
+        &self,
+        token: &str,
+        products: usize,
+    ) -> (Arc<monitor::demo::admin::FakeAdmin>, String) {
         let admin = {
             let cat = self.demo.catalogue.lock();
             monitor::demo::admin::FakeAdmin::new(token, &cat, products.min(cat.products.len()))
