@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use parking_lot::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method, StatusCode};
@@ -36,7 +36,7 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = method_label(req.method()).to_string();
     let resp = next.run(req).await;
     let key = (route, method, resp.status().as_u16());
-    *state.http_metrics.0.lock().unwrap().entry(key).or_default() += 1;
+    *state.http_metrics.0.lock().entry(key).or_default() += 1;
     resp
 }
 
@@ -185,7 +185,7 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
         "# HELP dropwatch_http_requests_total HTTP requests by route pattern, method and status."
     );
     let _ = writeln!(w, "# TYPE dropwatch_http_requests_total counter");
-    for ((route, method, status), n) in state.http_metrics.0.lock().unwrap().iter() {
+    for ((route, method, status), n) in state.http_metrics.0.lock().iter() {
         let _ = writeln!(w, "dropwatch_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {n}", label(route));
     }
     (

@@ -28,7 +28,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -218,7 +220,7 @@ impl LoginLimiter {
         let account = account.to_lowercase();
         let address = address.map(bucket);
         let pair = (account.clone(), address);
-        let mut guard = self.tables.lock().unwrap();
+        let mut guard = self.tables.lock();
         let t = &mut *guard;
 
         if t.pairs
@@ -261,7 +263,7 @@ impl LoginLimiter {
             failures: 0,
             last: now,
         });
-        strikes.failures += 1;
+        strikes.failures = strikes.failures.saturating_add(1);
         strikes.last = now;
         if let Some(a) = address {
             if !t.addresses.contains_key(&a) {
@@ -297,7 +299,7 @@ impl LoginLimiter {
     /// Takes a reservation back: all of the pair's failures when the
     /// password was right, else just this one (it was never checked).
     fn forgive(&self, r: &Reservation, right: bool) {
-        let mut guard = self.tables.lock().unwrap();
+        let mut guard = self.tables.lock();
         let t = &mut *guard;
         if right {
             t.pairs.remove(&r.pair);
@@ -394,7 +396,7 @@ mod tests {
         }
         assert!(refused(l.reserve("alice", a, now)).is_some());
         // The four failures before still count against the address.
-        assert_eq!(l.tables.lock().unwrap().addresses[&a.unwrap()].len(), 9);
+        assert_eq!(l.tables.lock().addresses[&a.unwrap()].len(), 9);
     }
 
     #[test]
@@ -442,7 +444,7 @@ mod tests {
             let a = Some(IpAddr::from(n.to_be_bytes()));
             let _ = l.reserve(&format!("name{n}"), a, now);
         }
-        let t = l.tables.lock().unwrap();
+        let t = l.tables.lock();
         assert!(t.pairs.len() <= 100, "{}", t.pairs.len());
         assert!(t.addresses.len() <= 100, "{}", t.addresses.len());
         assert!(t.turns.len() <= 100, "{}", t.turns.len());
@@ -464,7 +466,7 @@ mod tests {
         let third = l.begin("admin", ip("192.0.2.3")).await.unwrap();
         // The refused attempt was not counted: one failure, not two.
         let pair = ("admin".to_string(), ip("192.0.2.3"));
-        assert_eq!(l.tables.lock().unwrap().pairs[&pair].failures, 1);
+        assert_eq!(l.tables.lock().pairs[&pair].failures, 1);
         drop((second, third, other));
     }
 }

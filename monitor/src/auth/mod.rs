@@ -17,7 +17,9 @@ pub mod secret;
 pub mod vault;
 
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -192,10 +194,10 @@ impl Accounts {
     /// The one-time token of the first-admin link; `None` once a user exists.
     pub async fn setup_token(&self) -> Result<Option<String>, AuthError> {
         if !self.needs_setup().await? {
-            *self.setup_token.lock().unwrap() = None;
+            *self.setup_token.lock() = None;
             return Ok(None);
         }
-        let mut t = self.setup_token.lock().unwrap();
+        let mut t = self.setup_token.lock();
         Ok(Some(
             t.get_or_insert_with(|| secret::random_text(24)).clone(),
         ))
@@ -208,7 +210,7 @@ impl Accounts {
         name: &str,
         password: &str,
     ) -> Result<User, AuthError> {
-        let expected = self.setup_token.lock().unwrap().clone();
+        let expected = self.setup_token.lock().clone();
         let valid = expected.as_deref().is_some_and(|t| secret::same(t, token));
         if !valid || !self.needs_setup().await? {
             return Err(AuthError::Invalid(
@@ -216,7 +218,7 @@ impl Accounts {
             ));
         }
         let user = self.insert_user(name, Role::Admin, password).await?;
-        *self.setup_token.lock().unwrap() = None;
+        *self.setup_token.lock() = None;
         self.audit(
             &Identity::system("setup link"),
             "user.create",
@@ -673,7 +675,7 @@ impl Accounts {
     ) -> Result<(), AuthError> {
         let at = Utc::now();
         let id = {
-            let mut last = self.last_audit.lock().unwrap();
+            let mut last = self.last_audit.lock();
             *last = (*last + 1).max(at.timestamp_micros());
             *last
         };
