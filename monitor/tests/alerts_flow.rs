@@ -17,22 +17,7 @@ use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::{Accounts, Identity};
 
 async fn service(h: &Harness, at: Endpoints) -> (Arc<AlertService>, Identity) {
-    let store = h.engine.store().clone();
-    let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
-    let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts
-        .ensure_admin("root", "root-password-1")
-        .await
-        .unwrap();
-    let (_, who) = accounts
-        .login("root", "root-password-1", None)
-        .await
-        .unwrap();
-    assert_eq!(who.role(), Role::Admin);
-    let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
-        .await
-        .unwrap();
-    (alerts, who)
+    common::alert_service(h, at).await
 }
 
 #[tokio::test]

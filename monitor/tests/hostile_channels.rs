@@ -11,13 +11,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use common::Harness;
-use model::{Condition, Role, Rule, Scope};
+use model::{Condition, Rule, Scope};
 use monitor::alerts::channel::{Channel, Endpoints};
 use monitor::alerts::send::{send, Message, SendError};
 use monitor::alerts::service::AlertService;
-use monitor::auth::{KeySource, LoginLimits, Vault};
 use monitor::outbound::{Outbound, Policy};
-use monitor::{Accounts, Identity};
+use monitor::Identity;
 
 /// A Discord webhook that answers each request with the next scripted
 /// (status, Retry-After header, body), then 204; and what it received.
@@ -110,21 +109,7 @@ async fn the_sender_keeps_sending_after_a_hostile_429() {
         r#"{"retry_after":1e300}"#,
     )])
     .await;
-    let store = h.engine.store().clone();
-    let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
-    let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts
-        .ensure_admin("root", "root-password-1")
-        .await
-        .unwrap();
-    let (_, root) = accounts
-        .login("root", "root-password-1", None)
-        .await
-        .unwrap();
-    assert_eq!(root.role(), Role::Admin);
-    let alerts = AlertService::open(accounts, at, "mailto:ops@example.com")
-        .await
-        .unwrap();
+    let (alerts, root) = common::alert_service(&h, at).await;
     let d = alerts
         .add_channel(&root, "discord", "discord://1/token-abcdefgh")
         .await
@@ -181,28 +166,12 @@ async fn the_sender_keeps_sending_after_a_hostile_429() {
 }
 
 async fn strict_service(h: &Harness) -> (Arc<AlertService>, Identity) {
-    let store = h.engine.store().clone();
-    let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
-    let accounts = Arc::new(Accounts::new(store, vault, LoginLimits::default()));
-    accounts
-        .ensure_admin("root", "root-password-1")
-        .await
-        .unwrap();
-    let (_, root) = accounts
-        .login("root", "root-password-1", None)
-        .await
-        .unwrap();
     // The server's default: private networks refused.
     let at = Endpoints {
         policy: Policy::strict(),
         ..Endpoints::default()
     };
-    (
-        AlertService::open(accounts, at, "mailto:ops@example.com")
-            .await
-            .unwrap(),
-        root,
-    )
+    common::alert_service(h, at).await
 }
 
 #[tokio::test]

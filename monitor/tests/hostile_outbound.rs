@@ -53,6 +53,16 @@ async fn secret_server() -> (SocketAddr, Arc<AtomicU32>) {
     (serve(app).await, hits)
 }
 
+/// Adds a Shopify source at `url` and reads it once.
+async fn check(h: &Harness, url: &str) -> model::PollRun {
+    let src = h
+        .engine
+        .add_source(NewSource::new("shopify", url, Duration::from_secs(3600)))
+        .await
+        .unwrap();
+    h.engine.check_now(&src.key).await.unwrap()
+}
+
 fn json_mapping(headers: &str) -> JsonMapping {
     JsonMapping::from_lines("items = /items\nid = /id\ntitle = /title\nprice = /price\nurl = /url\nimage = /image\nnext = /next", headers).unwrap()
 }
@@ -170,16 +180,7 @@ async fn redirects_are_followed_only_where_the_policy_allows() {
     .await;
     // The operator trusts the shop (say it is on their LAN); not what it points to.
     policy.trust(&format!("http://{shop}/").parse().unwrap());
-    let src = h
-        .engine
-        .add_source(NewSource::new(
-            "shopify",
-            &format!("http://{shop}"),
-            Duration::from_secs(3600),
-        ))
-        .await
-        .unwrap();
-    let run = h.engine.check_now(&src.key).await.unwrap();
+    let run = check(&h, &format!("http://{shop}")).await;
     assert_eq!(run.error_class.as_deref(), Some("refused"), "{run:?}");
     assert!(
         run.error
@@ -193,42 +194,15 @@ async fn redirects_are_followed_only_where_the_policy_allows() {
         0,
         "the private address was never contacted"
     );
-    let meta = h
-        .engine
-        .add_source(NewSource::new(
-            "shopify",
-            &format!("http://{shop}/metadata"),
-            Duration::from_secs(3600),
-        ))
-        .await
-        .unwrap();
-    let run = h.engine.check_now(&meta.key).await.unwrap();
+    let run = check(&h, &format!("http://{shop}/metadata")).await;
     assert!(
         run.error.as_deref().unwrap().contains("link-local"),
         "{run:?}"
     );
     // A redirect within the trusted shop is followed.
-    let moved = h
-        .engine
-        .add_source(NewSource::new(
-            "shopify",
-            &format!("http://{shop}/moved"),
-            Duration::from_secs(3600),
-        ))
-        .await
-        .unwrap();
-    let run = h.engine.check_now(&moved.key).await.unwrap();
+    let run = check(&h, &format!("http://{shop}/moved")).await;
     assert!(run.complete && run.error.is_none(), "{run:?}");
-    let looping = h
-        .engine
-        .add_source(NewSource::new(
-            "shopify",
-            &format!("http://{shop}/loop"),
-            Duration::from_secs(3600),
-        ))
-        .await
-        .unwrap();
-    let run = h.engine.check_now(&looping.key).await.unwrap();
+    let run = check(&h, &format!("http://{shop}/loop")).await;
     assert!(
         run.error
             .as_deref()

@@ -5,9 +5,9 @@
 //! metrics token (`--metrics-token`), which a Prometheus scraper sends as
 //! `Authorization: Bearer`.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use parking_lot::Mutex;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, Method, StatusCode};

@@ -493,10 +493,12 @@ impl Repricer {
                             "no variant of your store has the SKU {sku:?}"
                         )))
                     }
-                    _ => return Err(RepriceError::Invalid(format!(
+                    _ => {
+                        return Err(RepriceError::Invalid(format!(
                         "{} variants of your store have the SKU {sku:?}; link by admin URL instead",
                         found.len()
-                    ))),
+                    )))
+                    }
                 }
             }
         };

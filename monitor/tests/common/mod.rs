@@ -239,3 +239,27 @@ pub async fn fake_discord(delay: Duration) -> (Received, monitor::alerts::Endpoi
     at.discord = url::Url::parse(&format!("http://{addr}/api/webhooks/")).unwrap();
     (seen, at)
 }
+
+/// An alert service on `h`'s store with a signed-in admin ("root").
+pub async fn alert_service(
+    h: &Harness,
+    at: monitor::alerts::Endpoints,
+) -> (Arc<monitor::alerts::AlertService>, monitor::Identity) {
+    use monitor::auth::{KeySource, LoginLimits, Vault};
+    let store = h.engine.store().clone();
+    let vault = Vault::open(&KeySource::Ephemeral, &store).await.unwrap();
+    let accounts = Arc::new(monitor::Accounts::new(store, vault, LoginLimits::default()));
+    accounts
+        .ensure_admin("root", "root-password-1")
+        .await
+        .unwrap();
+    let (_, who) = accounts
+        .login("root", "root-password-1", None)
+        .await
+        .unwrap();
+    assert_eq!(who.role(), model::Role::Admin);
+    let alerts = monitor::alerts::AlertService::open(accounts, at, "mailto:ops@example.com")
+        .await
+        .unwrap();
+    (alerts, who)
+}
