@@ -209,3 +209,49 @@ async fn channels_and_push_endpoints_on_private_networks_are_refused() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_rule_with_an_absurd_price_is_refused_before_it_is_kept() {
+    let h = Harness::new(1).await;
+    let (alerts, root) = strict_service(&h).await;
+    let d = alerts
+        .add_channel(&root, "discord", "discord://1/token-abcdefgh")
+        .await
+        .unwrap();
+    for (condition, field) in [
+        (
+            Condition::PriceAtOrBelow {
+                price: "100000000000000000000".parse().unwrap(),
+            },
+            "price",
+        ),
+        (
+            Condition::PriceAtOrBelow {
+                price: "0.000001".parse().unwrap(),
+            },
+            "price",
+        ),
+        (
+            Condition::DropAmount {
+                amount: "100000000000000000000".parse().unwrap(),
+            },
+            "amount",
+        ),
+    ] {
+        let rule = Rule {
+            id: String::new(),
+            name: "absurd".into(),
+            scope: Scope::default(),
+            condition,
+            channels: vec![d.id.clone()],
+            cooldown_secs: 0,
+            paused: false,
+            created: Utc::now(),
+        };
+        match alerts.save_rule(&root, rule).await {
+            Err(monitor::alerts::AlertError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(alerts.rules().is_empty());
+}

@@ -233,9 +233,13 @@ impl AlertService {
         rule.scope.keywords.retain(|k| !k.trim().is_empty());
         rule.scope.sizes.retain(|k| !k.trim().is_empty());
         match &rule.condition {
-            model::Condition::PriceAtOrBelow { price } if price.is_sign_negative() => {
-                return Err(invalid("price", "The price cannot be negative."));
+            // Bounded like every price (model::money): 0 to 10^9, 4 decimals.
+            model::Condition::PriceAtOrBelow { price } => {
+                if let Err(e) = model::money::check_price(*price) {
+                    return Err(invalid("price", format!("{e}.")));
+                }
             }
+
             model::Condition::DropPercent { percent }
                 if *percent <= 0.into() || *percent >= 100.into() =>
             {
@@ -246,6 +250,14 @@ impl AlertService {
             }
             model::Condition::DropAmount { amount } if *amount <= 0.into() => {
                 return Err(invalid("amount", "A drop amount is more than 0."));
+            }
+            model::Condition::DropAmount { amount }
+                if model::money::check_price(*amount).is_err() =>
+            {
+                return Err(invalid(
+                    "amount",
+                    "A drop amount is at most 1000000000, with at most 4 decimals.",
+                ));
             }
             _ => {}
         }
