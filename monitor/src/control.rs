@@ -78,19 +78,7 @@ impl Control {
         key: &str,
         edit: SourceEdit,
     ) -> Result<Source, ControlError> {
-        who.require(Role::Editor)?;
-        let before = self.source(key)?;
-        let after = self.engine.update_source(key, edit).await?;
-        self.accounts
-            .audit(
-                who,
-                "source.edit",
-                key,
-                Some(source_json(&before)),
-                Some(source_json(&after)),
-            )
-            .await?;
-        Ok(after)
+        self.change_source(who, key, Some(edit), None).await
     }
 
     pub async fn set_source_enabled(
@@ -99,23 +87,59 @@ impl Control {
         key: &str,
         enabled: bool,
     ) -> Result<Source, ControlError> {
+        self.change_source(who, key, None, Some(enabled)).await
+    }
+
+    /// Edits a source and pauses or resumes it, as one change: a field
+    /// refused leaves the source as it was, the others too (see
+    /// [`Engine::change_source`]). Audited as what it did: the edit, then
+    /// the pause or resume.
+    pub async fn change_source(
+        &self,
+        who: &Identity,
+        key: &str,
+        edit: Option<SourceEdit>,
+        enabled: Option<bool>,
+    ) -> Result<Source, ControlError> {
         who.require(Role::Editor)?;
         let before = self.source(key)?;
-        let after = self.engine.set_enabled(key, enabled).await?;
-        let action = if enabled {
-            "source.resume"
-        } else {
-            "source.pause"
-        };
-        self.accounts
-            .audit(
-                who,
-                action,
-                key,
-                Some(json!({ "enabled": before.enabled })),
-                Some(json!({ "enabled": enabled })),
-            )
+        let edited = edit.is_some();
+        let after = self
+            .engine
+            .change_source(key, edit.unwrap_or_default(), enabled)
             .await?;
+        if edited {
+            // The edit as it would read alone: the pause or resume is its own entry.
+            let edit_only = Source {
+                enabled: before.enabled,
+                ..after.clone()
+            };
+            self.accounts
+                .audit(
+                    who,
+                    "source.edit",
+                    key,
+                    Some(source_json(&before)),
+                    Some(source_json(&edit_only)),
+                )
+                .await?;
+        }
+        if let Some(enabled) = enabled {
+            let action = if enabled {
+                "source.resume"
+            } else {
+                "source.pause"
+            };
+            self.accounts
+                .audit(
+                    who,
+                    action,
+                    key,
+                    Some(json!({ "enabled": before.enabled })),
+                    Some(json!({ "enabled": enabled })),
+                )
+                .await?;
+        }
         Ok(after)
     }
 
@@ -225,9 +249,12 @@ impl Control {
         }
         let account = oxylabs_account(user.into(), password.into(), api)?;
         let (vault, store) = (&self.accounts.vault, self.accounts.store());
-        vault.put(store, OXY_USER, user).await?;
-        vault.put(store, OXY_PASSWORD, password).await?;
-        vault.put(store, OXY_API, api).await?;
+        vault
+            .put_all(
+                store,
+                &[(OXY_USER, user), (OXY_PASSWORD, password), (OXY_API, api)],
+            )
+            .await?;
         self.engine.set_oxylabs(Some(account));
         self.accounts
             .audit(
@@ -309,14 +336,20 @@ impl Control {
             .then(|| url::Url::parse(api))
             .transpose()
             .map_err(|e| EngineError::InvalidSource(format!("{api:?} is not an address: {e}")))?;
+        let names = [
+            format!("popmart/{region}/client-key"),
+            format!("popmart/{region}/salt"),
+            format!("popmart/{region}/api"),
+        ];
         vault
-            .put(store, &format!("popmart/{region}/client-key"), client_key)
-            .await?;
-        vault
-            .put(store, &format!("popmart/{region}/salt"), salt)
-            .await?;
-        vault
-            .put(store, &format!("popmart/{region}/api"), api)
+            .put_all(
+                store,
+                &[
+                    (names[0].as_str(), client_key),
+                    (names[1].as_str(), salt),
+                    (names[2].as_str(), api),
+                ],
+            )
             .await?;
         let api = api_url;
         self.engine.set_popmart_keys(

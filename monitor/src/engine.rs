@@ -61,6 +61,11 @@ pub struct EngineConfig {
     /// Environment variables a JSON source's headers may name as `${NAME}`
     /// (`--source-env`); any other is refused.
     pub source_env: Vec<String>,
+    /// A complete read that no longer lists more than this share of a
+    /// source's products (0.5: half) is held as suspect: nothing is removed
+    /// until the next read confirms it (a shop that glitches and answers an
+    /// empty catalogue once must not empty Dropwatch's). 1.0 turns it off.
+    pub hold_shrink: f64,
 }
 
 impl Default for EngineConfig {
@@ -75,6 +80,7 @@ impl Default for EngineConfig {
             popmart_politeness: crate::sources::popmart::politeness(),
             outbound: crate::outbound::Policy::strict(),
             source_env: vec![],
+            hold_shrink: 0.5,
         }
     }
 }
@@ -340,6 +346,9 @@ pub(crate) struct SourceTask {
     pub(crate) progress: Mutex<RunProgress>,
     pub(crate) last_complete_pages: AtomicU32,
     pub(crate) wake: Notify,
+    /// The last complete read dropped most of the catalogue at once; its
+    /// removals wait for the next read to confirm them.
+    pub(crate) shrink_held: AtomicBool,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -504,6 +513,7 @@ impl Engine {
             running: AtomicBool::new(false),
             last_complete_pages: AtomicU32::new(0),
             wake: Notify::new(),
+            shrink_held: AtomicBool::new(false),
             handle: Mutex::new(None),
         });
         self.sources.lock().insert(source.key, task.clone());
@@ -661,19 +671,8 @@ impl Engine {
         key: &str,
         enabled: bool,
     ) -> Result<Source, EngineError> {
-        let task = self.task(key)?;
-        let source = {
-            let mut s = task.source.lock();
-            s.enabled = enabled;
-            s.clone()
-        };
-        self.store.save_source(&source).await?;
-        if enabled {
-            self.spawn_scheduler(&task);
-        } else if let Some(h) = task.handle.lock().take() {
-            h.abort();
-        }
-        Ok(source)
+        self.change_source(key, SourceEdit::default(), Some(enabled))
+            .await
     }
 
     /// Renames a source or changes its address or interval. A new interval
@@ -681,20 +680,30 @@ impl Engine {
     pub async fn update_source(
         self: &Arc<Self>,
         key: &str,
+        edit: SourceEdit,
+    ) -> Result<Source, EngineError> {
+        self.change_source(key, edit, None).await
+    }
+
+    /// Edits a source and pauses or resumes it, as one change: every field
+    /// is checked before any is applied, and the source is saved once, so a
+    /// refused field (or a failed save) leaves it as it was.
+    pub async fn change_source(
+        self: &Arc<Self>,
+        key: &str,
         mut edit: SourceEdit,
+        enabled: Option<bool>,
     ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
+        let kind = task.source.lock().kind.clone();
         let url = edit.url.as_deref().map(source_url).transpose()?;
-        let is_amazon = task.source.lock().kind == model::SOURCE_KIND_AMAZON;
-        if let Some(u) = url.as_ref().filter(|_| !is_amazon) {
+        if let Some(u) = url.as_ref().filter(|_| kind != model::SOURCE_KIND_AMAZON) {
             self.check_address(u).await?;
         }
         if let Some(i) = edit.interval {
             check_interval(i)?;
         }
-        let mut page = edit.page;
-        let kind = task.source.lock().kind.clone();
-        if let Some(p) = &mut page {
+        if let Some(p) = &mut edit.page {
             check_page_settings(&kind, p)?;
         }
         if edit.json.is_some() {
@@ -710,23 +719,20 @@ impl Engine {
             edit.amazon = probe.amazon;
             edit.popmart = probe.popmart;
         }
-        let source = {
+        // Everything is valid: apply it all, then save once.
+        let (before, after) = {
             let mut s = task.source.lock();
+            let before = s.clone();
             if let Some(name) = edit.name.filter(|n| !n.trim().is_empty()) {
                 s.name = name.trim().to_string();
             }
-            if let Some(url) = url {
+            if let Some(url) = &url {
                 s.url = url.as_str().trim_end_matches('/').to_string();
-                if s.kind == model::SOURCE_KIND_POPMART {
-                    self.fetcher
-                        .gates
-                        .set_rules(&host_key(&url), self.cfg.popmart_politeness.clone());
-                }
             }
             if let Some(i) = edit.interval {
                 s.interval_secs = i.as_secs().max(1);
             }
-            if let Some(p) = page {
+            if let Some(p) = edit.page {
                 s.page = p;
             }
             if let Some(j) = edit.json {
@@ -738,10 +744,33 @@ impl Engine {
             if let Some(p) = edit.popmart {
                 s.popmart = Some(p);
             }
-            s.clone()
+            if let Some(e) = enabled {
+                s.enabled = e;
+            }
+            (before, s.clone())
         };
-        self.store.save_source(&source).await?;
-        Ok(source)
+        if let Err(e) = self.store.save_source(&after).await {
+            // Not saved: back to what it was (keeping what a run changed meanwhile).
+            let mut s = task.source.lock();
+            let blocked = s.blocked;
+            *s = Source { blocked, ..before };
+            return Err(e.into());
+        }
+        if let (Some(url), true) = (&url, kind == model::SOURCE_KIND_POPMART) {
+            self.fetcher
+                .gates
+                .set_rules(&host_key(url), self.cfg.popmart_politeness.clone());
+        }
+        match enabled {
+            Some(true) => self.spawn_scheduler(&task),
+            Some(false) => {
+                if let Some(h) = task.handle.lock().take() {
+                    h.abort();
+                }
+            }
+            None => {}
+        }
+        Ok(after)
     }
 
     /// Stops polling a source and forgets it (its products' history stays).

@@ -6,18 +6,30 @@
 //! client that falls too far behind the broadcast (it lags) is switched back
 //! to reading the store. Either way it receives every event exactly once, in
 //! order — the guarantee `/api/live?since=SEQ` documents.
+//!
+//! Catching up is bounded: each client reads the store a page at a time
+//! (its cost follows the page, see `Store::events_since`), holds one page
+//! at most, and at most [`CATCHUP_READS`] clients read at once, so a crowd
+//! of clients asking for the whole history (`since=0`) queues behind each
+//! other instead of crowding out the poller's writes. The server's own
+//! feeds (alerts, repricing) do not queue. A cursor beyond the newest event
+//! means "from now".
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::Semaphore;
 
 use model::Event;
 
 use crate::store::{Store, StoreError};
 
 /// How many events one store read brings in while catching up.
-const BACKLOG_PAGE: usize = 500;
+const BACKLOG_PAGE: usize = 200;
+
+/// How many clients may read the backlog from the store at once.
+pub const CATCHUP_READS: usize = 4;
 
 /// The broadcast side: the engine publishes every committed event here.
 #[derive(Clone)]
@@ -26,6 +38,8 @@ pub struct LiveHub {
     /// Feeds the server keeps for itself (the alert service), which are not
     /// browsers and so not counted as live clients.
     internal: Arc<std::sync::atomic::AtomicUsize>,
+    /// Turns to read the backlog from the store (clients only).
+    catchup: Arc<Semaphore>,
 }
 
 impl Default for LiveHub {
@@ -34,6 +48,7 @@ impl Default for LiveHub {
         LiveHub {
             tx,
             internal: Arc::default(),
+            catchup: Arc::new(Semaphore::new(CATCHUP_READS)),
         }
     }
 }
@@ -57,6 +72,8 @@ impl LiveHub {
 /// One client's ordered, gap-free stream of events.
 pub struct LiveFeed {
     store: Arc<Store>,
+    /// A turn to read the store while catching up; `None` for the server's own feeds.
+    catchup: Option<Arc<Semaphore>>,
     rx: broadcast::Receiver<Arc<Event>>,
     last: u64,
     backlog: VecDeque<Event>,
@@ -80,15 +97,18 @@ impl LiveFeed {
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut feed = LiveFeed::new(store, hub, since);
         feed.internal = Some(hub.internal.clone());
+        feed.catchup = None;
         feed
     }
 
-    /// Starts a feed of the events after `since`.
+    /// Starts a feed of the events after `since` (after the newest one
+    /// when `since` is beyond it).
     pub fn new(store: Arc<Store>, hub: &LiveHub, since: u64) -> Self {
         LiveFeed {
             rx: hub.tx.subscribe(),
+            last: since.min(store.last_seq()),
             store,
-            last: since,
+            catchup: Some(hub.catchup.clone()),
             backlog: VecDeque::new(),
             catching_up: true,
             internal: None,
@@ -108,6 +128,15 @@ impl LiveFeed {
                 return Ok(Some(e));
             }
             if self.catching_up {
+                let _turn = match &self.catchup {
+                    Some(s) => Some(
+                        s.clone()
+                            .acquire_owned()
+                            .await
+                            .expect("the catch-up semaphore is never closed"),
+                    ),
+                    None => None,
+                };
                 let page = self.store.events_since(self.last, BACKLOG_PAGE).await?;
                 if page.is_empty() {
                     self.catching_up = false;

@@ -118,8 +118,24 @@ impl Engine {
         if read.complete && read.error.is_none() && read.own_error.is_none() {
             let state = self.state.lock();
             let now = Utc::now();
-            for p in state.values() {
-                if p.source == source.key && !p.removed && !read.seen.contains(&p.key) {
+            let listed = state
+                .values()
+                .filter(|p| p.source == source.key && !p.removed);
+            let (mut count, mut missing) = (0usize, vec![]);
+            for p in listed {
+                count += 1;
+                if !read.seen.contains(&p.key) {
+                    missing.push(p);
+                }
+            }
+            if self.hold_shrink(task, missing.len(), count) {
+                tracing::warn!(source = %source.key, "held: {} of {count} products not listed", missing.len());
+                run.skipped.push(format!(
+                    "{} of {count} products were not listed this time and are kept: a catalogue that shrinks this much in one read is removed only when the next read confirms it",
+                    missing.len()
+                ));
+            } else {
+                for p in missing {
                     after.add(removal(p, now));
                 }
             }
@@ -455,6 +471,25 @@ impl Engine {
         }
         // Stopped at max_pages: the catalogue may go on, so nothing is "removed".
         read
+    }
+
+    /// Whether this complete read's removals wait: more than `hold_shrink`
+    /// of the listed products (and at least 2) missing at once is held the
+    /// first time, and removed when the next complete read confirms it. A
+    /// read without such a shrink ends the suspicion.
+    fn hold_shrink(&self, task: &SourceTask, missing: usize, listed: usize) -> bool {
+        let big = missing >= 2 && (missing as f64) > self.cfg.hold_shrink * listed as f64;
+        if !big {
+            task.shrink_held.store(false, Ordering::SeqCst);
+            return false;
+        }
+        if task.shrink_held.swap(false, Ordering::SeqCst) {
+            // Held by the last read: confirmed, remove now.
+            false
+        } else {
+            task.shrink_held.store(true, Ordering::SeqCst);
+            true
+        }
     }
 
     /// Raises `blocked` when a source stops showing its catalogue, and

@@ -252,6 +252,11 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub source_env: Vec<String>,
+    /// A complete read that no longer lists more than this percentage of a
+    /// source's products is held as suspect, and its products are removed
+    /// only when the next read confirms it (100 turns this off).
+    #[arg(long, env = "DROPWATCH_HOLD_SHRINK", default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub hold_shrink: u8,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -14,6 +14,12 @@
 //! opened with the cookie must therefore come from Dropwatch's own origin
 //! (browsers always send `Origin` on a handshake): otherwise any such page
 //! could read the feed (cross-site WebSocket hijacking).
+//!
+//! A client that stops reading is not buffered for: each message must be
+//! taken within [`SEND_DEADLINE`], or the socket is closed (code 4408 when
+//! the close can still be sent) and the client reconnects with `since`. So a
+//! stalled socket holds one message at most, and a revoked credential's
+//! sockets close within the recheck period plus that deadline, reading or not.
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -37,6 +43,27 @@ pub struct LiveQuery {
 
 /// How often an open socket's credential is checked again.
 const RECHECK: Duration = Duration::from_secs(5);
+
+/// How long one message may wait for a client to take it.
+const SEND_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Sends one message, or gives up after [`SEND_DEADLINE`]: `false` means the
+/// socket is done with.
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_DEADLINE, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Closes with `code`, if the client still takes anything at all.
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.send(frame)).await;
+}
 
 pub async fn handler(
     ws: WebSocketUpgrade,
@@ -71,27 +98,23 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
         tokio::select! {
             _ = recheck.tick() => {
                 if !state.accounts.still_valid(&who).await {
-                    let _ = socket.send(Message::Close(Some(CloseFrame {
-                        code: 4401,
-                        reason: "signed out or token revoked".into(),
-                    }))).await;
+                    close(&mut socket, 4401, "signed out or token revoked").await;
                     return;
                 }
             }
             next = feed.next() => match next {
                 Ok(Some(event)) => {
                     let text = serde_json::to_string(&event).expect("events always serialise");
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if !send(&mut socket, Message::Text(text.into())).await {
+                        tracing::info!("closed a live socket that did not take an event within {SEND_DEADLINE:?}");
+                        close(&mut socket, 4408, "too slow: reconnect with since to resume").await;
                         return;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!("live feed stopped: {e}");
-                    let _ = socket.send(Message::Close(Some(CloseFrame {
-                        code: 1011,
-                        reason: "could not read events; reconnect to resume".into(),
-                    }))).await;
+                    close(&mut socket, 1011, "could not read events; reconnect to resume").await;
                     return;
                 }
             },
@@ -103,10 +126,5 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
             _ = shutdown.changed() => break,
         }
     }
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code: 1001,
-            reason: "server shutting down".into(),
-        })))
-        .await;
+    close(&mut socket, 1001, "server shutting down").await;
 }

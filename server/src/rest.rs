@@ -291,7 +291,10 @@ async fn add_source(
     Ok((status, Json(s)).into_response())
 }
 
+/// A source's changes; fields left out stay as they are. A field this
+/// does not know is refused (422), like an invalid one: nothing changes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct SourceEditBody {
     name: Option<String>,
     url: Option<String>,
@@ -308,7 +311,8 @@ struct SourceEditBody {
     popmart: Option<model::PopmartSettings>,
 }
 
-/// Changes a source's name, address, interval, or pauses/resumes it (editor).
+/// Changes a source's name, address, interval, or pauses/resumes it
+/// (editor), as one change: when a field is refused (422), nothing changes.
 #[utoipa::path(patch, path = "/api/v1/sources/{key}", params(("key" = String, Path)), request_body = SourceEditBody,
     responses((status = 200, body = Source), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn edit_source(
@@ -318,48 +322,33 @@ async fn edit_source(
     Json(b): Json<SourceEditBody>,
 ) -> ApiResult<Json<Source>> {
     allow(&who, Role::Editor)?;
-    let mut s = None;
-    if b.name.is_some()
+    let edits = b.name.is_some()
         || b.url.is_some()
         || b.interval_secs.is_some()
         || b.page.is_some()
         || b.json.is_some()
         || b.amazon.is_some()
-        || b.popmart.is_some()
-    {
-        s = Some(
-            state
-                .control
-                .edit_source(
-                    &who,
-                    &key,
-                    SourceEdit {
-                        name: b.name,
-                        url: b.url,
-                        interval: b.interval_secs.map(Duration::from_secs),
-                        page: b.page,
-                        json: b.json.clone(),
-                        amazon: b.amazon.clone(),
-                        popmart: b.popmart.clone(),
-                    },
-                )
-                .await?,
-        );
+        || b.popmart.is_some();
+    if !edits && b.enabled.is_none() {
+        return Err(Problem::invalid(
+            "Give at least one of name, url, interval_secs, enabled, page, json, amazon, popmart.",
+        ));
     }
-    if let Some(enabled) = b.enabled {
-        s = Some(
-            state
-                .control
-                .set_source_enabled(&who, &key, enabled)
-                .await?,
-        );
-    }
-    match s {
-        Some(s) => Ok(Json(s)),
-        None => Err(Problem::invalid(
-            "Give at least one of name, url, interval_secs, enabled, page.",
-        )),
-    }
+    let edit = edits.then(|| SourceEdit {
+        name: b.name,
+        url: b.url,
+        interval: b.interval_secs.map(Duration::from_secs),
+        page: b.page,
+        json: b.json,
+        amazon: b.amazon,
+        popmart: b.popmart,
+    });
+    Ok(Json(
+        state
+            .control
+            .change_source(&who, &key, edit, b.enabled)
+            .await?,
+    ))
 }
 
 /// Stops watching a source (its products' history stays) (editor).
@@ -546,10 +535,11 @@ async fn list_events(
     Query(q): Query<EventsQuery>,
 ) -> ApiResult<Json<EventPage>> {
     allow(&who, Role::Viewer)?;
-    let since = q.since.unwrap_or(0);
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
     let store = state.engine.store();
     let last_seq = store.last_seq();
+    // A cursor beyond the newest event means "from now" (it never wraps).
+    let since = q.since.unwrap_or(0).min(last_seq);
     let events = store
         .events_since(since, limit)
         .await
@@ -591,14 +581,19 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(u)).into_response())
 }
 
+/// A user's changes; fields left out stay as they are. A field this does
+/// not know is refused (422), like an invalid one: nothing changes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 struct UserEditBody {
     role: Option<Role>,
     /// A new password; ends the user's sessions and revokes their API tokens.
     password: Option<String>,
 }
 
-/// Changes a user's role or password (admin).
+/// Changes a user's role, password or both (admin), as one change: when a
+/// field is refused (422: the only admin cannot be demoted, the password is
+/// too short), nothing changes.
 #[utoipa::path(patch, path = "/api/v1/users/{name}", params(("name" = String, Path)), request_body = UserEditBody,
     responses((status = 200, body = User), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn edit_user(
@@ -608,20 +603,12 @@ async fn edit_user(
     Json(b): Json<UserEditBody>,
 ) -> ApiResult<Json<User>> {
     allow(&who, Role::Admin)?;
-    if let Some(pw) = &b.password {
-        state.accounts.reset_password(&who, &name, pw).await?;
-    }
-    let user = match b.role {
-        Some(role) => state.accounts.set_role(&who, &name, role).await?,
-        None => state
+    Ok(Json(
+        state
             .accounts
-            .users(&who)
-            .await?
-            .into_iter()
-            .find(|u| u.name == name.to_lowercase())
-            .ok_or_else(|| Problem::not_found(&format!("user {name:?}")))?,
-    };
-    Ok(Json(user))
+            .edit_user(&who, &name, b.role, b.password.as_deref())
+            .await?,
+    ))
 }
 
 /// Deletes a user with their sessions and tokens (admin). The last admin cannot be deleted.

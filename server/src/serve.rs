@@ -133,6 +133,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .map(|v| v.trim().to_string())
                 .filter(|v| !v.is_empty())
                 .collect(),
+            hold_shrink: f64::from(args.hold_shrink) / 100.0,
             ..EngineConfig::default()
         },
     )

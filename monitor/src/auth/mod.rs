@@ -7,6 +7,10 @@
 //! [`crate::control`]. The server calls these for every page, server
 //! function, REST route and socket; the UI only hides what a role cannot do.
 //!
+//! A change is checked whole before anything is written: a request refused
+//! for one of its fields changes nothing (`users.rs` edits a user's role and
+//! password in one transaction).
+//!
 //! What is stored: argon2id hashes of passwords; the SHA-256 of session
 //! cookies and of token secrets (they are 256-bit random, so a leaked
 //! database does not yield a usable credential); secrets that must be read
@@ -14,6 +18,7 @@
 
 mod limit;
 pub mod secret;
+mod users;
 pub mod vault;
 
 use std::net::IpAddr;
@@ -452,39 +457,9 @@ impl Accounts {
     /// The last admin cannot be demoted or deleted: nobody could manage users.
     async fn keep_an_admin(&self, row: &UserRow) -> Result<(), AuthError> {
         if row.user.role == Role::Admin && self.store.admin_count().await? <= 1 {
-            return Err(AuthError::Invalid(
-                "This is the only admin; make another user admin first.".into(),
-            ));
+            return Err(only_admin());
         }
         Ok(())
-    }
-
-    pub async fn set_role(
-        &self,
-        who: &Identity,
-        name: &str,
-        role: Role,
-    ) -> Result<User, AuthError> {
-        who.require(Role::Admin)?;
-        let mut row = self.existing(name).await?;
-        if row.user.role == role {
-            return Ok(row.user);
-        }
-        if role != Role::Admin {
-            self.keep_an_admin(&row).await?;
-        }
-        let before = row.user.role;
-        row.user.role = role;
-        self.store.save_user(&row).await?;
-        self.audit(
-            who,
-            "user.role",
-            &row.user.name,
-            Some(json!({ "role": before })),
-            Some(json!({ "role": role })),
-        )
-        .await?;
-        Ok(row.user)
     }
 
     pub async fn delete_user(&self, who: &Identity, name: &str) -> Result<(), AuthError> {
@@ -500,75 +475,6 @@ impl Accounts {
             None,
         )
         .await?;
-        Ok(())
-    }
-
-    /// A user changes their own password (knowing the current one); their
-    /// other sessions end.
-    pub async fn change_password(
-        &self,
-        who: &Identity,
-        current: &str,
-        new: &str,
-    ) -> Result<(), AuthError> {
-        let name = who.viewer.user.clone().ok_or(AuthError::Unauthenticated)?;
-        if !matches!(who.credential, Credential::Session(_)) {
-            return Err(AuthError::Invalid(
-                "Passwords are changed from a signed-in browser, not with a token.".into(),
-            ));
-        }
-        let wrong = || AuthError::Invalid("The current password is not right.".into());
-        if current.len() > MAX_PASSWORD_BYTES {
-            return Err(wrong());
-        }
-        let attempt = self.limiter.begin(&name, None).await?;
-        let mut row = self.existing(&name).await?;
-        let (pw, phc) = (current.to_string(), row.password_hash.clone());
-        let ok = tokio::task::spawn_blocking(move || secret::verify_password(&pw, &phc))
-            .await
-            .unwrap_or(false);
-        if !ok {
-            return Err(wrong());
-        }
-        attempt.succeeded();
-        self.set_password(&mut row, new).await?;
-        let keep = match &who.credential {
-            Credential::Session(h) => Some(h.as_str()),
-            _ => None,
-        };
-        self.store.delete_sessions_of(&name, keep).await?;
-        self.audit(who, "user.password", &name, None, None).await?;
-        Ok(())
-    }
-
-    /// An admin sets another user's password; that user's sessions end and
-    /// their API tokens are revoked (a reset is what an admin does when an
-    /// account may be in other hands, and a token would outlive it).
-    pub async fn reset_password(
-        &self,
-        who: &Identity,
-        name: &str,
-        new: &str,
-    ) -> Result<(), AuthError> {
-        who.require(Role::Admin)?;
-        let mut row = self.existing(name).await?;
-        self.set_password(&mut row, new).await?;
-        self.store.delete_sessions_of(&row.user.name, None).await?;
-        for t in self.store.tokens(Some(&row.user.name)).await? {
-            if t.revoked.is_none() {
-                self.revoke_token(who, &t.id).await?;
-            }
-        }
-        self.audit(who, "user.password_reset", &row.user.name, None, None)
-            .await?;
-        Ok(())
-    }
-
-    async fn set_password(&self, row: &mut UserRow, new: &str) -> Result<(), AuthError> {
-        check_password(new)?;
-        row.password_hash = hash(new).await;
-        row.user.password_changed = Some(Utc::now());
-        self.store.save_user(row).await?;
         Ok(())
     }
 
@@ -673,24 +579,36 @@ impl Accounts {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> Result<(), AuthError> {
+        let entry = self.audit_entry(who, action, target, before, after);
+        self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// An audit entry with its id, not written yet (a change written in one
+    /// transaction writes its entries in the same one).
+    fn audit_entry(
+        &self,
+        who: &Identity,
+        action: &str,
+        target: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> AuditEntry {
         let at = Utc::now();
         let id = {
             let mut last = self.last_audit.lock();
             *last = (*last + 1).max(at.timestamp_micros());
             *last
         };
-        self.store
-            .append_audit(&AuditEntry {
-                id,
-                at,
-                actor: who.label.clone(),
-                action: action.into(),
-                target: target.into(),
-                before,
-                after,
-            })
-            .await?;
-        Ok(())
+        AuditEntry {
+            id,
+            at,
+            actor: who.label.clone(),
+            action: action.into(),
+            target: target.into(),
+            before,
+            after,
+        }
     }
 
     /// The audit log, newest first (admins only).
@@ -708,6 +626,11 @@ impl Accounts {
     pub async fn sweep(&self) -> Result<(), AuthError> {
         Ok(self.store.delete_expired_sessions(Utc::now()).await?)
     }
+}
+
+/// Why the last admin keeps the role (and the account).
+fn only_admin() -> AuthError {
+    AuthError::Invalid("This is the only admin; make another user admin first.".into())
 }
 
 fn session_identity(user: &User, hash: String) -> Identity {

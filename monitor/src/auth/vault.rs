@@ -160,6 +160,23 @@ impl Vault {
         Ok(())
     }
 
+    /// Seals and stores several secrets in one transaction: all are saved
+    /// or none (an account's user name and password belong together).
+    pub async fn put_all(&self, store: &Store, secrets: &[(&str, &str)]) -> Result<(), VaultError> {
+        let updated = Utc::now();
+        let rows: Vec<SecretRow> = secrets
+            .iter()
+            .map(|(name, plain)| SecretRow {
+                name: name.to_string(),
+                sealed: self.seal(plain),
+                hint: hint(plain),
+                updated,
+            })
+            .collect();
+        store.save_secrets(&rows).await?;
+        Ok(())
+    }
+
     /// The secret's value, for the server's own use (never for a page).
     pub async fn get(&self, store: &Store, name: &str) -> Result<Option<String>, VaultError> {
         match store.secret(name).await? {

@@ -16,7 +16,8 @@
 //!
 //! Fault kinds: `429` (with `Retry-After` when `retry_after` is given), `430`,
 //! `401` (password page), `500`, `hang` (never answers), `html` (a challenge
-//! page with status 200), `garbage` (broken JSON), `huge` (a 5 MB body).
+//! page with status 200), `garbage` (broken JSON), `huge` (a 5 MB body),
+//! `empty` (a valid but empty catalogue, as a glitching shop answers).
 //!
 //! It is used three ways: mounted under `/demo` in the Dropwatch server (the
 //! built-in demo source), standalone (`dropwatch demo-store`), and in-process
@@ -87,6 +88,9 @@ pub enum Fault {
     Garbage,
     #[serde(rename = "huge")]
     Huge,
+    /// A valid, empty catalogue (`{"products":[]}`): a glitching shop.
+    #[serde(rename = "empty")]
+    Empty,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -277,6 +281,7 @@ pub(crate) async fn fault_response(f: FaultSetting) -> Response {
         ),
         Fault::Garbage => json_text("{\"products\":[{\"id\":1,\"title\":\"Dunk\",\"variants\":[{\"id\":"),
         Fault::Huge => huge_json("{\"products\":[{\"id\":1,\"title\":\""),
+        Fault::Empty => json_text("{\"products\":[]}"),
     }
 }
 

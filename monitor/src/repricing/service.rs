@@ -389,13 +389,13 @@ impl Repricer {
         let shop = shop_at(&self.http, endpoint, token.trim())?;
         let name = shop.shop_name().await?;
         let store = self.store();
+        // Domain and token together: never one store's domain with another's token.
         self.accounts
             .vault
-            .put(store, SHOP_DOMAIN, domain.trim())
-            .await?;
-        self.accounts
-            .vault
-            .put(store, SHOP_TOKEN, token.trim())
+            .put_all(
+                store,
+                &[(SHOP_DOMAIN, domain.trim()), (SHOP_TOKEN, token.trim())],
+            )
             .await?;
         store.set_meta(SHOP_NAME_META, json!(name)).await?;
         *self.shop.write() = Some(Arc::new(shop));

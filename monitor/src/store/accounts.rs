@@ -37,6 +37,36 @@ pub struct TokenRow {
     pub secret_hash: String,
 }
 
+/// Which of a user's sessions an account change ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EndSessions {
+    None,
+    /// Every one (an admin's password reset).
+    All,
+    /// Every one but this (the SHA-256 of the cookie that asked).
+    AllBut(String),
+}
+
+/// One change to a user, written by [`Store::change_user`] in one
+/// transaction: all of it lands, or none of it.
+#[derive(Clone, Debug)]
+pub struct UserChange {
+    pub name: String,
+    /// The fields of the user's row to set (`role`, `password_hash`, ...).
+    pub set: Value,
+    /// The change demotes an admin: refused if it would leave none.
+    pub keep_an_admin: bool,
+    pub end_sessions: EndSessions,
+    /// Revoke every token of the user not revoked yet, as of this time.
+    pub revoke_tokens: Option<DateTime<Utc>>,
+    /// What the change did, for the audit log.
+    pub audit: Vec<AuditEntry>,
+}
+
+/// What the transaction of [`Store::change_user`] throws when no admin
+/// would remain.
+const NO_ADMIN_LEFT: &str = "dropwatch: no admin would remain";
+
 /// An encrypted secret (see `crate::auth::vault`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SecretRow {
@@ -142,6 +172,53 @@ impl Store {
             .bind(json!({ "name": name }))
             .await?;
         super::root_error(res.take_errors())
+    }
+
+    /// Applies a change to a user in one transaction: the row's fields, the
+    /// sessions ended, the tokens revoked and the audit entries. `Ok(false)`,
+    /// with nothing written, when it would leave no admin: checked again
+    /// inside the transaction, so two admins demoting each other at the same
+    /// moment cannot both succeed.
+    pub async fn change_user(&self, c: &UserChange) -> Result<bool> {
+        let mut sql =
+            String::from("BEGIN TRANSACTION;\nUPDATE type::record('user', $name) MERGE $set;\n");
+        let mut vars = serde_json::Map::new();
+        vars.insert("name".into(), json!(c.name));
+        vars.insert("set".into(), c.set.clone());
+        if c.keep_an_admin {
+            sql += &format!(
+                "IF count(SELECT id FROM user WHERE role = 'admin') < 1 {{ THROW \"{NO_ADMIN_LEFT}\"; }};\n"
+            );
+        }
+        match &c.end_sessions {
+            EndSessions::None => {}
+            EndSessions::All => sql += "DELETE session WHERE user = $name;\n",
+            EndSessions::AllBut(keep) => {
+                sql += "DELETE session WHERE user = $name AND record::id(id) != $keep;\n";
+                vars.insert("keep".into(), json!(keep));
+            }
+        }
+        if let Some(at) = c.revoke_tokens {
+            // `revoked` is null (or absent) while a token is valid.
+            sql += "UPDATE api_token SET revoked = $revoked WHERE owner = $name AND !revoked;\n";
+            vars.insert("revoked".into(), json!(at));
+        }
+        for (i, e) in c.audit.iter().enumerate() {
+            sql += &format!("CREATE type::record('audit', $audit_id_{i}) CONTENT $audit_{i};\n");
+            vars.insert(format!("audit_id_{i}"), json!(e.id));
+            vars.insert(format!("audit_{i}"), row(e));
+        }
+        sql += "COMMIT TRANSACTION;";
+        let mut res = self.db().query(sql).bind(Value::Object(vars)).await?;
+        let errors = res.take_errors();
+        if errors
+            .values()
+            .any(|e| e.to_string().contains(NO_ADMIN_LEFT))
+        {
+            return Ok(false);
+        }
+        super::root_error(errors)?;
+        Ok(true)
     }
 
     pub async fn admin_count(&self) -> Result<u64> {
@@ -268,6 +345,22 @@ impl Store {
             json!({ "name": s.name, "row": row(s) }),
         )
         .await
+    }
+
+    /// Saves several secrets in one transaction: all of them or none (an
+    /// account's user name and its password belong together).
+    pub async fn save_secrets(&self, secrets: &[SecretRow]) -> Result<()> {
+        let mut sql = String::from("BEGIN TRANSACTION;\n");
+        let mut vars = serde_json::Map::new();
+        for (i, s) in secrets.iter().enumerate() {
+            sql +=
+                &format!("UPSERT type::record('secret', $secret_name_{i}) CONTENT $secret_{i};\n");
+            vars.insert(format!("secret_name_{i}"), json!(s.name));
+            vars.insert(format!("secret_{i}"), row(s));
+        }
+        sql += "COMMIT TRANSACTION;";
+        let mut res = self.db().query(sql).bind(Value::Object(vars)).await?;
+        super::root_error(res.take_errors())
     }
 
     pub async fn secret(&self, name: &str) -> Result<Option<SecretRow>> {

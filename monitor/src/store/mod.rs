@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use surrealdb::engine::any::Any;
 use surrealdb::Surreal;
 
-pub use accounts::{SecretRow, SessionRow, TokenRow, UserRow};
+pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, UserRow};
 pub use deliveries::Delivery;
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;

@@ -77,11 +77,32 @@ impl Store {
     }
 
     /// Up to `limit` events with a sequence number above `since`, oldest first.
+    ///
+    /// Sequence numbers are dense, so the page is read as the id range
+    /// `since+1 ..= since+limit`: its cost follows `limit`, not how many
+    /// events come after `since` (an open range with `LIMIT` scanned them
+    /// all). Should that range hold nothing while later events exist (a gap
+    /// left by retention), the open range finds the next ones.
     pub async fn events_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
+        if limit == 0 {
+            return Ok(vec![]);
+        }
+        let from = since.saturating_add(1);
+        let to = from.saturating_add(limit as u64 - 1);
+        let page: Vec<Event> = decode(
+            self.rows(
+                "SELECT * OMIT id FROM event:[$from]..=[$to]",
+                json!({ "from": from, "to": to }),
+            )
+            .await?,
+        )?;
+        if !page.is_empty() || self.last_seq() <= to {
+            return Ok(page);
+        }
         decode(
             self.rows(
                 "SELECT * OMIT id FROM event:[$from].. LIMIT $limit",
-                json!({ "from": since.saturating_add(1), "limit": limit }),
+                json!({ "from": from, "limit": limit }),
             )
             .await?,
         )

@@ -42,20 +42,21 @@ pub fn start(args: &[&str], env: &[(&str, &str)]) -> Server {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dropwatch"));
-    cmd.args([
-        "serve",
-        "--addr",
-        "127.0.0.1:0",
-        "--db",
-        "mem://",
-        "--demo-products",
-        "20",
-        "--demo-change-every",
-        "off",
-        "--demo-interval",
-        "1s",
-    ])
-    .args(args)
+    // The defaults, unless the test gives the flag itself.
+    let defaults = [
+        ("--addr", "127.0.0.1:0"),
+        ("--db", "mem://"),
+        ("--demo-products", "20"),
+        ("--demo-change-every", "off"),
+        ("--demo-interval", "1s"),
+    ];
+    cmd.arg("serve");
+    for (flag, value) in defaults {
+        if !args.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.args(args)
     .current_dir(&dir)
     .env("LEPTOS_OUTPUT_NAME", "dropwatch")
     .env("LEPTOS_SITE_ROOT", site_root())
