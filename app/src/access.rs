@@ -196,10 +196,12 @@ pub async fn set_user_role(name: String, role: String) -> Result<FormResult, Ser
     let Some(role) = Role::parse(&role) else {
         return Ok(FormResult::field("role", format!("Unknown role {role:?}.")));
     };
-    Ok(match accounts()?.set_role(&who, &name, role).await {
-        Ok(u) => done(format!("{} is now {}.", u.name, u.role)),
-        Err(e) => refused(e),
-    })
+    Ok(
+        match accounts()?.edit_user(&who, &name, Some(role), None).await {
+            Ok(u) => done(format!("{} is now {}.", u.name, u.role)),
+            Err(e) => refused(e),
+        },
+    )
 }
 
 #[server]
@@ -209,8 +211,11 @@ pub async fn reset_user_password(
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(Role::Admin)?;
     Ok(
-        match accounts()?.reset_password(&who, &name, &password).await {
-            Ok(()) => done(format!(
+        match accounts()?
+            .edit_user(&who, &name, None, Some(&password))
+            .await
+        {
+            Ok(_) => done(format!(
                 "New password set for {name}; their sessions were signed out and their API tokens revoked."
             )),
             Err(e) => refused(e),

@@ -181,8 +181,11 @@ pub async fn save_rule(
             Err(e) => return Ok(FormResult::field("cooldown", e)),
         },
     };
+    let id = opt(&id).unwrap_or_default();
+    // Saving a rule again keeps it paused or running, as it was.
+    let paused = alerts.rule(&id).is_ok_and(|r| r.paused);
     let rule = Rule {
-        id: opt(&id).unwrap_or_default(),
+        id,
         name: name.unwrap_or_default(),
         scope: model::Scope {
             keywords: keywords
@@ -200,7 +203,7 @@ pub async fn save_rule(
         condition,
         channels,
         cooldown_secs,
-        paused: false,
+        paused,
         created: chrono::Utc::now(),
     };
     result_of(alerts.save_rule(&who, rule).await, |r| {

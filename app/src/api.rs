@@ -901,13 +901,16 @@ pub async fn edit_source(
         .await
     {
         Ok(s) => s,
-        // The same reading of the engine's words as when adding a source;
-        // the edit form has the ASINs and the Pop Mart target fields.
+        // A refusal (nothing was changed) is shown next to its field, read
+        // from the engine's words as when adding a source; the edit form has
+        // the address, the interval, the ASINs and the Pop Mart target.
         Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
-            match added_err_field(&m) {
-                Some(field @ ("asins" | "popmart_target")) => return fail(field, m),
-                _ => return Err(words("could not save the source", m)),
-            }
+            let field = match added_err_field(&m) {
+                Some(field @ ("asins" | "popmart_target")) => field,
+                _ if m.contains("interval") => "interval",
+                _ => "url",
+            };
+            return fail(field, m);
         }
         Err(e) => return Err(words("could not save the source", e)),
     };

@@ -404,23 +404,31 @@ pub async fn link_product(
         }
         Err(e) => return result_of::<()>(Err(e), "", |_| String::new()),
     };
-    let proposed = c.repricing.propose_now(&who, &link.id).await;
-    result_of(proposed, "", |pr| match pr.proposed {
-        Some(price) => format!(
-            "Linked {} to {}; proposed {price} (now {}).",
-            p.title,
-            link.target_title,
-            link.target_price
-                .map(|x| x.to_string())
-                .unwrap_or_else(|| "?".into())
+    let said = match c.repricing.propose_now(&who, &link.id).await {
+        Ok(pr) => match pr.proposed {
+            Some(price) => format!(
+                "Linked {} to {}; proposed {price} (now {}).",
+                p.title,
+                link.target_title,
+                link.target_price
+                    .map(|x| x.to_string())
+                    .unwrap_or_else(|| "?".into())
+            ),
+            None => format!(
+                "Linked {} to {}; {}",
+                p.title,
+                link.target_title,
+                pr.note.unwrap_or_default()
+            ),
+        },
+        // The link is made: a proposal that cannot be made now does not
+        // undo it, so the answer says what was done, not a failure.
+        Err(e) => format!(
+            "Linked {} to {}; no price proposed yet ({e}): press \"Propose\" on the link.",
+            p.title, link.target_title
         ),
-        None => format!(
-            "Linked {} to {}; {}",
-            p.title,
-            link.target_title,
-            pr.note.unwrap_or_default()
-        ),
-    })
+    };
+    result_of(Ok(()), "", |_| said)
 }
 
 /// Undoes [`crate::ui::encode_segment`] (a pasted product address).

@@ -268,6 +268,71 @@ async fn changing_a_password_ends_other_sessions() {
 }
 
 #[tokio::test]
+async fn a_user_edit_refused_for_one_field_changes_nothing() {
+    let (a, root) = with_admin().await;
+    let (root_cookie, _) = a.login("root", "root-password-1", None).await.unwrap();
+    // Issue 23: the only admin, demoted and given a new password at once.
+    let r = a
+        .edit_user(
+            &root,
+            "root",
+            Some(Role::Viewer),
+            Some("a-new-password-123"),
+        )
+        .await;
+    assert!(
+        matches!(&r, Err(AuthError::Invalid(m)) if m.contains("only admin")),
+        "{r:?}"
+    );
+    assert!(
+        a.session(&root_cookie).await.unwrap().is_some(),
+        "the admin's sessions stay"
+    );
+    assert!(a.login("root", "a-new-password-123", None).await.is_err());
+    assert!(a.login("root", "root-password-1", None).await.is_ok());
+
+    a.create_user(&root, "ed", Role::Editor, "ed-password-1")
+        .await
+        .unwrap();
+    let (ed_cookie, ed) = a.login("ed", "ed-password-1", None).await.unwrap();
+    let (_, secret) = a.create_token(&ed, "ci", Role::Editor).await.unwrap();
+    // Promoted, with a password too short: neither happens.
+    let r = a
+        .edit_user(&root, "ed", Some(Role::Admin), Some("short"))
+        .await;
+    assert!(matches!(r, Err(AuthError::Invalid(_))), "{r:?}");
+    assert_eq!(
+        a.session(&ed_cookie).await.unwrap().unwrap().role(),
+        Role::Editor
+    );
+    assert!(a.token(&secret).await.unwrap().is_some());
+    let before = a.audit_log(&root, None, 100).await.unwrap();
+
+    // Both fine: both happen, the sessions and tokens go, each is audited.
+    let u = a
+        .edit_user(&root, "ed", Some(Role::Viewer), Some("ed-password-2"))
+        .await
+        .unwrap();
+    assert_eq!(u.role, Role::Viewer);
+    assert!(u.password_changed.is_some());
+    assert!(a.session(&ed_cookie).await.unwrap().is_none());
+    assert!(a.token(&secret).await.unwrap().is_none());
+    assert!(a.login("ed", "ed-password-2", None).await.is_ok());
+    let log = a.audit_log(&root, None, 100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        &actions[..4],
+        [
+            "session.login",
+            "user.password_reset",
+            "token.revoke",
+            "user.role"
+        ]
+    );
+    assert_eq!(log.len(), before.len() + 4, "nothing else: {actions:?}");
+}
+
+#[tokio::test]
 async fn source_changes_need_an_editor_and_are_audited() {
     let engine = Engine::open(
         Store::open("mem://").await.unwrap(),

@@ -59,8 +59,10 @@ fn default_cooldown() -> u64 {
     900
 }
 
-/// A rule's changes; fields left out stay as they are.
+/// A rule's changes; fields left out stay as they are. A field this does
+/// not know is refused (422), like an invalid one: nothing changes.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RuleEditBody {
     name: Option<String>,
     scope: Option<Scope>,
@@ -105,7 +107,8 @@ pub async fn create_rule(
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }
 
-/// Changes a rule (editors); pause or resume with `paused`.
+/// Changes a rule (editors); pause or resume with `paused`. Checked whole
+/// and saved once: when a field is refused (422), nothing changes.
 #[utoipa::path(patch, path = "/api/v1/rules/{id}", params(("id" = String, Path)), request_body = RuleEditBody,
     responses((status = 200, body = Rule), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn edit_rule(

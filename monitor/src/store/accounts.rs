@@ -181,10 +181,10 @@ impl Store {
     /// moment cannot both succeed.
     pub async fn change_user(&self, c: &UserChange) -> Result<bool> {
         let mut sql =
-            String::from("BEGIN TRANSACTION;\nUPDATE type::record('user', $name) MERGE $set;\n");
+            String::from("BEGIN TRANSACTION;\nUPDATE type::record('user', $name) MERGE $fields;\n");
         let mut vars = serde_json::Map::new();
         vars.insert("name".into(), json!(c.name));
-        vars.insert("set".into(), c.set.clone());
+        vars.insert("fields".into(), c.set.clone());
         if c.keep_an_admin {
             sql += &format!(
                 "IF count(SELECT id FROM user WHERE role = 'admin') < 1 {{ THROW \"{NO_ADMIN_LEFT}\"; }};\n"
