@@ -31,10 +31,30 @@ const BACKLOG_PAGE: usize = 200;
 /// How many clients may read the backlog from the store at once.
 pub const CATCHUP_READS: usize = 4;
 
+/// An event as published to every feed: the event, and its JSON text,
+/// made once however many clients send it.
+pub struct Published {
+    pub event: Event,
+    json: std::sync::OnceLock<Arc<str>>,
+}
+
+impl Published {
+    pub fn new(event: Event) -> Published {
+        Published { event, json: std::sync::OnceLock::new() }
+    }
+
+    /// The event as the live socket sends it (encoded by the first client that asks).
+    pub fn json(&self) -> Arc<str> {
+        self.json
+            .get_or_init(|| serde_json::to_string(&self.event).expect("events always serialise").into())
+            .clone()
+    }
+}
+
 /// The broadcast side: the engine publishes every committed event here.
 #[derive(Clone)]
 pub struct LiveHub {
-    tx: broadcast::Sender<Arc<Event>>,
+    tx: broadcast::Sender<Arc<Published>>,
     /// Feeds the server keeps for itself (the alert service), which are not
     /// browsers and so not counted as live clients.
     internal: Arc<std::sync::atomic::AtomicUsize>,
@@ -57,7 +77,7 @@ impl LiveHub {
     pub fn publish(&self, events: &[Event]) {
         for e in events {
             // No receivers is fine: nobody is watching right now.
-            let _ = self.tx.send(Arc::new(e.clone()));
+            let _ = self.tx.send(Arc::new(Published::new(e.clone())));
         }
     }
 
@@ -74,7 +94,7 @@ pub struct LiveFeed {
     store: Arc<Store>,
     /// A turn to read the store while catching up; `None` for the server's own feeds.
     catchup: Option<Arc<Semaphore>>,
-    rx: broadcast::Receiver<Arc<Event>>,
+    rx: broadcast::Receiver<Arc<Published>>,
     last: u64,
     backlog: VecDeque<Event>,
     catching_up: bool,
@@ -122,10 +142,19 @@ impl LiveFeed {
 
     /// The next event; `Ok(None)` when the engine shuts down.
     pub async fn next(&mut self) -> Result<Option<Event>, StoreError> {
+        Ok(self.next_published().await?.map(|p| match Arc::try_unwrap(p) {
+            Ok(p) => p.event,
+            Err(shared) => shared.event.clone(),
+        }))
+    }
+
+    /// The next event as published, with its JSON text shared by every
+    /// client that received it live (what the socket sends).
+    pub async fn next_published(&mut self) -> Result<Option<Arc<Published>>, StoreError> {
         loop {
             if let Some(e) = self.backlog.pop_front() {
                 self.last = e.seq;
-                return Ok(Some(e));
+                return Ok(Some(Arc::new(Published::new(e))));
             }
             if self.catching_up {
                 let _turn = match &self.catchup {
@@ -146,9 +175,9 @@ impl LiveFeed {
                 continue;
             }
             match self.rx.recv().await {
-                Ok(e) if e.seq > self.last => {
-                    self.last = e.seq;
-                    return Ok(Some((*e).clone()));
+                Ok(e) if e.event.seq > self.last => {
+                    self.last = e.event.seq;
+                    return Ok(Some(e));
                 }
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => self.catching_up = true,

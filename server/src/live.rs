@@ -102,9 +102,10 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
                     return;
                 }
             }
-            next = feed.next() => match next {
+            next = feed.next_published() => match next {
                 Ok(Some(event)) => {
-                    let text = serde_json::to_string(&event).expect("events always serialise");
+                    // Encoded once for every client that gets it live.
+                    let text: &str = &event.json();
                     if !send(&mut socket, Message::Text(text.into())).await {
                         tracing::info!("closed a live socket that did not take an event within {SEND_DEADLINE:?}");
                         close(&mut socket, 4408, "too slow: reconnect with since to resume").await;
