@@ -7,7 +7,8 @@
 //! against DNS rebinding (`hosts.rs`) -> the sign-in gate (`auth.rs`: who is
 //! this, CSRF, 401/redirect; the client's address for throttling sign-ins
 //! comes from `client.rs`, where to go after it from `next_path.rs`) -> the
-//! route: Leptos pages and server functions (crate `app`), the REST API
+//! route: Leptos pages and server functions (crate `app`; bodies checked
+//! first by `server_fns.rs`), the REST API
 //! (`rest.rs`), the live socket (`live.rs`), `/metrics` and health. Errors
 //! leave as problem+json (`problem.rs`).
 
@@ -24,6 +25,7 @@ mod rest;
 mod rest_alerts;
 mod rest_repricing;
 mod serve;
+mod server_fns;
 mod webhooks;
 
 use clap::Parser;

@@ -255,6 +255,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
+    // A server function's body is checked before Leptos reads it: too large,
+    // malformed or missing arguments are answered 4xx, not 500.
+    let pages = crate::server_fns::guard(pages);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let state = AppState {
