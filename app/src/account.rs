@@ -11,9 +11,10 @@ use leptos_router::hooks::use_query_map;
 
 use model::Role;
 
-use crate::access::{load_account, ChangePassword, CreateToken, RevokeToken};
+use crate::access::{load_account, ChangePassword, CreateToken, NewToken, RevokeToken};
 use crate::sources::outcome;
-use crate::ui::{date_time_utc, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::ErrorText;
 
 fn query(key: &'static str) -> String {
     use_query_map().with_untracked(|q| q.get(key).unwrap_or_default())
@@ -105,6 +106,8 @@ pub fn AccountPage() -> impl IntoView {
                         let signed_in = v.viewer.user.is_some();
                         let role = v.viewer.role;
                         view! {
+                            // Made by a plain form post just before (no JavaScript).
+                            {v.created.map(|t| view! { <CreatedToken t/> })}
                             <p data-testid="me">
                                 {match &v.viewer.user {
                                     Some(u) => format!("Signed in as {u} ({}).", v.viewer.role),
@@ -123,9 +126,9 @@ pub fn AccountPage() -> impl IntoView {
                                             <li data-testid="token" data-revoked=(!live).to_string()>
                                                 <strong>{t.name.clone()}</strong>
                                                 " · " {t.role.as_str()} " · " {t.owner.clone()}
-                                                " · made " {date_time_utc(&t.created)}
-                                                {t.last_used.map(|u| format!(" · last used {}", date_time_utc(&u)))}
-                                                {t.revoked.map(|r| format!(" · revoked {}", date_time_utc(&r)))}
+                                                " · made " <LocalTime at=t.created/>
+                                                {t.last_used.map(|u| view! { " · last used " <LocalTime at=u/> })}
+                                                {t.revoked.map(|r| view! { " · revoked " <LocalTime at=r/> })}
                                                 {live.then(|| view! {
                                                     <ActionForm action=revoke attr:class="inline-form">
                                                         <input type="hidden" name="id" value=id.clone()/>
@@ -171,14 +174,20 @@ pub fn AccountPage() -> impl IntoView {
             </Transition>
             // The new token's secret lives only in this action's answer.
             {move || created.get().map(|r| match r {
-                Ok(t) => view! {
-                    <div class="panel" role="status" data-testid="token-created">
-                        <p class=if t.result.ok { "ok" } else { "error" }>{t.result.message}</p>
-                        {t.secret.map(|s| view! { <p><code class="secret" data-testid="token-secret">{s}</code></p> })}
-                    </div>
-                }.into_any(),
+                Ok(t) => view! { <CreatedToken t/> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             })}
         </main>
+    }
+}
+
+/// A token just made, with its secret: shown once.
+#[component]
+fn CreatedToken(t: NewToken) -> impl IntoView {
+    view! {
+        <div class="panel" role="status" data-testid="token-created">
+            <p class=if t.result.ok { "ok" } else { "error" }>{t.result.message}</p>
+            {t.secret.map(|s| view! { <p><code class="secret" data-testid="token-secret">{s}</code></p> })}
+        </div>
     }
 }

@@ -10,7 +10,8 @@ use crate::access::{
     load_audit, load_users, CreateUser, DeleteUser, ResetUserPassword, SetUserRole,
 };
 use crate::sources::outcome;
-use crate::ui::{date_time_utc, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::ErrorText;
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL
@@ -52,8 +53,8 @@ pub fn UsersPage() -> impl IntoView {
                                     <li class="panel" data-testid="user">
                                         <h2>{u.name.clone()} " " <span class="badge">{u.role.as_str()}</span></h2>
                                         <p class="hint">
-                                            "Since " {date_time_utc(&u.created)}
-                                            {u.last_login.map(|t| format!(" · last sign-in {}", date_time_utc(&t)))}
+                                            "Since " <LocalTime at=u.created/>
+                                            {u.last_login.map(|t| view! { " · last sign-in " <LocalTime at=t/> })}
                                         </p>
                                         <div class="row-actions">
                                             <ActionForm action=role attr:class="inline-form">
@@ -116,11 +117,11 @@ pub fn AuditPage() -> impl IntoView {
                     Ok(entries) => view! {
                         <div class="table-scroll">
                         <table class="audit" data-testid="audit">
-                            <thead><tr><th>"When (UTC)"</th><th>"Who"</th><th>"What"</th><th>"On"</th><th>"Before"</th><th>"After"</th></tr></thead>
+                            <thead><tr><th>"When"</th><th>"Who"</th><th>"What"</th><th>"On"</th><th>"Before"</th><th>"After"</th></tr></thead>
                             <tbody>
                                 {entries.into_iter().map(|e| view! {
                                     <tr>
-                                        <td>{date_time_utc(&e.at)}</td>
+                                        <td><LocalTime at=e.at/></td>
                                         <td>{e.actor}</td>
                                         <td><code>{e.action}</code></td>
                                         <td>{e.target}</td>

@@ -52,7 +52,7 @@ const RIGHT: f64 = 12.0;
 const TOP: f64 = 12.0;
 const BOTTOM: f64 = 22.0;
 
-use crate::ui::{date_time_utc as fmt_time, short_date_time};
+use crate::time::{time_text, use_local_zone, TimeStyle};
 
 #[component]
 pub fn PriceChart(
@@ -62,6 +62,9 @@ pub fn PriceChart(
     currency: String,
 ) -> impl IntoView {
     let hovered = RwSignal::new(None::<usize>);
+    // Labels in UTC as the server renders them, in local time once hydrated.
+    let local = use_local_zone();
+    let fmt_time = move |at: &DateTime<Utc>| time_text(at, TimeStyle::DateTime, local.get());
     let currency2 = currency.clone();
     let currency3 = currency.clone();
     // The time axis spans both series, and at least up to "now".
@@ -155,7 +158,10 @@ pub fn PriceChart(
     };
     let dates = move || {
         let (t0, t1) = span();
-        (short_date_time(&t0), short_date_time(&t1))
+        (
+            time_text(&t0, TimeStyle::Short, local.get()),
+            time_text(&t1, TimeStyle::Short, local.get()),
+        )
     };
     view! {
         <figure class="chart">

@@ -1,16 +1,28 @@
-//! The browser side of `/api/live`: one WebSocket per page, opened after
-//! hydration, reconnecting with back-off and resuming from the last sequence
-//! number it saw, so that every event is applied exactly once.
+//! The browser side of `/api/live`: one WebSocket for the whole app, opened
+//! after hydration, kept across page changes, reconnecting with back-off and
+//! resuming from the last sequence number it saw.
+//!
+//! The app shell provides [`Live`]. The header starts it as soon as it knows
+//! the visitor may read, on every page (the account and admin pages follow
+//! no events, yet their header tells the truth too), and every page that
+//! follows events starts it as well. A page follows events with
+//! [`use_live_events`], from the sequence number its data was read at, and
+//! gets every later event once, in order. When a page starts from further
+//! back than the socket has come (an event arrived between reading its data
+//! and following), the socket is reopened from there; the pages already
+//! following skip what they have seen.
 
 use leptos::prelude::*;
 
 use model::Event;
 
-/// The live connection's state, shown in the page header. (Only the browser
-/// build ever leaves `Connecting`.)
+/// The live connection's state, shown in the page header.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Connection {
+    /// Not started: the page as the server rendered it, before its script
+    /// runs (for good, with JavaScript off).
+    Idle,
     Connecting,
     Live,
     Reconnecting,
@@ -20,6 +32,7 @@ pub enum Connection {
 impl Connection {
     pub fn as_str(self) -> &'static str {
         match self {
+            Connection::Idle => "idle",
             Connection::Connecting => "connecting",
             Connection::Live => "live",
             Connection::Reconnecting => "reconnecting",
@@ -29,6 +42,7 @@ impl Connection {
 
     pub fn label(self) -> &'static str {
         match self {
+            Connection::Idle => "Not live",
             Connection::Connecting => "Connecting…",
             Connection::Live => "● Live",
             Connection::Reconnecting => "Reconnecting…",
@@ -37,46 +51,74 @@ impl Connection {
     }
 }
 
-/// The page's live connection state, provided by [`crate::App`] and shown in
-/// the header.
+/// The app's live connection: its state (for the header) and, in the
+/// browser, the socket that every page shares.
 #[derive(Clone, Copy)]
-pub struct LiveState(pub RwSignal<Connection>);
+pub struct Live {
+    pub state: RwSignal<Connection>,
+    #[cfg(feature = "hydrate")]
+    hub: StoredValue<client::Hub, LocalStorage>,
+}
 
-/// Opens the live feed from `since` (in the browser only) and calls
-/// `on_event` for each new event, in order, once. The socket closes when the
-/// calling component goes away (e.g. on navigation to another page).
+impl Live {
+    /// Provides the connection, not open yet, to the whole app.
+    pub fn provide() {
+        let state = RwSignal::new(Connection::Idle);
+        provide_context(Live {
+            state,
+            #[cfg(feature = "hydrate")]
+            hub: StoredValue::new_local(client::Hub::new(state)),
+        });
+    }
+
+    /// Opens the socket, once; later calls do nothing (as does every call
+    /// on the server).
+    pub fn start(self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(hub) = self.hub.try_get_value() {
+            hub.start();
+        }
+    }
+}
+
+/// Calls `on_event` for each event after `since`, in order, once (in the
+/// browser only), until the calling component goes away (e.g. on
+/// navigation to another page).
 pub fn use_live_events(since: u64, on_event: impl Fn(Event) + Clone + 'static) {
-    let state = use_context::<LiveState>()
-        .map(|s| s.0)
-        .unwrap_or_else(|| RwSignal::new(Connection::Connecting));
+    let Some(live) = use_context::<Live>() else {
+        return;
+    };
     #[cfg(feature = "hydrate")]
     {
-        let last = StoredValue::new(since);
-        let handle = client::Handle::default();
-        let h = handle.clone();
+        let following = StoredValue::new(None::<u64>);
+        let on_event: std::rc::Rc<dyn Fn(Event)> = std::rc::Rc::new(on_event);
+        // Effects run in the browser only, after this component hydrated.
         Effect::new(move |_| {
-            client::connect(
-                h.clone(),
-                last,
-                state,
-                std::rc::Rc::new(on_event.clone()),
-                0,
-            );
+            if following.get_value().is_some() {
+                return;
+            }
+            if let Some(hub) = live.hub.try_get_value() {
+                following.set_value(Some(hub.follow(since, on_event.clone())));
+                hub.start();
+            }
         });
-        let closer = StoredValue::new_local(handle);
         on_cleanup(move || {
-            closer.with_value(|h| h.close());
-            state.set(Connection::Connecting);
+            if let (Some(Some(id)), Some(hub)) =
+                (following.try_get_value(), live.hub.try_get_value())
+            {
+                hub.unfollow(id);
+            }
         });
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (since, on_event, state);
+    let _ = (since, on_event, live);
 }
 
 #[cfg(feature = "hydrate")]
 mod client {
-    use std::cell::{Cell, RefCell};
+    use std::cell::RefCell;
     use std::rc::Rc;
+    use std::time::Duration;
 
     use leptos::prelude::*;
     use wasm_bindgen::prelude::*;
@@ -86,120 +128,272 @@ mod client {
     use super::Connection;
     use model::Event;
 
+    /// A cursor beyond the newest event: the server starts "from now".
+    const FROM_NOW: u64 = u64::MAX;
+
     /// 0.5 s, 1 s, 2 s … up to 15 s between attempts.
-    fn backoff_ms(attempt: u32) -> i32 {
-        (500i32 << attempt.min(5)).min(15_000)
+    fn backoff(attempt: u32) -> Duration {
+        Duration::from_millis((500u64 << attempt.min(5)).min(15_000))
     }
 
-    /// The current socket, and whether the page is done with it.
-    #[derive(Clone, Default)]
-    pub struct Handle(Rc<RefCell<(Option<WebSocket>, bool)>>);
+    type OnEvent = Rc<dyn Fn(Event)>;
 
-    impl Handle {
-        pub fn close(&self) {
-            let mut h = self.0.borrow_mut();
-            h.1 = true;
-            if let Some(ws) = h.0.take() {
+    /// A page following events: the last one it was given.
+    struct Follower {
+        id: u64,
+        last: u64,
+        on_event: OnEvent,
+    }
+
+    struct Inner {
+        state: RwSignal<Connection>,
+        started: bool,
+        socket: Option<WebSocket>,
+        /// Counts the sockets opened: the callbacks of an earlier one (closed
+        /// on purpose to reopen from further back) are ignored.
+        generation: u64,
+        /// The socket delivers every event after this. `None`: opened "from
+        /// now" and nothing delivered yet, so nobody can tell from where.
+        cursor: Option<u64>,
+        followers: Vec<Follower>,
+        next_id: u64,
+        /// Failed attempts in a row, for the back-off.
+        attempt: u32,
+        /// An open is already scheduled.
+        open_pending: bool,
+    }
+
+    /// The shared socket. Callbacks (the pages' and the signals') are never
+    /// called while its state is borrowed, since they may call back in
+    /// (a page that goes away stops following).
+    #[derive(Clone)]
+    pub struct Hub(Rc<RefCell<Inner>>);
+
+    impl Hub {
+        pub fn new(state: RwSignal<Connection>) -> Hub {
+            Hub(Rc::new(RefCell::new(Inner {
+                state,
+                started: false,
+                socket: None,
+                generation: 0,
+                cursor: None,
+                followers: vec![],
+                next_id: 0,
+                attempt: 0,
+                open_pending: false,
+            })))
+        }
+
+        pub fn start(&self) {
+            let state = {
+                let mut h = self.0.borrow_mut();
+                if h.started {
+                    return;
+                }
+                h.started = true;
+                h.state
+            };
+            state.set(Connection::Connecting);
+            // After a turn of the event loop, so that the pages hydrating
+            // now follow first and the socket opens from where they start.
+            self.open_soon(Duration::ZERO);
+        }
+
+        /// Follows events after `since`; returns the id to stop with.
+        pub fn follow(&self, since: u64, on_event: OnEvent) -> u64 {
+            let (id, reopen) = {
+                let mut h = self.0.borrow_mut();
+                let id = h.next_id;
+                h.next_id += 1;
+                h.followers.push(Follower {
+                    id,
+                    last: since,
+                    on_event,
+                });
+                let behind = h.cursor.is_none_or(|c| since < c);
+                if behind {
+                    h.cursor = Some(since);
+                }
+                (id, behind && h.started)
+            };
+            if reopen {
+                self.reopen();
+            }
+            id
+        }
+
+        pub fn unfollow(&self, id: u64) {
+            self.0.borrow_mut().followers.retain(|f| f.id != id);
+        }
+
+        /// Closes the socket (its callbacks are ignored from now on) and
+        /// opens one from the cursor.
+        fn reopen(&self) {
+            let old = {
+                let mut h = self.0.borrow_mut();
+                let old = h.socket.take();
+                if old.is_some() {
+                    h.generation += 1;
+                }
+                old
+            };
+            if let Some(ws) = old {
                 let _ = ws.close();
+            }
+            self.open_soon(Duration::ZERO);
+        }
+
+        fn open_soon(&self, delay: Duration) {
+            {
+                let mut h = self.0.borrow_mut();
+                if h.open_pending {
+                    return;
+                }
+                h.open_pending = true;
+            }
+            let hub = self.clone();
+            set_timeout(move || hub.open(), delay);
+        }
+
+        fn open(&self) {
+            let (old, generation, since) = {
+                let mut h = self.0.borrow_mut();
+                h.open_pending = false;
+                h.generation += 1;
+                (h.socket.take(), h.generation, h.cursor.unwrap_or(FROM_NOW))
+            };
+            if let Some(ws) = old {
+                let _ = ws.close();
+            }
+            let Some(url) = live_url(since) else {
+                return;
+            };
+            match WebSocket::new(&url) {
+                Ok(ws) => {
+                    self.attach(&ws, generation);
+                    self.0.borrow_mut().socket = Some(ws);
+                }
+                Err(_) => self.closed(generation),
             }
         }
 
-        fn closed(&self) -> bool {
-            self.0.borrow().1
+        fn attach(&self, ws: &WebSocket, generation: u64) {
+            let hub = self.clone();
+            let onopen = Closure::<dyn FnMut()>::new(move || hub.opened(generation));
+            ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
+            onopen.forget();
+
+            let hub = self.clone();
+            let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
+                if let Some(text) = m.data().as_string() {
+                    hub.message(generation, &text);
+                }
+            });
+            ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
+            onmessage.forget();
+
+            // `close` follows `error`, so reconnecting from `close` alone covers both.
+            let hub = self.clone();
+            let onclose = Closure::<dyn FnMut()>::new(move || hub.closed(generation));
+            ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
+            onclose.forget();
+        }
+
+        fn opened(&self, generation: u64) {
+            let state = {
+                let mut h = self.0.borrow_mut();
+                if h.generation != generation {
+                    return;
+                }
+                h.attempt = 0;
+                h.state
+            };
+            state.set(Connection::Live);
+        }
+
+        fn closed(&self, generation: u64) {
+            let (state, delay) = {
+                let mut h = self.0.borrow_mut();
+                if h.generation != generation {
+                    return;
+                }
+                h.socket = None;
+                let delay = backoff(h.attempt);
+                h.attempt = h.attempt.saturating_add(1);
+                (h.state, delay)
+            };
+            let online = web_sys::window()
+                .map(|w| w.navigator().on_line())
+                .unwrap_or(true);
+            state.set(if online {
+                Connection::Reconnecting
+            } else {
+                Connection::Offline
+            });
+            self.open_soon(delay);
+        }
+
+        fn message(&self, generation: u64, text: &str) {
+            if self.0.borrow().generation != generation {
+                return;
+            }
+            let e = match serde_json::from_str::<Event>(text) {
+                Ok(e) => e,
+                Err(_) if is_reload(text) => {
+                    // The events this page missed are no longer kept (the
+                    // server closes with 4410): only a fresh page is right.
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().reload();
+                    }
+                    return;
+                }
+                Err(err) => {
+                    leptos::logging::warn!("live: unreadable message: {err}");
+                    return;
+                }
+            };
+            let due: Vec<(u64, OnEvent)> = {
+                let mut h = self.0.borrow_mut();
+                h.cursor = Some(h.cursor.map_or(e.seq, |c| c.max(e.seq)));
+                h.followers
+                    .iter_mut()
+                    .filter(|f| e.seq > f.last)
+                    .map(|f| {
+                        f.last = e.seq;
+                        (f.id, f.on_event.clone())
+                    })
+                    .collect()
+            };
+            for (id, on_event) in due {
+                // A page that went away while another handled this event
+                // hears no more.
+                let following = self.0.borrow().followers.iter().any(|f| f.id == id);
+                if following {
+                    on_event(e.clone());
+                }
+            }
         }
     }
 
-    pub fn connect(
-        handle: Handle,
-        last: StoredValue<u64>,
-        state: RwSignal<Connection>,
-        on_event: Rc<dyn Fn(Event)>,
-        attempt: u32,
-    ) {
-        if handle.closed() {
-            return;
+    /// The server's notice that resuming would leave a gap
+    /// (`{"type":"reload"}`), which is not an event.
+    fn is_reload(text: &str) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Notice {
+            #[serde(rename = "type")]
+            kind: String,
         }
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        let loc = window.location();
+        serde_json::from_str::<Notice>(text).is_ok_and(|n| n.kind == "reload")
+    }
+
+    fn live_url(since: u64) -> Option<String> {
+        let loc = web_sys::window()?.location();
         let proto = if loc.protocol().ok().as_deref() == Some("https:") {
             "wss"
         } else {
             "ws"
         };
-        let host = loc.host().unwrap_or_default();
-        let url = format!("{proto}://{host}/api/live?since={}", last.get_value());
-        let retry = {
-            let on_event = on_event.clone();
-            let handle = handle.clone();
-            move |opened: bool| {
-                if handle.closed() {
-                    return;
-                }
-                let online = web_sys::window()
-                    .map(|w| w.navigator().on_line())
-                    .unwrap_or(true);
-                state.set(if online {
-                    Connection::Reconnecting
-                } else {
-                    Connection::Offline
-                });
-                let next = if opened { 0 } else { attempt + 1 };
-                let on_event = on_event.clone();
-                let handle = handle.clone();
-                let cb =
-                    Closure::once_into_js(move || connect(handle, last, state, on_event, next));
-                if let Some(w) = web_sys::window() {
-                    let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                        cb.unchecked_ref(),
-                        backoff_ms(attempt),
-                    );
-                }
-            }
-        };
-        let ws = match WebSocket::new(&url) {
-            Ok(ws) => ws,
-            Err(_) => return retry(false),
-        };
-        handle.0.borrow_mut().0 = Some(ws.clone());
-        let opened = Rc::new(Cell::new(false));
-
-        let onopen = {
-            let opened = opened.clone();
-            Closure::<dyn FnMut()>::new(move || {
-                opened.set(true);
-                state.set(Connection::Live);
-            })
-        };
-        ws.set_onopen(Some(onopen.as_ref().unchecked_ref()));
-        onopen.forget();
-
-        let onmessage = {
-            let handle = handle.clone();
-            Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
-                if handle.closed() {
-                    return;
-                }
-                let Some(text) = m.data().as_string() else {
-                    return;
-                };
-                match serde_json::from_str::<Event>(&text) {
-                    Ok(e) if e.seq > last.get_value() => {
-                        last.set_value(e.seq);
-                        on_event(e);
-                    }
-                    Ok(_) => {}
-                    Err(err) => leptos::logging::warn!("live: unreadable message: {err}"),
-                }
-            })
-        };
-        ws.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
-        onmessage.forget();
-
-        // `close` follows `error`, so reconnecting from `close` alone covers both.
-        let onclose = Closure::<dyn FnMut()>::new(move || retry(opened.get()));
-        ws.set_onclose(Some(onclose.as_ref().unchecked_ref()));
-        onclose.forget();
+        let host = loc.host().ok()?;
+        Some(format!("{proto}://{host}/api/live?since={since}"))
     }
 }

@@ -11,7 +11,8 @@ use model::{Event, EventKind, PricePoint, StockPoint, VariantPrice, VariantStock
 use crate::api::{load_product, ProductDetail};
 use crate::chart::{price_series, stock_series, PriceChart};
 use crate::live::use_live_events;
-use crate::ui::{date_time_utc, ChangeBadge, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::{ChangeBadge, ErrorText};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
@@ -225,7 +226,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                     {move || change_list().into_iter().map(|c| view! {
                         <li class="event" data-kind=c.kind>
                             <span class="what">{c.text}</span> " "
-                            <time datetime=c.at.to_rfc3339()>{date_time_utc(&c.at)}</time>
+                            <LocalTime at=c.at/>
                         </li>
                     }).collect_view()}
                 </ol>

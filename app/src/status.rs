@@ -8,7 +8,8 @@ use leptos::task::spawn_local;
 use crate::api::{format_interval, load_status, StatusView};
 use crate::live::use_live_events;
 use crate::sources::class_words;
-use crate::ui::{date_time_utc, time_utc, ErrorText};
+use crate::time::{LocalTime, TimeStyle};
+use crate::ui::ErrorText;
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
@@ -122,7 +123,10 @@ fn LiveStatus(initial: StatusView) -> impl IntoView {
                                         <tr data-state=h.state.clone()>
                                             <td>{h.host.clone()}</td>
                                             <td>{host_state_words(&h.state)}</td>
-                                            <td>{h.until.map(|u| time_utc(&u)).unwrap_or_else(|| "—".into())}</td>
+                                            <td>
+                                                {h.until.map(|u| view! { <LocalTime at=u style=TimeStyle::Clock/> })}
+                                                {h.until.is_none().then_some("—")}
+                                            </td>
                                             <td>{h.consecutive_failures}</td>
                                             <td>{h.in_flight}</td>
                                             <td>{h.last_error.clone().unwrap_or_else(|| "—".into())}</td>
@@ -142,7 +146,7 @@ fn LiveStatus(initial: StatusView) -> impl IntoView {
                             <ul class="errors" data-testid="errors">
                                 {errors.into_iter().map(|(name, run)| view! {
                                     <li>
-                                        <strong>{name}</strong> " · " {date_time_utc(&run.started)} ": "
+                                        <strong>{name}</strong> " · " <LocalTime at=run.started/> ": "
                                         {run.error_class.as_deref().map(class_words).unwrap_or("Failed")} " — " {run.error.clone().unwrap_or_default()}
                                     </li>
                                 }).collect_view()}

@@ -1,19 +1,19 @@
 //! Pieces every page uses: the header with navigation and the connection
 //! badge, feed items, change badges, and error text.
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use model::{Event, EventKind, PriceMove, ProductSummary, Role};
 
-use crate::live::LiveState;
+use crate::live::{Connection, Live};
+use crate::time::{LocalTime, TimeStyle};
 
 /// The header: name, navigation (the current page marked), live state.
 #[component]
 pub fn Header() -> impl IntoView {
     let location = use_location();
-    let live = use_context::<LiveState>().map(|s| s.0);
+    let live = use_context::<Live>();
     let link = move |href: &'static str, label: &'static str| {
         let current = move || {
             let path = location.pathname.get();
@@ -27,6 +27,16 @@ pub fn Header() -> impl IntoView {
         view! { <a href=href aria-current=current>{label}</a> }
     };
     let me = Resource::new(|| (), |_| crate::access::whoami());
+    let may_read = move || me.get().map(|r| matches!(r, Ok(Some(_))));
+    // The live socket opens on every page a reader sees, whether or not the
+    // page follows events, so that the badge always tells the truth.
+    if let Some(live) = live {
+        Effect::new(move |_| {
+            if may_read() == Some(true) {
+                live.start();
+            }
+        });
+    }
     view! {
         <header class="top">
             <a class="logo" href="/">"Dropwatch"</a>
@@ -52,12 +62,21 @@ pub fn Header() -> impl IntoView {
                     })}
                 </Suspense>
             </nav>
-            {live.map(|c| view! {
-                <p class="connection" data-state=move || c.get().as_str() role="status" aria-live="polite">
-                    {move || c.get().label()}
-                </p>
-            })}
+            // Nobody to be live for on the sign-in page.
+            <Suspense fallback=|| ()>
+                {move || may_read().map(|yes| live.filter(|_| yes).map(|l| view! { <ConnectionBadge state=l.state/> }))}
+            </Suspense>
         </header>
+    }
+}
+
+/// The live connection's state, in words and as `data-state`.
+#[component]
+fn ConnectionBadge(state: RwSignal<Connection>) -> impl IntoView {
+    view! {
+        <p class="connection" data-state=move || state.get().as_str() role="status" aria-live="polite">
+            {move || state.get().label()}
+        </p>
     }
 }
 
@@ -119,7 +138,6 @@ pub fn FeedItem(e: Event) -> impl IntoView {
     let kind = e.kind.as_str();
     let tag = event_tag(&e);
     let pct = e.price_move().map(|m| percent_label(&m));
-    let at = time_utc(&e.at);
     let href = e.product.as_ref().map(|p| product_href(&p.key));
     let what = e.describe();
     view! {
@@ -132,42 +150,9 @@ pub fn FeedItem(e: Event) -> impl IntoView {
             }}
             {pct.map(|p| view! { " " <span class="pct">"("{p}")"</span> })}
             " "
-            <time datetime=e.at.to_rfc3339()>{at}</time>
+            <LocalTime at=e.at style=TimeStyle::Relative/>
         </li>
     }
-}
-
-// Times are formatted by hand: chrono's strftime machinery is a sizeable
-// part of the wasm bundle, and three fixed layouts are all the pages need.
-
-/// "14:03:07 UTC".
-pub fn time_utc(at: &DateTime<Utc>) -> String {
-    format!("{:02}:{:02}:{:02} UTC", at.hour(), at.minute(), at.second())
-}
-
-/// "2026-11-22 14:03:07 UTC".
-pub fn date_time_utc(at: &DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {}",
-        at.year(),
-        at.month(),
-        at.day(),
-        time_utc(at)
-    )
-}
-
-/// "Nov 22 14:03".
-pub fn short_date_time(at: &DateTime<Utc>) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    format!(
-        "{} {:02} {:02}:{:02}",
-        MONTHS[at.month0() as usize],
-        at.day(),
-        at.hour(),
-        at.minute()
-    )
 }
 
 /// The product page's address.

@@ -134,6 +134,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .filter(|v| !v.is_empty())
                 .collect(),
             hold_shrink: f64::from(args.hold_shrink) / 100.0,
+            retention: monitor::retention::Retention {
+                keep_runs: args.keep_runs as usize,
+                keep_events: args.keep_events,
+                ..Default::default()
+            },
             ..EngineConfig::default()
         },
     )
@@ -243,9 +248,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             routes,
             {
                 let control = control.clone();
+                // New API tokens waiting for the account page after a plain form post.
+                let flash = app::flash::TokenFlash::default();
                 move || {
                     provide_context(control.engine.clone());
                     provide_context(control.clone());
+                    provide_context(flash.clone());
                 }
             },
             {
