@@ -16,7 +16,9 @@ use model::{ApiToken, AuditEntry, User, Viewer};
 
 use crate::api::FormResult;
 #[cfg(feature = "ssr")]
-use crate::api::{caller, control, words};
+use crate::api::{back_to, caller, control, plain_form_post, words};
+#[cfg(feature = "ssr")]
+use crate::flash::TokenFlash;
 
 #[cfg(feature = "ssr")]
 fn accounts() -> Result<std::sync::Arc<monitor::Accounts>, ServerFnError> {
@@ -70,6 +72,19 @@ pub async fn whoami() -> Result<Option<Viewer>, ServerFnError> {
 pub struct AccountView {
     pub viewer: Viewer,
     pub tokens: Vec<ApiToken>,
+    /// A token made by a plain form post (no JavaScript) just before: its
+    /// secret, shown this once (see [`crate::flash`]).
+    #[serde(default)]
+    pub created: Option<NewToken>,
+}
+
+/// The caller's session (the SHA-256 of its cookie), if they came with one.
+#[cfg(feature = "ssr")]
+fn session(who: &monitor::Identity) -> Option<&str> {
+    match &who.credential {
+        monitor::auth::Credential::Session(s) => Some(s.as_str()),
+        _ => None,
+    }
 }
 
 #[server(input = Json)]
@@ -83,9 +98,22 @@ pub async fn load_account() -> Result<AccountView, ServerFnError> {
     } else {
         vec![]
     };
+    let created = session(&who)
+        .zip(use_context::<TokenFlash>())
+        .and_then(|(s, flash)| flash.take(s));
+    if created.is_some() {
+        // The page holds a secret: no copy of it in any cache.
+        if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+            r.insert_header(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static("no-store"),
+            );
+        }
+    }
     Ok(AccountView {
         viewer: who.viewer,
         tokens,
+        created,
     })
 }
 
@@ -118,10 +146,35 @@ pub struct NewToken {
     pub secret: Option<String>,
 }
 
+/// Makes a token. Without JavaScript the browser is sent back to the
+/// account page, which shows the answer (the secret too) once: it waits in
+/// the [`TokenFlash`] for this session, never in the redirect's URL.
 #[server]
 pub async fn create_token(name: String, role: String) -> Result<NewToken, ServerFnError> {
     let who = signed_in()?;
-    let Some(role) = Role::parse(&role) else {
+    let made = make_token(&who, &name, &role).await?;
+    let flash = use_context::<TokenFlash>();
+    match (session(&who), flash) {
+        (Some(s), Some(flash)) if plain_form_post() => {
+            flash.put(s, made.clone());
+            back_to("/account");
+            // The redirect's body is never shown: the secret stays out of it.
+            Ok(NewToken {
+                secret: None,
+                ..made
+            })
+        }
+        _ => Ok(made),
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn make_token(
+    who: &monitor::Identity,
+    name: &str,
+    role: &str,
+) -> Result<NewToken, ServerFnError> {
+    let Some(role) = Role::parse(role) else {
         return Ok(NewToken {
             result: FormResult {
                 ok: false,
@@ -131,7 +184,7 @@ pub async fn create_token(name: String, role: String) -> Result<NewToken, Server
             secret: None,
         });
     };
-    Ok(match accounts()?.create_token(&who, &name, role).await {
+    Ok(match accounts()?.create_token(who, name, role).await {
         Ok((t, secret)) => NewToken {
             result: done(format!(
                 "Token {:?} created. Copy it now: it is not shown again.",

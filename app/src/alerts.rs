@@ -12,11 +12,13 @@ use serde::{Deserialize, Serialize};
 use model::Condition;
 use model::{ChannelInfo, Delivery, Rule};
 
-use crate::api::FormResult;
 #[cfg(feature = "ssr")]
 use crate::api::{back_to, caller, control, words};
+use crate::api::{FormResult, NoJsError};
+use crate::rule_edit::{EditRule, RuleEditForm};
 use crate::sources::{field_error, outcome};
-use crate::ui::{date_time_utc, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::ErrorText;
 
 /// What the alerts page shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,7 +63,7 @@ pub async fn load_alerts() -> Result<AlertsView, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn result_of<T>(
+pub(crate) fn result_of<T>(
     r: Result<T, monitor::alerts::AlertError>,
     ok: impl FnOnce(T) -> String,
 ) -> Result<FormResult, ServerFnError> {
@@ -126,7 +128,7 @@ pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static st
 }
 
 #[cfg(feature = "ssr")]
-fn list(raw: &Option<String>) -> Vec<String> {
+pub(crate) fn list(raw: &Option<String>) -> Vec<String> {
     raw.as_deref()
         .unwrap_or_default()
         .split(',')
@@ -136,7 +138,7 @@ fn list(raw: &Option<String>) -> Vec<String> {
 }
 
 #[cfg(feature = "ssr")]
-fn opt(raw: &Option<String>) -> Option<String> {
+pub(crate) fn opt(raw: &Option<String>) -> Option<String> {
     raw.as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -313,7 +315,7 @@ pub async fn watch_product(
 }
 
 /// The conditions a rule form offers: (value, label, needs a value).
-const CONDITIONS: [(&str, &str); 8] = [
+pub(crate) const CONDITIONS: [(&str, &str); 8] = [
     ("drop_or_restock", "Any price drop or restock"),
     ("restocked", "A size restocks"),
     ("price_at_or_below", "Price at or below…"),
@@ -410,6 +412,10 @@ pub fn AlertsPage() -> impl IntoView {
     let add = ServerAction::<AddChannel>::new();
     let remove = ServerAction::<RemoveChannel>::new();
     let test = ServerAction::<SendTestNotification>::new();
+    let edit = ServerAction::<EditRule>::new();
+    // Whose "Edit…" form was submitted last: its result shows there only.
+    let editing = RwSignal::new(String::new());
+    let nojs = NoJsError::from_query();
     // The log refreshes every 2 s while the page is open (in the browser).
     let tick = RwSignal::new(0u32);
     Effect::new(move |_| {
@@ -424,6 +430,16 @@ pub fn AlertsPage() -> impl IntoView {
             }
         }
     });
+    // A refused edit keeps its form open with the mistakes in it: only a
+    // saved edit reloads the rules (which re-draws them closed).
+    let edits_saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(r)) = edit.value().get() {
+            if r.ok {
+                edits_saved.update(|n| *n = n.wrapping_add(1));
+            }
+        }
+    });
     let changed = move || {
         (
             save.version().get(),
@@ -432,6 +448,7 @@ pub fn AlertsPage() -> impl IntoView {
             add.version().get(),
             remove.version().get(),
             test.version().get(),
+            edits_saved.get(),
         )
     };
     // Rules and channels reload after a change only (never under a user's
@@ -468,11 +485,11 @@ pub fn AlertsPage() -> impl IntoView {
                             {v.log.is_empty().then(|| view! { <p class="hint">"Nothing sent yet."</p> })}
                             <div class="table-scroll">
                             <table class="log" data-testid="notification-log">
-                                <thead><tr><th>"When (UTC)"</th><th>"Alert"</th><th>"Rule"</th><th>"Channel"</th><th>"State"</th></tr></thead>
+                                <thead><tr><th>"When"</th><th>"Alert"</th><th>"Rule"</th><th>"Channel"</th><th>"State"</th></tr></thead>
                                 <tbody>
                                     {v.log.iter().map(|d| view! {
                                         <tr data-state=d.state.clone() data-testid="notification">
-                                            <td>{date_time_utc(d.sent_at.as_ref().unwrap_or(&d.created))}</td>
+                                            <td><LocalTime at=d.sent_at.unwrap_or(d.created)/></td>
                                             <td>{d.title.clone()}</td>
                                             <td>{rule_names.get(&d.rule).cloned().unwrap_or_else(|| "(deleted rule)".into())}</td>
                                             <td>{names.get(&d.channel).cloned().unwrap_or_else(|| "(removed channel)".into())}</td>
@@ -497,6 +514,7 @@ pub fn AlertsPage() -> impl IntoView {
                     Ok(v) => {
                         let names: std::collections::HashMap<String, String> = v.channels.iter().map(|c| (c.id.clone(), c.name.clone())).collect();
                         let can_edit = v.can_edit;
+                        let nojs = nojs.clone();
                         view! {
                         <LiveTick since=v.last_seq tick/>
                         <section aria-labelledby="rules-heading">
@@ -507,8 +525,9 @@ pub fn AlertsPage() -> impl IntoView {
                                     let (id1, id2) = (r.id.clone(), r.id.clone());
                                     let paused = r.paused;
                                     let to = r.channels.iter().map(|c| names.get(c).cloned().unwrap_or_else(|| c.clone())).collect::<Vec<_>>().join(", ");
+                                    let (rule, channels, sources, nojs) = (r.clone(), v.channels.clone(), v.sources.clone(), nojs.clone());
                                     view! {
-                                        <li class="panel" data-testid="rule" data-paused=r.paused.to_string()>
+                                        <li class="panel" data-testid="rule" data-paused=r.paused.to_string() data-id=r.id.clone()>
                                             <h3>{r.name.clone()} {r.paused.then(|| view! { " " <span class="badge">"paused"</span> })}</h3>
                                             <p>"When " {r.condition.describe()} " · for " {r.scope.describe()} " · to " {to}
                                                " · no repeat within " {crate::api::format_interval(r.cooldown_secs)}</p>
@@ -527,6 +546,7 @@ pub fn AlertsPage() -> impl IntoView {
                                                         </ActionForm>
                                                     </details>
                                                 </div>
+                                                <RuleEditForm rule channels sources action=edit editing nojs/>
                                             })}
                                         </li>
                                     }

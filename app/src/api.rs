@@ -508,7 +508,7 @@ impl FormResult {
 /// Whether the request is a plain HTML form post (the page's wasm has not
 /// loaded, or JavaScript is off): the browser then expects to be sent back.
 #[cfg(feature = "ssr")]
-fn plain_form_post() -> bool {
+pub(crate) fn plain_form_post() -> bool {
     use_context::<http::request::Parts>()
         .and_then(|p| {
             p.headers
@@ -549,6 +549,70 @@ fn back_to_form(form: &str, result: FormResult, typed: &[(&'static str, &str)]) 
 #[cfg(feature = "ssr")]
 fn back_to_sources() {
     back_to("/sources");
+}
+
+/// A refused plain (JavaScript-less) form post is sent back to `page`
+/// with the form's name, the field and what is wrong in the query
+/// (`?form=..&field=..&error=..`, see [`NoJsError`]), for the page to show
+/// next to that form's field; with JavaScript the page shows the returned
+/// result itself.
+#[cfg(feature = "ssr")]
+pub(crate) fn back_with_error(page: &str, form: &str, result: &FormResult) {
+    if !plain_form_post() {
+        return;
+    }
+    let mut pairs: Vec<(&str, String)> = vec![("form", form.to_string())];
+    match result.errors.first() {
+        Some((field, error)) => {
+            pairs.push(("field", field.clone()));
+            pairs.push(("error", error.clone()));
+        }
+        None => pairs.push(("error", result.message.clone())),
+    }
+    let url = format!("{page}{}", crate::dashboard::query_string(&pairs));
+    if let (Some(resp), Ok(location)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(&url),
+    ) {
+        resp.set_status(http::StatusCode::SEE_OTHER);
+        resp.insert_header(http::header::LOCATION, location);
+    }
+}
+
+/// What a refused plain form post came back with (see [`back_with_error`]):
+/// which form, the field (empty: the form as a whole) and what is wrong.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NoJsError {
+    pub form: String,
+    pub field: String,
+    pub error: String,
+}
+
+impl NoJsError {
+    /// Read from the page's query, once.
+    pub fn from_query() -> NoJsError {
+        let q = leptos_router::hooks::use_query_map();
+        q.with_untracked(|q| NoJsError {
+            form: q.get("form").unwrap_or_default(),
+            field: q.get("field").unwrap_or_default(),
+            error: q.get("error").unwrap_or_default(),
+        })
+    }
+
+    /// Whether it came back from `form`.
+    pub fn is(&self, form: &str) -> bool {
+        !self.error.is_empty() && self.form == form
+    }
+
+    /// The error for `form`'s `field`, if it came back with one.
+    pub fn for_field(&self, form: &str, field: &str) -> Option<String> {
+        (self.is(form) && self.field == field).then(|| self.error.clone())
+    }
+
+    /// The error for `form` as a whole (no field), if any.
+    pub fn for_form(&self, form: &str) -> Option<String> {
+        (self.is(form) && self.field.is_empty()).then(|| self.error.clone())
+    }
 }
 
 /// A plain (JavaScript-less) form post is sent back to `page`.

@@ -2,9 +2,10 @@
 //!
 //! Rendered on the server (feature `ssr`, which brings in the engine) and
 //! hydrated in the browser (feature `hydrate`, wasm-clean). Data is loaded at
-//! the route level by server functions; after hydration each page opens the
-//! `/api/live` socket (see `live.rs`) and applies events to its signals, so
-//! the page updates in place without a reload.
+//! the route level by server functions; after hydration the app shell opens
+//! one `/api/live` socket (see `live.rs`), the pages apply its events to
+//! their signals, so they update in place without a reload, and times turn
+//! into the reader's local time (see `time.rs`).
 
 // Builds that keep full view types (e.g. `cargo leptos watch --release`)
 // have a view tree deeper than rustc's default query depth. The scripts build
@@ -18,11 +19,17 @@ mod alerts;
 pub mod api;
 mod chart;
 mod dashboard;
+#[cfg(feature = "ssr")]
+pub mod flash;
+mod link_edit;
+mod link_import;
 mod live;
 mod product;
 pub mod repricing;
+mod rule_edit;
 mod sources;
 mod status;
+mod time;
 mod ui;
 
 use leptos::prelude::*;
@@ -34,7 +41,7 @@ use account::{AccountPage, LoginPage, SetupPage};
 use admin::{AuditPage, UsersPage};
 use alerts::AlertsPage;
 pub use dashboard::DashboardPage;
-use live::{Connection, LiveState};
+use live::Live;
 use product::ProductPage;
 use repricing::RepricingPage;
 use sources::SourcesPage;
@@ -68,7 +75,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_context(LiveState(RwSignal::new(Connection::Connecting)));
+    Live::provide();
+    time::provide_ticker();
     // Effects run only in the browser, after hydration: mark the document so
     // that tests (and scripts) can wait until the page's buttons are live.
     Effect::new(|_| {

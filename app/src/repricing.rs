@@ -13,11 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use model::{Link, Markup, Proposal, ProposalState, Rounding};
 
-use crate::api::FormResult;
 #[cfg(feature = "ssr")]
 use crate::api::{back_to, caller, control, words};
+use crate::api::{FormResult, NoJsError};
+use crate::link_edit::{EditLink, LinkEditForm};
+use crate::link_import::{ImportLinks, ImportPanel};
 use crate::sources::{field_error, outcome};
-use crate::ui::{date_time_utc, product_href, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::{product_href, ErrorText};
 
 /// A link as the page shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -29,6 +32,9 @@ pub struct LinkRow {
     /// The source's price now (that size's, or the lowest).
     pub source_price: Option<Decimal>,
     pub currency: String,
+    /// The currency the store's price is in.
+    #[serde(default)]
+    pub store_currency: String,
     /// The markup in force and where it comes from, in words.
     pub rule: String,
 }
@@ -47,6 +53,9 @@ pub struct ProposalRow {
 pub struct ShopView {
     pub domain: Option<String>,
     pub name: Option<String>,
+    /// The currency the shop sells in, as it last said.
+    #[serde(default)]
+    pub currency: Option<String>,
     pub webhook_secret_set: bool,
     /// The built-in demo shop can be connected.
     pub demo_available: bool,
@@ -99,6 +108,7 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
                     .as_ref()
                     .map(|p| p.currency.clone())
                     .unwrap_or_default(),
+                store_currency: r.store_currency(l),
                 rule: r.effective_markup(l).1,
             }
         })
@@ -130,6 +140,7 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
         shop: ShopView {
             domain: st.domain,
             name: st.name,
+            currency: st.currency,
             webhook_secret_set: st.webhook_secret_set,
             demo_available: r.demo_shop().is_some(),
         },
@@ -146,7 +157,7 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
 }
 
 #[cfg(feature = "ssr")]
-fn result_of<T>(
+pub(crate) fn result_of<T>(
     r: Result<T, monitor::repricing::service::RepriceError>,
     field: &str,
     ok: impl FnOnce(T) -> String,
@@ -225,6 +236,7 @@ pub fn markup_from(
         ceiling: decimal_field(ceiling, "ceiling")?,
         max_step_percent: decimal_field(guard, "guard")?,
         auto_approve: matches!(auto.as_deref(), Some("on" | "true" | "1")),
+        rate: None,
     };
     if m.percent <= Decimal::from(-100) {
         return Err((
@@ -240,6 +252,16 @@ pub fn markup_from(
     if m.max_step_percent.is_some_and(|g| g <= Decimal::ZERO) {
         return Err(("guard", "the step guard is a positive percentage".into()));
     }
+    Ok(m)
+}
+
+/// The conversion rate field (units of the store's currency per unit of
+/// the source's), read and checked, on a markup; empty: none.
+pub fn with_rate(mut m: Markup, rate: &Option<String>) -> Result<Markup, (&'static str, String)> {
+    m.rate = match decimal_field(rate, "rate")? {
+        None => None,
+        Some(r) => Some(model::check_rate(r).map_err(|e| ("rate", e))?),
+    };
     Ok(m)
 }
 
@@ -350,6 +372,7 @@ pub async fn link_product(
     guard: Option<String>,
     auto: Option<String>,
     inherit: Option<String>,
+    rate: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     use monitor::repricing::service::{target_spec, RepriceError};
     let who = caller(model::Role::Editor)?;
@@ -388,7 +411,9 @@ pub async fn link_product(
         Ok(t) => t,
         Err(e) => return Ok(FormResult::field("target", e)),
     };
-    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto) {
+    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto)
+        .and_then(|m| with_rate(m, &rate))
+    {
         Ok(m) => m,
         Err((f, m)) => return Ok(FormResult::field(f, m)),
     };
@@ -485,9 +510,12 @@ pub async fn save_markup(
     ceiling: Option<String>,
     guard: Option<String>,
     auto: Option<String>,
+    rate: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto) {
+    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto)
+        .and_then(|m| with_rate(m, &rate))
+    {
         Ok(m) => m,
         Err((f, m)) => return Ok(FormResult::field(f, m)),
     };
@@ -667,36 +695,67 @@ fn LiveTick(since: u64, tick: RwSignal<u32>) -> impl IntoView {
     });
 }
 
-/// The markup inputs, shared by the link form and the markup form.
+/// The markup inputs, shared by the link form, the markup form and a
+/// link's edit form (which starts from the link's markup, `initial`).
+/// `came_back`: the (field, error) a JavaScript-less post came back with.
 #[component]
-fn MarkupFields(
-    result: MappedSignal<Option<Result<FormResult, ServerFnError>>>,
-    prefix: &'static str,
+pub(crate) fn MarkupFields(
+    result: Signal<Option<Result<FormResult, ServerFnError>>>,
+    #[prop(into)] prefix: String,
+    #[prop(default = None)] initial: Option<Markup>,
+    #[prop(default = None)] came_back: Option<(String, String)>,
 ) -> impl IntoView {
-    let err =
-        move |f: &'static str| field_error(result.clone(), f, format!("{prefix}-{f}-error"), None);
+    let err = {
+        let prefix = prefix.clone();
+        move |f: &'static str| {
+            let back = came_back
+                .as_ref()
+                .filter(|(field, _)| field == f)
+                .map(|(_, e)| e.clone());
+            field_error(result, f, format!("{prefix}-{f}-error"), back)
+        }
+    };
+    let m = initial.unwrap_or_default();
+    let text = |d: Option<Decimal>| d.map(|d| d.normalize().to_string()).unwrap_or_default();
+    let percent = if m.percent.is_zero() && m.fixed.is_zero() {
+        String::new()
+    } else {
+        text(Some(m.percent))
+    };
+    let fixed = text(Some(m.fixed).filter(|f| !f.is_zero()));
+    let (floor, ceiling, guard, rate) = (
+        text(m.floor),
+        text(m.ceiling),
+        text(m.max_step_percent),
+        text(m.rate),
+    );
+    let rounding = m.rounding;
+    let described = |f: &str| format!("{prefix}-{f}-error");
     view! {
         <fieldset class="markup">
             <legend>"Markup"</legend>
-            <label>"Percent " <input type="text" name="percent" size="6" inputmode="decimal" placeholder="20" aria-describedby=format!("{prefix}-percent-error")/></label>
+            <label>"Percent " <input type="text" name="percent" size="6" inputmode="decimal" placeholder="20" value=percent aria-describedby=described("percent")/></label>
             {err("percent")}
-            <label>"Plus a fixed amount " <input type="text" name="fixed" size="6" inputmode="decimal" placeholder="0"/></label>
+            <label>"Plus a fixed amount " <input type="text" name="fixed" size="6" inputmode="decimal" placeholder="0" value=fixed/></label>
             {err("fixed")}
             <label>"Round "
                 <select name="rounding">
-                    <option value="cents">"to the cent"</option>
-                    <option value="to99">"up to .99"</option>
-                    <option value="to95">"up to .95"</option>
-                    <option value="whole">"up to whole units"</option>
+                    <option value="cents" selected={rounding == Rounding::Cents}>"to the cent"</option>
+                    <option value="to99" selected={rounding == Rounding::To99}>"up to .99"</option>
+                    <option value="to95" selected={rounding == Rounding::To95}>"up to .95"</option>
+                    <option value="whole" selected={rounding == Rounding::Whole}>"up to whole units"</option>
                 </select>
             </label>
-            <label>"Floor " <input type="text" name="floor" size="6" inputmode="decimal"/></label>
+            <label>"Floor " <input type="text" name="floor" size="6" inputmode="decimal" value=floor/></label>
             {err("floor")}
-            <label>"Ceiling " <input type="text" name="ceiling" size="6" inputmode="decimal"/></label>
+            <label>"Ceiling " <input type="text" name="ceiling" size="6" inputmode="decimal" value=ceiling/></label>
             {err("ceiling")}
-            <label>"Hold changes larger than " <input type="text" name="guard" size="4" inputmode="decimal" placeholder="15"/> " % for approval"</label>
+            <label>"Hold changes larger than " <input type="text" name="guard" size="4" inputmode="decimal" placeholder="15" value=guard/> " % for approval"</label>
             {err("guard")}
-            <label class="check"><input type="checkbox" name="auto"/> " Push without asking (within the guard)"</label>
+            <label>"Conversion rate " <span class="hint">"(only for a source in another currency than your store: your store's units per unit of the source's, e.g. 0.92)"</span>
+                <input type="text" name="rate" size="8" inputmode="decimal" value=rate aria-describedby=described("rate")/></label>
+            {err("rate")}
+            <label class="check"><input type="checkbox" name="auto" checked=m.auto_approve/> " Push without asking (within the guard)"</label>
         </fieldset>
     }
 }
@@ -715,6 +774,13 @@ pub fn RepricingPage() -> impl IntoView {
     let connect_demo = ServerAction::<ConnectDemoShop>::new();
     let secret = ServerAction::<SetWebhookSecret>::new();
     let search = ServerAction::<SearchStore>::new();
+    let edit = ServerAction::<EditLink>::new();
+    let import = ServerAction::<ImportLinks>::new();
+    // Whose "Edit markup…" form was submitted last: its result shows there only.
+    let editing = RwSignal::new(String::new());
+    let nojs = NoJsError::from_query();
+    let nojs_links = nojs.clone();
+    let import_said = nojs.for_form(crate::link_import::FORM);
     let tick = RwSignal::new(0u32);
     let selected = RwSignal::new(Vec::<String>::new());
     let query = use_query_map();
@@ -731,6 +797,7 @@ pub fn RepricingPage() -> impl IntoView {
         connect.value(),
         connect_demo.value(),
         secret.value(),
+        edit.value(),
     ] {
         Effect::new(move |_| {
             if let Some(Ok(r)) = v.get() {
@@ -740,6 +807,15 @@ pub fn RepricingPage() -> impl IntoView {
             }
         });
     }
+    // An import that linked something shows its links.
+    Effect::new(move |_| {
+        let linked = import.value().with(|r| {
+            matches!(r, Some(Ok(r)) if r.report.as_ref().is_some_and(|x| !x.preview && x.linked > 0))
+        });
+        if linked {
+            saved.update(|n| *n += 1);
+        }
+    });
     let settings_changed = move || saved.get();
     // The forms reload after a settings change only (never under typing);
     // the proposals and links also on every repricing event.
@@ -768,6 +844,8 @@ pub fn RepricingPage() -> impl IntoView {
     let secret_form = NodeRef::<leptos::html::Form>::new();
     let link_result = link.value();
     let markup_result = save_markup.value();
+    let link_fields = Signal::derive(move || link_result.get());
+    let markup_fields = Signal::derive(move || markup_result.get());
     let connect_result = connect.value();
     let secret_result = secret.value();
     // The token and the secret are cleared once saved.
@@ -845,12 +923,14 @@ pub fn RepricingPage() -> impl IntoView {
                                                 <td>{p.source_price.to_string()} " " {p.source_currency.clone()}</td>
                                                 <td data-testid="current">{money(p.current_target)}</td>
                                                 <td data-testid="proposed"><strong>{money(p.proposed)}</strong></td>
-                                                <td class="hint">{p.rule.clone()} {p.note.clone().map(|n| view! { <br/>{n} })}</td>
+                                                <td class="hint">{p.rule.clone()}
+                                                    {p.rate.map(|r| view! { <br/><span data-testid="rate">{format!("converted at {} {} per {}", r.normalize(), p.target_currency.clone().unwrap_or_default(), p.source_currency)}</span> })}
+                                                    {p.note.clone().map(|n| view! { <br/>{n} })}</td>
                                                 <td>
                                                     <span class="state" data-testid="state">{state_label(p.state)}</span>
                                                     {(p.state == ProposalState::Done).then(|| view! { <br/><span data-testid="pushed">"now " {money(p.pushed_price.or(p.proposed))}</span> })}
                                                     {p.error.clone().map(|e| view! { <br/><span class="error-text">{e}</span> })}
-                                                    {p.approved_by.clone().map(|b| view! { <br/><span class="hint">"by " {b} " · " {date_time_utc(&p.updated)}</span> })}
+                                                    {p.approved_by.clone().map(|b| view! { <br/><span class="hint">"by " {b} " · " <LocalTime at=p.updated/></span> })}
                                                 </td>
                                                 {can_edit.then(move || view! { <td>{waiting.then(move || view! {
                                                     <div class="row-actions">
@@ -891,13 +971,14 @@ pub fn RepricingPage() -> impl IntoView {
                             <ul class="rules" data-testid="links">
                                 {v.links.iter().map(|l| {
                                     let (id1, id2) = (l.link.id.clone(), l.link.id.clone());
+                                    let (link_now, nojs) = (l.link.clone(), nojs_links.clone());
                                     view! {
-                                        <li class="panel" data-testid="link">
+                                        <li class="panel" data-testid="link" data-id=l.link.id.clone()>
                                             <h3><a href=product_href(&l.link.source_product)>{l.source_title.clone()}</a>
                                                 {l.size.clone().map(|s| view! { " · size " {s} })}
                                                 " → " {l.link.target_title.clone()}</h3>
                                             <p>"Source " {money(l.source_price)} " " {l.currency.clone()}
-                                               " · your store " <span data-testid="target-price">{money(l.link.target_price)}</span>
+                                               " · your store " <span data-testid="target-price">{money(l.link.target_price)}</span> " " {l.store_currency.clone()}
                                                {l.link.target_stock.map(|s| view! { " · " {s} " in stock" })}
                                                " · markup: " {l.rule.clone()}</p>
                                             {can_edit.then(move || view! {
@@ -914,6 +995,7 @@ pub fn RepricingPage() -> impl IntoView {
                                                         </ActionForm>
                                                     </details>
                                                 </div>
+                                                <LinkEditForm link=link_now action=edit editing nojs/>
                                             })}
                                         </li>
                                     }
@@ -947,7 +1029,7 @@ pub fn RepricingPage() -> impl IntoView {
                                     <label>"Your variant " <span class="hint">"(its SKU, or its address in your Shopify admin)"</span>
                                         <input type="text" name="target" node_ref=target_input required autocomplete="off" spellcheck="false" aria-describedby="link-target-error"/></label>
                                     {field_error(link_result, "target", "link-target-error".into(), None)}
-                                    <MarkupFields result=link_result prefix="link"/>
+                                    <MarkupFields result=link_fields prefix="link"/>
                                     <label class="check"><input type="checkbox" name="inherit"/> " Use the store's markups below instead (by tag, else the store default)"</label>
                                     <button type="submit">"Link"</button>
                                     {outcome(link_result)}
@@ -977,6 +1059,10 @@ pub fn RepricingPage() -> impl IntoView {
                             </section>
                         })}
 
+                        {(v.can_edit && connected).then(|| view! {
+                            <ImportPanel action=import came_back=import_said.clone()/>
+                        })}
+
                         <section aria-labelledby="markups-heading">
                             <h2 id="markups-heading">"Store markups"</h2>
                             <p class="hint">"Links that follow the store take the first tag markup matching the product's tags, else the store default."</p>
@@ -1001,7 +1087,7 @@ pub fn RepricingPage() -> impl IntoView {
                                     <summary><h3 class="inline-heading">"Set a store or tag markup"</h3></summary>
                                     <ActionForm action=save_markup attr:class="form">
                                         <label>"Tag " <span class="hint">"(empty: the store default)"</span> <input type="text" name="tag"/></label>
-                                        <MarkupFields result=markup_result prefix="markup"/>
+                                        <MarkupFields result=markup_fields prefix="markup"/>
                                         <button type="submit">"Save markup"</button>
                                         {outcome(markup_result)}
                                     </ActionForm>
@@ -1016,7 +1102,10 @@ pub fn RepricingPage() -> impl IntoView {
                                 (Some(n), Some(d)) => format!("Connected to {n} ({d})."),
                                 (None, Some(d)) => format!("Connected to {d}."),
                                 _ => "No store connected yet.".to_string(),
-                            }} " " {if v.shop.webhook_secret_set { "Its webhooks are checked with the app secret." } else { "No webhook secret set: the shop's webhooks are refused." }}</p>
+                            }} {v.shop.currency.clone().filter(|_| connected).map(|c| view! {
+                                " It sells in " <span data-testid="shop-currency">{c}</span>
+                                "; a source priced in another currency needs a conversion rate in its markup."
+                            })} " " {if v.shop.webhook_secret_set { "Its webhooks are checked with the app secret." } else { "No webhook secret set: the shop's webhooks are refused." }}</p>
                             {(!v.is_admin && !connected).then(|| view! { <p class="hint">"An admin connects the store."</p> })}
                             {v.is_admin.then(|| view! {
                                 {v.shop.demo_available.then(|| view! {
@@ -1115,6 +1204,20 @@ mod tests {
                 .unwrap()
                 .auto_approve
         );
+    }
+
+    #[test]
+    fn the_conversion_rate_field_is_read_and_bounded() {
+        let m = with_rate(Markup::default(), &s(" 0,92 ")).unwrap();
+        assert_eq!(m.rate, Some("0.92".parse().unwrap()));
+        assert_eq!(with_rate(Markup::default(), &s("")).unwrap().rate, None);
+        for bad in ["0", "-1", "lots", "99999999"] {
+            assert_eq!(
+                with_rate(Markup::default(), &s(bad)).unwrap_err().0,
+                "rate",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

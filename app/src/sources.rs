@@ -17,7 +17,8 @@ use crate::api::{
     UseDemoConnectors,
 };
 use crate::live::use_live_events;
-use crate::ui::{date_time_utc, ErrorText};
+use crate::time::LocalTime;
+use crate::ui::ErrorText;
 
 /// A form that came back from a plain (JavaScript-less) post with something
 /// to fix: which form, the field and message, and what was typed (see
@@ -642,7 +643,7 @@ fn SourceCard(
                             };
                             view! {
                                 <tr class:failed=run.error.is_some()>
-                                    <td>{date_time_utc(&run.started)}</td>
+                                    <td><LocalTime at=run.started/></td>
                                     <td>{duration_words(&run)}</td>
                                     <td>{run.pages}</td>
                                     <td>{run.products}</td>

@@ -599,6 +599,7 @@ fn markups(numbers: &[Decimal]) {
                 ceiling: (bits & 2 == 2).then(|| n(i + 4)),
                 max_step_percent: (bits & 4 == 4).then(|| n(i + 5)),
                 auto_approve: bits & 8 == 0,
+                rate: (bits & 16 == 16).then(|| n(i + 7)),
             };
             let current = (bits % 3 != 0).then(|| n(i + 6));
             let _ = markup.describe();
@@ -623,6 +624,20 @@ fn markups(numbers: &[Decimal]) {
                         !auto || markup.auto_approve,
                         "{markup:?} on {source}: auto-approved without auto-approve"
                     );
+                }
+                Priced::CannotPrice(why) => assert!(!why.is_empty()),
+            }
+            // Another currency: converted at the rate (any number), or not
+            // priced; never beyond the largest price, never a panic.
+            match markup.apply(source, "USD", "EUR", current) {
+                Priced::Price { price, rate, .. } => {
+                    assert!(
+                        rate.is_some(),
+                        "{markup:?}: priced another currency without a rate"
+                    );
+                    if markup.floor.is_none_or(|f| f <= MAX_PRICE) {
+                        assert!(price <= MAX_PRICE, "{markup:?} on {source} priced {price}");
+                    }
                 }
                 Priced::CannotPrice(why) => assert!(!why.is_empty()),
             }

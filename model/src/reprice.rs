@@ -23,8 +23,9 @@ pub enum Rounding {
 }
 
 /// A markup: percentage and/or fixed amount, rounding, floor and ceiling,
-/// and a guard against large jumps.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// a guard against large jumps, and a fixed conversion rate for a source
+/// priced in another currency than the store.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Markup {
     /// Percent added to the source price (20 = +20 %).
@@ -46,6 +47,41 @@ pub struct Markup {
     /// Push proposals within the guard without asking.
     #[serde(default)]
     pub auto_approve: bool,
+    /// Units of the store's currency per unit of the source's (0.92 for a
+    /// USD source and a EUR store), as the user entered it. Used only when
+    /// the two currencies differ: the source price is multiplied by it
+    /// before the markup. None: a source in another currency cannot be priced.
+    #[serde(default)]
+    pub rate: Option<Decimal>,
+}
+
+/// The largest conversion rate a markup may hold (one unit of the source's
+/// currency worth a million of the store's is a typo, not a rate).
+pub const MAX_RATE: Decimal = Decimal::from_parts(1_000_000, 0, 0, false, 0);
+
+/// A conversion rate has at most this many decimals.
+pub const MAX_RATE_DECIMALS: u32 = 10;
+
+/// Checks a conversion rate: positive, at most [`MAX_RATE`], at most
+/// [`MAX_RATE_DECIMALS`] decimals. The error says what to enter instead.
+pub fn check_rate(rate: Decimal) -> Result<Decimal, String> {
+    if rate <= Decimal::ZERO {
+        return Err(format!(
+            "the conversion rate {rate} is not positive; give how many units of your store's currency one unit of the source's is worth, e.g. 0.92"
+        ));
+    }
+    if rate > MAX_RATE {
+        return Err(format!(
+            "the conversion rate {rate} is beyond the largest rate Dropwatch takes ({MAX_RATE})"
+        ));
+    }
+    let tidy = rate.normalize();
+    if tidy.scale() > MAX_RATE_DECIMALS {
+        return Err(format!(
+            "the conversion rate {rate} has more than {MAX_RATE_DECIMALS} decimals"
+        ));
+    }
+    Ok(tidy)
 }
 
 impl Markup {
@@ -94,6 +130,9 @@ impl Markup {
         if let Some(m) = self.max_step_percent {
             parts.push(format!("held above a {} % step", m.normalize()));
         }
+        if let Some(r) = self.rate {
+            parts.push(format!("converted at {}", r.normalize()));
+        }
         if self.auto_approve {
             parts.push("auto-approve".into());
         }
@@ -126,11 +165,13 @@ impl MarkupRule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Priced {
-    /// The price to set, and whether it may go without approval.
+    /// The price to set, whether it may go without approval, and the
+    /// conversion rate used (when the currencies differ).
     Price {
         price: Decimal,
         auto: bool,
         note: Option<String>,
+        rate: Option<Decimal>,
     },
     /// It cannot be priced (e.g. currencies differ), in words.
     CannotPrice(String),
@@ -149,19 +190,33 @@ impl Markup {
         target_currency: &str,
         current_target: Option<Decimal>,
     ) -> Priced {
-        if !source_currency.eq_ignore_ascii_case(target_currency) {
-            return Priced::CannotPrice(format!(
-                "the source is priced in {source_currency} and the target in {target_currency}; Dropwatch does not convert currencies"
-            ));
-        }
         if source_price <= Decimal::ZERO {
             return Priced::CannotPrice(format!("the source price {source_price} is not positive"));
         }
+        // Another currency: converted at the user's fixed rate, or not at all.
+        let rate = if source_currency.eq_ignore_ascii_case(target_currency) {
+            None
+        } else {
+            match self.rate.map(check_rate) {
+                Some(Ok(r)) => Some(r),
+                Some(Err(why)) => return Priced::CannotPrice(why),
+                None => {
+                    return Priced::CannotPrice(format!(
+                        "the source is priced in {source_currency} and your store sells in {target_currency}; give the markup a conversion rate ({target_currency} per {source_currency}) to price it"
+                    ))
+                }
+            }
+        };
+        let converted = match rate {
+            None => Some(source_price),
+            Some(r) => source_price.checked_mul(r),
+        };
         let hundred = Decimal::from(100);
-        // Checked: the source price comes from a shop, the markup from a form.
+        // Checked: the source price comes from a shop, the markup and the
+        // rate from a form.
         let raw = hundred
             .checked_add(self.percent)
-            .and_then(|factor| source_price.checked_mul(factor))
+            .and_then(|factor| converted?.checked_mul(factor))
             .and_then(|p| p.checked_div(hundred))
             .and_then(|p| p.checked_add(self.fixed));
         let rounded = raw.and_then(|raw| match self.rounding {
@@ -225,7 +280,12 @@ impl Markup {
                 None => {}
             }
         }
-        Priced::Price { price, auto, note }
+        Priced::Price {
+            price,
+            auto,
+            note,
+            rate,
+        }
     }
 }
 
@@ -298,6 +358,14 @@ pub struct Proposal {
     pub seq: u64,
     pub source_price: Decimal,
     pub source_currency: String,
+    /// The store's currency the price was computed in (none: proposals
+    /// made before the store's currency was read, priced in the source's).
+    #[serde(default)]
+    pub target_currency: Option<String>,
+    /// The conversion rate the source price was multiplied by, when the
+    /// currencies differ.
+    #[serde(default)]
+    pub rate: Option<Decimal>,
     pub current_target: Option<Decimal>,
     pub proposed: Option<Decimal>,
     /// How the rule got there (floor, ceiling, held by the guard...).
@@ -332,7 +400,9 @@ mod tests {
 
     fn price_of(m: &Markup, source: &str, current: Option<&str>) -> (String, bool, Option<String>) {
         match m.apply(d(source), "USD", "usd", current.map(d)) {
-            Priced::Price { price, auto, note } => (price.to_string(), auto, note),
+            Priced::Price {
+                price, auto, note, ..
+            } => (price.to_string(), auto, note),
             Priced::CannotPrice(why) => panic!("{why}"),
         }
     }
@@ -346,6 +416,7 @@ mod tests {
             ceiling: None,
             max_step_percent: None,
             auto_approve: true,
+            rate: None,
         }
     }
 
@@ -442,5 +513,53 @@ mod tests {
             m.apply(d("0"), "USD", "USD", None),
             Priced::CannotPrice(_)
         ));
+    }
+
+    #[test]
+    fn a_conversion_rate_prices_another_currency_before_the_markup() {
+        let mut m = markup(20, Rounding::Cents);
+        m.rate = Some(d("0.9"));
+        // 50 USD at 0.9 = 45 EUR, +20 % = 54 EUR; the rate is said.
+        match m.apply(d("50"), "USD", "EUR", None) {
+            Priced::Price { price, rate, .. } => {
+                assert_eq!(price.to_string(), "54.00");
+                assert_eq!(rate, Some(d("0.9")));
+            }
+            other => panic!("{other:?}"),
+        }
+        // The same currency: the rate is not used.
+        match m.apply(d("50"), "USD", "usd", None) {
+            Priced::Price { price, rate, .. } => {
+                assert_eq!((price.to_string(), rate), ("60.00".to_string(), None))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            m.describe().contains("converted at 0.9"),
+            "{}",
+            m.describe()
+        );
+    }
+
+    #[test]
+    fn conversion_rates_are_bounded_and_checked() {
+        assert_eq!(check_rate(d("0.920")), Ok(d("0.92")));
+        assert!(check_rate(d("0")).is_err());
+        assert!(check_rate(d("-1")).is_err());
+        assert!(check_rate(d("1000001")).is_err());
+        assert!(check_rate(d("0.00000000001")).is_err());
+        // A rate that would overflow, or price beyond the largest price, is
+        // refused in words; never a panic.
+        let mut m = markup(0, Rounding::Cents);
+        m.rate = Some(MAX_RATE);
+        assert!(matches!(
+            m.apply(crate::money::MAX_PRICE, "USD", "JPY", None),
+            Priced::CannotPrice(_)
+        ));
+        m.rate = Some(Decimal::MAX);
+        match m.apply(Decimal::MAX, "USD", "JPY", None) {
+            Priced::CannotPrice(why) => assert!(why.contains("rate"), "{why}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

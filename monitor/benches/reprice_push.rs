@@ -58,6 +58,7 @@ async fn main() {
         ceiling: None,
         max_step_percent: None,
         auto_approve: false,
+        rate: None,
     };
 
     // Every variant of the first products, linked by id.

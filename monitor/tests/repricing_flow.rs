@@ -72,6 +72,7 @@ fn markup() -> Markup {
         ceiling: None,
         max_step_percent: None,
         auto_approve: false,
+        rate: None,
     }
 }
 

@@ -1,16 +1,18 @@
 //! `/api/v1` routes for repricing: the connected Shopify store (its token
-//! never comes back), links from tracked products to the store's variants,
-//! the store-wide and per-tag markups, proposals and their approval.
+//! never comes back), links from tracked products to the store's variants
+//! (one at a time, or many from a CSV), the store-wide and per-tag markups,
+//! proposals and their approval.
 
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use model::{Link, Markup, MarkupRule, Proposal, Role};
+use model::{ImportReport, Link, Markup, MarkupRule, Proposal, Role};
 use monitor::repricing::service::{target_spec, RepriceError};
 
 use crate::problem::Problem;
@@ -26,7 +28,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/shopify/webhook-secret", put(webhook_secret))
         .route("/api/v1/reprice/targets", get(search_targets))
         .route("/api/v1/reprice/links", get(list_links).post(create_link))
-        .route("/api/v1/reprice/links/{id}", delete(delete_link))
+        .route(
+            "/api/v1/reprice/links/{id}",
+            delete(delete_link).patch(edit_link),
+        )
+        .route("/api/v1/reprice/links/import", post(import_links))
         .route("/api/v1/reprice/links/{id}/propose", post(propose_now))
         .route(
             "/api/v1/reprice/markups",
@@ -76,6 +82,10 @@ pub struct ShopBody {
     domain: Option<String>,
     /// The shop's name as it said when connected.
     name: Option<String>,
+    /// The currency the shop sells in (ISO 4217), as it said when connected
+    /// or before the last push. A source priced in another currency is
+    /// priced only with a conversion rate in its markup.
+    currency: Option<String>,
     webhook_secret_set: bool,
 }
 
@@ -86,6 +96,7 @@ pub async fn shop_status(State(s): State<AppState>, Who(who): Who) -> ApiResult<
     Ok(Json(ShopBody {
         domain: st.domain,
         name: st.name,
+        currency: st.currency,
         webhook_secret_set: st.webhook_secret_set,
     }))
 }
@@ -229,6 +240,100 @@ pub async fn create_link(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(link)).into_response())
+}
+
+/// A link's changes; fields left out stay as they are. A field this does
+/// not know is refused (422), like an invalid one: nothing changes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEditBody {
+    /// This link's markup, whole (its conversion `rate` included).
+    markup: Option<Markup>,
+    /// Follow the store's tag and default markups instead of its own.
+    inherit: Option<bool>,
+}
+
+/// Changes a link's markup, or whether it follows the store's markups
+/// (editors); checked whole first. The next proposal uses it.
+#[utoipa::path(patch, path = "/api/v1/reprice/links/{id}", params(("id" = String, Path)), request_body = LinkEditBody,
+    responses((status = 200, body = Link), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn edit_link(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    Json(b): Json<LinkEditBody>,
+) -> ApiResult<Json<Link>> {
+    who.require(Role::Editor).map_err(Problem::from)?;
+    let r = &s.control.repricing;
+    let link = r
+        .links()
+        .into_iter()
+        .find(|l| l.id == id)
+        .ok_or_else(|| RepriceError::NotFound(format!("link {id}")))?;
+    let markup = b.markup.unwrap_or(link.markup);
+    let inherit = b.inherit.unwrap_or(link.inherit);
+    Ok(Json(r.edit_link(&who, &id, markup, inherit).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// true (the default): say what each line would do and link nothing;
+    /// false: link the good lines.
+    #[serde(default = "preview_by_default")]
+    preview: bool,
+}
+
+fn preview_by_default() -> bool {
+    true
+}
+
+/// Links many tracked products to the store's variants at once, from a CSV
+/// of SKU pairs (editors): one link a line, `source_sku,store_sku[,markup_percent]`
+/// (a header line is skipped). The source is a tracked size's SKU, a
+/// tracked product's key (its lowest price) or `KEY#SIZE`; the store's
+/// variant is its SKU, its admin URL or its gid; without a markup the link
+/// follows the store's markups. Every line is answered: will link (preview),
+/// linked, or refused and why (unknown or ambiguous SKU, already linked, bad
+/// markup). A bad line never stops the others; each link is audited.
+#[utoipa::path(post, path = "/api/v1/reprice/links/import", params(ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "source_sku,store_sku[,markup_percent], one link a line; at most 1000 lines"),
+    responses((status = 200, body = ImportReport), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
+pub async fn import_links(
+    State(s): State<AppState>,
+    Who(who): Who,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<ImportReport>> {
+    who.require(Role::Editor).map_err(Problem::from)?;
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != "text/csv" && mime != "text/plain" {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the CSV as text/csv",
+            &format!(
+                "this takes a CSV (Content-Type: text/csv), one link a line: source_sku,store_sku[,markup_percent]; not {}",
+                if given.is_empty() { "a body without a Content-Type" } else { given }
+            ),
+        ));
+    }
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| Problem::invalid("the CSV is not UTF-8 text; save it as UTF-8"))?;
+    Ok(Json(
+        s.control
+            .repricing
+            .import_links(&who, text, q.preview)
+            .await?,
+    ))
 }
 
 /// Removes a link (editors); its proposals stay in the log.

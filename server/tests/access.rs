@@ -288,6 +288,9 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
         ("post", "/api/v1/reprice/links") => Some(
             json!({ "source_product": s.product, "target": s.free_sku, "markup": { "percent": "20", "rounding": "to99" } }),
         ),
+        ("patch", "/api/v1/reprice/links/{id}") => {
+            Some(json!({ "markup": { "percent": "25", "rate": "0.92" } }))
+        }
         ("put", "/api/v1/reprice/markups") => Some(
             json!([{ "tag": null, "markup": { "percent": "10" } }, { "tag": "sneakers", "markup": { "percent": "25" } }]),
         ),
@@ -492,9 +495,14 @@ async fn the_openapi_document_validates_and_every_route_answers_as_documented() 
         } else {
             auth.clone()
         };
-        let (status, body) = s
-            .call(m, &url, &by, body_for(&method, &path, &samples))
-            .await;
+        let (status, body) = if path == "/api/v1/reprice/links/import" {
+            // CSV, not JSON: a preview of one line.
+            let csv = format!("{},{}\n", samples.product, samples.free_sku);
+            s.call_text(m, &url, &by, "text/csv", &csv).await
+        } else {
+            s.call(m, &url, &by, body_for(&method, &path, &samples))
+                .await
+        };
         let documented = op["responses"].as_object().unwrap();
         assert!(
             documented.contains_key(status.as_str()),

@@ -40,6 +40,9 @@ const NOT_IN_TABLE: &[(&str, &str)] = &[
     // By design each proposal of a bulk approval is decided on alone, and
     // the answer says how each went (README, REST API).
     ("post", "/api/v1/reprice/proposals/approve"),
+    // Likewise each line of a CSV import of links (README, Repricing); a
+    // preview changes nothing at all.
+    ("post", "/api/v1/reprice/links/import"),
     // One field: the subscription's endpoint.
     ("delete", "/api/v1/push/subscriptions"),
 ];
@@ -58,6 +61,8 @@ const MULTI_FIELD_FNS: &[&str] = &[
     "create_token",
     "save_markup",
     "link_product",
+    "edit_link",
+    "edit_rule",
     "connect_shop",
     "save_oxylabs",
     "save_popmart_keys",
@@ -231,6 +236,42 @@ async fn a_refused_request_changes_nothing_through_rest_or_server_functions() {
         .unwrap()
         .to_string();
     let new_source_url = format!("{}/demo/atomic", s.base);
+    // The demo shop connected and a link to it, to edit.
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/shopify/connect",
+            &admin,
+            Some(json!({ "domain": format!("{}/demo/shop", s.base), "token": monitor::demo::admin::DEMO_TOKEN })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, detail) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/products/{}", urlencoding(&product)),
+            &admin,
+            None,
+        )
+        .await;
+    let variant = serde_json::from_str::<Value>(&detail).unwrap()["variants"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = s
+        .call(
+            Method::POST,
+            "/api/v1/reprice/links",
+            &admin,
+            Some(json!({ "source_product": product, "target": format!("DW-{variant}"), "markup": { "percent": "10" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let link = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link_path = format!("/api/v1/reprice/links/{link}");
 
     let fns = server_fns();
     let fn_path = |name: &str| {
@@ -408,6 +449,18 @@ async fn a_refused_request_changes_nothing_through_rest_or_server_functions() {
             json!({ "source_product": product, "target": "DW-1", "markup": { "percent": "-150" } }),
         ),
         case(
+            "patch",
+            "/api/v1/reprice/links/{id}",
+            &link_path,
+            json!({ "inherit": true, "markup": { "percent": "30", "rate": "-1" } }),
+        ),
+        case(
+            "patch",
+            "/api/v1/reprice/links/{id}",
+            &link_path,
+            json!({ "inherit": true, "colour": "red" }),
+        ),
+        case(
             "post",
             "/api/v1/shopify/connect",
             "/api/v1/shopify/connect",
@@ -511,6 +564,43 @@ async fn a_refused_request_changes_nothing_through_rest_or_server_functions() {
                 ("name", text("Renamed")),
                 ("condition", text("sold_out")),
                 ("channel", text("nope")),
+            ],
+        ),
+        (
+            "edit_rule",
+            vec![
+                ("id", rule.clone()),
+                ("name", text("Renamed")),
+                ("condition", text("drop_percent")),
+                ("value", text("150")),
+                ("channels[]", channel.clone()),
+            ],
+        ),
+        (
+            "edit_rule",
+            vec![
+                ("id", rule.clone()),
+                ("name", text("Renamed")),
+                ("condition", text("sold_out")),
+                ("channels[]", text("nope")),
+            ],
+        ),
+        (
+            "edit_link",
+            vec![
+                ("id", link.clone()),
+                ("percent", text("30")),
+                ("inherit", text("on")),
+                ("rate", text("0")),
+            ],
+        ),
+        (
+            "edit_link",
+            vec![
+                ("id", link.clone()),
+                ("percent", text("30")),
+                ("floor", text("50")),
+                ("ceiling", text("10")),
             ],
         ),
         (

@@ -38,6 +38,7 @@ const NOTHING_REQUIRED: &[&str] = &[
     "remove_markup",
     "approve_selected",
     "save_rule",
+    "import_links",
 ];
 
 /// The path of the server function `name`, among `fns`.

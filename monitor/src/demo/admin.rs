@@ -8,8 +8,9 @@
 //!
 //! | request | |
 //! |---|---|
-//! | `POST /admin/api/{version}/graphql.json` | `shop { name }`, `productVariants(query: "sku:.." or words)`, `productVariant(id:)`, `productVariantsBulkUpdate` |
-//! | `GET /admin-control/state` | the variants, requests served, throttled answers |
+//! | `POST /admin/api/{version}/graphql.json` | `shop { name currencyCode }`, `productVariants(query: "sku:.." or words)`, `productVariant(id:)`, `productVariantsBulkUpdate` |
+//! | `GET /admin-control/state` | the variants, the currency, requests served, throttled answers |
+//! | `POST /admin-control/currency {"currency_code"}` | the currency the shop sells in (USD at first) |
 //! | `POST /admin-control/bucket {"maximum","available","restore_rate"}` | reset the cost bucket |
 //! | `POST /admin-control/fail {"status"}` | answer the next request with that HTTP status |
 
@@ -28,6 +29,8 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 
 pub const SHOP_NAME: &str = "Dropwatch Demo Shop";
+/// The currency the fake shop sells in until told otherwise.
+pub const DEFAULT_CURRENCY: &str = "USD";
 /// The demo shop's Admin API token. It guards nothing real (the demo shop
 /// is a fake kept in memory); the Repricing page's "Connect the demo shop"
 /// uses it so that the browser never needs it.
@@ -54,6 +57,8 @@ struct Bucket {
 #[derive(Debug, Default, serde::Serialize)]
 pub struct AdminState {
     pub variants: BTreeMap<String, FakeVariant>,
+    /// `shop { currencyCode }`: ISO 4217, upper case, as Shopify's enum.
+    pub currency: String,
     pub requests: u64,
     pub throttled: u64,
     pub updates: u64,
@@ -91,6 +96,7 @@ impl FakeAdmin {
             token: token.to_string(),
             state: Mutex::new(AdminState {
                 variants,
+                currency: DEFAULT_CURRENCY.to_string(),
                 bucket: Some(Bucket {
                     maximum: 1000.0,
                     available: 1000.0,
@@ -102,10 +108,17 @@ impl FakeAdmin {
         })
     }
 
+    /// The shop sells in `code` from now on (prices are not converted, as
+    /// when a merchant changes the store's currency).
+    pub fn set_currency(&self, code: &str) {
+        self.state.lock().currency = code.trim().to_ascii_uppercase();
+    }
+
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/admin/api/{version}/graphql.json", post(graphql))
             .route("/admin-control/state", get(control_state))
+            .route("/admin-control/currency", post(control_currency))
             .route("/admin-control/bucket", post(control_bucket))
             .route("/admin-control/fail", post(control_fail))
             .with_state(self.clone())
@@ -227,7 +240,15 @@ async fn graphql(
         let id = vars["id"].as_str().unwrap_or_default();
         json!({ "productVariant": st.variants.get(id).map(variant_node) })
     } else if query.contains("shop") {
-        json!({ "shop": { "name": SHOP_NAME } })
+        // Only the fields asked for, as GraphQL answers.
+        let mut shop = serde_json::Map::new();
+        if query.contains("name") {
+            shop.insert("name".into(), json!(SHOP_NAME));
+        }
+        if query.contains("currencyCode") {
+            shop.insert("currencyCode".into(), json!(st.currency));
+        }
+        json!({ "shop": shop })
     } else {
         return (
             StatusCode::OK,
@@ -312,6 +333,16 @@ async fn control_bucket(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value
         at: None,
     });
     StatusCode::NO_CONTENT
+}
+
+async fn control_currency(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value>) -> StatusCode {
+    match b["currency_code"].as_str().map(str::trim) {
+        Some(c) if c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()) => {
+            admin.set_currency(c);
+            StatusCode::NO_CONTENT
+        }
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
 }
 
 async fn control_fail(State(admin): State<Arc<FakeAdmin>>, Json(b): Json<Value>) -> StatusCode {

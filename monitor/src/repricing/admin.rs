@@ -1,7 +1,8 @@
 //! The Shopify Admin GraphQL API of the user's own store
 //! (../shared/ref/external-apis.md): `POST https://{shop}/admin/api/{version}/graphql.json`
-//! with `X-Shopify-Access-Token`. Reads the shop's name, finds variants by
-//! SKU, and sets prices with `productVariantsBulkUpdate`.
+//! with `X-Shopify-Access-Token`. Reads the shop's name and currency
+//! (`shop { name currencyCode }`), finds variants by SKU, and sets prices
+//! with `productVariantsBulkUpdate`.
 //!
 //! Cost-based throttling: every answer may carry
 //! `extensions.cost.throttleStatus`; the client keeps the last one and waits
@@ -191,6 +192,24 @@ fn variant_of(node: &Value, product_id: Option<&str>) -> Option<AdminVariant> {
     })
 }
 
+/// What "Test connection" reads of the shop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShopInfo {
+    pub name: String,
+    /// ISO 4217, as Shopify's `CurrencyCode` enum writes it ("USD", "EUR").
+    pub currency: String,
+}
+
+/// `shop.currencyCode` of an answer: three ASCII letters, upper case.
+fn currency_of(data: &Value) -> Result<String, AdminError> {
+    data.pointer("/shop/currencyCode")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|c| c.len() == 3 && c.chars().all(|x| x.is_ascii_alphabetic()))
+        .map(str::to_ascii_uppercase)
+        .ok_or_else(|| AdminError::Malformed("no shop currency (shop.currencyCode)".into()))
+}
+
 /// A connection to one store.
 pub struct AdminShop {
     endpoint: Url,
@@ -297,6 +316,32 @@ impl AdminShop {
             .and_then(Value::as_str)
             .map(str::to_string)
             .ok_or_else(|| AdminError::Malformed("no shop name".into()))
+    }
+
+    /// The shop's name and the currency it sells in, in one call (at connect).
+    pub async fn shop_info(&self) -> Result<ShopInfo, AdminError> {
+        let a = self
+            .call("query { shop { name currencyCode } }", json!({}), 1.0)
+            .await?;
+        let name = a
+            .data
+            .pointer("/shop/name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| AdminError::Malformed("no shop name".into()))?;
+        Ok(ShopInfo {
+            name,
+            currency: currency_of(&a.data)?,
+        })
+    }
+
+    /// The currency the shop sells in (`shop { currencyCode }`), read before
+    /// each push: its prices are set in it.
+    pub async fn shop_currency(&self) -> Result<String, AdminError> {
+        let a = self
+            .call("query { shop { currencyCode } }", json!({}), 1.0)
+            .await?;
+        currency_of(&a.data)
     }
 
     /// Variants whose SKU is `sku`.
@@ -427,6 +472,25 @@ mod tests {
             read_answer(200, None, "<html>login</html>"),
             Err(AdminError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_shops_currency_is_read_as_shopify_writes_it() {
+        let a = read_answer(
+            200,
+            None,
+            r#"{"data":{"shop":{"name":"My shop","currencyCode":"EUR"}},"extensions":{"cost":{"requestedQueryCost":1,"actualQueryCost":1,"throttleStatus":{"maximumAvailable":1000,"currentlyAvailable":999,"restoreRate":50}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(currency_of(&a.data), Ok("EUR".to_string()));
+        for bad in [
+            r#"{"shop":{"name":"x"}}"#,
+            r#"{"shop":{"currencyCode":"EURO"}}"#,
+            r#"{"shop":{"currencyCode":12}}"#,
+        ] {
+            let data: Value = serde_json::from_str(bad).unwrap();
+            assert!(matches!(currency_of(&data), Err(AdminError::Malformed(_))));
+        }
     }
 
     #[test]

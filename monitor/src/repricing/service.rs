@@ -8,6 +8,11 @@
 //! approvals or two instances push once; a process that stopped while a job
 //! was `approved` or `pushing` finishes it at the next start (setting an
 //! absolute price is idempotent, so pushing again is safe).
+//!
+//! Currency: the shop's (`shop { currencyCode }`) is read at connect and
+//! before each push. A proposal is priced in it; a source in another
+//! currency is converted at the rate the markup names, or not priced. A
+//! price computed in a currency the shop no longer sells in is not pushed.
 
 use std::sync::Arc;
 
@@ -31,6 +36,8 @@ const SHOP_TOKEN: &str = "shopify/admin-token";
 const WEBHOOK_SECRET: &str = "shopify/webhook-secret";
 const RULES_META: &str = "repricing_rules";
 const SHOP_NAME_META: &str = "shopify_shop_name";
+/// The currency the shop sells in, as it said at connect or the last push.
+const SHOP_CURRENCY_META: &str = "shopify_shop_currency";
 /// Transient push failures are retried this many times.
 pub const PUSH_ATTEMPTS: u32 = 5;
 
@@ -82,6 +89,11 @@ pub struct ShopStatus {
     pub domain: Option<String>,
     /// The shop's name as it said when last connected.
     pub name: Option<String>,
+    /// The currency the shop sells in (ISO 4217), as it said when connected
+    /// or before the last push; none: not read yet (connected before
+    /// Dropwatch read it).
+    #[serde(default)]
+    pub currency: Option<String>,
     /// Whether webhooks can be checked (an app secret is set).
     pub webhook_secret_set: bool,
 }
@@ -137,8 +149,8 @@ pub fn target_spec(raw: &str) -> Result<TargetSpec, String> {
 }
 
 /// A markup the engine can use: no negative percentage below -100, floor
-/// not above ceiling, a positive step guard.
-fn check_markup(m: &Markup) -> Result<(), RepriceError> {
+/// not above ceiling, a positive step guard, a bounded conversion rate.
+pub(super) fn check_markup(m: &Markup) -> Result<(), RepriceError> {
     if m.percent <= Decimal::from(-100) {
         return Err(RepriceError::Invalid(
             "a markup of -100 % or less gives nothing to sell".into(),
@@ -180,7 +192,17 @@ fn check_markup(m: &Markup) -> Result<(), RepriceError> {
             "{v} is beyond the largest value a markup may hold ({limit})"
         )));
     }
+    if let Some(r) = m.rate {
+        model::check_rate(r).map_err(RepriceError::Invalid)?;
+    }
     Ok(())
+}
+
+/// The currency a proposal's price was computed in.
+fn priced_in(job: &Proposal, link: &Link) -> String {
+    job.target_currency
+        .clone()
+        .unwrap_or_else(|| link.target_currency.clone())
 }
 
 pub struct Repricer {
@@ -237,12 +259,12 @@ impl Repricer {
             .await?
             .and_then(|v| serde_json::from_value(v["rules"].clone()).ok())
             .unwrap_or_default();
+        let text_meta =
+            |v: Option<serde_json::Value>| v.and_then(|v| v.as_str().map(str::to_string));
         let status = ShopStatus {
             domain: shop.as_ref().and(domain),
-            name: store
-                .meta(SHOP_NAME_META)
-                .await?
-                .and_then(|v| v.as_str().map(str::to_string)),
+            name: text_meta(store.meta(SHOP_NAME_META).await?),
+            currency: text_meta(store.meta(SHOP_CURRENCY_META).await?),
             webhook_secret_set: accounts.vault.get(&store, WEBHOOK_SECRET).await?.is_some(),
         };
         Ok(Arc::new(Repricer {
@@ -257,12 +279,45 @@ impl Repricer {
         }))
     }
 
-    fn store(&self) -> &Arc<Store> {
+    pub(super) fn store(&self) -> &Arc<Store> {
         self.accounts.store()
     }
 
-    fn shop(&self) -> Result<Arc<AdminShop>, RepriceError> {
+    pub(super) fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    pub(super) fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+
+    pub(super) fn shop(&self) -> Result<Arc<AdminShop>, RepriceError> {
         self.shop.read().clone().ok_or(RepriceError::NotConnected)
+    }
+
+    /// The currency the store's prices are in: as the shop last said, else
+    /// (connected before Dropwatch read it) the link's.
+    pub fn store_currency(&self, link: &Link) -> String {
+        self.status
+            .read()
+            .currency
+            .clone()
+            .unwrap_or_else(|| link.target_currency.clone())
+    }
+
+    /// Keeps the currency the shop just said it sells in.
+    async fn note_currency(&self, currency: &str) {
+        let changed = self.status.read().currency.as_deref() != Some(currency);
+        if changed {
+            self.status.write().currency = Some(currency.to_string());
+            if let Err(e) = self
+                .store()
+                .set_meta(SHOP_CURRENCY_META, json!(currency))
+                .await
+            {
+                tracing::warn!("could not keep the shop's currency {currency}: {e}");
+            }
+        }
     }
 
     pub fn links(&self) -> Vec<Link> {
@@ -347,10 +402,21 @@ impl Repricer {
 
     /// The markup a link's proposals use, and the rule's words.
     pub fn effective_markup(&self, link: &Link) -> (Markup, String) {
-        if link.inherit {
+        self.markup_for(&link.source_product, &link.markup, link.inherit)
+    }
+
+    /// The markup a link from `source_product` with its own `markup` (or
+    /// following the store's, `inherit`) would use, and the rule's words.
+    pub(super) fn markup_for(
+        &self,
+        source_product: &str,
+        markup: &Markup,
+        inherit: bool,
+    ) -> (Markup, String) {
+        if inherit {
             let tags: Vec<String> = self
                 .engine
-                .product(&link.source_product)
+                .product(source_product)
                 .map(|p| p.tags.iter().map(|t| t.to_lowercase()).collect())
                 .unwrap_or_default();
             let rules = self.rules.read();
@@ -366,14 +432,12 @@ impl Repricer {
                 return (r.markup.clone(), r.describe());
             }
         }
-        (
-            link.markup.clone(),
-            format!("this link ({})", link.markup.describe()),
-        )
+        (markup.clone(), format!("this link ({})", markup.describe()))
     }
 
-    /// Connects the user's store (admins): reads its name with the token
-    /// first, then keeps domain and token sealed. Returns the shop's name.
+    /// Connects the user's store (admins): reads its name and currency with
+    /// the token first, then keeps domain and token sealed. Returns the
+    /// shop's name.
     pub async fn connect(
         &self,
         who: &Identity,
@@ -387,7 +451,7 @@ impl Repricer {
             .await
             .map_err(|e| RepriceError::Invalid(e.to_string()))?;
         let shop = shop_at(&self.http, endpoint, token.trim())?;
-        let name = shop.shop_name().await?;
+        let super::admin::ShopInfo { name, currency } = shop.shop_info().await?;
         let store = self.store();
         // Domain and token together: never one store's domain with another's token.
         self.accounts
@@ -398,11 +462,13 @@ impl Repricer {
             )
             .await?;
         store.set_meta(SHOP_NAME_META, json!(name)).await?;
+        store.set_meta(SHOP_CURRENCY_META, json!(currency)).await?;
         *self.shop.write() = Some(Arc::new(shop));
         {
             let mut st = self.status.write();
             st.domain = Some(domain.trim().to_string());
             st.name = Some(name.clone());
+            st.currency = Some(currency.clone());
         }
         self.accounts
             .audit(
@@ -410,7 +476,7 @@ impl Repricer {
                 "shopify.connect",
                 domain.trim(),
                 None,
-                Some(json!({ "shop": name })),
+                Some(json!({ "shop": name, "currency": currency })),
             )
             .await?;
         Ok(name)
@@ -478,46 +544,80 @@ impl Repricer {
                 )));
             }
         }
-        let shop = self.shop()?;
-        let target = match target {
+        let target = self.find_target(&*self.shop()?, target).await?;
+        self.add_link(who, &product, source_variant, target, markup, inherit)
+            .await
+    }
+
+    /// The store's variant a "your variant" field names, or why not.
+    pub(super) async fn find_target(
+        &self,
+        shop: &AdminShop,
+        target: &TargetSpec,
+    ) -> Result<super::admin::AdminVariant, RepriceError> {
+        match target {
             TargetSpec::Variant(id) => shop
                 .variant(id)
                 .await?
-                .ok_or_else(|| RepriceError::Invalid(format!("your store has no variant {id}")))?,
+                .ok_or_else(|| RepriceError::Invalid(format!("your store has no variant {id}"))),
             TargetSpec::Sku(sku) => {
                 let found = shop.variants_by_sku(sku).await?;
                 match found.as_slice() {
-                    [one] => one.clone(),
-                    [] => {
-                        return Err(RepriceError::Invalid(format!(
-                            "no variant of your store has the SKU {sku:?}"
-                        )))
-                    }
-                    _ => {
-                        return Err(RepriceError::Invalid(format!(
+                    [one] => Ok(one.clone()),
+                    [] => Err(RepriceError::Invalid(format!(
+                        "no variant of your store has the SKU {sku:?}"
+                    ))),
+                    _ => Err(RepriceError::Invalid(format!(
                         "{} variants of your store have the SKU {sku:?}; link by admin URL instead",
                         found.len()
-                    )))
-                    }
+                    ))),
                 }
             }
-        };
-        if let Some(other) = self.links().iter().find(|l| l.target_variant == target.id) {
-            return Err(RepriceError::Invalid(format!(
-                "{} is already fed by another link ({}); remove that link first",
-                target.title, other.source_product
-            )));
+        }
+    }
+
+    /// Why `target` cannot take another link, if it cannot: one target is
+    /// fed by one link.
+    pub(super) fn already_linked(&self, target: &super::admin::AdminVariant) -> Option<String> {
+        self.links()
+            .iter()
+            .find(|l| l.target_variant == target.id)
+            .map(|other| {
+                format!(
+                    "{} is already fed by another link ({}); remove that link first",
+                    target.title, other.source_product
+                )
+            })
+    }
+
+    /// Makes, keeps and audits a link whose parts were found and checked.
+    pub(super) async fn add_link(
+        &self,
+        who: &Identity,
+        product: &model::Product,
+        source_variant: Option<String>,
+        target: super::admin::AdminVariant,
+        markup: Markup,
+        inherit: bool,
+    ) -> Result<Link, RepriceError> {
+        if let Some(why) = self.already_linked(&target) {
+            return Err(RepriceError::Invalid(why));
         }
         let link = Link {
             id: format!("l{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff),
-            source_product: source_product.to_string(),
+            source_product: product.key.clone(),
             source_variant,
             target_variant: target.id,
             target_product: target.product_id,
             target_title: target.title,
-            // The Admin API's prices are in the shop's currency; a store
-            // in another currency than the source cannot be priced.
-            target_currency: product.currency.clone(),
+            // The Admin API's prices are in the shop's currency (the
+            // source's, for a shop connected before Dropwatch read it).
+            target_currency: self
+                .status
+                .read()
+                .currency
+                .clone()
+                .unwrap_or_else(|| product.currency.clone()),
             target_price: Some(target.price),
             target_updated: None,
             target_inventory_item: target.inventory_item_id,
@@ -533,6 +633,44 @@ impl Repricer {
             .audit(who, "reprice.link", &link.id, None, Some(json!(link)))
             .await?;
         Ok(link)
+    }
+
+    /// Changes a link's markup, or makes it follow the store's tag and
+    /// default markups (editors). Checked whole before anything is written;
+    /// the next proposal uses it (a waiting one keeps the price it has).
+    pub async fn edit_link(
+        &self,
+        who: &Identity,
+        id: &str,
+        markup: Markup,
+        inherit: bool,
+    ) -> Result<Link, RepriceError> {
+        who.require(Role::Editor)?;
+        check_markup(&markup)?;
+        let before = self
+            .links()
+            .into_iter()
+            .find(|l| l.id == id)
+            .ok_or_else(|| RepriceError::NotFound(format!("link {id}")))?;
+        let after = Link {
+            markup,
+            inherit,
+            ..before.clone()
+        };
+        self.store().save_link(&after).await?;
+        if let Some(x) = self.links.write().iter_mut().find(|x| x.id == id) {
+            *x = after.clone();
+        }
+        self.accounts
+            .audit(
+                who,
+                "reprice.link_edit",
+                id,
+                Some(json!({ "markup": before.markup, "inherit": before.inherit })),
+                Some(json!({ "markup": after.markup, "inherit": after.inherit })),
+            )
+            .await?;
+        Ok(after)
     }
 
     /// Removes a link (editors); its proposals stay in the log.
@@ -610,16 +748,20 @@ impl Repricer {
     ) -> Result<Proposal, RepriceError> {
         let now = Utc::now();
         let (markup, rule) = self.effective_markup(link);
-        let (state, proposed, note, auto) = match markup.apply(
+        let target_currency = self.store_currency(link);
+        let (state, proposed, note, auto, rate) = match markup.apply(
             source_price,
             source_currency,
-            &link.target_currency,
+            &target_currency,
             link.target_price,
         ) {
-            Priced::Price { price, auto, note } => {
-                (ProposalState::Proposed, Some(price), note, auto)
-            }
-            Priced::CannotPrice(why) => (ProposalState::CannotPrice, None, Some(why), false),
+            Priced::Price {
+                price,
+                auto,
+                note,
+                rate,
+            } => (ProposalState::Proposed, Some(price), note, auto, rate),
+            Priced::CannotPrice(why) => (ProposalState::CannotPrice, None, Some(why), false, None),
         };
         let p = Proposal {
             id,
@@ -627,6 +769,8 @@ impl Repricer {
             seq,
             source_price,
             source_currency: source_currency.to_string(),
+            target_currency: Some(target_currency),
+            rate,
             current_target: link.target_price,
             proposed,
             note,
@@ -876,16 +1020,12 @@ impl Repricer {
                     continue;
                 }
             };
-            let prices: Vec<(String, Decimal)> = group
-                .iter()
-                .map(|(j, l)| (l.target_variant.clone(), j.proposed.expect("checked above")))
-                .collect();
             let mut wait = Duration::from_millis(500);
             let mut attempts = 0;
             let result = loop {
                 attempts += 1;
-                match shop.set_prices(&product, &prices).await {
-                    Ok(variants) => break Ok(variants),
+                match self.push_in_currency(&shop, &product, &group).await {
+                    Ok(done) => break Ok(done),
                     Err(AdminError::Throttled(d)) if attempts < PUSH_ATTEMPTS => {
                         tokio::time::sleep(d).await
                     }
@@ -899,7 +1039,13 @@ impl Repricer {
             for (mut job, link) in group {
                 job.attempts += attempts;
                 let r = match &result {
-                    Ok(vs) => Ok(vs
+                    Ok((currency, _)) if !priced_in(&job, &link).eq_ignore_ascii_case(currency) => {
+                        Err(format!(
+                            "your store sells in {currency}, but this price was computed in {}: not pushed; propose again (with a conversion rate in the markup if the source is not priced in {currency})",
+                            priced_in(&job, &link)
+                        ))
+                    }
+                    Ok((_, vs)) => Ok(vs
                         .iter()
                         .find(|v| v.id == link.target_variant)
                         .map(|v| v.price)),
@@ -909,6 +1055,29 @@ impl Repricer {
             }
         }
         out
+    }
+
+    /// One attempt at a group's push: the shop's currency first (its
+    /// prices are set in it, and a merchant may change it), then the prices
+    /// of the jobs computed in that currency. Returns the currency and the
+    /// variants as Shopify now has them.
+    async fn push_in_currency(
+        &self,
+        shop: &AdminShop,
+        product: &str,
+        group: &[(Proposal, Link)],
+    ) -> Result<(String, Vec<super::admin::AdminVariant>), AdminError> {
+        let currency = shop.shop_currency().await?;
+        self.note_currency(&currency).await;
+        let prices: Vec<(String, Decimal)> = group
+            .iter()
+            .filter(|(j, l)| priced_in(j, l).eq_ignore_ascii_case(&currency))
+            .map(|(j, l)| (l.target_variant.clone(), j.proposed.expect("checked above")))
+            .collect();
+        if prices.is_empty() {
+            return Ok((currency, vec![]));
+        }
+        Ok((currency, shop.set_prices(product, &prices).await?))
     }
 
     /// Records how a push ended: the job's state, the price read back on

@@ -1,0 +1,257 @@
+//! Editing a watch rule on the Alerts page (issue 21): an "Edit…" form on
+//! each rule with its scope, condition, channels and cooldown as they are.
+//! Saving goes through the same `AlertService::save_rule` as a new rule,
+//! which checks everything before it writes anything, so an edit is refused
+//! whole or applied whole. It is an `ActionForm`: without the wasm it is a
+//! plain form post, sent back to the page (with the mistake next to its
+//! field when refused, see `api::back_with_error`).
+
+use leptos::prelude::*;
+
+use model::{ChannelInfo, Condition, Rule};
+
+#[cfg(feature = "ssr")]
+use crate::api::{back_with_error, caller, control};
+use crate::api::{format_interval, FormResult, NoJsError};
+use crate::sources::{field_error, outcome};
+
+/// The rule form's condition and value for a rule's condition (the
+/// inverse of `alerts::condition_from`).
+pub fn condition_parts(c: &Condition) -> (&'static str, String) {
+    match c {
+        Condition::DropOrRestock => ("drop_or_restock", String::new()),
+        Condition::PriceAtOrBelow { price } => ("price_at_or_below", price.normalize().to_string()),
+        Condition::DropPercent { percent } => ("drop_percent", percent.normalize().to_string()),
+        Condition::DropAmount { amount } => ("drop_amount", amount.normalize().to_string()),
+        Condition::Restocked => ("restocked", String::new()),
+        Condition::SoldOut => ("sold_out", String::new()),
+        Condition::NewArrival => ("new_arrival", String::new()),
+        Condition::BackOnline => ("back_online", String::new()),
+    }
+}
+
+/// The name a rule's edit form goes by (for a refused plain post).
+pub fn form_name(rule_id: &str) -> String {
+    format!("edit-rule:{rule_id}")
+}
+
+/// Saves a rule's scope, condition, channels (each checked box's id) and
+/// cooldown; the rule keeps its id, its creation time and whether it is
+/// paused. Checked whole before anything is written (editors).
+#[server]
+#[allow(clippy::too_many_arguments)]
+pub async fn edit_rule(
+    id: String,
+    name: Option<String>,
+    condition: Option<String>,
+    value: Option<String>,
+    keywords: Option<String>,
+    brand: Option<String>,
+    series: Option<String>,
+    store: Option<String>,
+    product: Option<String>,
+    sizes: Option<String>,
+    channels: Option<Vec<String>>,
+    cooldown: Option<String>,
+) -> Result<FormResult, ServerFnError> {
+    use crate::alerts::{condition_from, list, opt, result_of};
+    let who = caller(model::Role::Editor)?;
+    let alerts = control()?.alerts;
+    let form = form_name(&id);
+    let refuse = |r: FormResult| {
+        back_with_error("/alerts", &form, &r);
+        Ok(r)
+    };
+    let old = match alerts.rule(&id) {
+        Ok(r) => r,
+        Err(e) => {
+            return refuse(FormResult {
+                ok: false,
+                message: format!("{e}: it was deleted meanwhile; reload the page."),
+                errors: vec![],
+            })
+        }
+    };
+    let condition = match condition_from(
+        condition.as_deref().unwrap_or(""),
+        value.as_deref().unwrap_or(""),
+    ) {
+        Ok(c) => c,
+        Err((field, msg)) => return refuse(FormResult::field(field, msg)),
+    };
+    let cooldown_secs = match cooldown.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => old.cooldown_secs,
+        Some(raw) => match crate::api::parse_interval(raw) {
+            Ok(s) => s,
+            Err(e) => return refuse(FormResult::field("cooldown", e)),
+        },
+    };
+    let rule = Rule {
+        name: name.unwrap_or_default(),
+        scope: model::Scope {
+            keywords: keywords
+                .as_deref()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            brand: opt(&brand),
+            series: opt(&series),
+            source: opt(&store),
+            product: opt(&product),
+            sizes: list(&sizes),
+        },
+        condition,
+        channels: channels
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .collect(),
+        cooldown_secs,
+        ..old
+    };
+    let r = result_of(alerts.save_rule(&who, rule).await, |r| {
+        format!("Saved the rule {:?}: {}.", r.name, r.condition.describe())
+    });
+    match r {
+        Ok(result) if !result.ok => refuse(result),
+        other => other,
+    }
+}
+
+/// The "Edit…" form of one rule (editors). `editing` holds the id of the
+/// rule whose form was submitted last, so that one action's result shows
+/// under that rule's form only.
+#[component]
+pub fn RuleEditForm(
+    rule: Rule,
+    channels: Vec<ChannelInfo>,
+    /// Sources (key, name), for the store.
+    sources: Vec<(String, String)>,
+    action: ServerAction<EditRule>,
+    editing: RwSignal<String>,
+    nojs: NoJsError,
+) -> impl IntoView {
+    let id = rule.id.clone();
+    let form = form_name(&id);
+    let mine = id.clone();
+    let result = Signal::derive(move || {
+        editing
+            .with(|e| *e == mine)
+            .then(|| action.value().get())
+            .flatten()
+    });
+    let err = {
+        let id = id.clone();
+        let nojs = nojs.clone();
+        let form = form.clone();
+        move |f: &'static str| {
+            field_error(
+                result,
+                f,
+                format!("rule-{id}-{f}-error"),
+                nojs.for_field(&form, f),
+            )
+        }
+    };
+    let described = {
+        let id = id.clone();
+        move |f: &str| format!("rule-{id}-{f}-error")
+    };
+    let (kind, value) = condition_parts(&rule.condition);
+    let scope = rule.scope.clone();
+    let store = scope.source.clone().unwrap_or_default();
+    let on_submit = {
+        let id = id.clone();
+        move |_: leptos::ev::MouseEvent| editing.set(id.clone())
+    };
+    let came_back = nojs.for_form(&form);
+    view! {
+        <details class="inline edit" open=nojs.is(&form)>
+            <summary>"Edit…"</summary>
+            <ActionForm action=action attr:class="form" attr:data-testid="edit-rule">
+                <input type="hidden" name="id" value=id.clone()/>
+                <label>"Name " <input type="text" name="name" value=rule.name.clone()/></label>
+                <label>"When"
+                    <select name="condition" aria-describedby=described("condition")>
+                        {crate::alerts::CONDITIONS.iter().map(|(v, l)| view! {
+                            <option value=*v selected={*v == kind}>{*l}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                {err("condition")}
+                <label>"Value " <span class="hint">"(price, % or amount, for the conditions with …)"</span>
+                    <input type="text" name="value" inputmode="decimal" value=value aria-describedby=described("value")/></label>
+                {err("value")}
+                {err("price")}
+                {err("percent")}
+                {err("amount")}
+                <fieldset>
+                    <legend>"For which products " <span class="hint">"(empty: all)"</span></legend>
+                    <label>"Words in the title" <input type="text" name="keywords" value=scope.keywords.join(" ")/></label>
+                    <label>"Brand" <input type="text" name="brand" value=scope.brand.clone().unwrap_or_default()/></label>
+                    <label>"Series / collection" <input type="text" name="series" value=scope.series.clone().unwrap_or_default()/></label>
+                    <label>"Store"
+                        <select name="store">
+                            <option value="" selected={store.is_empty()}>"Any store"</option>
+                            {sources.into_iter().map(|(k, n)| {
+                                let selected = k == store;
+                                view! { <option value=k selected=selected>{n}</option> }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label>"One product " <span class="hint">"(its key; empty: any)"</span>
+                        <input type="text" name="product" value=scope.product.clone().unwrap_or_default()/></label>
+                    <label>"Sizes " <span class="hint">"(comma-separated)"</span> <input type="text" name="sizes" value=scope.sizes.join(", ")/></label>
+                </fieldset>
+                <fieldset aria-describedby=described("channels")>
+                    <legend>"Notify"</legend>
+                    {channels.into_iter().map(|c| {
+                        let checked = rule.channels.contains(&c.id);
+                        view! {
+                            <label class="check"><input type="checkbox" name="channels[]" value=c.id checked=checked/> " " {c.name}</label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                {err("channels")}
+                <label>"No repeat for the same product and size within "
+                    <input type="text" name="cooldown" value=format_interval(rule.cooldown_secs) aria-describedby=described("cooldown")/></label>
+                {err("cooldown")}
+                <button type="submit" on:click=on_submit>"Save rule"</button>
+                {came_back.map(|m| view! { <p class="error" role="alert">{m}</p> })}
+                {outcome(result)}
+            </ActionForm>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rules_condition_fills_the_form_it_came_from() {
+        for c in [
+            Condition::DropOrRestock,
+            Condition::PriceAtOrBelow {
+                price: "119.90".parse().unwrap(),
+            },
+            Condition::DropPercent { percent: 15.into() },
+            Condition::DropAmount {
+                amount: "7.5".parse().unwrap(),
+            },
+            Condition::Restocked,
+            Condition::SoldOut,
+            Condition::NewArrival,
+            Condition::BackOnline,
+        ] {
+            let (kind, value) = condition_parts(&c);
+            assert_eq!(
+                crate::alerts::condition_from(kind, &value),
+                Ok(c.clone()),
+                "{c:?}"
+            );
+        }
+    }
+}
