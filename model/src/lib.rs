@@ -14,6 +14,7 @@ pub mod compare;
 mod event;
 mod filter;
 mod history;
+mod link_import;
 pub mod money;
 mod product;
 mod reprice;
@@ -25,13 +26,16 @@ pub use compare::MatchedBy;
 pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
+pub use link_import::{ImportLine, ImportReport, ImportState};
 pub use product::{PriceMove, Product, ProductSummary, Spread, Variant};
-pub use reprice::{Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding};
+pub use reprice::{
+    check_rate, Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding, MAX_RATE,
+};
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
 pub use rust_decimal::Decimal;
 pub use source::{
-    AmazonSettings, HostView, JsonMapping, PageSettings, PollRun, PopmartSettings, RunProgress,
-    Source, POPMART_REGIONS, POPMART_WATCHES,
+    AmazonSettings, HostView, JsonMapping, PageSettings, PollDay, PollRun, PopmartSettings,
+    RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES,
 };
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add

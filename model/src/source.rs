@@ -419,6 +419,63 @@ impl PollRun {
     pub const MAX_SKIPPED: usize = 10;
 }
 
+/// One source's runs on one day (UTC), kept after the runs themselves are
+/// pruned (`--keep-runs`): how many, how many failed, and how long they took.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PollDay {
+    pub source: String,
+    /// "2026-11-30".
+    pub day: String,
+    pub runs: u32,
+    pub failures: u32,
+    /// Sum of the runs' durations, for the mean.
+    pub total_ms: u64,
+    /// How many runs took at most 2^i ms (i = 0..=16; the last counts the rest).
+    pub buckets: Vec<u32>,
+}
+
+impl PollDay {
+    /// Buckets of run durations: up to 1, 2, 4, ... 32768 ms, and longer.
+    pub const BUCKETS: usize = 17;
+
+    /// Counts one run that took `ms`.
+    pub fn add(&mut self, ms: u64, failed: bool) {
+        if self.buckets.len() != Self::BUCKETS {
+            self.buckets.resize(Self::BUCKETS, 0);
+        }
+        self.runs = self.runs.saturating_add(1);
+        self.failures = self.failures.saturating_add(u32::from(failed));
+        self.total_ms = self.total_ms.saturating_add(ms);
+        let i = (64 - ms.max(1).saturating_sub(1).leading_zeros()) as usize;
+        self.buckets[i.min(Self::BUCKETS - 1)] += 1;
+    }
+
+    /// Adds another day's counts of the same source and day.
+    pub fn merge(&mut self, other: &PollDay) {
+        self.buckets.resize(Self::BUCKETS, 0);
+        self.runs = self.runs.saturating_add(other.runs);
+        self.failures = self.failures.saturating_add(other.failures);
+        self.total_ms = self.total_ms.saturating_add(other.total_ms);
+        for (a, b) in self.buckets.iter_mut().zip(&other.buckets) {
+            *a = a.saturating_add(*b);
+        }
+    }
+
+    /// The median duration, as the upper bound of its bucket (ms).
+    pub fn median_ms(&self) -> Option<u64> {
+        let half = self.runs.div_ceil(2);
+        let mut seen = 0u32;
+        for (i, n) in self.buckets.iter().enumerate() {
+            seen = seen.saturating_add(*n);
+            if seen >= half && *n > 0 {
+                return Some(1u64 << i);
+            }
+        }
+        None
+    }
+}
+
 /// A run's progress while it goes, for progress bars.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -554,5 +611,32 @@ mod json_mapping_tests {
             .unwrap_err()
             .contains("unknown field"));
         assert!(JsonMapping::from_lines("price /p", "").is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_days_runs_keep_their_median() {
+        let mut d = PollDay::default();
+        for ms in [1, 3, 3, 4, 120, 900, 70_000] {
+            d.add(ms, ms > 800);
+        }
+        assert_eq!((d.runs, d.failures), (7, 2));
+        assert_eq!(
+            d.median_ms(),
+            Some(4),
+            "the fourth of seven is in the bucket up to 4 ms"
+        );
+        let mut other = PollDay::default();
+        other.add(100_000, true);
+        d.merge(&other);
+        assert_eq!(
+            (d.runs, d.failures, d.buckets[PollDay::BUCKETS - 1]),
+            (8, 3, 2)
+        );
+        assert_eq!(PollDay::default().median_ms(), None);
     }
 }

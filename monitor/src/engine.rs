@@ -66,6 +66,8 @@ pub struct EngineConfig {
     /// until the next read confirms it (a shop that glitches and answers an
     /// empty catalogue once must not empty Dropwatch's). 1.0 turns it off.
     pub hold_shrink: f64,
+    /// What is kept of runs, events and history (see [`crate::retention`]).
+    pub retention: crate::retention::Retention,
 }
 
 impl Default for EngineConfig {
@@ -81,6 +83,7 @@ impl Default for EngineConfig {
             outbound: crate::outbound::Policy::strict(),
             source_env: vec![],
             hold_shrink: 0.5,
+            retention: Default::default(),
         }
     }
 }
@@ -369,6 +372,8 @@ pub struct Engine {
     verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
     started: AtomicBool,
+    /// The retention task, while started.
+    retention: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// A source key from its URL: "https://kith.com/" -> "kith-com".
@@ -489,6 +494,7 @@ impl Engine {
             demo_base: RwLock::new(None),
             verdicts: RwLock::new(verdicts),
             started: AtomicBool::new(false),
+            retention: Mutex::new(None),
         });
         for s in sources {
             engine.register(s);
@@ -523,6 +529,16 @@ impl Engine {
     /// Starts polling every enabled source.
     pub fn start(self: &Arc<Self>) {
         self.started.store(true, Ordering::SeqCst);
+        let weak = Arc::downgrade(self);
+        let restarts = self.metrics.restarts.clone();
+        let retention = tokio::spawn(crate::supervise::supervised(
+            "retention",
+            restarts,
+            move || crate::retention::run(weak.clone()),
+        ));
+        if let Some(old) = self.retention.lock().replace(retention) {
+            old.abort();
+        }
         let tasks: Vec<_> = self.sources.lock().values().cloned().collect();
         for task in tasks {
             self.spawn_scheduler(&task);
@@ -533,6 +549,9 @@ impl Engine {
     /// they committed stays).
     pub fn stop(&self) {
         self.started.store(false, Ordering::SeqCst);
+        if let Some(r) = self.retention.lock().take() {
+            r.abort();
+        }
         for task in self.sources.lock().values() {
             if let Some(h) = task.handle.lock().take() {
                 h.abort();
@@ -993,6 +1012,18 @@ impl Engine {
 
     pub fn live_clients(&self) -> usize {
         self.hub.clients()
+    }
+
+    /// The size of every in-memory map or queue that could grow, for
+    /// `/metrics` (each is bounded: by the catalogues watched, by pruning,
+    /// or by a capacity).
+    pub fn memory(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("products", self.state.lock().len()),
+            ("sources", self.sources.lock().len()),
+            ("host_gates", self.fetcher.gates.len()),
+            ("live_backlog", self.hub.backlog()),
+        ]
     }
 
     /// What a JSON API source with this mapping would read now, without

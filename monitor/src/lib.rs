@@ -38,6 +38,7 @@ pub mod outbound;
 pub mod politeness;
 mod poll;
 pub mod repricing;
+pub mod retention;
 pub mod sources;
 pub mod store;
 pub mod supervise;

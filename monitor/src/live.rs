@@ -40,13 +40,20 @@ pub struct Published {
 
 impl Published {
     pub fn new(event: Event) -> Published {
-        Published { event, json: std::sync::OnceLock::new() }
+        Published {
+            event,
+            json: std::sync::OnceLock::new(),
+        }
     }
 
     /// The event as the live socket sends it (encoded by the first client that asks).
     pub fn json(&self) -> Arc<str> {
         self.json
-            .get_or_init(|| serde_json::to_string(&self.event).expect("events always serialise").into())
+            .get_or_init(|| {
+                serde_json::to_string(&self.event)
+                    .expect("events always serialise")
+                    .into()
+            })
             .clone()
     }
 }
@@ -81,6 +88,11 @@ impl LiveHub {
         }
     }
 
+    /// Events in the broadcast queue (at most its capacity, 4096).
+    pub fn backlog(&self) -> usize {
+        self.tx.len()
+    }
+
     /// How many live clients (sockets) are subscribed.
     pub fn clients(&self) -> usize {
         self.tx
@@ -100,6 +112,9 @@ pub struct LiveFeed {
     catching_up: bool,
     /// Set for a server-internal feed: decremented when it ends.
     internal: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// The oldest event kept, when the client asked for older ones that
+    /// retention has removed: it must reload rather than resume with a gap.
+    missed: Option<u64>,
 }
 
 impl Drop for LiveFeed {
@@ -124,9 +139,11 @@ impl LiveFeed {
     /// Starts a feed of the events after `since` (after the newest one
     /// when `since` is beyond it).
     pub fn new(store: Arc<Store>, hub: &LiveHub, since: u64) -> Self {
+        let since = since.min(store.last_seq());
         LiveFeed {
             rx: hub.tx.subscribe(),
-            last: since.min(store.last_seq()),
+            missed: (since.saturating_add(1) < store.oldest_event()).then(|| store.oldest_event()),
+            last: since,
             store,
             catchup: Some(hub.catchup.clone()),
             backlog: VecDeque::new(),
@@ -140,12 +157,21 @@ impl LiveFeed {
         self.last
     }
 
+    /// `Some(oldest kept)` when events after the requested `since` are no
+    /// longer kept: the client missed some and must reload.
+    pub fn missed(&self) -> Option<u64> {
+        self.missed
+    }
+
     /// The next event; `Ok(None)` when the engine shuts down.
     pub async fn next(&mut self) -> Result<Option<Event>, StoreError> {
-        Ok(self.next_published().await?.map(|p| match Arc::try_unwrap(p) {
-            Ok(p) => p.event,
-            Err(shared) => shared.event.clone(),
-        }))
+        Ok(self
+            .next_published()
+            .await?
+            .map(|p| match Arc::try_unwrap(p) {
+                Ok(p) => p.event,
+                Err(shared) => shared.event.clone(),
+            }))
     }
 
     /// The next event as published, with its JSON text shared by every

@@ -94,6 +94,8 @@ enum Breaker {
 }
 
 struct HostState {
+    /// When a request last went out (gates idle for long are forgotten).
+    last_used: Instant,
     next_start: Instant,
     not_before: Option<Instant>,
     consecutive_failures: u32,
@@ -178,6 +180,7 @@ impl Gates {
                 Arc::new(HostGate {
                     slots: Arc::new(Semaphore::new(rules.max_in_flight.max(1))),
                     state: Mutex::new(HostState {
+                        last_used: Instant::now(),
                         next_start: Instant::now(),
                         not_before: None,
                         consecutive_failures: 0,
@@ -242,6 +245,7 @@ impl Gates {
         let start_at = {
             let mut st = gate.state.lock();
             let start = st.next_start.max(Instant::now());
+            st.last_used = start;
             let jitter = gate.rules.spacing_jitter.as_secs_f64();
             let extra = if jitter > 0.0 {
                 Duration::from_secs_f64(rand::Rng::random_range(&mut rand::rng(), 0.0..jitter))
@@ -303,6 +307,31 @@ impl Gates {
                 until: later(now, rules.breaker_cooldown.max(delay)),
             };
         }
+    }
+
+    /// Forgets hosts idle for `idle` that are in good standing (nothing in
+    /// flight, no back-off, breaker closed), so the map does not grow with
+    /// every host ever contacted. Their rules (overrides) stay.
+    pub fn prune(&self, idle: Duration) -> usize {
+        let now = Instant::now();
+        let mut hosts = self.hosts.lock();
+        let before = hosts.len();
+        hosts.retain(|_, gate| {
+            let st = gate.state.lock();
+            let busy = gate.slots.available_permits() < gate.rules.max_in_flight.max(1);
+            let waiting = st.not_before.is_some_and(|t| t > now) || st.breaker != Breaker::Closed;
+            busy || waiting || now.saturating_duration_since(st.last_used) < idle
+        });
+        before - hosts.len()
+    }
+
+    /// How many hosts have a gate now.
+    pub fn len(&self) -> usize {
+        self.hosts.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Every host's state, for the status page.

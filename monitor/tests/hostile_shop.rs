@@ -209,6 +209,7 @@ fn stored_absurd_prices_cannot_break_a_page() {
         ceiling: None,
         max_step_percent: None,
         auto_approve: true,
+        rate: None,
     };
     assert!(matches!(
         markup.apply(Decimal::MAX, "USD", "USD", Some(tiny)),

@@ -16,150 +16,60 @@
 //! (`DW_BIN` names the binary; `DW_STORM_CLIENTS`, `DW_STORM_EVENTS`
 //! change the load).
 
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{env_or, percentile, socket, Server};
 use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-
-const PASSWORD: &str = "bench-admin-password";
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Server {
-    child: std::process::Child,
-    base: String,
-    http: reqwest::Client,
-    token: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    async fn get(&self, path: &str) -> Value {
-        let r = self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
-        r.json().await.unwrap_or(Value::Null)
-    }
-
-    async fn post(&self, path: &str, body: Value) -> u16 {
-        let r = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        r.status().as_u16()
-    }
-
-    /// (current, peak) resident memory in MB, from /proc.
-    fn rss_mb(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-    }
-}
-
-async fn start(products: usize) -> Server {
-    let bin = std::env::var("DW_BIN").unwrap_or_else(|_| {
-        let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-        format!("{dir}/release/dropwatch")
-    });
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("dropwatch-storm-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let child = std::process::Command::new(&bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--db", "mem://", "--demo-interval", "1s"])
-        .args(["--demo-change-every", "off", "--demo-products", &products.to_string(), "--admin-password", PASSWORD])
-        .current_dir(&dir)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{bin}: {e} (build it with scripts/bench-storm.sh)"));
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    for _ in 0..600 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    // Sign in, and make a token for the rest.
-    let r = http
-        .post(format!("{base}/auth/login"))
-        .form(&[("name", "admin"), ("password", PASSWORD), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("dw_session=").map(|r| r.split(';').next().unwrap().to_string()))
-        .expect("the admin signs in");
-    let t: Value = http
-        .post(format!("{base}/api/v1/tokens"))
-        .header("cookie", format!("dw_session={cookie}"))
-        .header("origin", &base)
-        .json(&json!({ "name": "bench", "role": "admin" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = t["secret"].as_str().unwrap().to_string();
-    Server { child, base, http, token }
-}
-
-async fn socket(s: &Server, since: u64) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!("{}/api/live?since={since}", s.base.replace("http://", "ws://"));
-    let mut req = url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert("authorization", format!("Bearer {}", s.token).parse().unwrap());
-    tokio_tungstenite::connect_async(req).await.unwrap().0
-}
-
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(((v.len() as f64 - 1.0) * p).round() as usize).copied().unwrap_or(f64::NAN)
-}
 
 /// Detection latency over `n` price changes (ms), and /healthz times (ms).
 async fn measure(s: &Server, n: usize, label: &str) -> (f64, f64) {
     let state = s.get("/demo/control/state").await;
     let variant = state["sample_variants"][0]["variant_id"].as_u64().unwrap();
-    let last = s.get("/api/v1/events?limit=1").await["last_seq"].as_u64().unwrap();
+    let last = s.get("/api/v1/events?limit=1").await["last_seq"]
+        .as_u64()
+        .unwrap();
     let mut watcher = socket(s, last).await;
     let (mut latency, mut health) = (vec![], vec![]);
     for i in 0..n {
         let price = format!("{}.{:02}", 500 + i, i % 100);
         let set = Instant::now();
-        assert_eq!(s.post("/demo/control/price", json!({ "variant_id": variant, "price": price })).await, 204);
+        assert_eq!(
+            s.post(
+                "/demo/control/price",
+                json!({ "variant_id": variant, "price": price })
+            )
+            .await,
+            204
+        );
         loop {
             match tokio::time::timeout(Duration::from_secs(30), watcher.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) if t.contains(&format!("\"new_price\":\"{price}\"")) => break,
+                Ok(Some(Ok(Message::Text(t))))
+                    if t.contains(&format!("\"new_price\":\"{price}\"")) =>
+                {
+                    break
+                }
                 Ok(Some(Ok(_))) => {}
                 other => panic!("{label}: the change never arrived: {other:?}"),
             }
         }
         latency.push(set.elapsed().as_secs_f64() * 1000.0);
         let h = Instant::now();
-        s.http.get(format!("{}/healthz", s.base)).send().await.unwrap();
+        s.http
+            .get(format!("{}/healthz", s.base))
+            .send()
+            .await
+            .unwrap();
         health.push(h.elapsed().as_secs_f64() * 1000.0);
     }
     let _ = watcher.close(None).await;
-    let (l50, l99) = (percentile(&mut latency, 0.5), percentile(&mut latency, 0.99));
+    let (l50, l99) = (
+        percentile(&mut latency, 0.5),
+        percentile(&mut latency, 0.99),
+    );
     let (h50, h99) = (percentile(&mut health, 0.5), percentile(&mut health, 0.99));
     let (rss, peak) = s.rss_mb();
     println!("storm {label}: detection p50 {l50:.0} ms p99 {l99:.0} ms; /healthz p50 {h50:.1} ms p99 {h99:.1} ms; RSS {rss:.0} MB (peak {peak:.0} MB)");
@@ -169,24 +79,36 @@ async fn measure(s: &Server, n: usize, label: &str) -> (f64, f64) {
 #[tokio::main]
 async fn main() {
     // `cargo bench ... -- other_bench` runs every bench binary with that filter.
-    if std::env::args().skip(1).any(|a| !a.starts_with('-') && !"live_storm".contains(a.as_str())) {
+    if std::env::args()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && !"live_storm".contains(a.as_str()))
+    {
         return;
     }
     let clients = env_or("DW_STORM_CLIENTS", 100);
     let wanted = env_or("DW_STORM_EVENTS", 25_000) as u64;
-    let s = start(200).await;
+    let s = common::start(200, &[]).await;
     let started = Instant::now();
     let stored = |v: Value| v["last_seq"].as_u64().unwrap_or(0);
     while stored(s.get("/api/v1/events?limit=1").await) < wanted {
-        assert!(started.elapsed() < Duration::from_secs(900), "the events were not made");
+        assert!(
+            started.elapsed() < Duration::from_secs(900),
+            "the events were not made"
+        );
         let before = stored(s.get("/api/v1/events?limit=1").await);
-        assert_eq!(s.post("/demo/control/tick", json!({ "changes": 5000 })).await, 200);
+        assert_eq!(
+            s.post("/demo/control/tick", json!({ "changes": 5000 }))
+                .await,
+            200
+        );
         // The next poll (every second) records them.
         while stored(s.get("/api/v1/events?limit=1").await) == before {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    let events = s.get("/api/v1/events?limit=1").await["last_seq"].as_u64().unwrap();
+    let events = s.get("/api/v1/events?limit=1").await["last_seq"]
+        .as_u64()
+        .unwrap();
     println!("storm: {events} events stored, {clients} clients (half reading, half never reading)");
     let (base_latency, base_health) = measure(&s, 20, "before").await;
 
@@ -207,7 +129,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (storm_latency, storm_health) = measure(&s, 20, "during").await;
     let (_, peak) = s.rss_mb();
-    let ok = storm_latency <= 2.0 * base_latency.max(1000.0) && storm_health <= 2.0 * base_health.max(5.0) && peak < 150.0;
+    let ok = storm_latency <= 2.0 * base_latency.max(1000.0)
+        && storm_health <= 2.0 * base_health.max(5.0)
+        && peak < 150.0;
     println!(
         "storm result: detection p99 {storm_latency:.0} ms vs {base_latency:.0} ms before, /healthz p99 {storm_health:.1} ms vs {base_health:.1} ms, peak RSS {peak:.0} MB: {}",
         if ok { "within the targets (2x, 150 MB)" } else { "OUTSIDE the targets (2x, 150 MB)" }

@@ -257,6 +257,13 @@ pub struct ServeArgs {
     /// only when the next read confirms it (100 turns this off).
     #[arg(long, env = "DROPWATCH_HOLD_SHRINK", default_value_t = 50, value_parser = clap::value_parser!(u8).range(1..=100))]
     pub hold_shrink: u8,
+    /// Poll runs kept per source; older ones are folded into daily counts.
+    #[arg(long, env = "DROPWATCH_KEEP_RUNS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub keep_runs: u32,
+    /// How long events are kept (the newest 10,000 always are); a client
+    /// asking for older ones is told to reload.
+    #[arg(long, env = "DROPWATCH_KEEP_EVENTS", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub keep_events: Duration,
 }
 
 #[derive(Args, Debug, Clone)]

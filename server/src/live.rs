@@ -91,6 +91,18 @@ pub async fn handler(
 
 async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u64) {
     let mut feed = state.engine.feed(since);
+    if let Some(oldest) = feed.missed() {
+        // Resuming would leave a gap: say so, and let the client reload.
+        let reload = serde_json::json!({ "type": "reload", "oldest": oldest }).to_string();
+        let _ = send(&mut socket, Message::Text(reload.into())).await;
+        close(
+            &mut socket,
+            4410,
+            "events before the oldest kept are gone: reload",
+        )
+        .await;
+        return;
+    }
     let mut shutdown = state.shutdown.clone();
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;

@@ -141,7 +141,13 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
         "# HELP dropwatch_task_restarts_total Long-lived tasks (schedulers, senders, followers) started again after they failed."
     );
     let _ = writeln!(w, "# TYPE dropwatch_task_restarts_total counter");
-    for task in ["scheduler", "alert_follower", "alert_sender", "repricer"] {
+    for task in [
+        "scheduler",
+        "alert_follower",
+        "alert_sender",
+        "repricer",
+        "retention",
+    ] {
         let n = m
             .restarts
             .iter()
@@ -158,6 +164,17 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     let _ = writeln!(w, "# HELP dropwatch_live_clients Open live sockets.");
     let _ = writeln!(w, "# TYPE dropwatch_live_clients gauge");
     let _ = writeln!(w, "dropwatch_live_clients {}", e.live_clients());
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_memory_entries Entries in each in-memory map or queue that could grow (each is bounded)."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_memory_entries gauge");
+    let mut maps = e.memory();
+    maps.push(("alert_matcher", state.control.alerts.matcher_keys()));
+    maps.push(("http_series", state.http_metrics.0.lock().len()));
+    for (map, n) in maps {
+        let _ = writeln!(w, "dropwatch_memory_entries{{map=\"{map}\"}} {n}");
+    }
     let _ = writeln!(
         w,
         "# HELP dropwatch_notifications_total Notification send attempts since start, by channel kind and outcome (sent, retried, failed)."

@@ -65,7 +65,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
-    paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source,
+    paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source, source_days,
           list_hosts, list_products, get_product, product_matches, product_history, list_events,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log,
@@ -76,7 +76,8 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_alerts::subscribe, crate::rest_alerts::unsubscribe,
           crate::rest_repricing::shop_status, crate::rest_repricing::connect, crate::rest_repricing::webhook_secret,
           crate::rest_repricing::search_targets, crate::rest_repricing::list_links, crate::rest_repricing::create_link,
-          crate::rest_repricing::delete_link, crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
+          crate::rest_repricing::delete_link, crate::rest_repricing::edit_link, crate::rest_repricing::import_links,
+          crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
           crate::rest_repricing::set_markups, crate::rest_repricing::list_proposals, crate::rest_repricing::approve,
           crate::rest_repricing::reject, crate::rest_repricing::approve_many),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, PollRun, RunProgress,
@@ -89,7 +90,8 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
         crate::rest_repricing::ShopBody, crate::rest_repricing::ConnectBody, crate::rest_repricing::ConnectedBody,
         crate::rest_repricing::SecretBody, crate::rest_repricing::TargetRow, crate::rest_repricing::LinkBody,
         crate::rest_repricing::VersionBody, crate::rest_repricing::Pick, crate::rest_repricing::ApproveManyBody,
-        crate::rest_repricing::ApproveResult)),
+        crate::rest_repricing::ApproveResult, crate::rest_repricing::LinkEditBody,
+        model::ImportReport, model::ImportLine, model::ImportState)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -123,6 +125,7 @@ pub fn router() -> Router<AppState> {
             get(get_source).patch(edit_source).delete(delete_source),
         )
         .route("/api/v1/sources/{key}/check", post(check_source))
+        .route("/api/v1/sources/{key}/days", get(source_days))
         .route("/api/v1/sources/preview", post(preview_source))
         .route("/api/v1/hosts", get(list_hosts))
         .route("/api/v1/products", get(list_products))
@@ -375,6 +378,28 @@ async fn check_source(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// A source's runs counted per day (UTC), newest first: kept after the runs
+/// themselves are pruned (`--keep-runs`). At most 400 days.
+#[utoipa::path(get, path = "/api/v1/sources/{key}/days", params(("key" = String, Path)),
+    responses((status = 200, body = [model::PollDay]), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn source_days(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Vec<model::PollDay>>> {
+    allow(&who, Role::Viewer)?;
+    if !state.engine.sources().iter().any(|s| s.key == key) {
+        return Err(Problem::not_found(&format!("source {key:?}")));
+    }
+    let days = state
+        .engine
+        .store()
+        .days(&key, 400)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(days))
+}
+
 /// Every host's state: backing off (after 429 / Retry-After), circuit breaker open, requests in flight.
 #[utoipa::path(get, path = "/api/v1/hosts", responses((status = 200, body = [HostView]), (status = 401, body = Problem)))]
 async fn list_hosts(
@@ -528,7 +553,7 @@ struct EventPage {
 /// Events after a sequence number, oldest first (at most 1,000 a page).
 #[utoipa::path(get, path = "/api/v1/events",
     params(("since" = Option<u64>, Query), ("limit" = Option<usize>, Query, description = "1-1000, default 100")),
-    responses((status = 200, body = EventPage), (status = 401, body = Problem)))]
+    responses((status = 200, body = EventPage), (status = 401, body = Problem), (status = 410, description = "Events after `since` are no longer kept (retention): reload", body = Problem)))]
 async fn list_events(
     State(state): State<AppState>,
     Who(who): Who,
@@ -540,6 +565,18 @@ async fn list_events(
     let last_seq = store.last_seq();
     // A cursor beyond the newest event means "from now" (it never wraps).
     let since = q.since.unwrap_or(0).min(last_seq);
+    // One before the oldest kept means events were removed since: reload.
+    if since.saturating_add(1) < store.oldest_event() {
+        return Err(Problem::new(
+            StatusCode::GONE,
+            "Events no longer kept",
+            &format!(
+                "Events before {} are no longer kept (--keep-events); reload the products and start again from since={}.",
+                store.oldest_event(),
+                store.oldest_event() - 1
+            ),
+        ));
+    }
     let events = store
         .events_since(since, limit)
         .await

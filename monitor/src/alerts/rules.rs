@@ -135,7 +135,7 @@ impl Matcher {
                 continue;
             }
             if let Some(last) = self.last_fired.get(&key) {
-                if e.at - *last < Duration::seconds(r.cooldown_secs as i64) {
+                if e.at - *last < cooldown(r) {
                     continue;
                 }
             }
@@ -147,6 +147,35 @@ impl Matcher {
         }
         out
     }
+
+    /// Forgets what no longer matters (cooldowns that have run out, rules
+    /// that are gone), so the matcher's memory does not grow with every
+    /// product a rule ever fired for.
+    pub fn prune(&mut self, rules: &[Rule], now: DateTime<Utc>) {
+        self.last_fired
+            .retain(|(id, ..), at| rules.iter().any(|r| r.id == *id && now - *at < cooldown(r)));
+        // "At or below" stays disarmed until the price goes back up, however long.
+        self.disarmed
+            .retain(|(id, ..), _| rules.iter().any(|r| r.id == *id));
+    }
+
+    /// How many keys the matcher holds (for `/metrics`).
+    pub fn len(&self) -> usize {
+        self.last_fired.len() + self.disarmed.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A rule's cooldown (stored values are bounded on save; a record written
+/// by hand cannot overflow this either).
+fn cooldown(r: &Rule) -> Duration {
+    i64::try_from(r.cooldown_secs)
+        .ok()
+        .and_then(Duration::try_seconds)
+        .unwrap_or(Duration::MAX)
 }
 
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub struct AlertService {
     /// The feed follower and the sender, while started.
     tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     stopping: std::sync::atomic::AtomicBool,
+    /// How many cooldown and re-arm keys the follower holds (for /metrics).
+    matcher_keys: std::sync::atomic::AtomicUsize,
 }
 
 /// Back-off after the `attempt`-th failure: 2 s, 4 s, 8 s ... up to 10 min.
@@ -160,6 +162,7 @@ impl AlertService {
             outcomes: Mutex::default(),
             tasks: Mutex::default(),
             stopping: Default::default(),
+            matcher_keys: Default::default(),
         }))
     }
 
@@ -346,6 +349,11 @@ impl AlertService {
             .audit(who, "rule.delete", id, Some(json!(old)), None)
             .await?;
         Ok(())
+    }
+
+    /// Cooldown and re-arm keys the rule matcher holds (bounded by pruning).
+    pub fn matcher_keys(&self) -> usize {
+        self.matcher_keys.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Refuses a channel whose address the outbound policy refuses (a
@@ -610,6 +618,11 @@ impl AlertService {
                 Err(e) => return Err(format!("could not read the events: {e}")),
             };
             let rules = self.rules();
+            if event.seq % 1024 == 0 {
+                matcher.prune(&rules, Utc::now());
+            }
+            self.matcher_keys
+                .store(matcher.len(), std::sync::atomic::Ordering::Relaxed);
             // One event's matching and wording: a panic costs this event's
             // alerts, never the feed (nor every later start).
             let queue = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -20,6 +20,7 @@ mod alerts;
 mod deliveries;
 mod read;
 mod repricing;
+mod retention;
 mod schema;
 mod write;
 
@@ -55,6 +56,8 @@ pub struct Store {
     /// reach live clients in sequence order.
     write_lock: tokio::sync::Mutex<()>,
     last_seq: AtomicU64,
+    /// The oldest event retention has kept (see `retention.rs`).
+    oldest_event: AtomicU64,
 }
 
 /// Turns what a user typed for `--db` into a SurrealDB endpoint.
@@ -100,11 +103,14 @@ impl Store {
         }
         handle.use_ns("dropwatch").use_db("dropwatch").await?;
         let last_seq = schema::apply(&handle).await?;
-        Ok(Store {
+        let store = Store {
             db: handle,
             write_lock: tokio::sync::Mutex::new(()),
             last_seq: AtomicU64::new(last_seq),
-        })
+            oldest_event: AtomicU64::new(1),
+        };
+        store.load_oldest_event().await?;
+        Ok(store)
     }
 
     /// The highest event sequence number stored so far (0 before any event).

@@ -176,6 +176,29 @@ impl Server {
         (status, resp.text().await.unwrap_or_default())
     }
 
+    /// A request with a body that is not JSON (`content_type`: e.g.
+    /// `text/csv`), as a program would send one.
+    pub async fn call_text(
+        &self,
+        method: Method,
+        path: &str,
+        auth: &Auth,
+        content_type: &str,
+        body: &str,
+    ) -> (StatusCode, String) {
+        let resp = self
+            .http
+            .request(method, self.url(path))
+            .headers(self.headers(auth))
+            .header("content-type", content_type)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        (status, resp.text().await.unwrap_or_default())
+    }
+
     /// Signs in through the login form; returns the session cookie's value.
     pub async fn login(&self, name: &str, password: &str) -> Result<String, (StatusCode, String)> {
         let resp = self
