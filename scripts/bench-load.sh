@@ -12,4 +12,6 @@ echo "==> building the release binary"
 cargo leptos build --release 2>&1 | tail -n 2
 export DW_BIN="$CARGO_TARGET_DIR/release/dropwatch" LEPTOS_SITE_ROOT="$PWD/target/site"
 ulimit -n 20000 2>/dev/null || true
-cargo bench -p model -p monitor -p app -p server --lib --bins --benches -- load 2>&1 | grep -E "^load|error|panicked"
+echo "==> building the load generator (release, a few minutes the first time)"
+cargo build --release -p loadgen --bin load 2>&1 | tail -n 1
+"$CARGO_TARGET_DIR/release/load"

@@ -13,4 +13,6 @@ echo "==> building the release binary"
 cargo leptos build --release 2>&1 | tail -n 2
 export DW_BIN="$CARGO_TARGET_DIR/release/dropwatch" LEPTOS_SITE_ROOT="$PWD/target/site"
 export DW_SOAK_MINUTES="${1:-30}"
-cargo bench -p model -p monitor -p app -p server --lib --bins --benches -- soak 2>&1 | grep -E "^soak|error|panicked"
+echo "==> building the load generator (release, a few minutes the first time)"
+cargo build --release -p loadgen --bin soak 2>&1 | tail -n 1
+"$CARGO_TARGET_DIR/release/soak"

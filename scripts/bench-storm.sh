@@ -12,4 +12,6 @@ export LEPTOS_OUTPUT_NAME=dropwatch RUSTFLAGS="--cfg erase_components"
 echo "==> building the release binary"
 cargo leptos build --release 2>&1 | tail -n 2
 export DW_BIN="$CARGO_TARGET_DIR/release/dropwatch" LEPTOS_SITE_ROOT="$PWD/target/site"
-cargo bench -p model -p monitor -p app -p server --lib --bins --benches -- live_storm 2>&1 | grep -E '^storm|error|panicked'
+echo "==> building the load generator (release, a few minutes the first time)"
+cargo build --release -p loadgen --bin live_storm 2>&1 | tail -n 1
+"$CARGO_TARGET_DIR/release/live_storm"

@@ -7,28 +7,20 @@
 //! `scripts/bench-load.sh` builds the release binary and runs this
 //! (`DW_LOAD_CLIENTS`, `DW_LOAD_RPS`, `DW_LOAD_SECS` change the load).
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{env_or, percentile, socket};
+use loadgen::{env_or, percentile, socket};
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
 async fn main() {
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"load".contains(a.as_str()))
-    {
-        return;
-    }
     let clients = env_or("DW_LOAD_CLIENTS", 1000);
     let rps = env_or("DW_LOAD_RPS", 200);
     let secs = env_or("DW_LOAD_SECS", 60) as u64;
-    let s = Arc::new(common::start(200, &["--demo-change-every", "1s"]).await);
+    let s = Arc::new(loadgen::start(200, &["--demo-change-every", "1s"]).await);
     // The demo is imported first.
     while s.get("/api/v1/events?limit=1").await["last_seq"]
         .as_u64()

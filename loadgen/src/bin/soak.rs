@@ -7,11 +7,9 @@
 //!
 //! `scripts/bench-soak.sh MINUTES` builds the release binary and runs this.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{env_or, percentile};
+use loadgen::{env_or, percentile};
 use serde_json::json;
 
 #[derive(Clone, Copy, Default)]
@@ -23,7 +21,7 @@ struct Minute {
     dashboard_ms: f64,
 }
 
-async fn median_of(s: &common::Server, path: &str) -> f64 {
+async fn median_of(s: &loadgen::Server, path: &str) -> f64 {
     let mut v = vec![];
     for _ in 0..5 {
         if let Ok(ms) = s.timed(path).await {
@@ -39,15 +37,9 @@ fn mean(rows: &[Minute], f: impl Fn(&Minute) -> f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"soak".contains(a.as_str()))
-    {
-        return;
-    }
     let minutes = env_or("DW_SOAK_MINUTES", 30);
     let pages = env_or("DW_SOAK_SOURCES", 40);
-    let s = common::start(200, &["--demo-change-every", "2s"]).await;
+    let s = loadgen::start(200, &["--demo-change-every", "2s"]).await;
     while s.get("/api/v1/events?limit=1").await["last_seq"]
         .as_u64()
         .unwrap_or(0)

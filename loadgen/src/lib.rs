@@ -1,8 +1,12 @@
-//! What the benchmarks against the real binary share: starting it (the
+//! Load generators for the benchmarks against the real binary (issues 22
+//! and 23): `live_storm`, `load` and `soak` in `src/bin`. A crate of its own
+//! so that a release build of it takes a few minutes (tokio, reqwest without
+//! TLS, tungstenite), not a second release build of SurrealDB.
+//!
+//! What they share: starting it (the
 //! release build, `DW_BIN`) on a free port with the demo store, signing in
 //! and making an admin token, live sockets, the server's memory and CPU
 //! from /proc, and percentiles.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

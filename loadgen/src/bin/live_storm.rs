@@ -16,11 +16,9 @@
 //! (`DW_BIN` names the binary; `DW_STORM_CLIENTS`, `DW_STORM_EVENTS`
 //! change the load).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{env_or, percentile, socket, Server};
+use loadgen::{env_or, percentile, socket, Server};
 use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -78,16 +76,9 @@ async fn measure(s: &Server, n: usize, label: &str) -> (f64, f64) {
 
 #[tokio::main]
 async fn main() {
-    // `cargo bench ... -- other_bench` runs every bench binary with that filter.
-    if std::env::args()
-        .skip(1)
-        .any(|a| !a.starts_with('-') && !"live_storm".contains(a.as_str()))
-    {
-        return;
-    }
     let clients = env_or("DW_STORM_CLIENTS", 100);
     let wanted = env_or("DW_STORM_EVENTS", 25_000) as u64;
-    let s = common::start(200, &[]).await;
+    let s = loadgen::start(200, &[]).await;
     let started = Instant::now();
     let stored = |v: Value| v["last_seq"].as_u64().unwrap_or(0);
     while stored(s.get("/api/v1/events?limit=1").await) < wanted {
