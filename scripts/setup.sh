@@ -27,13 +27,13 @@ fi
 # wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock.
 wb=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb"; then
-  say "installing wasm-bindgen-cli $wb"
+  say "installing wasm-bindgen-cli $wb (about 3 minutes)"
   # Not --locked: its lockfile names a crate version the registry lacks.
   cargo install wasm-bindgen-cli --version "=$wb"
 fi
 
 if ! wasm-opt --version 2>/dev/null | grep -q 'version 1[3-9][0-9]'; then
-  say "installing wasm-opt (npm binaryen@132)"
+  say "installing wasm-opt (npm binaryen@132, under a minute)"
   npm install -g binaryen@132
 fi
 

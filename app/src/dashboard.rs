@@ -32,6 +32,7 @@ pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(move || filter.get(), load_dashboard);
     view! {
         <main class="page">
+            {crate::welcome::wanted().then(|| view! { <crate::welcome::Welcome/> })}
             <Transition fallback=|| view! { <p class="loading">"Loading products…"</p> }>
                 {move || data.get().map(|r| match r {
                     Ok(v) => view! { <LiveDashboard initial=v filter=filter.get_untracked()/> }.into_any(),

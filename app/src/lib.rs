@@ -31,6 +31,7 @@ mod sources;
 mod status;
 mod time;
 mod ui;
+mod welcome;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};

@@ -29,12 +29,15 @@ pub struct Server {
     pub token: String,
     /// The admin's session cookie (for the pages).
     pub cookie: String,
+    /// The server's working directory and database, removed at the end.
+    pub dir: std::path::PathBuf,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -89,15 +92,17 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("dropwatch-storm-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("dropwatch-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let child = std::process::Command::new(&bin)
         .args([
             "serve",
             "--addr",
             &format!("127.0.0.1:{port}"),
+            // On disk, as users run it (`DW_DB` to compare, e.g. mem://).
             "--db",
-            "mem://",
+            &std::env::var("DW_DB")
+                .unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display())),
             "--demo-interval",
             "1s",
         ])
@@ -162,6 +167,7 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
     Server {
         child,
         base,
+        dir,
         http,
         token,
         cookie,

@@ -388,7 +388,8 @@ pub async fn setup(
     {
         Ok((cookie, who)) => {
             tracing::info!(user = ?who.viewer.user, "first admin created");
-            signed_in(&state, &headers, &cookie, "/")
+            // The first-run page: what the demo is and how to go on.
+            signed_in(&state, &headers, &cookie, "/?welcome")
         }
         Err(e) => Problem::from(e).into_response(),
     }

@@ -86,9 +86,9 @@ async fn main() {
         tick.tick().await;
         let path = paths[sent % paths.len()].clone();
         sent += 1;
-        let (s, latencies, errors) = (s.clone(), latencies.clone(), errors.clone());
+        let (server, latencies, errors) = (s.clone(), latencies.clone(), errors.clone());
         tokio::spawn(async move {
-            match s.timed(&path).await {
+            match server.timed(&path).await {
                 Ok(ms) => latencies.lock().push(ms),
                 Err(_) => {
                     errors.fetch_add(1, Ordering::Relaxed);

@@ -21,6 +21,7 @@ mod deliveries;
 mod read;
 mod repricing;
 mod retention;
+mod runs;
 mod schema;
 mod write;
 
@@ -31,6 +32,7 @@ use surrealdb::Surreal;
 
 pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, UserRow};
 pub use deliveries::Delivery;
+pub use runs::RECENT_RUNS;
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;
 

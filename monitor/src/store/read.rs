@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use model::{Event, PollRun, Product, Source, Variant};
+use model::{Event, Product, Source, Variant};
 
 use super::{decode, Result, Store};
 use crate::detect::{PricePoint, StockPoint};
@@ -141,19 +141,6 @@ impl Store {
             self.rows(
                 "SELECT * OMIT id FROM source ORDER BY created ASC",
                 json!({}),
-            )
-            .await?,
-        )
-    }
-
-    /// A source's latest runs, newest first.
-    pub async fn runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
-        decode(
-            self.rows(
-                "SELECT record::id(id) AS id, source, started, finished, pages, products, changes,
-                        complete, error, error_class, skipped ?? [] AS skipped
-                 FROM poll_run WHERE source = $s ORDER BY id DESC LIMIT $limit",
-                json!({ "s": source, "limit": limit }),
             )
             .await?,
         )

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 
-use model::{Event, PollRun, Product, Source, Variant};
+use model::{Event, Product, Source, Variant};
 
 use super::{Result, Store};
 use crate::detect::{Diff, PricePoint, StockPoint};
@@ -55,7 +55,7 @@ impl Batch {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
+pub(super) fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("model types always serialise")
 }
 
@@ -231,21 +231,12 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a source's record (its products and history stay, marked by key).
+    /// Deletes a source's record and its recent runs (its products and
+    /// history stay, marked by key; its kept runs age out).
     pub async fn delete_source(&self, key: &str) -> Result<()> {
         self.db()
-            .query("DELETE type::record('source', $key)")
+            .query("DELETE type::record('source', $key); DELETE type::record('poll_recent', $key);")
             .bind(json!({ "key": key }))
-            .await?
-            .check()?;
-        Ok(())
-    }
-
-    /// Records a poll run (at its start, and again when it ends).
-    pub async fn save_run(&self, run: &PollRun) -> Result<()> {
-        self.db()
-            .query("UPSERT type::record('poll_run', $id) CONTENT $row")
-            .bind(json!({ "id": run.id, "row": to_json(run) }))
             .await?
             .check()?;
         Ok(())
