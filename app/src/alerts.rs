@@ -145,6 +145,31 @@ pub(crate) fn opt(raw: &Option<String>) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A rule's scope from the form's fields (an empty one: any).
+#[cfg(feature = "ssr")]
+pub(crate) fn scope_from(
+    keywords: &Option<String>,
+    brand: &Option<String>,
+    series: &Option<String>,
+    store: &Option<String>,
+    product: &Option<String>,
+    sizes: &Option<String>,
+) -> model::Scope {
+    model::Scope {
+        keywords: keywords
+            .as_deref()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        brand: opt(brand),
+        series: opt(series),
+        source: opt(store),
+        product: opt(product),
+        sizes: list(sizes),
+    }
+}
+
 /// Creates a rule from the form. `channel` is one channel's id, or "*" for
 /// every channel there is.
 #[server]
@@ -189,19 +214,7 @@ pub async fn save_rule(
     let rule = Rule {
         id,
         name: name.unwrap_or_default(),
-        scope: model::Scope {
-            keywords: keywords
-                .as_deref()
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            brand: opt(&brand),
-            series: opt(&series),
-            source: opt(&store),
-            product: opt(&product),
-            sizes: list(&sizes),
-        },
+        scope: scope_from(&keywords, &brand, &series, &store, &product, &sizes),
         condition,
         channels,
         cooldown_secs,

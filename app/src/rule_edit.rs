@@ -54,7 +54,7 @@ pub async fn edit_rule(
     channels: Option<Vec<String>>,
     cooldown: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
-    use crate::alerts::{condition_from, list, opt, result_of};
+    use crate::alerts::{condition_from, result_of, scope_from};
     let who = caller(model::Role::Editor)?;
     let alerts = control()?.alerts;
     let form = form_name(&id);
@@ -88,19 +88,7 @@ pub async fn edit_rule(
     };
     let rule = Rule {
         name: name.unwrap_or_default(),
-        scope: model::Scope {
-            keywords: keywords
-                .as_deref()
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-            brand: opt(&brand),
-            series: opt(&series),
-            source: opt(&store),
-            product: opt(&product),
-            sizes: list(&sizes),
-        },
+        scope: scope_from(&keywords, &brand, &series, &store, &product, &sizes),
         condition,
         channels: channels
             .unwrap_or_default()

@@ -101,8 +101,7 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
             &format!("127.0.0.1:{port}"),
             // On disk, as users run it (`DW_DB` to compare, e.g. mem://).
             "--db",
-            &std::env::var("DW_DB")
-                .unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display())),
+            &std::env::var("DW_DB").unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display())),
             "--demo-interval",
             "1s",
         ])

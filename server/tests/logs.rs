@@ -159,11 +159,19 @@ async fn the_setup_link_is_printed_once_and_never_logged() {
         .call(Method::GET, "/?welcome", &Auth::Cookie(boss.clone()), None)
         .await;
     assert_eq!(status, StatusCode::OK);
-    for words in ["demo store", "To watch a real shop", "--no-demo", "href=\"/sources\""] {
+    for words in [
+        "demo store",
+        "To watch a real shop",
+        "--no-demo",
+        "href=\"/sources\"",
+    ] {
         assert!(first.contains(words), "the first-run page says {words:?}");
     }
     let (_, later) = s.call(Method::GET, "/", &Auth::Cookie(boss), None).await;
-    assert!(!later.contains("Welcome to Dropwatch"), "only on the first run");
+    assert!(
+        !later.contains("Welcome to Dropwatch"),
+        "only on the first run"
+    );
     // Used: the same link no longer works.
     let again = s
         .http

@@ -18,8 +18,8 @@
 
 use std::time::{Duration, Instant};
 
-use loadgen::{env_or, percentile, socket, Server};
 use futures::StreamExt;
+use loadgen::{env_or, percentile, socket, Server};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 

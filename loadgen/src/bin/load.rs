@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use loadgen::{env_or, percentile, socket};
 use futures::StreamExt;
+use loadgen::{env_or, percentile, socket};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::main]
