@@ -42,11 +42,7 @@ fn signed_in() -> Result<monitor::Identity, ServerFnError> {
 /// A refused account change as a form result (the form shows it in words).
 #[cfg(feature = "ssr")]
 fn refused(e: monitor::auth::AuthError) -> FormResult {
-    FormResult {
-        ok: false,
-        message: e.to_string(),
-        errors: vec![],
-    }
+    FormResult::failed(e.to_string())
 }
 
 #[cfg(feature = "ssr")]
@@ -176,11 +172,7 @@ async fn make_token(
 ) -> Result<NewToken, ServerFnError> {
     let Some(role) = Role::parse(role) else {
         return Ok(NewToken {
-            result: FormResult {
-                ok: false,
-                message: format!("Unknown role {role:?}."),
-                errors: vec![],
-            },
+            result: FormResult::failed(format!("Unknown role {role:?}.")),
             secret: None,
         });
     };

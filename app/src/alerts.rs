@@ -78,22 +78,14 @@ pub(crate) fn result_of<T>(
             })
         }
         Err(AlertError::Invalid { field, message }) => Ok(FormResult::field(field, message)),
-        Err(AlertError::TestFailed(why)) => Ok(FormResult {
-            ok: false,
-            message: why,
-            errors: vec![],
-        }),
+        Err(AlertError::TestFailed(why)) => Ok(FormResult::failed(why)),
         Err(AlertError::Auth(e)) => {
             if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
                 r.set_status(http::StatusCode::FORBIDDEN);
             }
             Err(ServerFnError::new(e.to_string()))
         }
-        Err(e) => Ok(FormResult {
-            ok: false,
-            message: e.to_string(),
-            errors: vec![],
-        }),
+        Err(e) => Ok(FormResult::failed(e.to_string())),
     }
 }
 
@@ -281,11 +273,7 @@ pub async fn watch_product(
     let who = caller(model::Role::Editor)?;
     let c = control()?;
     let Some(p) = c.engine.product(&key) else {
-        return Ok(FormResult {
-            ok: false,
-            message: format!("There is no product {key:?}."),
-            errors: vec![],
-        });
+        return Ok(FormResult::failed(format!("There is no product {key:?}.")));
     };
     let condition = match condition_from(
         condition.as_deref().unwrap_or(""),

@@ -330,20 +330,21 @@ async fn source_rows(
     engine: &monitor::Engine,
     runs: usize,
 ) -> Result<Vec<SourceRow>, ServerFnError> {
-    let mut rows = vec![];
-    for source in engine.sources() {
-        let runs = engine
-            .store()
-            .runs(&source.key, runs)
-            .await
-            .map_err(|e| words("could not read the poll runs", e))?;
-        rows.push(SourceRow {
+    let sources = engine.sources();
+    let keys: Vec<String> = sources.iter().map(|s| s.key.clone()).collect();
+    let mut latest = engine
+        .store()
+        .latest_runs(&keys, runs)
+        .await
+        .map_err(|e| words("could not read the poll runs", e))?;
+    Ok(sources
+        .into_iter()
+        .map(|source| SourceRow {
             progress: engine.progress(&source.key),
+            runs: latest.remove(&source.key).unwrap_or_default(),
             source,
-            runs,
-        });
-    }
-    Ok(rows)
+        })
+        .collect())
 }
 
 /// The sources page.
@@ -493,6 +494,16 @@ impl FormResult {
             .iter()
             .find(|(f, _)| f == field)
             .map(|(_, m)| m.clone())
+    }
+
+    /// A refusal with what to do, not tied to one field.
+    #[cfg(feature = "ssr")]
+    pub(crate) fn failed(message: impl Into<String>) -> FormResult {
+        FormResult {
+            ok: false,
+            message: message.into(),
+            errors: vec![],
+        }
     }
 
     #[cfg(feature = "ssr")]

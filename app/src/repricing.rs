@@ -179,11 +179,7 @@ pub(crate) fn result_of<T>(
             }
             Err(ServerFnError::new(e.to_string()))
         }
-        Err(e) => Ok(FormResult {
-            ok: false,
-            message: e.to_string(),
-            errors: vec![],
-        }),
+        Err(e) => Ok(FormResult::failed(e.to_string())),
     }
 }
 
@@ -588,11 +584,7 @@ pub async fn approve_proposal(
         .approve(&who, &id, version_of(&version))
         .await;
     match r {
-        Ok(p) if p.state == ProposalState::Failed => Ok(FormResult {
-            ok: false,
-            message: pushed_words(&p),
-            errors: vec![],
-        }),
+        Ok(p) if p.state == ProposalState::Failed => Ok(FormResult::failed(pushed_words(&p))),
         r => result_of(r, "", |p| pushed_words(&p)),
     }
 }
@@ -623,11 +615,7 @@ pub async fn approve_selected(picks: Option<String>) -> Result<FormResult, Serve
         })
         .collect();
     if picks.is_empty() {
-        return Ok(FormResult {
-            ok: false,
-            message: "Select the proposals to approve first.".into(),
-            errors: vec![],
-        });
+        return Ok(FormResult::failed("Select the proposals to approve first."));
     }
     let done = control()?.repricing.approve_many(&who, &picks).await;
     let ok = done

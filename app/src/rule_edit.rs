@@ -65,11 +65,9 @@ pub async fn edit_rule(
     let old = match alerts.rule(&id) {
         Ok(r) => r,
         Err(e) => {
-            return refuse(FormResult {
-                ok: false,
-                message: format!("{e}: it was deleted meanwhile; reload the page."),
-                errors: vec![],
-            })
+            return refuse(FormResult::failed(format!(
+                "{e}: it was deleted meanwhile; reload the page."
+            )))
         }
     };
     let condition = match condition_from(

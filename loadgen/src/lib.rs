@@ -173,19 +173,22 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
     }
 }
 
-pub async fn socket(
-    s: &Server,
-    since: u64,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+pub type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+pub async fn socket(s: &Server, since: u64) -> Socket {
+    socket_at(&s.base, &s.token, since).await
+}
+
+/// A live socket to the server at `base` (`http://...`) with an API token.
+pub async fn socket_at(base: &str, token: &str, since: u64) -> Socket {
     let url = format!(
         "{}/api/live?since={since}",
-        s.base.replace("http://", "ws://")
+        base.replace("http://", "ws://")
     );
     let mut req = url.as_str().into_client_request().unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", s.token).parse().unwrap(),
-    );
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
     tokio_tungstenite::connect_async(req).await.unwrap().0
 }
 

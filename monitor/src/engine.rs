@@ -1023,6 +1023,7 @@ impl Engine {
             ("sources", self.sources.lock().len()),
             ("host_gates", self.fetcher.gates.len()),
             ("live_backlog", self.hub.backlog()),
+            ("live_shared_pages", self.hub.shared_pages()),
         ]
     }
 

@@ -12,8 +12,13 @@
 //! at most, and at most [`CATCHUP_READS`] clients read at once, so a crowd
 //! of clients asking for the whole history (`since=0`) queues behind each
 //! other instead of crowding out the poller's writes. The server's own
-//! feeds (alerts, repricing) do not queue. A cursor beyond the newest event
-//! means "from now".
+//! feeds (alerts, repricing) do not queue. Full pages are shared: the last
+//! [`SHARED_PAGES`] read are kept, events encoded, so a crowd starting from
+//! the same cursor costs one read and one encoding per page, not one per
+//! client. A feed catching up steps aside for other tasks every
+//! [`YIELD_EVERY`] events, so a socket taking thousands of events does not
+//! hold a worker thread while a health check or a page waits. A cursor
+//! beyond the newest event means "from now".
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -30,6 +35,51 @@ const BACKLOG_PAGE: usize = 200;
 
 /// How many clients may read the backlog from the store at once.
 pub const CATCHUP_READS: usize = 4;
+
+/// How many full backlog pages are kept for other clients catching up
+/// (at most 16 × 200 events, a few MB).
+pub const SHARED_PAGES: usize = 16;
+
+/// A feed catching up yields to other tasks after this many events.
+pub const YIELD_EVERY: u32 = 16;
+
+/// A full page of backlog: the events after `from`, shared by every feed
+/// that catches up through it.
+type Page = Arc<[Arc<Published>]>;
+
+/// The last full pages read, newest last.
+#[derive(Default)]
+struct SharedPages(parking_lot::Mutex<VecDeque<(u64, Page)>>);
+
+impl SharedPages {
+    fn get(&self, from: u64) -> Option<Page> {
+        let pages = self.0.lock();
+        pages
+            .iter()
+            .find(|(f, _)| *f == from)
+            .map(|(_, p)| p.clone())
+    }
+
+    /// Keeps `page` if it is full: a short page ends at the newest event of
+    /// the moment it was read, and later readers must read past it.
+    fn keep(&self, from: u64, page: &Page) {
+        if page.len() < BACKLOG_PAGE {
+            return;
+        }
+        let mut pages = self.0.lock();
+        if pages.iter().any(|(f, _)| *f == from) {
+            return;
+        }
+        if pages.len() >= SHARED_PAGES {
+            pages.pop_front();
+        }
+        pages.push_back((from, page.clone()));
+    }
+
+    fn len(&self) -> usize {
+        self.0.lock().len()
+    }
+}
 
 /// An event as published to every feed: the event, and its JSON text,
 /// made once however many clients send it.
@@ -67,6 +117,7 @@ pub struct LiveHub {
     internal: Arc<std::sync::atomic::AtomicUsize>,
     /// Turns to read the backlog from the store (clients only).
     catchup: Arc<Semaphore>,
+    pages: Arc<SharedPages>,
 }
 
 impl Default for LiveHub {
@@ -76,6 +127,7 @@ impl Default for LiveHub {
             tx,
             internal: Arc::default(),
             catchup: Arc::new(Semaphore::new(CATCHUP_READS)),
+            pages: Arc::default(),
         }
     }
 }
@@ -93,6 +145,11 @@ impl LiveHub {
         self.tx.len()
     }
 
+    /// Backlog pages kept for clients catching up (at most [`SHARED_PAGES`]).
+    pub fn shared_pages(&self) -> usize {
+        self.pages.len()
+    }
+
     /// How many live clients (sockets) are subscribed.
     pub fn clients(&self) -> usize {
         self.tx
@@ -106,10 +163,13 @@ pub struct LiveFeed {
     store: Arc<Store>,
     /// A turn to read the store while catching up; `None` for the server's own feeds.
     catchup: Option<Arc<Semaphore>>,
+    pages: Arc<SharedPages>,
     rx: broadcast::Receiver<Arc<Published>>,
     last: u64,
-    backlog: VecDeque<Event>,
+    backlog: VecDeque<Arc<Published>>,
     catching_up: bool,
+    /// Events handed out from the backlog since the feed last yielded.
+    since_yield: u32,
     /// Set for a server-internal feed: decremented when it ends.
     internal: Option<Arc<std::sync::atomic::AtomicUsize>>,
     /// The oldest event kept, when the client asked for older ones that
@@ -146,8 +206,10 @@ impl LiveFeed {
             last: since,
             store,
             catchup: Some(hub.catchup.clone()),
+            pages: hub.pages.clone(),
             backlog: VecDeque::new(),
             catching_up: true,
+            since_yield: 0,
             internal: None,
         }
     }
@@ -179,24 +241,20 @@ impl LiveFeed {
     pub async fn next_published(&mut self) -> Result<Option<Arc<Published>>, StoreError> {
         loop {
             if let Some(e) = self.backlog.pop_front() {
-                self.last = e.seq;
-                return Ok(Some(Arc::new(Published::new(e))));
+                self.since_yield += 1;
+                if self.since_yield >= YIELD_EVERY {
+                    self.since_yield = 0;
+                    tokio::task::yield_now().await;
+                }
+                self.last = e.event.seq;
+                return Ok(Some(e));
             }
             if self.catching_up {
-                let _turn = match &self.catchup {
-                    Some(s) => Some(
-                        s.clone()
-                            .acquire_owned()
-                            .await
-                            .expect("the catch-up semaphore is never closed"),
-                    ),
-                    None => None,
-                };
-                let page = self.store.events_since(self.last, BACKLOG_PAGE).await?;
+                let page = self.backlog_page().await?;
                 if page.is_empty() {
                     self.catching_up = false;
                 } else {
-                    self.backlog.extend(page);
+                    self.backlog.extend(page.iter().cloned());
                 }
                 continue;
             }
@@ -210,5 +268,35 @@ impl LiveFeed {
                 Err(RecvError::Closed) => return Ok(None),
             }
         }
+    }
+
+    /// The page of events after `self.last`: shared when another feed has
+    /// just read it, otherwise read from the store in turn.
+    async fn backlog_page(&self) -> Result<Page, StoreError> {
+        if let Some(page) = self.pages.get(self.last) {
+            return Ok(page);
+        }
+        let _turn = match &self.catchup {
+            Some(s) => Some(
+                s.clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the catch-up semaphore is never closed"),
+            ),
+            None => None,
+        };
+        // Another feed may have read it while this one waited its turn.
+        if let Some(page) = self.pages.get(self.last) {
+            return Ok(page);
+        }
+        let page: Page = self
+            .store
+            .events_since(self.last, BACKLOG_PAGE)
+            .await?
+            .into_iter()
+            .map(|e| Arc::new(Published::new(e)))
+            .collect();
+        self.pages.keep(self.last, &page);
+        Ok(page)
     }
 }

@@ -120,6 +120,44 @@ async fn events_committed_while_a_client_catches_up_are_not_lost() {
     assert_eq!(seqs, (1..=300).collect::<Vec<u64>>());
 }
 
+/// A crowd of clients catching up from the same cursor is served from
+/// shared pages: every client still gets every event once, in order, and
+/// only full pages are kept (the last one may still grow).
+#[tokio::test]
+async fn a_crowd_catching_up_shares_full_pages_and_misses_nothing() {
+    let h = Harness::new(450).await;
+    h.check().await;
+    let mut readers = vec![];
+    for since in [0, 0, 0, 0, 0, 37] {
+        let engine = h.engine.clone();
+        readers.push(tokio::spawn(async move {
+            let mut feed = engine.feed(since);
+            let mut seqs = vec![];
+            while seqs.len() < (450 - since) as usize {
+                let e = tokio::time::timeout(Duration::from_secs(20), feed.next())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .unwrap();
+                seqs.push(e.seq);
+            }
+            (since, seqs)
+        }));
+    }
+    for r in readers {
+        let (since, seqs) = r.await.unwrap();
+        assert_eq!(seqs, (since + 1..=450).collect::<Vec<u64>>());
+    }
+    let shared = h
+        .engine
+        .memory()
+        .into_iter()
+        .find(|(name, _)| *name == "live_shared_pages")
+        .map(|(_, n)| n);
+    // after 0 and 200 (from 0), after 37 and 237 (from 37); 400.. and 437.. are short
+    assert_eq!(shared, Some(4));
+}
+
 /// A database written by schema 1 (random history and event ids behind
 /// secondary indexes) opens under schema 2 with every row kept and found.
 #[tokio::test]

@@ -47,6 +47,12 @@ async fn runs_beyond_the_kept_ones_become_daily_counts() {
         shown.iter().all(|r| r.finished.is_some()),
         "each run as it ended"
     );
+    // The list of every source reads the same runs in one go; a source
+    // with no runs yet has none.
+    let keys = vec![h.source.key.clone(), "never-polled".to_string()];
+    let mut latest = store.latest_runs(&keys, 3).await.unwrap();
+    assert_eq!(latest.remove(&h.source.key), Some(kept[..3].to_vec()));
+    assert_eq!(latest.remove("never-polled").unwrap_or_default(), vec![]);
     let days = store.days(&h.source.key, 10).await.unwrap();
     assert_eq!(days.len(), 1);
     assert_eq!((days[0].runs, days[0].failures), (7, 0));

@@ -180,11 +180,24 @@ async fn list_sources(
     Who(who): Who,
 ) -> ApiResult<Json<Vec<SourceRow>>> {
     allow(&who, Role::Viewer)?;
-    let mut out = vec![];
-    for s in state.engine.sources() {
-        out.push(source_row(&state, s).await?);
-    }
-    Ok(Json(out))
+    let sources = state.engine.sources();
+    let keys: Vec<String> = sources.iter().map(|s| s.key.clone()).collect();
+    let mut latest = state
+        .engine
+        .store()
+        .latest_runs(&keys, 10)
+        .await
+        .map_err(store_error)?;
+    Ok(Json(
+        sources
+            .into_iter()
+            .map(|source| SourceRow {
+                progress: state.engine.progress(&source.key),
+                runs: latest.remove(&source.key).unwrap_or_default(),
+                source,
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/sources/{key}", params(("key" = String, Path)),

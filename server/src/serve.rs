@@ -22,6 +22,7 @@ use monitor::demo::{DemoConfig, DemoStore};
 use monitor::fetch::FetchLimits;
 use monitor::outbound::Policy;
 use monitor::politeness::Politeness;
+use monitor::store::DbMemory;
 use monitor::{Accounts, Control, Engine, EngineConfig, NewSource, Store};
 
 use crate::config::ServeArgs;
@@ -106,7 +107,7 @@ fn loopback(addr: SocketAddr) -> SocketAddr {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open(&args.db)
+    let store = Store::open_with(&args.db, DbMemory::from_mib(args.db_memory_mb))
         .await
         .with_context(|| format!("opening the database {:?}", args.db))?;
     // What users add may not reach private networks, unless the operator

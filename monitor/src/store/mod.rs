@@ -18,6 +18,7 @@
 mod accounts;
 mod alerts;
 mod deliveries;
+mod handle;
 mod read;
 mod repricing;
 mod retention;
@@ -27,11 +28,11 @@ mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use surrealdb::engine::any::Any;
-use surrealdb::Surreal;
+use handle::Handle;
 
 pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, UserRow};
 pub use deliveries::Delivery;
+pub use handle::DbMemory;
 pub use runs::RECENT_RUNS;
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;
@@ -53,7 +54,7 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// The database handle and the event counter.
 pub struct Store {
-    db: Surreal<Any>,
+    db: Handle,
     /// Held while a batch is numbered, written and published, so that events
     /// reach live clients in sequence order.
     write_lock: tokio::sync::Mutex<()>,
@@ -78,6 +79,12 @@ impl Store {
     /// For a `ws://` server, `DROPWATCH_DB_USER` and `DROPWATCH_DB_PASS` name a
     /// root user to sign in with.
     pub async fn open(db: &str) -> Result<Store> {
+        Self::open_with(db, DbMemory::DEFAULT).await
+    }
+
+    /// [`Store::open`] with the memory an embedded database file may keep
+    /// (ignored for `mem://` and servers).
+    pub async fn open_with(db: &str, memory: DbMemory) -> Result<Store> {
         let url = endpoint(db);
         if let Some(path) = url.strip_prefix("surrealkv://") {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -87,23 +94,21 @@ impl Store {
                 })?;
             }
         }
-        let handle = surrealdb::engine::any::connect(url.as_str())
+        let handle = Handle::open(&url, memory)
             .await
-            .map_err(|e| StoreError::Open {
+            .map_err(|reason| StoreError::Open {
                 url: url.clone(),
-                reason: e.to_string(),
+                reason,
             })?;
         if url.starts_with("ws") {
             if let (Ok(username), Ok(password)) = (
                 std::env::var("DROPWATCH_DB_USER"),
                 std::env::var("DROPWATCH_DB_PASS"),
             ) {
-                handle
-                    .signin(surrealdb::opt::auth::Root { username, password })
-                    .await?;
+                handle.signin_root(username, password).await?;
             }
         }
-        handle.use_ns("dropwatch").use_db("dropwatch").await?;
+        handle.use_ns_db("dropwatch", "dropwatch").await?;
         let last_seq = schema::apply(&handle).await?;
         let store = Store {
             db: handle,
@@ -126,7 +131,7 @@ impl Store {
         Ok(())
     }
 
-    pub(crate) fn db(&self) -> &Surreal<Any> {
+    pub(crate) fn db(&self) -> &Handle {
         &self.db
     }
 }

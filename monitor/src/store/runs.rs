@@ -12,6 +12,8 @@
 //! alone are kept there (not the runs) because every byte written goes
 //! through SurrealKV's in-memory write buffer first.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -51,18 +53,23 @@ impl Store {
     /// Records a poll run (at its start, and again when it ends); a new run
     /// also joins the source's recent ones, in the same transaction.
     pub async fn save_run(&self, run: &PollRun) -> Result<()> {
-        let recent = match self.recent(&run.source).await? {
-            Some(r) => r.with(run.id),
-            // Runs saved before `poll_recent` existed: start from them.
-            None => Recent {
-                ids: self
-                    .indexed_runs(&run.source, RECENT_RUNS)
-                    .await?
-                    .iter()
-                    .map(|r| r.id)
-                    .collect(),
+        let recent = if run.finished.is_some() {
+            // Saved when it started, and joined the recent ones then.
+            None
+        } else {
+            match self.recent(&run.source).await? {
+                Some(r) => r.with(run.id),
+                // Runs saved before `poll_recent` existed: start from them.
+                None => Recent {
+                    ids: self
+                        .indexed_runs(&run.source, RECENT_RUNS)
+                        .await?
+                        .iter()
+                        .map(|r| r.id)
+                        .collect(),
+                }
+                .with(run.id),
             }
-            .with(run.id),
         };
         let sql = if recent.is_some() {
             "BEGIN TRANSACTION;
@@ -95,7 +102,57 @@ impl Store {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        // Record ids from our own store: numbers, written into the query as such.
+        self.runs_by_id(&ids).await
+    }
+
+    /// The latest runs of each of `sources` (the sources list): two queries
+    /// however many sources there are, for up to [`RECENT_RUNS`] each.
+    pub async fn latest_runs(
+        &self,
+        sources: &[String],
+        limit: usize,
+    ) -> Result<HashMap<String, Vec<PollRun>>> {
+        let mut out: HashMap<String, Vec<PollRun>> = HashMap::new();
+        if limit > RECENT_RUNS {
+            for s in sources {
+                out.insert(s.clone(), self.runs(s, limit).await?);
+            }
+            return Ok(out);
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            source: String,
+            ids: Vec<i64>,
+        }
+        let mut res = self
+            .db()
+            .query("SELECT record::id(id) AS source, ids FROM poll_recent WHERE record::id(id) IN $sources")
+            .bind(json!({ "sources": sources }))
+            .await?
+            .check()?;
+        let rows: Vec<Row> = decode(res.take(0)?)?;
+        let mut ids: Vec<i64> = vec![];
+        for s in sources {
+            match rows.iter().find(|r| &r.source == s) {
+                Some(r) => ids.extend(r.ids.iter().take(limit)),
+                // Runs saved before `poll_recent` existed.
+                None => {
+                    out.insert(s.clone(), self.indexed_runs(s, limit).await?);
+                }
+            }
+        }
+        if !ids.is_empty() {
+            let runs = self.runs_by_id(&ids).await?;
+            for run in runs {
+                out.entry(run.source.clone()).or_default().push(run);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs by id, newest first (ids from our own store).
+    async fn runs_by_id(&self, ids: &[i64]) -> Result<Vec<PollRun>> {
+        // Numbers, written into the query as such.
         let targets = ids
             .iter()
             .map(|id| format!("poll_run:{id}"))

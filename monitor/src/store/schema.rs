@@ -1,7 +1,6 @@
 //! The schema, defined in code at start, with a version record for migrations.
 
-use surrealdb::engine::any::Any;
-use surrealdb::Surreal;
+use super::handle::Handle;
 
 use super::{Result, StoreError};
 
@@ -48,7 +47,7 @@ DEFINE TABLE IF NOT EXISTS webhook_seen SCHEMALESS;
 
 /// Defines every table and index, checks the schema version, and returns the
 /// last event sequence number.
-pub async fn apply(db: &Surreal<Any>) -> Result<u64> {
+pub async fn apply(db: &Handle) -> Result<u64> {
     let mut res = db
         .query("SELECT VALUE version FROM ONLY meta:schema")
         .await?;
@@ -78,7 +77,7 @@ pub async fn apply(db: &Surreal<Any>) -> Result<u64> {
 
 /// Re-keys the history and event rows of a version-1 database (random ids
 /// plus indexes) to the version-2 ids, in one transaction per table.
-async fn migrate_1_to_2(db: &Surreal<Any>) -> Result<()> {
+async fn migrate_1_to_2(db: &Handle) -> Result<()> {
     const STEPS: &str = r#"
 BEGIN TRANSACTION;
 REMOVE INDEX IF EXISTS price_history_product ON price_history;
