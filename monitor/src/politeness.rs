@@ -3,11 +3,14 @@
 //! Every request to a host passes its [`HostGate`]: at most `max_in_flight`
 //! requests at once, at least `min_spacing` between their starts, nothing
 //! before a `Retry-After` or back-off deadline, and a circuit breaker that
-//! opens after `breaker_threshold` consecutive failures, stays open for
-//! `breaker_cooldown`, then lets one probe through (half-open): success closes
-//! it, failure opens it again. Back-off grows exponentially with each
-//! consecutive failure. Shopify's 430 (security rejection) backs off longer
-//! than a plain 429.
+//! opens after `breaker_threshold` consecutive failures, then lets one probe
+//! through (half-open): success closes it, failure opens it again for twice
+//! as long. Back-off starts at `base_backoff` (2 s) and doubles with each
+//! consecutive failure up to `max_backoff` (5 min), so a shop that stumbles
+//! for a few seconds is polled again within seconds of its recovery (at most
+//! about as long as the outage lasted, and 30 s for outages under 30 s),
+//! while one that is down for an hour is asked once every 5 minutes. A wait
+//! the shop asks for (`Retry-After`, Shopify's 430) is honoured in full.
 //!
 //! Every wait a shop asks for is at most an hour ([`crate::bounds`]), and all
 //! time arithmetic here saturates, so no answer can panic a gate. The locks
@@ -38,10 +41,13 @@ pub struct Politeness {
     pub spacing_jitter: Duration,
     /// First back-off after a failure; doubles with each consecutive one.
     pub base_backoff: Duration,
+    /// The longest back-off and breaker opening (not a shop's own Retry-After).
     pub max_backoff: Duration,
     /// Back-off after a 430, Shopify's security rejection.
     pub security_backoff: Duration,
     pub breaker_threshold: u32,
+    /// How long the breaker first stays open (at least the back-off of the
+    /// moment); each failed probe doubles it, up to `max_backoff`.
     pub breaker_cooldown: Duration,
     /// A request waits for a back-off deadline at most this long; a later
     /// deadline fails the request at once with [`FetchError::BackingOff`]
@@ -55,11 +61,11 @@ impl Default for Politeness {
             max_in_flight: 2,
             min_spacing: Duration::from_millis(1000),
             spacing_jitter: Duration::ZERO,
-            base_backoff: Duration::from_secs(5),
-            max_backoff: Duration::from_secs(600),
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(300),
             security_backoff: Duration::from_secs(120),
             breaker_threshold: 5,
-            breaker_cooldown: Duration::from_secs(300),
+            breaker_cooldown: Duration::from_secs(10),
             max_wait: Duration::from_secs(30),
         }
     }
@@ -99,6 +105,10 @@ struct HostState {
     next_start: Instant,
     not_before: Option<Instant>,
     consecutive_failures: u32,
+    /// When the last failure was reported.
+    last_failure: Option<Instant>,
+    /// Times the breaker opened since the last success.
+    opens: u32,
     breaker: Breaker,
     last_error: Option<String>,
 }
@@ -112,6 +122,8 @@ struct HostGate {
 /// Held while a request is in flight; give it back with [`Gates::report`].
 pub struct Permit {
     host: String,
+    /// When the request went out.
+    started: Instant,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -184,6 +196,8 @@ impl Gates {
                         next_start: Instant::now(),
                         not_before: None,
                         consecutive_failures: 0,
+                        last_failure: None,
+                        opens: 0,
                         breaker: Breaker::Closed,
                         last_error: None,
                     }),
@@ -197,69 +211,44 @@ impl Gates {
     /// in a long back-off or its breaker is open.
     pub async fn acquire(&self, host: &str) -> Result<Permit, FetchError> {
         let gate = self.gate(host);
-        // Back-off and breaker first: no point queueing for a slot we can't use.
-        let wait_until = {
-            let mut st = gate.state.lock();
-            let now = Instant::now();
-            match st.breaker {
-                Breaker::Open { until } if now < until => {
-                    return Err(FetchError::CircuitOpen {
-                        host: host.into(),
-                        until: to_utc(until),
-                    })
-                }
-                Breaker::Open { .. } => st.breaker = Breaker::HalfOpen { probing: true },
-                Breaker::HalfOpen { probing: true } => {
-                    return Err(FetchError::CircuitOpen {
-                        host: host.into(),
-                        until: to_utc(later(now, gate.rules.base_backoff)),
-                    })
-                }
-                Breaker::HalfOpen { probing: false } => {
-                    st.breaker = Breaker::HalfOpen { probing: true }
-                }
-                Breaker::Closed => {}
+        loop {
+            // Back-off and breaker first: no point queueing for a slot we can't use.
+            if let Some(t) = admission(&gate, host)? {
+                tokio::time::sleep_until(t).await;
             }
-            match st.not_before {
-                Some(t) if t > later(now, gate.rules.max_wait) => {
-                    if let Breaker::HalfOpen { .. } = st.breaker {
-                        st.breaker = Breaker::HalfOpen { probing: false };
-                    }
-                    return Err(FetchError::BackingOff {
-                        host: host.into(),
-                        until: to_utc(t),
-                    });
-                }
-                other => other,
-            }
-        };
-        if let Some(t) = wait_until {
-            tokio::time::sleep_until(t).await;
-        }
-        let slot = gate
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .expect("gate semaphores are never closed");
-        let start_at = {
-            let mut st = gate.state.lock();
-            let start = st.next_start.max(Instant::now());
-            st.last_used = start;
-            let jitter = gate.rules.spacing_jitter.as_secs_f64();
-            let extra = if jitter > 0.0 {
-                Duration::from_secs_f64(rand::Rng::random_range(&mut rand::rng(), 0.0..jitter))
-            } else {
-                Duration::ZERO
+            let slot = gate
+                .slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("gate semaphores are never closed");
+            let start_at = {
+                let mut st = gate.state.lock();
+                let start = st.next_start.max(Instant::now());
+                st.last_used = start;
+                let jitter = gate.rules.spacing_jitter.as_secs_f64();
+                let extra = if jitter > 0.0 {
+                    Duration::from_secs_f64(rand::Rng::random_range(&mut rand::rng(), 0.0..jitter))
+                } else {
+                    Duration::ZERO
+                };
+                st.next_start = later(start, gate.rules.min_spacing.saturating_add(extra));
+                start
             };
-            st.next_start = later(start, gate.rules.min_spacing.saturating_add(extra));
-            start
-        };
-        tokio::time::sleep_until(start_at).await;
-        Ok(Permit {
-            host: host.to_string(),
-            _slot: slot,
-        })
+            tokio::time::sleep_until(start_at).await;
+            // A failure reported while this request waited its turn (another
+            // source of the same shop) starts a back-off this one keeps too:
+            // many sources of one shop must not each find out for themselves.
+            let now = Instant::now();
+            if gate.state.lock().not_before.is_some_and(|t| t > now) {
+                continue;
+            }
+            return Ok(Permit {
+                host: host.to_string(),
+                started: now,
+                _slot: slot,
+            });
+        }
     }
 
     /// Records how a request ended, adjusting back-off and the breaker.
@@ -268,9 +257,15 @@ impl Gates {
         let rules = &gate.rules;
         let mut st = gate.state.lock();
         let now = Instant::now();
+        // A failure of a request sent before the last one was reported is
+        // news of the same outage (several sources of one shop, requests in
+        // flight together): it does not deepen the back-off or the breaker.
+        let fresh = st.last_failure.is_none_or(|t| permit.started >= t);
         let (delay, error) = match outcome {
             Outcome::Ok => {
                 st.consecutive_failures = 0;
+                st.last_failure = None;
+                st.opens = 0;
                 st.not_before = None;
                 st.breaker = Breaker::Closed;
                 st.last_error = None;
@@ -286,25 +281,43 @@ impl Gates {
                     Duration::ZERO
                 };
                 let asked = retry_after.unwrap_or_default();
-                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                if fresh {
+                    st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                }
                 let exp = exponential(rules, st.consecutive_failures);
                 // A server that says when to come back is believed; otherwise back off.
                 let delay = if retry_after.is_some() { asked } else { exp };
                 (delay.max(floor), "rate limited".to_string())
             }
             Outcome::Failed(msg) => {
-                st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                if fresh {
+                    st.consecutive_failures = st.consecutive_failures.saturating_add(1);
+                }
                 (exponential(rules, st.consecutive_failures), msg)
             }
         };
         // However long a shop asks for, an hour at most; then it may say again.
         let delay = delay.min(MAX_WAIT);
-        st.not_before = Some(later(now, delay));
+        let until = later(now, delay);
+        st.not_before = match st.not_before {
+            Some(t) if !fresh && t > until => Some(t),
+            _ => Some(until),
+        };
+        st.last_failure = Some(now);
         st.last_error = Some(error);
+        if !fresh {
+            return;
+        }
         let reopen = matches!(st.breaker, Breaker::HalfOpen { .. });
         if reopen || st.consecutive_failures >= rules.breaker_threshold {
+            st.opens = st.opens.saturating_add(1);
+            let factor = 1u32 << st.opens.saturating_sub(1).min(16);
+            let open = rules
+                .breaker_cooldown
+                .saturating_mul(factor)
+                .min(rules.max_backoff);
             st.breaker = Breaker::Open {
-                until: later(now, rules.breaker_cooldown.max(delay)),
+                until: later(now, open.max(delay)),
             };
         }
     }
@@ -362,6 +375,44 @@ impl Gates {
             .collect();
         out.sort_by(|a, b| a.host.cmp(&b.host));
         out
+    }
+}
+
+/// Whether a request may queue for `gate` now: `Ok(Some(t))` to wait until
+/// `t` first, an error when the breaker is open or the back-off is longer
+/// than a request waits.
+fn admission(gate: &HostGate, host: &str) -> Result<Option<Instant>, FetchError> {
+    let mut st = gate.state.lock();
+    let now = Instant::now();
+    match st.breaker {
+        Breaker::Open { until } if now < until => {
+            return Err(FetchError::CircuitOpen {
+                host: host.into(),
+                until: to_utc(until),
+            })
+        }
+        Breaker::Open { .. } => st.breaker = Breaker::HalfOpen { probing: true },
+        Breaker::HalfOpen { probing: true } => {
+            return Err(FetchError::CircuitOpen {
+                host: host.into(),
+                until: to_utc(later(now, gate.rules.base_backoff)),
+            })
+        }
+        Breaker::HalfOpen { probing: false } => st.breaker = Breaker::HalfOpen { probing: true },
+        Breaker::Closed => {}
+    }
+    match st.not_before {
+        Some(t) if t > later(now, gate.rules.max_wait) => {
+            if let Breaker::HalfOpen { .. } = st.breaker {
+                st.breaker = Breaker::HalfOpen { probing: false };
+            }
+            Err(FetchError::BackingOff {
+                host: host.into(),
+                until: to_utc(t),
+            })
+        }
+        Some(t) if t > now => Ok(Some(t)),
+        _ => Ok(None),
     }
 }
 
@@ -438,5 +489,70 @@ mod tests {
         let p = gates.acquire("h").await.unwrap();
         gates.report(p, Outcome::Ok);
         assert_eq!(gates.snapshot()[0].state, "ok");
+    }
+
+    /// The default rules at 1/100 of their times, so that an outage of
+    /// minutes plays out in a second or two of a test.
+    fn hundredfold_faster() -> Politeness {
+        let d = Politeness::default();
+        Politeness {
+            min_spacing: d.min_spacing / 100,
+            base_backoff: d.base_backoff / 100,
+            max_backoff: d.max_backoff / 100,
+            breaker_cooldown: d.breaker_cooldown / 100,
+            max_wait: d.max_wait / 100,
+            ..d
+        }
+    }
+
+    /// Ten product pages of one shop, each checked every second, and the
+    /// shop failing for `outage_secs`: how long after it recovered was it
+    /// read again, and how many requests did it get meanwhile? (At 1/100 of
+    /// real time, with the default rules.)
+    async fn recovery(outage_secs: u64) -> (Duration, usize) {
+        let gates = Arc::new(Gates::new(hundredfold_faster()));
+        let outage = Duration::from_millis(10 * outage_secs);
+        let start = Instant::now();
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut pages = vec![];
+        for _ in 0..10 {
+            let (gates, asked) = (gates.clone(), asked.clone());
+            pages.push(tokio::spawn(async move {
+                loop {
+                    if let Ok(p) = gates.acquire("shop").await {
+                        let now = start.elapsed();
+                        if now >= outage {
+                            gates.report(p, Outcome::Ok);
+                            return now;
+                        }
+                        asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        gates.report(p, Outcome::Failed("503".into()));
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }));
+        }
+        let mut first = Duration::MAX;
+        for p in pages {
+            first = first.min(p.await.unwrap());
+        }
+        let asked = asked.load(std::sync::atomic::Ordering::SeqCst);
+        (first.saturating_sub(outage) * 100, asked)
+    }
+
+    #[tokio::test]
+    async fn a_short_outage_is_over_for_us_within_30_seconds_a_long_one_is_polled_gently() {
+        for secs in [5, 10, 20, 30] {
+            let (late, _) = recovery(secs).await;
+            assert!(
+                late <= Duration::from_secs(30),
+                "after a {secs} s outage the shop was read again only {late:?} after it recovered"
+            );
+        }
+        // Down for 10 minutes: asked about once per back-off step, not 600
+        // times; read again within the 5-minute cap.
+        let (late, asked) = recovery(600).await;
+        assert!(late <= Duration::from_secs(300), "{late:?}");
+        assert!(asked <= 20, "asked {asked} times in 10 minutes");
     }
 }

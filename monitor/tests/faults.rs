@@ -134,6 +134,7 @@ async fn the_breaker_opens_after_repeated_failures_and_recovers() {
     let mut cfg = quick_config();
     cfg.politeness.breaker_threshold = 3;
     cfg.politeness.breaker_cooldown = Duration::from_millis(400);
+    cfg.politeness.max_backoff = Duration::from_secs(1);
     let h = Harness::with(10, "mem://", cfg).await;
     h.fault(Fault::ServerError, None);
     for _ in 0..3 {
