@@ -79,6 +79,28 @@ impl Server {
         };
         (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
     }
+
+    /// The server's resident memory in MB as (heap and other anonymous
+    /// memory, mapped files: mostly its own code).
+    pub fn rss_parts_mb(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let kb = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        (kb("RssAnon:") / 1024.0, kb("RssFile:") / 1024.0)
+    }
+
+    /// Starts the peak RSS afresh (Linux: `5` to `/proc/PID/clear_refs`), so
+    /// that a phase's peak is not a set-up's.
+    pub fn reset_peak_rss(&self) {
+        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5");
+    }
 }
 
 /// Starts the binary with `products` demo products and `extra` flags.

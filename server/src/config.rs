@@ -140,7 +140,7 @@ pub struct ServeArgs {
     /// read cache, in MiB (half each). More speeds up large catalogues; the
     /// largest single write (an import, a big shop's catalogue) must fit in
     /// half of it.
-    #[arg(long, env = "DROPWATCH_DB_MEMORY_MB", default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=65536))]
+    #[arg(long, env = "DROPWATCH_DB_MEMORY_MB", default_value_t = 32, value_parser = clap::value_parser!(u32).range(16..=65536))]
     pub db_memory_mb: u32,
     /// Don't run the built-in demo store (nor add it as a source on first start).
     #[arg(long, env = "DROPWATCH_NO_DEMO")]

@@ -86,7 +86,16 @@ pub async fn handler(
         )
         .into_response();
     }
-    ws.on_upgrade(move |socket| stream(socket, state, who, q.since.unwrap_or(0)))
+    // A live client sends nothing but pings and a close: a small read buffer
+    // (the library's default is 128 KiB per socket, 125 MB for 1,000
+    // clients), and messages from it are capped. Events are sent and flushed
+    // one at a time; a client that stops reading is closed (see `send`).
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(64 * 1024)
+        .max_frame_size(64 * 1024)
+        .on_upgrade(move |socket| stream(socket, state, who, q.since.unwrap_or(0)))
 }
 
 async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u64) {

@@ -37,12 +37,14 @@ pub struct DbMemory {
 impl DbMemory {
     const MIB: usize = 1024 * 1024;
 
-    /// 32 MiB each: a transaction of a few thousand products fits in the
-    /// buffer many times over, and a machine running Dropwatch beside other
-    /// things is not asked for gigabytes.
+    /// 16 MiB each: Dropwatch's largest transaction (50 products with their
+    /// events and history, see `EngineConfig::commit_products`) fits in the
+    /// buffer many times over, the operating system caches the files beneath
+    /// the block cache, and a machine running Dropwatch beside other things
+    /// is not asked for gigabytes.
     pub const DEFAULT: DbMemory = DbMemory {
-        write_buffer: 32 * Self::MIB,
-        cache: 32 * Self::MIB as u64,
+        write_buffer: 16 * Self::MIB,
+        cache: 16 * Self::MIB as u64,
     };
 
     /// A budget in MiB, split evenly between the buffer and the cache; at
@@ -234,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_budget_splits_evenly_with_a_floor() {
-        assert_eq!(DbMemory::from_mib(64), DbMemory::DEFAULT);
+        assert_eq!(DbMemory::from_mib(32), DbMemory::DEFAULT);
         assert_eq!(DbMemory::from_mib(1), DbMemory::from_mib(16));
         assert_eq!(DbMemory::from_mib(16).write_buffer, 8 * 1024 * 1024);
     }
