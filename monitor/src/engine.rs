@@ -352,6 +352,9 @@ pub(crate) struct SourceTask {
     /// The last complete read dropped most of the catalogue at once; its
     /// removals wait for the next read to confirm them.
     pub(crate) shrink_held: AtomicBool,
+    /// A page source's last body read, as a digest with the settings it was
+    /// read with: the same body again is not parsed (see `poll.rs`).
+    pub(crate) last_page: Arc<Mutex<Option<[u8; 32]>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -520,6 +523,7 @@ impl Engine {
             last_complete_pages: AtomicU32::new(0),
             wake: Notify::new(),
             shrink_held: AtomicBool::new(false),
+            last_page: Arc::default(),
             handle: Mutex::new(None),
         });
         self.sources.lock().insert(source.key, task.clone());
@@ -904,6 +908,10 @@ impl Engine {
     pub async fn add_brand_alias(&self, alias: &str, canonical: &str) -> Result<(), EngineError> {
         self.store.save_brand_alias(alias, canonical).await?;
         self.brands.write().add_alias(alias, canonical);
+        // Pages read before may name the brand differently now: read them anew.
+        for task in self.sources.lock().values() {
+            *task.last_page.lock() = None;
+        }
         Ok(())
     }
 

@@ -41,6 +41,8 @@ pub struct EngineMetrics {
     inner: Mutex<Inner>,
     /// Restarts of long-lived tasks (schedulers, senders, followers).
     pub restarts: crate::supervise::Restarts,
+    /// Product pages read that were the same as the time before (not parsed).
+    pub unchanged_pages: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A copy of the counters at one moment.
@@ -51,6 +53,7 @@ pub struct MetricsSnapshot {
     pub events: Vec<(String, u64)>,
     /// `(task, restarts)`.
     pub restarts: Vec<(&'static str, u64)>,
+    pub unchanged_pages: u64,
 }
 
 impl EngineMetrics {
@@ -76,6 +79,9 @@ impl EngineMetrics {
             poll_seconds: m.poll_seconds.clone(),
             events: m.events.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             restarts: self.restarts.snapshot(),
+            unchanged_pages: self
+                .unchanged_pages
+                .load(std::sync::atomic::Ordering::Relaxed),
         }
     }
 }

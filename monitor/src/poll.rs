@@ -239,6 +239,8 @@ impl Engine {
                     .unwrap_or_default();
                 (c.oxylabs.clone(), c.popmart.get(&region).cloned())
             };
+            let (last_page, unchanged) =
+                (task.last_page.clone(), self.metrics.unchanged_pages.clone());
             let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
             let source_env = self.cfg.source_env.clone();
             tokio::spawn(async move {
@@ -336,6 +338,16 @@ impl Engine {
                 }
                 if kind == SOURCE_KIND_PAGE {
                     let html = fetcher.get_html(&store).await?;
+                    // The very page read last time, read the same way: what
+                    // it says is what is kept (no parse, no change).
+                    let digest = page_digest(&html, &settings, &currency);
+                    if let Some(p) = &previous {
+                        if *last_page.lock() == Some(digest) {
+                            unchanged.fetch_add(1, Ordering::Relaxed);
+                            return Ok((vec![p.clone()], None));
+                        }
+                    }
+                    *last_page.lock() = None;
                     let ctx = page::PageContext {
                         source: &key,
                         url: &store,
@@ -345,7 +357,10 @@ impl Engine {
                         previous: previous.as_ref(),
                     };
                     return match page::parse_page(&html, &ctx) {
-                        Ok(p) => Ok((vec![p], None)),
+                        Ok(p) => {
+                            *last_page.lock() = Some(digest);
+                            Ok((vec![p], None))
+                        }
                         Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),
                         Err(e) => Err(FetchError::Unreadable(e.to_string())),
                     };
@@ -532,4 +547,13 @@ impl Engine {
         });
         Ok(())
     }
+}
+
+/// What makes a page source's read what it is: the body and how it is read.
+fn page_digest(html: &str, settings: &model::PageSettings, currency: &str) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(html.as_bytes());
+    h.update(&serde_json::to_vec(settings).unwrap_or_default());
+    h.update(currency.as_bytes());
+    *h.finalize().as_bytes()
 }

@@ -471,3 +471,71 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
         (d("189.00"), false, "USD")
     );
 }
+
+fn offer_page(price: &str) -> String {
+    format!(
+        r#"<html><head><title>Court Classic</title>
+<script type="application/ld+json">{{"@context":"https://schema.org","@type":"Product","name":"Court Classic","brand":"Nike","offers":{{"@type":"Offer","price":"{price}","priceCurrency":"EUR","availability":"https://schema.org/InStock"}}}}</script>
+</head><body><span class="p">{price}</span></body></html>"#
+    )
+}
+
+/// A page that is byte for byte what it was is not parsed again (the
+/// metric counts it) and changes nothing; a changed page, or the same page
+/// read with other settings, is read afresh.
+#[tokio::test]
+async fn an_unchanged_page_is_not_parsed_again_and_a_changed_one_is() {
+    let h = common::Harness::new(1).await;
+    let body = std::sync::Arc::new(parking_lot::Mutex::new(offer_page("99.00")));
+    let served = body.clone();
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let app = axum::Router::new().route(
+        "/court",
+        get(move || {
+            let served = served.clone();
+            async move { Html(served.lock().clone()) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let src = page_source(&h, format!("http://{addr}/court"), PageSettings::default()).await;
+    let unchanged = || h.engine.metrics().unchanged_pages;
+    let price = || {
+        h.engine
+            .products()
+            .into_iter()
+            .find(|p| p.source == src.key)
+            .and_then(|p| h.engine.product(&p.key))
+            .map(|p| p.variants[0].price)
+    };
+
+    assert!(h.engine.check_now(&src.key).await.unwrap().error.is_none());
+    assert_eq!((price(), unchanged()), (Some(d("99.00")), 0));
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert!(run.complete && run.changes == 0, "{run:?}");
+    assert_eq!((price(), unchanged()), (Some(d("99.00")), 1));
+
+    *body.lock() = offer_page("79.00");
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert_eq!(run.changes, 1, "{run:?}");
+    assert_eq!((price(), unchanged()), (Some(d("79.00")), 1));
+
+    // The same page with a price selector added is read with it.
+    h.engine
+        .update_source(
+            &src.key,
+            monitor::SourceEdit {
+                page: Some(PageSettings {
+                    price_selector: Some("span.p".into()),
+                    ..PageSettings::default()
+                }),
+                ..monitor::SourceEdit::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(h.engine.check_now(&src.key).await.unwrap().error.is_none());
+    assert_eq!(unchanged(), 1);
+    h.engine.check_now(&src.key).await.unwrap();
+    assert_eq!(unchanged(), 2);
+}

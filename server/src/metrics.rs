@@ -138,6 +138,12 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     }
     let _ = writeln!(
         w,
+        "# HELP dropwatch_pages_unchanged_total Product pages read that were the same as the time before, so not parsed again."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_pages_unchanged_total counter");
+    let _ = writeln!(w, "dropwatch_pages_unchanged_total {}", m.unchanged_pages);
+    let _ = writeln!(
+        w,
         "# HELP dropwatch_task_restarts_total Long-lived tasks (schedulers, senders, followers) started again after they failed."
     );
     let _ = writeln!(w, "# TYPE dropwatch_task_restarts_total counter");
