@@ -67,33 +67,26 @@ impl Server {
 
     /// (current, peak) resident memory in MB, from /proc.
     pub fn rss_mb(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
+        (self.status_mb("VmRSS:"), self.status_mb("VmHWM:"))
     }
 
     /// The server's resident memory in MB as (heap and other anonymous
     /// memory, mapped files: mostly its own code).
     pub fn rss_parts_mb(&self) -> (f64, f64) {
+        (self.status_mb("RssAnon:"), self.status_mb("RssFile:"))
+    }
+
+    /// A `kB` line of the server's `/proc/PID/status`, in MB.
+    fn status_mb(&self, key: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
-        let kb = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        (kb("RssAnon:") / 1024.0, kb("RssFile:") / 1024.0)
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+            / 1024.0
     }
 
     /// Starts the peak RSS afresh (Linux: `5` to `/proc/PID/clear_refs`), so

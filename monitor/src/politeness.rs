@@ -240,8 +240,15 @@ impl Gates {
             // source of the same shop) starts a back-off this one keeps too:
             // many sources of one shop must not each find out for themselves.
             let now = Instant::now();
-            if gate.state.lock().not_before.is_some_and(|t| t > now) {
-                continue;
+            {
+                let mut st = gate.state.lock();
+                if st.not_before.is_some_and(|t| t > now) {
+                    // A probe that waits again is still the probe.
+                    if let Breaker::HalfOpen { .. } = st.breaker {
+                        st.breaker = Breaker::HalfOpen { probing: false };
+                    }
+                    continue;
+                }
             }
             return Ok(Permit {
                 host: host.to_string(),
@@ -489,6 +496,34 @@ mod tests {
         let p = gates.acquire("h").await.unwrap();
         gates.report(p, Outcome::Ok);
         assert_eq!(gates.snapshot()[0].state, "ok");
+    }
+
+    /// The breaker's probe is waiting its turn when a request sent before
+    /// the breaker opened fails: the probe waits out the new back-off and
+    /// goes, instead of refusing itself and leaving the breaker waiting for
+    /// a probe that never comes.
+    #[tokio::test]
+    async fn a_probe_that_must_wait_again_still_goes() {
+        let gates = Arc::new(Gates::new(Politeness {
+            max_in_flight: 2,
+            min_spacing: Duration::from_millis(300),
+            spacing_jitter: Duration::ZERO,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            security_backoff: Duration::from_millis(200),
+            breaker_threshold: 1,
+            breaker_cooldown: Duration::from_millis(10),
+            max_wait: Duration::from_secs(1),
+        }));
+        let early = gates.acquire("h").await.unwrap(); // still out
+        let b = gates.acquire("h").await.unwrap();
+        gates.report(b, Outcome::Failed("500".into())); // the breaker opens
+        tokio::time::sleep(Duration::from_millis(220)).await;
+        let g = gates.clone();
+        let probe = tokio::spawn(async move { g.acquire("h").await.map(|_| ()) });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        gates.report(early, Outcome::Failed("timeout".into()));
+        assert!(probe.await.unwrap().is_ok(), "the probe went");
     }
 
     /// The default rules at 1/100 of their times, so that an outage of

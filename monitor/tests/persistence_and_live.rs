@@ -97,24 +97,27 @@ async fn the_live_feed_misses_nothing_and_repeats_nothing() {
     assert_eq!(resumed.next().await.unwrap().unwrap().seq, 122);
 }
 
+/// The sequence numbers of the first `n` events of a feed from `since`.
+async fn read_feed(engine: std::sync::Arc<monitor::Engine>, since: u64, n: usize) -> Vec<u64> {
+    let mut feed = engine.feed(since);
+    let mut seqs = vec![];
+    while seqs.len() < n {
+        let e = tokio::time::timeout(Duration::from_secs(20), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seqs.push(e.seq);
+    }
+    seqs
+}
+
 #[tokio::test]
 async fn events_committed_while_a_client_catches_up_are_not_lost() {
     let h = Harness::new(300).await;
     // A client starts reading from 0 while the first import is being written.
     let engine = h.engine.clone();
-    let reader = tokio::spawn(async move {
-        let mut feed = engine.feed(0);
-        let mut seqs = vec![];
-        while seqs.len() < 300 {
-            let e = tokio::time::timeout(Duration::from_secs(20), feed.next())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            seqs.push(e.seq);
-        }
-        seqs
-    });
+    let reader = tokio::spawn(read_feed(engine, 0, 300));
     h.check().await;
     let seqs = reader.await.unwrap();
     assert_eq!(seqs, (1..=300).collect::<Vec<u64>>());
@@ -130,22 +133,13 @@ async fn a_crowd_catching_up_shares_full_pages_and_misses_nothing() {
     let mut readers = vec![];
     for since in [0, 0, 0, 0, 0, 37] {
         let engine = h.engine.clone();
-        readers.push(tokio::spawn(async move {
-            let mut feed = engine.feed(since);
-            let mut seqs = vec![];
-            while seqs.len() < (450 - since) as usize {
-                let e = tokio::time::timeout(Duration::from_secs(20), feed.next())
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .unwrap();
-                seqs.push(e.seq);
-            }
-            (since, seqs)
-        }));
+        readers.push((
+            since,
+            tokio::spawn(read_feed(engine, since, (450 - since) as usize)),
+        ));
     }
-    for r in readers {
-        let (since, seqs) = r.await.unwrap();
+    for (since, r) in readers {
+        let seqs = r.await.unwrap();
         assert_eq!(seqs, (since + 1..=450).collect::<Vec<u64>>());
     }
     let shared = h

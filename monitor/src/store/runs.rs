@@ -130,11 +130,14 @@ impl Store {
             .bind(json!({ "sources": sources }))
             .await?
             .check()?;
-        let rows: Vec<Row> = decode(res.take(0)?)?;
+        let rows: HashMap<String, Vec<i64>> = decode::<Row>(res.take(0)?)?
+            .into_iter()
+            .map(|r| (r.source, r.ids))
+            .collect();
         let mut ids: Vec<i64> = vec![];
         for s in sources {
-            match rows.iter().find(|r| &r.source == s) {
-                Some(r) => ids.extend(r.ids.iter().take(limit)),
+            match rows.get(s) {
+                Some(kept) => ids.extend(kept.iter().take(limit)),
                 // Runs saved before `poll_recent` existed.
                 None => {
                     out.insert(s.clone(), self.indexed_runs(s, limit).await?);
