@@ -888,6 +888,7 @@ pub async fn add_source(
                 json,
                 amazon,
                 popmart,
+                tags: vec![],
             },
         )
         .await;

@@ -106,6 +106,18 @@ fn page_href(filter: &ProductFilter, page: usize) -> String {
     format!("/{}", query_string(&f.to_query()))
 }
 
+/// A download of every product the filter matches (all pages, one row per
+/// size) as `format` ("csv" or "json").
+fn export_href(filter: &ProductFilter, format: &str) -> String {
+    let mut pairs = ProductFilter {
+        page: 1,
+        ..filter.clone()
+    }
+    .to_query();
+    pairs.push(("format", format.to_string()));
+    format!("/api/v1/export/products{}", query_string(&pairs))
+}
+
 #[component]
 fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView {
     let watch = ServerAction::<crate::alerts::WatchProduct>::new();
@@ -170,6 +182,12 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
                     <span>"Page " {page} " of " {pages}</span>
                     {(page < pages).then(|| view! { <a href=page_href(&filter, page + 1) rel="next">"Next →"</a> })}
                 </nav>
+                <p class="exports hint">
+                    "Download what these filters match: "
+                    <a href=export_href(&filter, "csv") download data-testid="export-csv">"Export CSV"</a>
+                    " · "
+                    <a href=export_href(&filter, "json") download data-testid="export-json">"Export JSON"</a>
+                </p>
             </section>
             <aside class="feed" aria-labelledby="feed-heading">
                 <h2 id="feed-heading">"Latest changes"</h2>
@@ -390,6 +408,19 @@ mod tests {
         assert_eq!(
             query_string(&[("q", "dunk low".into()), ("brand", "A&B".into())]),
             "?q=dunk+low&brand=A%26B"
+        );
+    }
+
+    #[test]
+    fn export_links_carry_the_filters_but_not_the_page() {
+        let f = ProductFilter {
+            brand: "Nike".into(),
+            page: 3,
+            ..Default::default()
+        };
+        assert_eq!(
+            export_href(&f, "csv"),
+            "/api/v1/export/products?brand=Nike&format=csv"
         );
     }
 }

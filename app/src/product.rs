@@ -191,6 +191,10 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
                 <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>
+                <p class="hint">
+                    <a href=format!("/api/v1/export/history?product={}&format=csv", crate::ui::encode_segment(&p0.key))
+                        download data-testid="export-history">"Download history (CSV)"</a>
+                </p>
             </section>
 
             <Comparison key=p0.key.clone()/>

@@ -17,6 +17,8 @@ use crate::api::{
     UseDemoConnectors,
 };
 use crate::live::use_live_events;
+use crate::probe::TestUrl;
+use crate::source_import::{ImportSources, SourceImportPanel};
 use crate::time::LocalTime;
 use crate::ui::ErrorText;
 
@@ -125,6 +127,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
     let toggle = ServerAction::<SetSourceEnabled>::new();
     let remove = ServerAction::<RemoveSource>::new();
     let check = ServerAction::<CheckSource>::new();
+    let import = ServerAction::<ImportSources>::new();
     // Reload after every action, and every 0.5 s while a run is going (or
     // was just asked for), so the progress bar moves.
     let refresh = move || {
@@ -148,6 +151,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
             toggle.version().get(),
             remove.version().get(),
             check.version().get(),
+            import.version().get(),
         );
         // The first run only subscribes: the server-rendered rows are fresh.
         if ran.is_some() {
@@ -181,6 +185,8 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
         nojs.error("add", "url"),
         nojs.error("add", "interval"),
     );
+    let probe_said = nojs.error("add", "probe");
+    let import_said = nojs.error(crate::source_import::FORM, "");
     view! {
         <ul class="sources" aria-label="Watched sources">
             <For
@@ -276,9 +282,11 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     {field_error(add_result.clone(), "popmart_target", "popmart-target-error".into(), None)}
                 </details>
                 <button type="submit" disabled=move || add.pending().get()>"Add source"</button>
+                <TestUrl came_back=probe_said/>
                 {outcome(add_result)}
             </ActionForm>
         </section>
+        <SourceImportPanel action=import came_back=import_said/>
         })}
         {connectors.map(|c| view! { <ConnectorAccounts initial=c/> })}
         {(!can_edit).then(|| view! {

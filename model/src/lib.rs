@@ -16,10 +16,12 @@ mod filter;
 mod history;
 mod link_import;
 pub mod money;
+pub mod probe;
 mod product;
 mod reprice;
 mod rule;
 mod source;
+mod source_import;
 
 pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use compare::MatchedBy;
@@ -27,11 +29,13 @@ pub use event::{Event, EventKind, EventProduct, EventVariant};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use link_import::{ImportLine, ImportReport, ImportState};
+pub use probe::Probe;
 pub use product::{PriceMove, Product, ProductSummary, Spread, Variant};
 pub use reprice::{
     check_rate, Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding, MAX_RATE,
 };
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
+pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
 pub use rust_decimal::Decimal;
 pub use source::{
     AmazonSettings, HostView, JsonMapping, PageSettings, PollDay, PollRun, PopmartSettings,

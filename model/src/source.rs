@@ -36,6 +36,10 @@ pub struct Source {
     /// For "popmart" sources: the region and what to watch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub popmart: Option<PopmartSettings>,
+    /// The user's own labels ("sneakers", "EU"), e.g. carried over from
+    /// changedetection.io's tags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 /// What an Amazon source reads through Oxylabs.

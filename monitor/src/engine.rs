@@ -120,6 +120,8 @@ pub struct NewSource {
     pub amazon: Option<model::AmazonSettings>,
     /// For "popmart" sources: region and what to watch (required).
     pub popmart: Option<model::PopmartSettings>,
+    /// Labels (trimmed; at most 20 of 40 characters each are kept).
+    pub tags: Vec<String>,
 }
 
 impl NewSource {
@@ -136,6 +138,7 @@ impl NewSource {
             json: None,
             amazon: None,
             popmart: None,
+            tags: vec![],
         }
     }
 }
@@ -418,6 +421,19 @@ pub fn source_url(raw: &str) -> Result<Url, EngineError> {
     Ok(url)
 }
 
+/// A source's labels as kept: trimmed, without empties or repeats, at most
+/// 20 of at most 40 characters.
+fn clean_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for t in tags {
+        let t: String = t.trim().chars().take(40).collect();
+        if !t.is_empty() && !out.contains(&t) && out.len() < 20 {
+            out.push(t);
+        }
+    }
+    out
+}
+
 /// The longest interval between checks (a week); the shortest is a second.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 86_400);
 
@@ -587,8 +603,10 @@ impl Engine {
         )));
     }
 
-    /// Adds a source, or returns the existing one with the same kind and URL.
-    pub async fn add_source(self: &Arc<Self>, mut new: NewSource) -> Result<Source, EngineError> {
+    /// Checks a source as [`Engine::add_source`] would, without adding it:
+    /// the settings, the address (under the outbound policy) and the
+    /// interval. Returns the source already watching it, if one is.
+    pub async fn vet_source(&self, new: &mut NewSource) -> Result<Option<Source>, EngineError> {
         if !SOURCE_KINDS.contains(&new.kind.as_str()) {
             return Err(EngineError::InvalidSource(format!(
                 "unknown source kind {:?}; known kinds: {}",
@@ -598,7 +616,7 @@ impl Engine {
         }
         check_page_settings(&new.kind, &mut new.page)?;
         check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
-        check_api_settings(&mut new)?;
+        check_api_settings(new)?;
         let url = source_url(&new.url)?;
         // An Amazon source's address is never fetched (Oxylabs is).
         if new.kind != model::SOURCE_KIND_AMAZON {
@@ -606,7 +624,7 @@ impl Engine {
         }
         check_interval(new.interval)?;
         let url_text = url.as_str().trim_end_matches('/').to_string();
-        let existing = self
+        Ok(self
             .sources
             .lock()
             .values()
@@ -616,10 +634,16 @@ impl Engine {
                     && s.url == url_text
                     && s.amazon == new.amazon
                     && s.popmart == new.popmart
-            });
-        if let Some(s) = existing {
+            }))
+    }
+
+    /// Adds a source, or returns the existing one with the same kind and URL.
+    pub async fn add_source(self: &Arc<Self>, mut new: NewSource) -> Result<Source, EngineError> {
+        if let Some(s) = self.vet_source(&mut new).await? {
             return Ok(s);
         }
+        let url = source_url(&new.url)?;
+        let url_text = url.as_str().trim_end_matches('/').to_string();
         let base = new
             .key
             .as_deref()
@@ -657,6 +681,7 @@ impl Engine {
             json: new.json,
             amazon: new.amazon,
             popmart: new.popmart,
+            tags: clean_tags(&new.tags),
         };
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());

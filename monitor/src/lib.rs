@@ -19,6 +19,10 @@
 //! sessions, API tokens, the audit log, sealed secrets); [`control`] makes
 //! every change to the sources on someone's behalf, checked and audited.
 //!
+//! Moving data in and out: [`import`] (changedetection.io backups, lists of
+//! URLs), [`export`] (CSV and JSON, streamed), [`probe`] (what Dropwatch
+//! would read at a URL), and the store's backup and restore.
+//!
 //! [`engine::Engine`] ties them together and is the only way in for the
 //! server and tests. [`demo`] is a Shopify-compatible store used as the
 //! built-in demo, by tests, and by the benchmark.
@@ -30,13 +34,16 @@ pub mod control;
 pub mod demo;
 pub mod detect;
 pub mod engine;
+pub mod export;
 pub mod fetch;
+pub mod import;
 pub mod live;
 pub mod metrics;
 pub mod normalise;
 pub mod outbound;
 pub mod politeness;
 mod poll;
+pub mod probe;
 pub mod repricing;
 pub mod retention;
 pub mod sources;

@@ -41,6 +41,7 @@ async fn json_source(
             json: Some(json),
             amazon: None,
             popmart: None,
+            tags: vec![],
         })
         .await
 }

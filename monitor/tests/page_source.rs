@@ -257,6 +257,7 @@ async fn page_source(h: &common::Harness, url: String, page: PageSettings) -> mo
             json: None,
             amazon: None,
             popmart: None,
+            tags: vec![],
         })
         .await
         .unwrap()
@@ -415,6 +416,7 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
             json: None,
             amazon: None,
             popmart: None,
+            tags: vec![],
         })
         .await
         .unwrap_err();
@@ -435,6 +437,7 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
             json: None,
             amazon: None,
             popmart: None,
+            tags: vec![],
         })
         .await;
     assert!(shopify_with_selectors.is_err());

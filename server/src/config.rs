@@ -27,6 +27,19 @@ pub enum Command {
     /// Run only the demo store: a Shopify-compatible shop whose prices and
     /// stock change by themselves, with a control API for tests.
     DemoStore(DemoArgs),
+    /// Save the whole database to FILE: from a running server (--url and an
+    /// admin's --token) or from a --db no server has open.
+    Backup(crate::cli::BackupArgs),
+    /// Restore a backup into a new, empty database (--db), before starting
+    /// Dropwatch on it.
+    Restore(crate::cli::RestoreArgs),
+    /// Import sources from a changedetection.io backup or a list of URLs
+    /// into a running server (--url and an editor's --token): a preview
+    /// first, then --apply.
+    Import(crate::cli::ImportArgs),
+    /// Read one URL as Dropwatch would and say what it would track, and
+    /// where each value came from.
+    Probe(crate::cli::ProbeArgs),
     /// List the server functions (method and path), for the access tests.
     #[command(hide = true)]
     ServerFns,
@@ -104,7 +117,7 @@ fn parse_endpoint(s: &str) -> Result<(String, url::Url), String> {
     Ok((kind, url))
 }
 
-fn parse_secret(s: &str) -> Result<Secret, String> {
+pub fn parse_secret(s: &str) -> Result<Secret, String> {
     Ok(Secret(s.to_string()))
 }
 

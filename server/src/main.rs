@@ -1,6 +1,6 @@
 //! The `dropwatch` binary: parses the command line (`config.rs`), sets up
-//! logging (`logging.rs`), and runs the server (`serve.rs`) or the standalone
-//! demo store.
+//! logging (`logging.rs`), and runs the server (`serve.rs`), the standalone
+//! demo store, or a one-shot command (`cli/`: backup, restore, import, probe).
 //!
 //! A request's path through the server: request id and log span
 //! (`logging.rs`) -> HTTP metrics (`metrics.rs`) -> the host name check
@@ -13,6 +13,7 @@
 //! leave as problem+json (`problem.rs`).
 
 mod auth;
+mod cli;
 mod client;
 mod config;
 mod hosts;
@@ -23,6 +24,9 @@ mod next_path;
 mod problem;
 mod rest;
 mod rest_alerts;
+mod rest_data;
+mod rest_export;
+mod rest_probe;
 mod rest_repricing;
 mod serve;
 mod server_fns;
@@ -72,6 +76,13 @@ async fn main() -> anyhow::Result<()> {
                 println!("{method} {path}");
             }
             Ok(())
+        }
+        Some(Command::Backup(args)) => cli::backup(args).await,
+        Some(Command::Restore(args)) => cli::restore(args).await,
+        Some(Command::Import(args)) => cli::import(args).await,
+        Some(Command::Probe(args)) => {
+            logging::init(false);
+            cli::probe(args).await
         }
         Some(Command::DemoStore(args)) => {
             logging::init(false);

@@ -79,7 +79,10 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_repricing::delete_link, crate::rest_repricing::edit_link, crate::rest_repricing::import_links,
           crate::rest_repricing::propose_now, crate::rest_repricing::list_markups,
           crate::rest_repricing::set_markups, crate::rest_repricing::list_proposals, crate::rest_repricing::approve,
-          crate::rest_repricing::reject, crate::rest_repricing::approve_many),
+          crate::rest_repricing::reject, crate::rest_repricing::approve_many,
+          crate::rest_export::export_products, crate::rest_export::export_history, crate::rest_export::export_events, crate::rest_export::export_sources, crate::rest_export::export_rules,
+          crate::rest_data::import, crate::rest_data::backup,
+          crate::rest_probe::probe),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, PollRun, RunProgress,
         ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
@@ -91,7 +94,8 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
         crate::rest_repricing::SecretBody, crate::rest_repricing::TargetRow, crate::rest_repricing::LinkBody,
         crate::rest_repricing::VersionBody, crate::rest_repricing::Pick, crate::rest_repricing::ApproveManyBody,
         crate::rest_repricing::ApproveResult, crate::rest_repricing::LinkEditBody,
-        model::ImportReport, model::ImportLine, model::ImportState)),
+        model::ImportReport, model::ImportLine, model::ImportState,
+        model::SourceImport, model::SourceEntry, model::ExtraEntry, model::EntryState, model::ExtraKind)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -143,6 +147,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/audit", get(audit_log))
         .merge(crate::rest_alerts::router())
         .merge(crate::rest_repricing::router())
+        .merge(crate::rest_data::router())
+        .merge(crate::rest_export::router())
+        .merge(crate::rest_probe::router())
 }
 
 /// Who the caller is and what their role allows.
@@ -244,6 +251,9 @@ struct NewSourceBody {
     /// empty (the region's API host).
     #[serde(default)]
     popmart: Option<model::PopmartSettings>,
+    /// Your own labels for the source.
+    #[serde(default)]
+    tags: Vec<String>,
 }
 
 /// What a JSON API source would read, before it is added.
@@ -296,6 +306,7 @@ async fn add_source(
                 json: b.json,
                 amazon: b.amazon,
                 popmart: b.popmart,
+                tags: b.tags,
             },
         )
         .await?;

@@ -170,6 +170,11 @@ impl AlertService {
         self.accounts.store()
     }
 
+    /// The accounts it checks roles and audits with.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+
     pub fn rules(&self) -> Vec<Rule> {
         self.rules.read().clone()
     }

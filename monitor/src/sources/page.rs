@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use url::Url;
 
+use model::probe::Origin;
 use model::{PageSettings, Product, Variant};
 
 use crate::normalise::{size_label, BrandTable};
@@ -397,8 +398,11 @@ pub fn from_json_ld(html: &str) -> Option<Found> {
 }
 
 /// What microdata and OpenGraph say (one price each, if any).
+#[derive(Default)]
 pub struct Meta {
     pub title: Option<String>,
+    /// Which tag the title came from (`og:title`, `<h1>`, `<title>`).
+    pub title_from: Option<Origin>,
     pub image: Option<String>,
     pub microdata: Option<Offer>,
     pub opengraph: Option<Offer>,
@@ -465,20 +469,23 @@ pub fn from_meta(doc: &scraper::Html) -> Meta {
         availability: meta(doc, &["og:availability", "product:availability"])
             .and_then(|a| Availability::from_schema(&a)),
     });
+    // The first of these the page has, if it is not empty.
+    let element_text = |css, from| {
+        select_first(doc, css).map(|e| (e.text().collect::<String>().trim().to_string(), from))
+    };
+    let title = meta(doc, &["og:title"])
+        .map(|t| (t, Origin::OpenGraph))
+        .or_else(|| element_text("h1", Origin::Heading))
+        .or_else(|| element_text("title", Origin::TitleTag))
+        .filter(|(t, _)| !t.is_empty());
     Meta {
         standard: meta(
             doc,
             &["og:price:standard_amount", "product:original_price:amount"],
         )
         .and_then(|p| price_in(&p)),
-        title: meta(doc, &["og:title"])
-            .or_else(|| {
-                select_first(doc, "h1").map(|e| e.text().collect::<String>().trim().to_string())
-            })
-            .or_else(|| {
-                select_first(doc, "title").map(|e| e.text().collect::<String>().trim().to_string())
-            })
-            .filter(|t| !t.is_empty()),
+        title_from: title.as_ref().map(|(_, from)| *from),
+        title: title.map(|(t, _)| t),
         image: meta(doc, &["og:image", "og:image:secure_url"]),
         microdata,
         opengraph,
@@ -572,7 +579,7 @@ pub struct PageContext<'a> {
     pub previous: Option<&'a Product>,
 }
 
-fn external_id(url: &Url) -> String {
+pub(crate) fn external_id(url: &Url) -> String {
     let last = url
         .path_segments()
         .and_then(|s| s.filter(|x| !x.is_empty()).last().map(str::to_string))
@@ -589,8 +596,24 @@ fn same_price(a: Decimal, b: Decimal) -> bool {
     (a - b).abs() < Decimal::new(1, 2)
 }
 
+/// Where [`read_page`] took each value of the product from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trace {
+    pub title: Origin,
+    /// None: the page names no brand.
+    pub brand: Option<Origin>,
+    pub price: Origin,
+    pub currency: Origin,
+    pub stock: Origin,
+}
+
 /// Reads one product page into its product (one variant per size).
 pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageError> {
+    read_page(html, ctx).map(|(product, _)| product)
+}
+
+/// [`parse_page`], saying where each value came from (`dropwatch probe`).
+pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), PageError> {
     let json_ld = from_json_ld(html);
     let has_selectors =
         ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
@@ -610,16 +633,13 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         .iter()
         .any(|m| find_ci(html, m).is_some());
     let doc = needs_dom.then(|| scraper::Html::parse_document(html));
-    let m = doc.as_ref().map(from_meta).unwrap_or(Meta {
-        title: None,
-        image: None,
-        microdata: None,
-        opengraph: None,
-        standard: None,
-    });
+    let m = doc.as_ref().map(from_meta).unwrap_or_default();
 
     let mut found = json_ld.clone().unwrap_or_default();
-    let mut how = "JSON-LD";
+    // Where the price, and the offers (their currency and stock), came from.
+    let mut how = Origin::JsonLd;
+    let mut offers_from = Origin::JsonLd;
+    let mut stock_from = Origin::JsonLd;
     let mut compare_at = None;
     if json_ld_priced {
         // On sale: JSON-LD gives the regular price, OpenGraph the sale price
@@ -631,7 +651,7 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
             if only.price.is_some_and(|p| same_price(p, standard)) && sale < standard {
                 only.price = Some(sale);
                 compare_at = Some(standard);
-                how = "OpenGraph (on sale)";
+                how = Origin::OpenGraphSale;
             }
         }
         // Cross-check: another price on the page that is none of JSON-LD's.
@@ -658,10 +678,12 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         }
     } else if let Some(o) = m.microdata.clone().or_else(|| m.opengraph.clone()) {
         how = if m.microdata.is_some() {
-            "microdata"
+            Origin::Microdata
         } else {
-            "OpenGraph"
+            Origin::OpenGraph
         };
+        offers_from = how;
+        stock_from = how;
         if let (Some(a), Some(b)) = (&m.microdata, &m.opengraph) {
             let (a, b) = (a.price.unwrap_or_default(), b.price.unwrap_or_default());
             if !has_selectors && !same_price(a, b) {
@@ -674,12 +696,22 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         let ld_stock = found.offers.iter().find_map(|x| x.availability);
         let mut o = o;
         if o.availability.is_none() {
-            o.availability = m
-                .opengraph
-                .as_ref()
-                .and_then(|x| x.availability)
-                .or(m.microdata.as_ref().and_then(|x| x.availability))
-                .or(ld_stock);
+            let said = [
+                (
+                    Origin::OpenGraph,
+                    m.opengraph.as_ref().and_then(|x| x.availability),
+                ),
+                (
+                    Origin::Microdata,
+                    m.microdata.as_ref().and_then(|x| x.availability),
+                ),
+                (Origin::JsonLd, ld_stock),
+            ]
+            .into_iter()
+            .find(|(_, a)| a.is_some());
+            if let Some((from, a)) = said {
+                (stock_from, o.availability) = (from, a);
+            }
         }
         found.offers = vec![o];
     }
@@ -715,7 +747,7 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
             currency,
             availability: found.offers.first().and_then(|o| o.availability),
         }];
-        how = "the price selector";
+        how = Origin::PriceSelector;
     }
     if let Some(css) = &ctx.settings.stock_selector {
         let sel = scraper::Selector::parse(css).map_err(|e| {
@@ -739,6 +771,7 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         for o in &mut found.offers {
             o.availability = Some(a);
         }
+        stock_from = Origin::StockPhrases;
     }
 
     // Sold out, and no price shown: the last known prices stay, the sizes
@@ -754,7 +787,14 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
                 for v in &mut p.variants {
                     v.available = false;
                 }
-                Ok(p)
+                let trace = Trace {
+                    title: Origin::LastRead,
+                    brand: (!p.brand.is_empty()).then_some(Origin::LastRead),
+                    price: Origin::LastRead,
+                    currency: Origin::LastRead,
+                    stock: stock_from,
+                };
+                Ok((p, trace))
             }
             (None, true) => Err(PageError::Unreadable(
                 "the page says it is sold out and shows no price; Dropwatch records it once the page shows a price".into(),
@@ -777,11 +817,11 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
     }
 
     let now = Utc::now();
-    let title = found
-        .title
-        .clone()
-        .or(m.title.clone())
-        .unwrap_or_else(|| ctx.url.to_string());
+    let (title, title_from) = match (&found.title, &m.title) {
+        (Some(t), _) => (t.clone(), Origin::JsonLd),
+        (None, Some(t)) => (t.clone(), m.title_from.unwrap_or(Origin::TitleTag)),
+        (None, None) => (ctx.url.to_string(), Origin::Address),
+    };
     let single = found.offers.len() == 1;
     let mut variants: Vec<Variant> = vec![];
     for (i, o) in found.offers.iter().enumerate() {
@@ -813,25 +853,42 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
             cart_url: None,
         });
     }
-    let currency = found
+    let (currency, currency_from) = found
         .offers
         .iter()
         .find_map(|o| o.currency.clone())
         .filter(|c| c.len() == 3)
-        .unwrap_or_else(|| ctx.currency.to_string());
-    tracing::trace!(source = ctx.source, how, "read the product page");
+        .map(|c| (c, offers_from))
+        .unwrap_or_else(|| (ctx.currency.to_string(), Origin::SourceCurrency));
+    tracing::trace!(
+        source = ctx.source,
+        how = how.label(),
+        "read the product page"
+    );
+    let brand = ctx.brands.canonical(found.brand.as_deref().unwrap_or(""));
+    let trace = Trace {
+        title: title_from,
+        brand: (!brand.is_empty()).then_some(Origin::JsonLd),
+        price: how,
+        currency: currency_from,
+        stock: if found.offers.iter().any(|o| o.availability.is_some()) {
+            stock_from
+        } else {
+            Origin::Assumed
+        },
+    };
     let image = found
         .image
         .clone()
         .or(m.image.clone())
         .and_then(|i| ctx.url.join(&i).ok().map(|u| u.to_string()));
     let id = external_id(ctx.url);
-    Ok(Product {
+    let product = Product {
         key: format!("{}:{id}", ctx.source),
         source: ctx.source.to_string(),
         external_id: id,
         title,
-        brand: ctx.brands.canonical(found.brand.as_deref().unwrap_or("")),
+        brand,
         product_type: String::new(),
         tags: vec![],
         url: ctx.url.to_string(),
@@ -843,7 +900,8 @@ pub fn parse_page(html: &str, ctx: &PageContext<'_>) -> Result<Product, PageErro
         removed: false,
         last_change: None,
         facts: Default::default(),
-    })
+    };
+    Ok((product, trace))
 }
 
 #[cfg(test)]

@@ -17,8 +17,10 @@
 
 mod accounts;
 mod alerts;
+mod backup;
 mod deliveries;
 mod handle;
+mod imported;
 mod read;
 mod repricing;
 mod retention;
@@ -30,6 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use handle::Handle;
 
+pub use backup::{restore, Restored};
 pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, UserRow};
 pub use deliveries::Delivery;
 pub use handle::DbMemory;
@@ -85,6 +88,13 @@ impl Store {
     /// [`Store::open`] with the memory an embedded database file may keep
     /// (ignored for `mem://` and servers).
     pub async fn open_with(db: &str, memory: DbMemory) -> Result<Store> {
+        let handle = Self::connect(db, memory).await?;
+        handle.use_ns_db("dropwatch", "dropwatch").await?;
+        Self::on(handle).await
+    }
+
+    /// Connects to `db` (creating a file's folder) and signs in to a server.
+    async fn connect(db: &str, memory: DbMemory) -> Result<Handle> {
         let url = endpoint(db);
         if let Some(path) = url.strip_prefix("surrealkv://") {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -108,7 +118,12 @@ impl Store {
                 handle.signin_root(username, password).await?;
             }
         }
-        handle.use_ns_db("dropwatch", "dropwatch").await?;
+        Ok(handle)
+    }
+
+    /// The store on an open handle: applies the schema (migrating older
+    /// data) and reads where the events stand.
+    async fn on(handle: Handle) -> Result<Store> {
         let last_seq = schema::apply(&handle).await?;
         let store = Store {
             db: handle,

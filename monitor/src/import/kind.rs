@@ -1,0 +1,97 @@
+//! Which kind of source an imported address becomes, when the file does not
+//! say: a `…/products.json` address, or an address that is not a product's
+//! (`/products/…`) and answers `products.json` below it as Shopify does, is
+//! a Shopify store (watched as a whole catalogue); any other page is a
+//! product page, except a shop's bare front page, which is no product. The one request made to tell goes through
+//! the engine's fetcher, so it keeps the outbound policy and the shop's
+//! politeness like every poll.
+
+use url::Url;
+
+use super::Candidate;
+use crate::engine::Engine;
+
+/// Kinds a line may name; the others need settings a list cannot give.
+const LIST_KINDS: [&str; 2] = [model::SOURCE_KIND_SHOPIFY, model::SOURCE_KIND_PAGE];
+
+/// Whether `url` names one product (`/products/handle`), never a store.
+fn is_product(url: &Url) -> bool {
+    url.path().contains("/products/")
+}
+
+/// Whether `url` is a bare front page.
+fn is_front_page(url: &Url) -> bool {
+    url.path().trim_end_matches('/').is_empty()
+}
+
+/// Whether the store at `url` answers its first catalogue page as Shopify does.
+async fn answers_products_json(engine: &Engine, url: &Url) -> bool {
+    let mut probe = crate::sources::shopify::page_url(url, 1);
+    probe.set_query(Some("limit=1"));
+    match engine.fetcher.get_json(&probe).await {
+        Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .is_some_and(|v| v.get("products").is_some_and(|p| p.is_array())),
+        Err(_) => false,
+    }
+}
+
+/// Sets `c.kind` (and trims a `products.json` address to its store), or
+/// refuses the candidate with what to do.
+pub async fn settle(engine: &Engine, c: &mut Candidate) {
+    let Ok(mut url) = Url::parse(c.url.trim()) else {
+        // The engine's check words the refusal (it names what to type).
+        c.kind.get_or_insert_with(|| model::SOURCE_KIND_PAGE.into());
+        return;
+    };
+    if url.path().ends_with("/products.json") {
+        let store = url.path().trim_end_matches("/products.json").to_string();
+        url.set_path(&store);
+        url.set_query(None);
+        c.url = url.as_str().trim_end_matches('/').to_string();
+        if c.kind.is_none() {
+            c.kind = Some(model::SOURCE_KIND_SHOPIFY.into());
+        }
+    }
+    match c.kind.as_deref() {
+        Some(k) if LIST_KINDS.contains(&k) => {}
+        Some(k) if model::SOURCE_KINDS.contains(&k) => {
+            c.not_imported = Some(format!(
+                "a {k} source needs settings a list cannot give; add it on the Sources page"
+            ));
+        }
+        Some(k) => {
+            c.refused = Some(format!(
+                "unknown kind {k:?}; a list may name shopify or page (or leave it out)"
+            ));
+        }
+        None if is_product(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
+        None if answers_products_json(engine, &url).await => {
+            c.kind = Some(model::SOURCE_KIND_SHOPIFY.into())
+        }
+        None if !is_front_page(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
+        None => {
+            c.refused = Some(
+                "a shop's front page that does not answer /products.json (not a Shopify store); give a product page's address, or kind shopify/page".into(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_addresses_and_front_pages_are_told_apart() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_front_page(&u("https://kith.com")));
+        assert!(is_front_page(&u("https://kith.com/")));
+        assert!(!is_front_page(&u("https://kith.com/collections/sneakers")));
+        assert!(is_product(&u("https://kith.com/products/dunk-low")));
+        assert!(is_product(&u(
+            "https://kith.com/collections/sneakers/products/dunk-low"
+        )));
+        assert!(!is_product(&u("https://shop.example.org/item/123")));
+    }
+}
