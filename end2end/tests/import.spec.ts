@@ -63,3 +63,23 @@ test('a list of URLs picked as a file is previewed, then imported, and shows in 
   // The list follows without a reload.
   await expect(page.getByTestId('source').filter({ hasText: 'Imported page' })).toHaveCount(1);
 });
+
+test('"Test this URL" reads a product page and says where each value came from, adding nothing', async ({ page }) => {
+  const state = await (await page.request.get('/demo/control/state')).json();
+  const s = state.sample_variants[7];
+  const tracked = await (await page.request.get(`/api/v1/products/demo:${s.product_id}`)).json();
+  await page.goto('/sources');
+  await hydrated(page);
+  const before = await page.getByTestId('source').count();
+  const form = page.getByTestId('add-source');
+  await form.getByLabel('Kind').selectOption('page');
+  await form.getByLabel('Store address').fill(tracked.url);
+  await form.getByTestId('probe-button').click();
+  const result = page.getByTestId('probe-result');
+  await expect(result).toHaveAttribute('data-kind', 'page');
+  await expect(page.getByTestId('probe-headline')).toContainText('would track');
+  await expect(result).toContainText(tracked.title);
+  await expect(result).toContainText('JSON-LD');
+  await expect(page.getByTestId('probe-size')).toHaveCount(tracked.variants.length);
+  await expect(page.getByTestId('source')).toHaveCount(before);
+});

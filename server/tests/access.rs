@@ -275,6 +275,8 @@ fn body_for(method: &str, path: &str, s: &Samples) -> Option<Value> {
         }
         ("patch", "/api/v1/users/{name}") => Some(json!({ "role": "editor" })),
         ("post", "/api/v1/tokens") => Some(json!({ "name": "doc", "role": "viewer" })),
+        ("post", "/api/v1/probe") => Some(json!({
+            "url": format!("{}/", s.demo_shop.trim_end_matches("/shop")) })),
         ("post", "/api/v1/sources/preview") => Some(json!({
             "url": format!("{}/products.json", s.demo_shop.trim_end_matches("/shop")),
             "json": { "items": "/products", "id": "/id", "title": "/title", "brand": "/vendor", "price": "/variants/0/price",

@@ -45,6 +45,11 @@ const NOT_IN_TABLE: &[(&str, &str)] = &[
     ("post", "/api/v1/reprice/links/import"),
     // One field: the subscription's endpoint.
     ("delete", "/api/v1/push/subscriptions"),
+    // Reads a URL and says what it would track; adds nothing.
+    ("post", "/api/v1/probe"),
+    // Each source of an import is added on its own and the answer says how
+    // each went (README, Moving in and out); a preview changes nothing.
+    ("post", "/api/v1/import"),
 ];
 
 /// Server functions that take more than one field or make more than one

@@ -39,6 +39,7 @@ const NOTHING_REQUIRED: &[&str] = &[
     "approve_selected",
     "save_rule",
     "import_links",
+    "import_sources",
 ];
 
 /// The path of the server function `name`, among `fns`.
