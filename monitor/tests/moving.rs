@@ -109,8 +109,13 @@ async fn a_changedetection_backup_is_previewed_then_imported_with_channels_rules
     assert!(preview.summary().contains("Nothing is changed"));
     assert_eq!(h.engine.sources().len(), 1, "a preview adds nothing");
     assert!(c.alerts.channels().is_empty() && c.alerts.rules().is_empty());
-    // The JSON API watch is not imported, nor is its Pushover address.
-    assert!(!preview.extras.iter().any(|x| x.what.starts_with("pover")));
+    // The JSON API watch's Pushover address is a service Dropwatch does not speak.
+    let pover = preview
+        .extras
+        .iter()
+        .find(|x| x.kind == ExtraKind::Channel && x.what.starts_with("pover"))
+        .unwrap();
+    assert_eq!(pover.state, EntryState::NotImported);
     // A restock watch whose only address Dropwatch cannot send to: the
     // channel and its rules are listed as not imported, with why.
     let lone = br#"{"watching": {"u1": {"url": "https://shop.example.com/products/x",

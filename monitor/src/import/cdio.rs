@@ -311,9 +311,11 @@ fn watch(uuid: &str, w: &Value, d: &Defaults, files: &mut Files<'_>) -> Candidat
                 .iter()
                 .any(|f| f.starts_with("json:") || f.starts_with("jq")) =>
         {
-            c.not_imported = Some(
-                "a JSON API watch: a json source needs its field mapping (items, id, title, price); add it on the Sources page with this URL".into(),
-            );
+            c.kind = Some(model::SOURCE_KIND_JSON.into());
+            match super::json_map::price_path(&filters) {
+                Ok(p) => c.json_price = Some(p),
+                Err(why) => c.not_imported = Some(format!("a JSON API watch: {why}")),
+            }
         }
         _ => {
             c.not_imported =

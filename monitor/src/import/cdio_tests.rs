@@ -93,11 +93,13 @@ fn every_watch_becomes_the_right_source_or_says_why_not() {
     assert_eq!(shop.notify, b.notify, "no urls of its own: the global ones");
 
     let api = by_url(&b, "https://api.shop.example.com/v1/items/42");
-    assert!(api
-        .not_imported
-        .as_deref()
-        .unwrap()
-        .contains("field mapping"));
+    assert_eq!(api.kind.as_deref(), Some("json"));
+    assert_eq!(
+        api.json_price.as_deref(),
+        Some("$.price"),
+        "its json: filter"
+    );
+    assert!(api.not_imported.is_none(), "mapped when checked: {api:?}");
     let news = by_url(&b, "https://news.example.com/blog/");
     assert!(news
         .not_imported

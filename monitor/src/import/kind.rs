@@ -36,6 +36,21 @@ async fn answers_products_json(engine: &Engine, url: &Url) -> bool {
     }
 }
 
+/// A changedetection.io JSON watch: its mapping from one read of the
+/// endpoint, or not imported with why.
+async fn map_json(engine: &Engine, url: &Url, c: &mut Candidate) {
+    let price = c.json_price.clone().unwrap_or_default();
+    let answer = match engine.fetcher.get_json(url).await {
+        Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| format!("its answer is not JSON ({e})")),
+        Err(e) => Err(format!("could not read it to map its fields ({e})")),
+    };
+    match answer.and_then(|a| super::json_map::mapping(&price, &a)) {
+        Ok(m) => c.json = Some(m),
+        Err(why) => c.not_imported = Some(format!("a JSON API watch: {why}")),
+    }
+}
+
 /// Sets `c.kind` (and trims a `products.json` address to its store), or
 /// refuses the candidate with what to do.
 pub async fn settle(engine: &Engine, c: &mut Candidate) {
@@ -55,6 +70,7 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
     }
     match c.kind.as_deref() {
         Some(k) if LIST_KINDS.contains(&k) => {}
+        Some(model::SOURCE_KIND_JSON) if c.json_price.is_some() => map_json(engine, &url, c).await,
         Some(k) if model::SOURCE_KINDS.contains(&k) => {
             c.not_imported = Some(format!(
                 "a {k} source needs settings a list cannot give; add it on the Sources page"

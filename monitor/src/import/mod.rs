@@ -8,6 +8,7 @@
 //! the others; channels and rules a watch brings are made after its source.
 
 mod cdio;
+mod json_map;
 mod kind;
 mod list;
 
@@ -59,6 +60,11 @@ pub struct Candidate {
     pub interval_secs: Option<u64>,
     pub tags: Vec<String>,
     pub paused: bool,
+    /// A JSON API watch's price path (its `json:` filter); the rest of its
+    /// mapping is found when it is checked.
+    pub json_price: Option<String>,
+    /// A JSON API source's field mapping, once found.
+    pub json: Option<model::JsonMapping>,
     /// Why it is refused or not imported, once known.
     pub refused: Option<String>,
     pub not_imported: Option<String>,
@@ -224,6 +230,7 @@ impl Control {
         let mut new = NewSource::new(&kind, &c.url, interval);
         new.name = c.name.clone();
         new.currency = c.currency.clone();
+        new.json = c.json.clone();
         new.tags = c.tags.clone();
         match self.engine.vet_source(&mut new).await {
             Err(e) => {
