@@ -32,7 +32,7 @@ test('a changedetection.io backup is previewed watch by watch, and nothing chang
   const lines = page.getByTestId('import-sources-lines');
   await expect(lines.locator('[data-state=will_add]')).toHaveCount(4);
   await expect(lines.locator('[data-state=not_imported]')).toHaveCount(2);
-  await expect(lines.locator('[data-state=not_imported]').first()).toContainText(/field mapping|not text changes/);
+  await expect(lines.locator('[data-state=not_imported]').first()).toContainText(/JSON API watch|not text changes/);
   await expect(lines.locator('[data-state=refused]')).toContainText('javascript:alert(1)');
   await expect(lines.getByText('Espresso grinder')).toBeVisible();
   await expect(lines).toContainText('paused · every 6h 30m');
