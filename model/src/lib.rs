@@ -35,12 +35,12 @@ pub use reprice::{
     check_rate, Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding, MAX_RATE,
 };
 pub use rule::{ChannelInfo, Condition, Delivery, Rule, Scope};
-pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
 pub use rust_decimal::Decimal;
 pub use source::{
     AmazonSettings, HostView, JsonMapping, PageSettings, PollDay, PollRun, PopmartSettings,
     RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES,
 };
+pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
 
 /// A source's kind. Only Shopify storefronts exist so far; later connectors add
 /// their own kinds here so that the UI, the store and the CLI agree on the names.

@@ -32,8 +32,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use handle::Handle;
 
-pub use backup::{restore, Restored};
 pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, UserRow};
+pub use backup::{restore, Restored};
 pub use deliveries::Delivery;
 pub use handle::DbMemory;
 pub use runs::RECENT_RUNS;
