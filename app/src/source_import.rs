@@ -93,24 +93,6 @@ pub async fn import_sources(
     Ok(result)
 }
 
-/// An interval as people say it: "45s", "5m", "6h 30m", "1d".
-fn interval_words(secs: u64) -> String {
-    let parts = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
-    let mut left = secs;
-    let mut out = vec![];
-    for (unit, name) in parts {
-        if left >= unit {
-            out.push(format!("{}{name}", left / unit));
-            left %= unit;
-        }
-    }
-    if out.is_empty() {
-        "0s".into()
-    } else {
-        out.join(" ")
-    }
-}
-
 fn state_attr(s: EntryState) -> &'static str {
     match s {
         EntryState::WillAdd => "will_add",
@@ -129,7 +111,7 @@ fn EntryRow(e: SourceEntry) -> impl IntoView {
         notes.push("paused".to_string());
     }
     if let Some(s) = e.interval_secs {
-        notes.push(format!("every {}", interval_words(s)));
+        notes.push(format!("every {}", crate::api::format_interval(s)));
     }
     if !e.tags.is_empty() {
         notes.push(format!("tags: {}", e.tags.join(", ")));
@@ -235,13 +217,5 @@ mod tests {
         );
         assert!(file_bytes("data:application/zip;base64,@@@", "").is_err());
         assert!(file_bytes("not a data url", "").is_err());
-    }
-
-    #[test]
-    fn intervals_read_as_people_say_them() {
-        assert_eq!(interval_words(300), "5m");
-        assert_eq!(interval_words(23_400), "6h 30m");
-        assert_eq!(interval_words(86_400), "1d");
-        assert_eq!(interval_words(45), "45s");
     }
 }

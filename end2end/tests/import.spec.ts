@@ -35,7 +35,7 @@ test('a changedetection.io backup is previewed watch by watch, and nothing chang
   await expect(lines.locator('[data-state=not_imported]').first()).toContainText(/JSON API watch|not text changes/);
   await expect(lines.locator('[data-state=refused]')).toContainText('javascript:alert(1)');
   await expect(lines.getByText('Espresso grinder')).toBeVisible();
-  await expect(lines).toContainText('paused · every 6h 30m');
+  await expect(lines).toContainText('paused · every 6h30m');
   await expect(lines).toContainText('tags: Outdoor, Deals');
   await expect(page.getByTestId('import-extra').filter({ hasText: 'discord://' })).toContainText('will add');
   await expect(page.getByTestId('source')).toHaveCount(before);

@@ -122,12 +122,12 @@ pub(crate) async fn run(
 
     let started = Instant::now();
     let mut probe = Probe::new(url.as_str());
-    let (store, product_page) = store_of(&url);
+    let (store, product_page) = shopify::store_of(&url);
     // Is there a Shopify catalogue? Read as a page (HTML is an answer
     // here, not a failure the host's gate would count against it).
     let catalogue_url = shopify::page_url(&store, 1);
     let catalogue = match fetcher.get_html(&catalogue_url).await {
-        Ok(body) => catalogue_size(&body).map(|n| (body, n)),
+        Ok(body) => shopify::catalogue_size(body.as_bytes()).map(|n| (body, n)),
         // The shop is not there at all, or its gate is closed: the page
         // would fail the same way, after as long a wait.
         Err(
@@ -169,33 +169,6 @@ pub(crate) async fn run(
     }
     probe.millis = elapsed_ms(started);
     Ok(probe)
-}
-
-/// The store a URL belongs to, and whether the URL is one of its product
-/// pages: `.../products.json` is its store; `{store}/products/{handle}` is
-/// a product page of `{store}`; anything else is a store's address itself.
-fn store_of(url: &Url) -> (Url, bool) {
-    let mut store = url.clone();
-    store.set_query(None);
-    store.set_fragment(None);
-    let path = url.path().to_string();
-    if let Some(base) = path.strip_suffix("/products.json") {
-        store.set_path(&format!("{base}/"));
-        return (store, false);
-    }
-    match path.find("/products/") {
-        Some(i) => {
-            store.set_path(&path[..=i]);
-            (store, true)
-        }
-        None => (store, false),
-    }
-}
-
-/// How many products a Shopify catalogue page lists, if the body is one.
-fn catalogue_size(body: &str) -> Option<usize> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    v.get("products")?.as_array().map(Vec::len)
 }
 
 /// A Shopify store: the first catalogue page, and its first few products.

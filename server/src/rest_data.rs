@@ -77,13 +77,7 @@ pub async fn backup(State(state): State<AppState>, Who(who): Who) -> Result<Resp
         .accounts
         .audit(&who, "database.backup", "database", None, None)
         .await
-        .map_err(|e| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The audit log did not answer",
-                &e.to_string(),
-            )
-        })?;
+        .map_err(Problem::from)?;
     let name = format!(
         "dropwatch-{}.surql",
         chrono::Utc::now().format("%Y%m%d-%H%M%S")

@@ -10,14 +10,10 @@ use url::Url;
 
 use super::Candidate;
 use crate::engine::Engine;
+use crate::sources::shopify;
 
 /// Kinds a line may name; the others need settings a list cannot give.
 const LIST_KINDS: [&str; 2] = [model::SOURCE_KIND_SHOPIFY, model::SOURCE_KIND_PAGE];
-
-/// Whether `url` names one product (`/products/handle`), never a store.
-fn is_product(url: &Url) -> bool {
-    url.path().contains("/products/")
-}
 
 /// Whether `url` is a bare front page.
 fn is_front_page(url: &Url) -> bool {
@@ -26,12 +22,10 @@ fn is_front_page(url: &Url) -> bool {
 
 /// Whether the store at `url` answers its first catalogue page as Shopify does.
 async fn answers_products_json(engine: &Engine, url: &Url) -> bool {
-    let mut probe = crate::sources::shopify::page_url(url, 1);
+    let mut probe = shopify::page_url(url, 1);
     probe.set_query(Some("limit=1"));
     match engine.fetcher.get_json(&probe).await {
-        Ok(body) => serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .is_some_and(|v| v.get("products").is_some_and(|p| p.is_array())),
+        Ok(body) => shopify::catalogue_size(&body).is_some(),
         Err(_) => false,
     }
 }
@@ -59,14 +53,12 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
         c.kind.get_or_insert_with(|| model::SOURCE_KIND_PAGE.into());
         return;
     };
+    let (store, product_page) = shopify::store_of(&url);
     if url.path().ends_with("/products.json") {
-        let store = url.path().trim_end_matches("/products.json").to_string();
-        url.set_path(&store);
-        url.set_query(None);
-        c.url = url.as_str().trim_end_matches('/').to_string();
-        if c.kind.is_none() {
-            c.kind = Some(model::SOURCE_KIND_SHOPIFY.into());
-        }
+        c.url = store.as_str().trim_end_matches('/').to_string();
+        url = store.clone();
+        c.kind
+            .get_or_insert_with(|| model::SOURCE_KIND_SHOPIFY.into());
     }
     match c.kind.as_deref() {
         Some(k) if LIST_KINDS.contains(&k) => {}
@@ -81,8 +73,8 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
                 "unknown kind {k:?}; a list may name shopify or page (or leave it out)"
             ));
         }
-        None if is_product(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
-        None if answers_products_json(engine, &url).await => {
+        None if product_page => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
+        None if answers_products_json(engine, &store).await => {
             c.kind = Some(model::SOURCE_KIND_SHOPIFY.into())
         }
         None if !is_front_page(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
@@ -104,10 +96,11 @@ mod tests {
         assert!(is_front_page(&u("https://kith.com")));
         assert!(is_front_page(&u("https://kith.com/")));
         assert!(!is_front_page(&u("https://kith.com/collections/sneakers")));
-        assert!(is_product(&u("https://kith.com/products/dunk-low")));
-        assert!(is_product(&u(
+        let is_product = |s: &str| shopify::store_of(&u(s)).1;
+        assert!(is_product("https://kith.com/products/dunk-low"));
+        assert!(is_product(
             "https://kith.com/collections/sneakers/products/dunk-low"
-        )));
-        assert!(!is_product(&u("https://shop.example.org/item/123")));
+        ));
+        assert!(!is_product("https://shop.example.org/item/123"));
     }
 }

@@ -22,6 +22,7 @@ use model::{
 
 use crate::control::{Control, ControlError};
 use crate::engine::NewSource;
+use crate::sources::page;
 use crate::Identity;
 
 /// The largest file an import reads (a zip's own entries are capped too).
@@ -232,23 +233,34 @@ impl Control {
         new.currency = c.currency.clone();
         new.json = c.json.clone();
         new.tags = c.tags.clone();
-        match self.engine.vet_source(&mut new).await {
-            Err(e) => {
-                entry.state = EntryState::Refused;
-                entry.reason = Some(e.to_string());
-                return entry;
-            }
-            Ok(Some(existing)) => {
-                entry.state = EntryState::Duplicate;
-                entry.reason = Some(format!("already watched as {:?}", existing.name));
-                entry.source = Some(existing.key);
-                return entry;
-            }
-            Ok(None) => {}
-        }
-        if !seen.insert(format!("{kind} {}", c.url.trim_end_matches('/'))) {
+        let key = format!("{kind} {}", c.url.trim_end_matches('/'));
+        let twice = |entry: &mut SourceEntry| {
             entry.state = EntryState::Duplicate;
             entry.reason = Some("listed twice in this file".into());
+        };
+        // Adding checks it as the Sources form does; a preview checks the same
+        // without adding.
+        if preview {
+            match self.engine.vet_source(&mut new).await {
+                Err(e) => {
+                    entry.state = EntryState::Refused;
+                    entry.reason = Some(e.to_string());
+                    return entry;
+                }
+                Ok(Some(existing)) => {
+                    entry.state = EntryState::Duplicate;
+                    entry.reason = Some(format!("already watched as {:?}", existing.name));
+                    entry.source = Some(existing.key);
+                    return entry;
+                }
+                Ok(None) if !seen.insert(key.clone()) => {
+                    twice(&mut entry);
+                    return entry;
+                }
+                Ok(None) => {}
+            }
+        } else if seen.contains(&key) {
+            twice(&mut entry);
             return entry;
         }
         let notify: Vec<String> = if c.notify.is_empty() {
@@ -269,7 +281,10 @@ impl Control {
             return entry;
         }
         let source = match self.add_source(who, new).await {
-            Ok((s, true)) => s,
+            Ok((s, true)) => {
+                seen.insert(key);
+                s
+            }
             Ok((s, false)) => {
                 entry.state = EntryState::Duplicate;
                 entry.reason = Some(format!("already watched as {:?}", s.name));
@@ -306,7 +321,7 @@ impl Control {
     }
 
     /// A watch's readings as the history of the product its page source
-    /// will read (one size: "One size", as a single-price page reads).
+    /// will read, as the single offer of a single-price page.
     async fn import_readings(
         &self,
         source: &model::Source,
@@ -315,7 +330,8 @@ impl Control {
         let Ok(url) = url::Url::parse(&source.url) else {
             return Ok(());
         };
-        let product = format!("{}:{}", source.key, crate::sources::page::external_id(&url));
+        let product = page::product_key(&source.key, &url);
+        let (variant, size) = page::SINGLE_OFFER;
         let mut prices = vec![];
         let mut stock = vec![];
         for r in readings {
@@ -326,8 +342,8 @@ impl Control {
                     at: r.at,
                     ts,
                     variants: vec![model::VariantPrice {
-                        variant: "one".into(),
-                        size: "One size".into(),
+                        variant: variant.into(),
+                        size: size.into(),
                         price,
                         compare_at: None,
                     }],
@@ -339,8 +355,8 @@ impl Control {
                     at: r.at,
                     ts,
                     variants: vec![model::VariantStock {
-                        variant: "one".into(),
-                        size: "One size".into(),
+                        variant: variant.into(),
+                        size: size.into(),
                         available,
                     }],
                 });

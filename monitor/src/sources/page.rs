@@ -579,7 +579,17 @@ pub struct PageContext<'a> {
     pub previous: Option<&'a Product>,
 }
 
-pub(crate) fn external_id(url: &Url) -> String {
+/// The id and size label of the one offer of a page that lists a single
+/// offer without its own id or size (history imported for such a page
+/// uses them too, so it charts as the same size).
+pub(crate) const SINGLE_OFFER: (&str, &str) = ("one", "One size");
+
+/// The key of the product a page source reads at `url`.
+pub(crate) fn product_key(source: &str, url: &Url) -> String {
+    format!("{source}:{}", external_id(url))
+}
+
+fn external_id(url: &Url) -> String {
     let last = url
         .path_segments()
         .and_then(|s| s.filter(|x| !x.is_empty()).last().map(str::to_string))
@@ -827,12 +837,12 @@ pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), 
     for (i, o) in found.offers.iter().enumerate() {
         let size = match (&o.size, single) {
             (Some(s), _) => size_label(s),
-            (None, true) => "One size".into(),
+            (None, true) => SINGLE_OFFER.1.into(),
             (None, false) => o.sku.clone().unwrap_or_else(|| format!("Option {}", i + 1)),
         };
         let mut id = o.id.clone().or(o.sku.clone()).unwrap_or_else(|| {
             if single {
-                "one".into()
+                SINGLE_OFFER.0.into()
             } else {
                 format!("v{}", i + 1)
             }
@@ -884,7 +894,7 @@ pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), 
         .and_then(|i| ctx.url.join(&i).ok().map(|u| u.to_string()));
     let id = external_id(ctx.url);
     let product = Product {
-        key: format!("{}:{id}", ctx.source),
+        key: product_key(ctx.source, ctx.url),
         source: ctx.source.to_string(),
         external_id: id,
         title,

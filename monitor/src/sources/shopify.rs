@@ -26,6 +26,33 @@ pub fn page_url(store: &Url, page: u32) -> Url {
     url
 }
 
+/// The store a URL belongs to, and whether the URL is one of its product
+/// pages: `.../products.json` is its store; `{store}/products/{handle}` is
+/// a product page of `{store}`; anything else is a store's address itself.
+pub fn store_of(url: &Url) -> (Url, bool) {
+    let mut store = url.clone();
+    store.set_query(None);
+    store.set_fragment(None);
+    let path = url.path().to_string();
+    if let Some(base) = path.strip_suffix("/products.json") {
+        store.set_path(&format!("{base}/"));
+        return (store, false);
+    }
+    match path.find("/products/") {
+        Some(i) => {
+            store.set_path(&path[..=i]);
+            (store, true)
+        }
+        None => (store, false),
+    }
+}
+
+/// How many products a Shopify catalogue page lists, if the body is one.
+pub fn catalogue_size(body: &[u8]) -> Option<usize> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("products")?.as_array().map(Vec::len)
+}
+
 /// Why a page that arrived could not be read as a catalogue.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
