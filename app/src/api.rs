@@ -160,7 +160,7 @@ impl StoreOffer {
                 .variants
                 .iter()
                 .filter(|v| v.available)
-                .map(|v| v.price)
+                .filter_map(|v| v.price)
                 .min(),
             lowest: p.price_range().map(|r| r.0).unwrap_or_default(),
             sizes_in_stock: p.sizes_in_stock(),

@@ -230,10 +230,7 @@ fn Tracked(p: ProbeProduct) -> impl IntoView {
                 <thead><tr><th>"Size"</th><th>"Price"</th><th>"Stock"</th></tr></thead>
                 <tbody>
                     {p.sizes.into_iter().map(|s| {
-                        let price = match s.compare_at {
-                            Some(was) => format!("{} {currency} (was {was})", s.price),
-                            None => format!("{} {currency}", s.price),
-                        };
+                        let price = s.price_words(&currency);
                         view! {
                             <tr data-testid="probe-size" data-available=s.available.to_string()>
                                 <td>{s.label}</td><td>{price}</td>
@@ -294,7 +291,7 @@ mod tests {
             stock_from: Origin::Assumed,
             sizes: vec![ProbeSize {
                 label: "One size".into(),
-                price: "9.50".parse().unwrap(),
+                price: "9.50".parse().ok(),
                 compare_at: None,
                 available: true,
             }],

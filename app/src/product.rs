@@ -127,12 +127,16 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                     product: ep.key.clone(),
                     at: e.at,
                     ts: e.at.timestamp_millis(),
-                    variants: vec![VariantPrice {
-                        variant: v.id.clone(),
-                        size: v.size.clone(),
-                        price: v.price,
-                        compare_at,
-                    }],
+                    variants: v
+                        .price
+                        .map(|price| VariantPrice {
+                            variant: v.id.clone(),
+                            size: v.size.clone(),
+                            price,
+                            compare_at,
+                        })
+                        .into_iter()
+                        .collect(),
                 })
             }),
             EventKind::Restocked | EventKind::SoldOut => stock.update(|ss| {
@@ -210,8 +214,11 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                                 <tr data-variant=v.id.clone() class:sold-out=!v.available>
                                     <th scope="row">{v.size.clone()}</th>
                                     <td data-testid="variant-price">
-                                        {format!("{} {cur}", v.price)}
-                                        {v.compare_at.filter(|c| *c > v.price).map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
+                                        {match v.price {
+                                            Some(p) => format!("{p} {cur}"),
+                                            None => model::UNKNOWN_PRICE.into(),
+                                        }}
+                                        {v.compare_at.filter(|c| v.price.is_some_and(|p| *c > p)).map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
                                     </td>
                                     <td data-testid="availability">{if v.available { "✓ In stock" } else { "✗ Sold out" }}</td>
                                     <td>{v.cart_url.clone().filter(|_| v.available).map(|u| view! {

@@ -100,8 +100,8 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
                     .unwrap_or_else(|| l.source_product.clone()),
                 size: variant.map(|v| v.size.clone()),
                 source_price: match (&l.source_variant, &product) {
-                    (Some(_), _) => variant.map(|v| v.price),
-                    (None, Some(p)) => Some(p.summary().min_price),
+                    (Some(_), _) => variant.and_then(|v| v.price),
+                    (None, Some(p)) => p.summary().min_price,
                     _ => None,
                 },
                 currency: product

@@ -492,7 +492,7 @@ fn SourceCard(
     let runs_open = initial
         .runs
         .iter()
-        .any(|r| r.error.is_some() || !r.skipped.is_empty());
+        .any(|r| r.error.is_some() || !r.skipped.is_empty() || !r.notes.is_empty());
     let key = s0.key.clone();
     let get = move || row.get().unwrap_or_else(|| initial.clone());
     let get2 = get.clone();
@@ -569,6 +569,10 @@ fn SourceCard(
                         Some(run) if run.error.is_none() && !run.skipped.is_empty() => format!(
                             "Last check done: {} products, {} changes, {} not readable (see below)",
                             run.products, run.changes, run.skipped.len()
+                        ),
+                        Some(run) if run.error.is_none() && !run.notes.is_empty() => format!(
+                            "Last check done: {} products, {} changes, with a note (see below)",
+                            run.products, run.changes
                         ),
                         Some(run) if run.error.is_none() => format!("Last check done: {} products, {} changes", run.products, run.changes),
                         Some(_) => "Last check failed (see below)".into(),
@@ -647,6 +651,7 @@ fn SourceCard(
                                     run.skipped.len(),
                                     run.skipped.join("; ")
                                 ),
+                                _ if !run.notes.is_empty() => format!("OK. Note: {}", run.notes.join("; ")),
                                 _ => "OK".into(),
                             };
                             view! {

@@ -233,7 +233,7 @@ pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
         p.variants
             .iter()
             .filter(|v| v.available)
-            .map(|v| v.price)
+            .filter_map(|v| v.price)
             .min()
     };
     let mut prices: Vec<rust_decimal::Decimal> = std::iter::once(me)
@@ -283,7 +283,7 @@ mod tests {
                     id: s.to_string(),
                     size: "9".into(),
                     sku: Some(s.to_string()),
-                    price: 100.into(),
+                    price: Some(100.into()),
                     compare_at: None,
                     available: true,
                     cart_url: None,

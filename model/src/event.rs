@@ -76,7 +76,9 @@ pub type EventProduct = ProductSummary;
 pub struct EventVariant {
     pub id: String,
     pub size: String,
-    pub price: Decimal,
+    /// None: not shown by the shop and never seen before.
+    #[serde(default)]
+    pub price: Option<Decimal>,
     pub available: bool,
     #[serde(default)]
     pub cart_url: Option<String>,

@@ -154,8 +154,13 @@ impl ProductFilter {
         if self.in_stock && p.sizes_in_stock.is_empty() {
             return false;
         }
-        if self.min_price.is_some_and(|m| p.min_price < m)
-            || self.max_price.is_some_and(|m| p.min_price > m)
+        // A price bound leaves out products whose price is not shown.
+        if self
+            .min_price
+            .is_some_and(|m| p.min_price.is_none_or(|x| x < m))
+            || self
+                .max_price
+                .is_some_and(|m| p.min_price.is_none_or(|x| x > m))
         {
             return false;
         }
@@ -185,11 +190,13 @@ impl ProductFilter {
         // Items in one store only come last.
         let spread =
             |p: &ProductSummary| p.spread.as_ref().map(|s| s.percent).unwrap_or(Decimal::MIN);
+        // Products whose price is not shown come last either way.
+        let price = |p: &ProductSummary, unknown| p.min_price.unwrap_or(unknown);
         products.sort_by(|a, b| {
             let primary = match self.sort {
                 Sort::Newest => b.updated.cmp(&a.updated),
-                Sort::PriceAsc => a.min_price.cmp(&b.min_price),
-                Sort::PriceDesc => b.min_price.cmp(&a.min_price),
+                Sort::PriceAsc => price(a, Decimal::MAX).cmp(&price(b, Decimal::MAX)),
+                Sort::PriceDesc => price(b, Decimal::MIN).cmp(&price(a, Decimal::MIN)),
                 Sort::BiggestDrop => drop(a).cmp(&drop(b)),
                 Sort::Spread => spread(b).cmp(&spread(a)),
             };
@@ -246,8 +253,8 @@ mod tests {
             url: String::new(),
             image: None,
             currency: "USD".into(),
-            min_price: price.parse().unwrap(),
-            max_price: price.parse().unwrap(),
+            min_price: Some(price.parse().unwrap()),
+            max_price: Some(price.parse().unwrap()),
             compare_at: None,
             sizes_in_stock: if in_stock { vec!["9".into()] } else { vec![] },
             variant_count: 1,

@@ -30,7 +30,7 @@ pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use link_import::{ImportLine, ImportReport, ImportState};
 pub use probe::Probe;
-pub use product::{PriceMove, Product, ProductSummary, Spread, Variant};
+pub use product::{PriceMove, Product, ProductSummary, Spread, Variant, UNKNOWN_PRICE};
 pub use reprice::{
     check_rate, Link, Markup, MarkupRule, Priced, Proposal, ProposalState, Rounding, MAX_RATE,
 };

@@ -94,6 +94,9 @@ pub enum Origin {
     Address,
     /// Not on the page (sold out, no price shown): the last read's prices.
     LastRead,
+    /// Not on the page and never read before: a sold-out page hiding its
+    /// price; it is tracked as sold out and the price recorded once shown.
+    NotShown,
 }
 
 impl Origin {
@@ -113,6 +116,7 @@ impl Origin {
             Origin::Assumed => "assumed",
             Origin::Address => "the address",
             Origin::LastRead => "the last read",
+            Origin::NotShown => "not shown while sold out",
         }
     }
 }
@@ -139,11 +143,24 @@ impl Fact {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProbeSize {
     pub label: String,
-    pub price: Decimal,
+    /// None: the page shows no price (sold out) and none was read before.
+    #[serde(default)]
+    pub price: Option<Decimal>,
     /// The "was" price, when the shop shows one.
     #[serde(default)]
     pub compare_at: Option<Decimal>,
     pub available: bool,
+}
+
+impl ProbeSize {
+    /// "120.00 USD", "99.00 USD (was 120.00)", or that the price is not shown.
+    pub fn price_words(&self, currency: &str) -> String {
+        match (self.price, self.compare_at) {
+            (Some(now), Some(was)) => format!("{now} {currency} (was {was})"),
+            (Some(now), None) => format!("{now} {currency}"),
+            (None, _) => crate::UNKNOWN_PRICE.into(),
+        }
+    }
 }
 
 /// One product as it would be tracked.
@@ -167,11 +184,11 @@ pub struct ProbeProduct {
 impl ProbeProduct {
     /// Its price in words: "120.00 USD", or "110.00–125.00 USD" across sizes.
     pub fn price_words(&self) -> String {
-        let prices = self.sizes.iter().map(|s| s.price);
+        let prices = self.sizes.iter().filter_map(|s| s.price);
         match (prices.clone().min(), prices.max()) {
             (Some(lo), Some(hi)) if lo != hi => format!("{lo}–{hi} {}", self.currency.value),
             (Some(p), _) => format!("{p} {}", self.currency.value),
-            _ => "no price".into(),
+            _ => crate::UNKNOWN_PRICE.into(),
         }
     }
 
@@ -412,7 +429,7 @@ mod tests {
     fn a_products_price_and_stock_in_words() {
         let size = |price: &str, available| ProbeSize {
             label: "M".into(),
-            price: price.parse().unwrap(),
+            price: price.parse().ok(),
             compare_at: None,
             available,
         };

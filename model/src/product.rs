@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+/// What a page shows where a price is not known.
+pub const UNKNOWN_PRICE: &str = "price not shown";
+
 /// One purchasable option of a product: for sneakers and apparel, a size.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -14,7 +17,10 @@ pub struct Variant {
     pub size: String,
     #[serde(default)]
     pub sku: Option<String>,
-    pub price: Decimal,
+    /// None: the shop does not show it (a sold-out page often hides the
+    /// price) and it was never seen before. Such a size is never in stock.
+    #[serde(default)]
+    pub price: Option<Decimal>,
     /// The "was" price a shop shows struck through, when it has one.
     #[serde(default)]
     pub compare_at: Option<Decimal>,
@@ -85,9 +91,9 @@ impl PriceMove {
 }
 
 impl Product {
-    /// The lowest and highest variant price.
+    /// The lowest and highest known variant price (None: no price known).
     pub fn price_range(&self) -> Option<(Decimal, Decimal)> {
-        let mut prices = self.variants.iter().map(|v| v.price);
+        let mut prices = self.variants.iter().filter_map(|v| v.price);
         let first = prices.next()?;
         Some(prices.fold((first, first), |(lo, hi), p| (lo.min(p), hi.max(p))))
     }
@@ -103,7 +109,7 @@ impl Product {
 
     /// The compact form that lists and live events carry.
     pub fn summary(&self) -> ProductSummary {
-        let (min_price, max_price) = self.price_range().unwrap_or_default();
+        let range = self.price_range();
         let compare_at = self.variants.iter().filter_map(|v| v.compare_at).max();
         ProductSummary {
             key: self.key.clone(),
@@ -114,9 +120,9 @@ impl Product {
             url: self.url.clone(),
             image: self.image.clone(),
             currency: self.currency.clone(),
-            min_price,
-            max_price,
-            compare_at: compare_at.filter(|c| *c > min_price),
+            min_price: range.map(|r| r.0),
+            max_price: range.map(|r| r.1),
+            compare_at: compare_at.filter(|c| range.is_some_and(|(lo, _)| *c > lo)),
             sizes_in_stock: self.sizes_in_stock(),
             variant_count: self.variants.len(),
             removed: self.removed,
@@ -142,8 +148,11 @@ pub struct ProductSummary {
     pub url: String,
     pub image: Option<String>,
     pub currency: String,
-    pub min_price: Decimal,
-    pub max_price: Decimal,
+    /// None: the shop shows no price and none was seen before (sold out).
+    #[serde(default)]
+    pub min_price: Option<Decimal>,
+    #[serde(default)]
+    pub max_price: Option<Decimal>,
     /// The highest "was" price, shown only when it is above the current price.
     pub compare_at: Option<Decimal>,
     pub sizes_in_stock: Vec<String>,
@@ -172,12 +181,13 @@ pub struct Spread {
 }
 
 impl ProductSummary {
-    /// "129.99 USD", or "110.00–129.99 USD" when sizes are priced differently.
+    /// "129.99 USD", or "110.00–129.99 USD" when sizes are priced
+    /// differently, or "price not shown" when the shop hides it.
     pub fn price_label(&self) -> String {
-        if self.min_price == self.max_price {
-            format!("{} {}", self.min_price, self.currency)
-        } else {
-            format!("{}–{} {}", self.min_price, self.max_price, self.currency)
+        match (self.min_price, self.max_price) {
+            (Some(lo), Some(hi)) if lo != hi => format!("{lo}–{hi} {}", self.currency),
+            (Some(lo), _) => format!("{lo} {}", self.currency),
+            _ => UNKNOWN_PRICE.to_string(),
         }
     }
 }
@@ -191,7 +201,7 @@ mod tests {
             id: size.into(),
             size: size.into(),
             sku: None,
-            price: price.parse().unwrap(),
+            price: Some(price.parse().unwrap()),
             compare_at: None,
             available,
             cart_url: None,
@@ -228,5 +238,37 @@ mod tests {
         // Decimals travel as strings, exactly as the shop wrote them.
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["min_price"], "110.00");
+    }
+
+    #[test]
+    fn a_product_whose_price_was_never_shown_says_so() {
+        let mut v = variant("One size", "1", false);
+        v.price = None;
+        let p = Product {
+            key: "s:1".into(),
+            source: "s".into(),
+            external_id: "1".into(),
+            title: "Labubu".into(),
+            brand: String::new(),
+            product_type: String::new(),
+            tags: vec![],
+            url: "http://x/p/labubu".into(),
+            image: None,
+            currency: "USD".into(),
+            variants: vec![v],
+            first_seen: Utc::now(),
+            updated: Utc::now(),
+            removed: false,
+            last_change: None,
+            facts: Default::default(),
+        };
+        assert_eq!(p.price_range(), None);
+        let s = p.summary();
+        assert_eq!((s.min_price, s.max_price), (None, None));
+        assert_eq!(s.price_label(), "price not shown");
+        // Stored before prices could be unknown: still reads.
+        let old = serde_json::json!({"id": "a", "size": "9", "price": "120.00", "available": true});
+        let v: Variant = serde_json::from_value(old).unwrap();
+        assert_eq!(v.price, Some("120.00".parse().unwrap()));
     }
 }

@@ -416,6 +416,10 @@ pub struct PollRun {
     /// at most [`PollRun::MAX_SKIPPED`]. The rest of the run counts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<String>,
+    /// What the run noticed but did not act on, in words: a page whose
+    /// OpenGraph price is not its product's own offer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl PollRun {

@@ -56,13 +56,14 @@ fn variant_event(kind: EventKind, product: &Product, v: &Variant, at: DateTime<U
     }
 }
 
-fn price_of(v: &Variant) -> VariantPrice {
-    VariantPrice {
+/// The variant's price-history entry; none while its price is not known.
+fn price_of(v: &Variant) -> Option<VariantPrice> {
+    Some(VariantPrice {
         variant: v.id.clone(),
         size: v.size.clone(),
-        price: v.price,
+        price: v.price?,
         compare_at: v.compare_at,
-    }
+    })
 }
 
 fn stock_of(v: &Variant) -> VariantStock {
@@ -91,14 +92,15 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
         new.updated = now;
         new.removed = false;
         new.last_change = old.and_then(|o| o.last_change.clone());
+        let prices: Vec<VariantPrice> = new.variants.iter().filter_map(price_of).collect();
         return Diff {
             first_sight: old.is_none(),
             changed_variants: new.variants.iter().map(|v| v.id.clone()).collect(),
-            price_point: Some(PricePoint {
+            price_point: (!prices.is_empty()).then(|| PricePoint {
                 product: new.key.clone(),
                 at: now,
                 ts,
-                variants: new.variants.iter().map(price_of).collect(),
+                variants: prices,
             }),
             stock_point: Some(StockPoint {
                 product: new.key.clone(),
@@ -136,10 +138,14 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
         match before {
             Some(o) => {
                 if o.price != v.price || o.compare_at != v.compare_at {
-                    prices.push(price_of(v));
+                    prices.extend(price_of(v));
                 }
-                if o.price != v.price {
-                    changes.push((EventKind::PriceChanged, v.clone(), Some(o.price)));
+                // A price first shown (it was hidden while sold out) is
+                // history, not a move.
+                if let (Some(was), Some(now)) = (o.price, v.price) {
+                    if was != now {
+                        changes.push((EventKind::PriceChanged, v.clone(), Some(was)));
+                    }
                 }
                 if o.available != v.available {
                     stock.push(stock_of(v));
@@ -153,7 +159,7 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
             }
             None => {
                 // A size added to the product: its first price and stock are history.
-                prices.push(price_of(v));
+                prices.extend(price_of(v));
                 stock.push(stock_of(v));
                 if v.available {
                     changes.push((EventKind::Restocked, v.clone(), None));
@@ -203,7 +209,7 @@ pub fn diff(old: Option<&Product>, mut new: Product, now: DateTime<Utc>) -> Diff
             let mut e = variant_event(kind, &new, &v, now);
             if kind == EventKind::PriceChanged {
                 e.old_price = old_price;
-                e.new_price = Some(v.price);
+                e.new_price = v.price;
             }
             e
         })
@@ -250,7 +256,7 @@ mod tests {
             id: id.into(),
             size: format!("size-{id}"),
             sku: None,
-            price: price.parse().unwrap(),
+            price: Some(price.parse().unwrap()),
             compare_at: None,
             available,
             cart_url: None,

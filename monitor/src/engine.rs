@@ -346,6 +346,14 @@ fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), Engine
 const VERDICTS_META: &str = "match_verdicts";
 
 /// A source's scheduler and the state of its current run.
+/// A page source's last body read and what reading it noticed.
+pub(crate) struct PageSeen {
+    pub digest: [u8; 32],
+    /// The page's notes (a price that is not its product's offer), repeated
+    /// in every run that reads the same body.
+    pub notes: Vec<String>,
+}
+
 pub(crate) struct SourceTask {
     pub(crate) source: Mutex<Source>,
     pub(crate) running: AtomicBool,
@@ -357,7 +365,7 @@ pub(crate) struct SourceTask {
     pub(crate) shrink_held: AtomicBool,
     /// A page source's last body read, as a digest with the settings it was
     /// read with: the same body again is not parsed (see `poll.rs`).
-    pub(crate) last_page: Arc<Mutex<Option<[u8; 32]>>>,
+    pub(crate) last_page: Arc<Mutex<Option<PageSeen>>>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 

@@ -219,11 +219,15 @@ pub fn check_product(p: &mut Product) -> Result<(), ProductError> {
     }
     for v in &mut p.variants {
         clip(&mut v.size, MAX_SHORT_CHARS);
-        v.price = check_price(v.price).map_err(|why| ProductError::Price {
-            title: p.title.clone(),
-            size: v.size.clone(),
-            why,
-        })?;
+        v.price = v
+            .price
+            .map(check_price)
+            .transpose()
+            .map_err(|why| ProductError::Price {
+                title: p.title.clone(),
+                size: v.size.clone(),
+                why,
+            })?;
         v.compare_at = v.compare_at.and_then(|c| check_price(c).ok());
         v.cart_url = v.cart_url.as_deref().and_then(web_link);
         if let Some(sku) = &mut v.sku {
@@ -312,7 +316,7 @@ mod tests {
                 id: "1".into(),
                 size: "9".into(),
                 sku: None,
-                price: price.parse().unwrap(),
+                price: Some(price.parse().unwrap()),
                 compare_at: Some("99999999999999".parse().unwrap()),
                 available: true,
                 cart_url: Some("https://shop.example/cart/1:1".into()),

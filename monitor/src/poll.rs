@@ -26,7 +26,7 @@ use model::{
 };
 
 use crate::detect::{diff, removal};
-use crate::engine::{Engine, EngineError, SourceTask};
+use crate::engine::{Engine, EngineError, PageSeen, SourceTask};
 use crate::fetch::FetchError;
 use crate::normalise::check_product;
 use crate::sources::page::{self, PageError};
@@ -100,6 +100,7 @@ impl Engine {
             error: None,
             error_class: None,
             skipped: vec![],
+            notes: vec![],
         };
         {
             let mut p = task.progress.lock();
@@ -149,6 +150,13 @@ impl Engine {
         }
 
         run.finished = Some(Utc::now());
+        // What reading a page source's page noticed (it read, or read the
+        // same body as before).
+        if read.error.is_none() {
+            if let Some(seen) = task.last_page.lock().as_ref() {
+                run.notes = seen.notes.clone();
+            }
+        }
         run.complete = read.complete && read.error.is_none() && own_error.is_none();
         if let Some(e) = &read.error {
             run.error = Some(e.to_string());
@@ -342,7 +350,7 @@ impl Engine {
                     // it says is what is kept (no parse, no change).
                     let digest = page_digest(&html, &settings, &currency);
                     if let Some(p) = &previous {
-                        if *last_page.lock() == Some(digest) {
+                        if last_page.lock().as_ref().map(|s| s.digest) == Some(digest) {
                             unchanged.fetch_add(1, Ordering::Relaxed);
                             return Ok((vec![p.clone()], None));
                         }
@@ -356,9 +364,10 @@ impl Engine {
                         settings: &settings,
                         previous: previous.as_ref(),
                     };
-                    return match page::parse_page(&html, &ctx) {
-                        Ok(p) => {
-                            *last_page.lock() = Some(digest);
+                    return match page::read_page(&html, &ctx) {
+                        Ok((p, trace)) => {
+                            let notes = trace.notes;
+                            *last_page.lock() = Some(PageSeen { digest, notes });
                             Ok((vec![p], None))
                         }
                         Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),

@@ -54,7 +54,7 @@ async fn a_price_drop_reaches_discord_within_a_second_once() {
     alerts.start(h.engine.clone());
     tokio::time::sleep(Duration::from_millis(100)).await;
 
-    let old = h.engine.product(&key).unwrap().variants[1].price;
+    let old = h.engine.product(&key).unwrap().variants[1].price.unwrap();
     let new = (old * rust_decimal::Decimal::new(80, 2)).round_dp(2);
     assert_eq!(
         h.control(
@@ -155,7 +155,7 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
     for i in 0..100 {
         let (pid, variant, _) = h.variant(i, 0);
         let key = format!("{}:{pid}", h.source.key);
-        let old = h.engine.product(&key).unwrap().variants[0].price;
+        let old = h.engine.product(&key).unwrap().variants[0].price.unwrap();
         let new = (old * rust_decimal::Decimal::new(90, 2)).round_dp(2);
         h.control(
             "price",

@@ -84,7 +84,7 @@ async fn products_come_one_row_per_size_and_filters_narrow_them() {
     let v = &first.variants[0];
     assert_eq!(
         (&rows[0][7], &rows[0][8], &rows[0][10]),
-        (&v.id, &v.size, &v.price.to_string())
+        (&v.id, &v.size, &v.price.unwrap().to_string())
     );
 
     let brand = products[0].brand.clone();

@@ -199,7 +199,7 @@ async fn keys_come_from_the_environment_and_bad_mappings_say_why() {
     let sizes: Vec<(String, String, bool)> = p
         .variants
         .iter()
-        .map(|v| (v.size.clone(), v.price.to_string(), v.available))
+        .map(|v| (v.size.clone(), v.price.unwrap().to_string(), v.available))
         .collect();
     // Size 10 has no ask of its own: the item's price; "0" is out of stock.
     assert_eq!(
@@ -310,6 +310,7 @@ async fn an_api_with_pages_is_followed_through_its_next_links() {
             .unwrap()
             .variants[0]
             .price
+            .unwrap()
             .to_string(),
         "31.00"
     );

@@ -55,7 +55,7 @@ fn parse(
 fn one(p: &Product) -> (Decimal, bool, &str) {
     assert_eq!(p.variants.len(), 1, "{:?}", p.variants);
     (
-        p.variants[0].price,
+        p.variants[0].price.expect("a price"),
         p.variants[0].available,
         p.currency.as_str(),
     )
@@ -92,10 +92,12 @@ fn captured_pages_parse_to_what_they_say() {
     // Sold out with `price: {}`: nothing to record the first time; once
     // known, its sizes go out of stock and the last price stays.
     let html = fixture("potterybarn-jsonld-outofstock.html");
-    match parse(&html, &none, None) {
-        Err(PageError::Unreadable(why)) => assert!(why.contains("sold out"), "{why}"),
-        other => panic!("{other:?}"),
-    }
+    let first = parse(&html, &none, None).unwrap();
+    assert_eq!(
+        (first.variants[0].price, first.variants[0].available),
+        (None, false),
+        "tracked as sold out, its price not shown"
+    );
     let mut known = parse(
         &fixture("rejuvenation-jsonld-no-availability.html"),
         &none,
@@ -129,7 +131,7 @@ fn product_groups_aggregate_offers_and_microdata() {
     let sizes: Vec<(&str, String, bool)> = p
         .variants
         .iter()
-        .map(|v| (v.size.as_str(), v.price.to_string(), v.available))
+        .map(|v| (v.size.as_str(), v.price.unwrap().to_string(), v.available))
         .collect();
     assert_eq!(
         sizes,
@@ -162,9 +164,12 @@ fn product_groups_aggregate_offers_and_microdata() {
     );
 }
 
-const CONFLICT: &str = r#"<html><head><meta property="og:title" content="Jacket">
+/// Two products with offers, neither named like the page, and OpenGraph
+/// saying a third price: which is the page's own is not clear.
+const CONFLICT: &str = r#"<html><head><meta property="og:title" content="Jacket | Outlet">
 <meta property="product:price:amount" content="199.00"><meta property="product:price:currency" content="USD">
-<script type="application/ld+json">{"@type":"Product","name":"Jacket","offers":{"@type":"Offer","price":"249.00","priceCurrency":"USD"}}</script></head>
+<script type="application/ld+json">[{"@type":"Product","name":"Jacket","offers":{"@type":"Offer","price":"249.00","priceCurrency":"USD"}},
+{"@type":"Product","name":"Hood","offers":{"@type":"Offer","price":"59.00","priceCurrency":"USD"}}]</script></head>
 <body><div class="pdp"><span class="price now">$189.00</span><span class="price was">$249.00</span>
 <button class="atc">Notify me when available</button></div></body></html>"#;
 
@@ -339,7 +344,7 @@ async fn a_demo_product_page_is_tracked_per_size_and_a_challenge_is_blocked_not_
     );
     assert_eq!(
         h.engine.product(&key).unwrap().variants[0].price,
-        d("77.70")
+        Some(d("77.70"))
     );
 
     // A challenge page: blocked once, stock untouched, then back.
@@ -396,7 +401,13 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     let h = common::Harness::new(1).await;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = l.local_addr().unwrap();
-    let app = axum::Router::new().route("/jacket", get(|| async { Html(CONFLICT) }));
+    // One product whose JSON-LD offer OpenGraph contradicts: its own offer.
+    let own = r#"<html><head><meta property="og:title" content="Coat">
+<meta property="product:price:amount" content="199.00">
+<script type="application/ld+json">{"@type":"Product","name":"Coat","offers":{"@type":"Offer","price":"249.00","priceCurrency":"USD"}}</script></head></html>"#;
+    let app = axum::Router::new()
+        .route("/jacket", get(|| async { Html(CONFLICT) }))
+        .route("/coat", get(move || async move { Html(own) }));
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
 
     let bad = PageSettings {
@@ -442,6 +453,20 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
         .await;
     assert!(shopify_with_selectors.is_err());
 
+    // The product's own offer is read; the run says what was not used,
+    // again when the same page is read again.
+    let coat = page_source(&h, format!("http://{addr}/coat"), PageSettings::default()).await;
+    for _ in 0..2 {
+        let run = h.engine.check_now(&coat.key).await.unwrap();
+        assert!(run.error.is_none(), "{run:?}");
+        assert!(
+            run.notes.len() == 1 && run.notes[0].contains("OpenGraph says 199.00"),
+            "{run:?}"
+        );
+    }
+    let p = h.engine.product(&format!("{}:coat", coat.key)).unwrap();
+    assert_eq!(p.variants[0].price, Some(d("249.00")));
+
     // Without selectors the contradiction is an error (not blocked, nothing stored).
     let src = page_source(&h, format!("http://{addr}/jacket"), PageSettings::default()).await;
     let run = h.engine.check_now(&src.key).await.unwrap();
@@ -471,7 +496,7 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
             p.variants[0].available,
             p.currency.as_str()
         ),
-        (d("189.00"), false, "USD")
+        (Some(d("189.00")), false, "USD")
     );
 }
 
@@ -509,7 +534,7 @@ async fn an_unchanged_page_is_not_parsed_again_and_a_changed_one_is() {
             .into_iter()
             .find(|p| p.source == src.key)
             .and_then(|p| h.engine.product(&p.key))
-            .map(|p| p.variants[0].price)
+            .and_then(|p| p.variants[0].price)
     };
 
     assert!(h.engine.check_now(&src.key).await.unwrap().error.is_none());
@@ -541,4 +566,75 @@ async fn an_unchanged_page_is_not_parsed_again_and_a_changed_one_is() {
     assert_eq!(unchanged(), 1);
     h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(unchanged(), 2);
+}
+
+/// A drop page that hides its price while sold out, then restocks.
+const SOLD_OUT_NO_PRICE: &str = r#"<html><head><meta property="og:title" content="Labubu Big Into Energy">
+<script type="application/ld+json">{"@type":"Product","name":"Labubu Big Into Energy","brand":"Pop Mart",
+"offers":{"@type":"Offer","price":"","availability":"https://schema.org/SoldOut"}}</script></head></html>"#;
+const RESTOCKED_AT_PRICE: &str = r#"<html><head><meta property="og:title" content="Labubu Big Into Energy">
+<script type="application/ld+json">{"@type":"Product","name":"Labubu Big Into Energy","brand":"Pop Mart",
+"offers":{"@type":"Offer","price":"27.99","priceCurrency":"USD","availability":"https://schema.org/InStock"}}</script></head></html>"#;
+
+#[tokio::test]
+async fn a_sold_out_page_without_a_price_is_watched_until_it_restocks() {
+    let h = common::Harness::new(1).await;
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    let shown = std::sync::Arc::new(parking_lot::Mutex::new(SOLD_OUT_NO_PRICE));
+    let serve = shown.clone();
+    let app = axum::Router::new().route(
+        "/labubu",
+        get(move || {
+            let s = serve.clone();
+            async move { Html(*s.lock()) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+
+    // Added while sold out: tracked, sold out, price not shown, no history.
+    let src = page_source(&h, format!("http://{addr}/labubu"), PageSettings::default()).await;
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert!(run.error.is_none(), "{run:?}");
+    let key = format!("{}:labubu", src.key);
+    let p = h.engine.product(&key).expect("tracked while sold out");
+    assert_eq!(
+        (p.variants[0].price, p.variants[0].available),
+        (None, false)
+    );
+    assert_eq!(p.summary().price_label(), "price not shown");
+    assert!(h
+        .engine
+        .store()
+        .price_history(&key)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // It comes back at a price: restocked, with that price; not a "price
+    // change" from nothing; the first price is history.
+    let seq = h.engine.store().last_seq();
+    *shown.lock() = RESTOCKED_AT_PRICE;
+    let run = h.engine.check_now(&src.key).await.unwrap();
+    assert!(run.error.is_none(), "{run:?}");
+    let events = h.events_after(seq).await;
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::Restocked], "{events:?}");
+    let v = events[0].variant.as_ref().unwrap();
+    assert_eq!((v.price, v.available), (Some(d("27.99")), true));
+    let prices = h.engine.store().price_history(&key).await.unwrap();
+    assert_eq!(prices.len(), 1);
+    assert_eq!(prices[0].variants[0].price, d("27.99"));
+
+    // Sold out again, the price hidden again: the last price stays.
+    let seq = h.engine.store().last_seq();
+    *shown.lock() = SOLD_OUT_NO_PRICE;
+    h.engine.check_now(&src.key).await.unwrap();
+    let kinds: Vec<EventKind> = h.events_after(seq).await.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [EventKind::SoldOut]);
+    let p = h.engine.product(&key).unwrap();
+    assert_eq!(
+        (p.variants[0].price, p.variants[0].available),
+        (Some(d("27.99")), false)
+    );
 }

@@ -148,6 +148,7 @@ async fn products_lists_searches_and_stock_per_sku() {
     assert_eq!(
         h.engine.product("popmart-hk:1159").unwrap().variants[0]
             .price
+            .unwrap()
             .to_string(),
         "129"
     );

@@ -519,7 +519,7 @@ async fn product_matches(
                     .variants
                     .iter()
                     .filter(|v| v.available)
-                    .map(|v| v.price)
+                    .filter_map(|v| v.price)
                     .min(),
                 sizes_in_stock: p.sizes_in_stock(),
                 key: p.key,

@@ -93,11 +93,8 @@ impl Matcher {
                     .unwrap_or_default(),
             );
             let hit = match &r.condition {
-                Condition::PriceAtOrBelow { price } => {
-                    if e.kind != EventKind::PriceChanged {
-                        false
-                    } else {
-                        let now = e.new_price.unwrap_or_default();
+                Condition::PriceAtOrBelow { price } => match (e.kind, e.new_price) {
+                    (EventKind::PriceChanged, Some(now)) => {
                         if now > *price {
                             self.disarmed.remove(&key); // back above: armed again
                             false
@@ -105,7 +102,8 @@ impl Matcher {
                             !self.disarmed.contains_key(&key)
                         }
                     }
-                }
+                    _ => false,
+                },
                 // Unrounded, checked: a drop of 9.96 % is not one of 10 %.
                 Condition::DropPercent { percent } => e
                     .price_move()
@@ -193,8 +191,8 @@ mod tests {
             url: String::new(),
             image: None,
             currency: "USD".into(),
-            min_price: 100.into(),
-            max_price: 100.into(),
+            min_price: Some(100.into()),
+            max_price: Some(100.into()),
             compare_at: None,
             sizes_in_stock: vec![],
             variant_count: 1,
@@ -215,7 +213,7 @@ mod tests {
             variant: Some(EventVariant {
                 id: "1".into(),
                 size: size.into(),
-                price: new.into(),
+                price: Some(new.into()),
                 available: true,
                 cart_url: None,
             }),

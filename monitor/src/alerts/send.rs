@@ -102,7 +102,10 @@ impl Message {
 
 fn price_line(e: &Event) -> String {
     match (&e.variant, &e.product) {
-        (Some(v), Some(p)) => format!("{} {}", v.price, p.currency),
+        (Some(v), Some(p)) => match v.price {
+            Some(price) => format!("{price} {}", p.currency),
+            None => model::UNKNOWN_PRICE.into(),
+        },
         (None, Some(p)) => p.price_label(),
         _ => String::new(),
     }

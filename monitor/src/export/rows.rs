@@ -37,7 +37,8 @@ pub(super) struct ProductRow<'a> {
     variant: &'a str,
     size: &'a str,
     sku: Option<&'a str>,
-    price: Decimal,
+    /// Empty when the shop shows no price.
+    price: Option<Decimal>,
     compare_at: Option<Decimal>,
     available: bool,
     updated: DateTime<Utc>,
@@ -386,7 +387,7 @@ mod tests {
             id: "1".into(),
             size: "9".into(),
             sku: None,
-            price: Decimal::ONE,
+            price: Some(Decimal::ONE),
             compare_at: None,
             available: true,
             cart_url: None,

@@ -42,6 +42,7 @@ pub(super) fn read(
                 probe.verdict = ProbeVerdict::Tracks;
                 missing(probe, &trace, currency, &said);
                 probe.products.push(tracked(&product, &trace));
+                probe.notes.extend(trace.notes);
             }
         },
         Err(PageError::Blocked(why)) => {
@@ -78,22 +79,20 @@ fn evidence(json_ld: Option<&Found>, meta: &Meta) -> Vec<Evidence> {
         .filter(|_| meta.title_from == Some(Origin::OpenGraph));
     vec![
         ld,
-        offer_evidence(Origin::Microdata, meta.microdata.as_ref(), None),
-        offer_evidence(Origin::OpenGraph, meta.opengraph.as_ref(), og_title),
+        offer_evidence(Origin::Microdata, &meta.microdata, None),
+        offer_evidence(Origin::OpenGraph, meta.opengraph.as_slice(), og_title),
     ]
 }
 
-fn offer_evidence(from: Origin, offer: Option<&Offer>, title: Option<String>) -> Evidence {
+fn offer_evidence(from: Origin, offers: &[Offer], title: Option<String>) -> Evidence {
     Evidence {
         from,
-        present: offer.is_some(),
+        present: !offers.is_empty(),
         title,
-        price: offer.and_then(|o| o.price),
-        currency: offer.and_then(|o| o.currency.clone()),
-        availability: offer
-            .and_then(|o| o.availability)
-            .map(|a| stock_words(a).to_string()),
-        offers: usize::from(offer.is_some()),
+        price: offers.iter().filter_map(|o| o.price).min(),
+        currency: offers.iter().find_map(|o| o.currency.clone()),
+        availability: offers_stock(offers),
+        offers: offers.len(),
     }
 }
 

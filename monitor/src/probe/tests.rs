@@ -109,7 +109,7 @@ async fn json_ld_pages_say_where_each_value_came_from() {
     assert_eq!(t.sizes.len(), 1);
     assert_eq!(
         (t.sizes[0].price, t.sizes[0].available),
-        (d("111.99"), true)
+        (Some(d("111.99")), true)
     );
     // What each kind of data says: JSON-LD and OpenGraph agree.
     let ld = &p.evidence[0];
@@ -125,7 +125,7 @@ async fn json_ld_pages_say_where_each_value_came_from() {
     let p = page(addr, "/pages/rejuvenation-jsonld-no-availability.html").await;
     let t = &p.products[0];
     assert_eq!(t.price_from, Origin::OpenGraphSale);
-    assert_eq!(t.sizes[0].price, d("120.00"));
+    assert_eq!(t.sizes[0].price, Some(d("120.00")));
     assert_eq!(t.sizes[0].compare_at, Some(d("150.00")));
     assert_eq!(t.stock_from, Origin::Assumed);
     // OpenGraph says the stock, but it is read with the price (JSON-LD's).
@@ -146,7 +146,7 @@ async fn opengraph_and_microdata_pages() {
     );
     assert_eq!(
         (t.sizes[0].price, t.currency.from),
-        (d("329.99"), Origin::OpenGraph)
+        (Some(d("329.99")), Origin::OpenGraph)
     );
     assert!(!p.evidence[0].present, "no JSON-LD on Costco's page");
     // Only JSON-LD names a brand.
@@ -155,7 +155,7 @@ async fn opengraph_and_microdata_pages() {
     let p = page(addr, "/pages/fye-og-price-and-microdata.html").await;
     let t = &p.products[0];
     assert_eq!(t.price_from, Origin::Microdata);
-    assert_eq!(t.sizes[0].price, d("17.99"));
+    assert_eq!(t.sizes[0].price, Some(d("17.99")));
     assert!(p.evidence[1].present && p.evidence[2].present);
 }
 
@@ -179,18 +179,29 @@ async fn refused_pages_say_why() {
     );
     assert!(p.products.is_empty());
 
+    // OpenGraph says otherwise than the product's own JSON-LD offer: the
+    // offer is tracked, and the probe says what was not used.
     let p = page(addr, "/lamp").await;
-    assert_eq!(p.verdict, ProbeVerdict::Unreadable);
-    let why = p.error.unwrap();
+    assert_eq!(p.verdict, ProbeVerdict::Tracks);
+    assert_eq!(p.products[0].price_words(), "129.00 EUR");
     assert!(
-        why.contains("contradicts itself") && why.contains("129.00"),
-        "{why}"
+        p.notes.iter().any(|n| n.contains("OpenGraph says 99.00")),
+        "{:?}",
+        p.notes
     );
 
-    // Sold out and no price: nothing to record the first time.
+    // Sold out and no price: tracked as sold out, the price not shown yet.
     let p = page(addr, "/pages/potterybarn-jsonld-outofstock.html").await;
-    assert_eq!(p.verdict, ProbeVerdict::Unreadable);
-    assert!(p.error.unwrap().contains("sold out"));
+    assert_eq!(p.verdict, ProbeVerdict::Tracks);
+    let t = &p.products[0];
+    assert_eq!(
+        (t.price_words(), t.stock_words(), t.price_from),
+        (
+            "price not shown".to_string(),
+            "sold out".to_string(),
+            Origin::NotShown
+        )
+    );
 
     let p = page(addr, "/nothing-here").await;
     assert_eq!((p.verdict, p.status), (ProbeVerdict::Failed, Some(404)));
@@ -212,7 +223,10 @@ async fn selectors_read_what_the_data_does_not_say() {
         (t.price_from, t.stock_from),
         (Origin::PriceSelector, Origin::StockPhrases)
     );
-    assert_eq!((t.sizes[0].price, t.sizes[0].available), (d("89.95"), true));
+    assert_eq!(
+        (t.sizes[0].price, t.sizes[0].available),
+        (Some(d("89.95")), true)
+    );
     // The title from the page's heading; the currency is the one given.
     assert_eq!(
         (t.title.value.as_str(), t.title.from),

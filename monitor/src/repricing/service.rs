@@ -709,11 +709,14 @@ impl Repricer {
                 .variants
                 .iter()
                 .find(|x| &x.id == v)
-                .map(|x| x.price),
-            None => Some(product.summary().min_price),
+                .and_then(|x| x.price),
+            None => product.summary().min_price,
         }
         .ok_or_else(|| {
-            RepriceError::NotFound(format!("the linked size of {}", link.source_product))
+            RepriceError::NotFound(format!(
+                "a price for the linked size of {} (the shop shows none yet)",
+                link.source_product
+            ))
         })?;
         let id = format!("{}-m{}", link.id, Utc::now().timestamp_millis());
         self.propose_as(id, &link, self.store().last_seq(), price, &product.currency)
@@ -1329,9 +1332,9 @@ impl Repricer {
             .filter(|l| l.source_product == p.key)
         {
             let price = match (&link.source_variant, &e.variant) {
-                (Some(want), Some(v)) if *want == v.id => Some(v.price),
+                (Some(want), Some(v)) if *want == v.id => v.price,
                 (Some(_), _) => None,
-                (None, _) => Some(p.min_price),
+                (None, _) => p.min_price,
             };
             if let Some(price) = price {
                 if let Err(err) = self.propose(&link, e.seq, price, &p.currency).await {

@@ -210,7 +210,7 @@ pub fn parse_result(
     let previous = ctx.previous.get(asin);
     let (price, available) = match price {
         // A price with no stock words is buyable: unknown is not "sold out".
-        Some(p) => (p, !matches!(stock, Stock::Out)),
+        Some(p) => (Some(p), !matches!(stock, Stock::Out)),
         // No buy-box price: nobody sells it now. Out of stock at the last price.
         None => match previous.and_then(|p| p.variants.first()) {
             Some(v) => (v.price, false),
@@ -223,7 +223,7 @@ pub fn parse_result(
     ]
     .into_iter()
     .filter_map(|v| positive(number(v)))
-    .find(|lp| *lp > price);
+    .find(|lp| price.is_some_and(|p| *lp > p));
     let currency = text(content.get("currency"))
         .filter(|c| c.len() == 3)
         .map(str::to_uppercase)

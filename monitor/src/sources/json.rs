@@ -354,7 +354,7 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
                             &field(v, &m.variant_size)?.and_then(text_of).unwrap_or(vid),
                         ),
                         sku: None,
-                        price,
+                        price: Some(price),
                         compare_at: None,
                         available: stock_of(field(v, &m.variant_stock)?)
                             .or(item_stock)
@@ -373,7 +373,7 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
                 id: id.clone(),
                 size: "One size".into(),
                 sku: None,
-                price,
+                price: Some(price),
                 compare_at: None,
                 // Unknown stock is not "sold out".
                 available: item_stock.unwrap_or(true),

@@ -235,9 +235,11 @@ pub fn product(
                 id: text_of(sku.get("id"))?,
                 size: text_of(sku.get("title")).unwrap_or_else(|| "One size".into()),
                 sku: text_of(sku.get("skuCode")),
-                price: super::json_decimal(sku.get("discountPrice"))
-                    .filter(|p| *p > Decimal::ZERO)
-                    .or_else(|| super::json_decimal(sku.get("price")))?,
+                price: Some(
+                    super::json_decimal(sku.get("discountPrice"))
+                        .filter(|p| *p > Decimal::ZERO)
+                        .or_else(|| super::json_decimal(sku.get("price")))?,
+                ),
                 compare_at: super::json_decimal(sku.get("price"))
                     .filter(|_| sku.get("discountPrice").is_some()),
                 available: listed && stock > 0,
@@ -245,7 +247,7 @@ pub fn product(
             })
         })
         .map(|mut v| {
-            v.compare_at = v.compare_at.filter(|c| *c > v.price);
+            v.compare_at = v.compare_at.filter(|c| v.price.is_some_and(|p| *c > p));
             v
         })
         .collect();
@@ -470,7 +472,7 @@ mod tests {
         assert_eq!(p.key, "pm:1159");
         assert_eq!(p.variants.len(), 2);
         assert!(p.variants[0].available && !p.variants[1].available);
-        assert_eq!(p.variants[1].price.to_string(), "594.00");
+        assert_eq!(p.variants[1].price, Some("594.00".parse().unwrap()));
         assert_eq!(p.url, "https://www.popmart.com/hk/products/1159");
     }
 }

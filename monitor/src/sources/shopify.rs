@@ -216,7 +216,7 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
                         id: v.id.to_string(),
                         size: size_label(&v.title),
                         sku: v.sku.clone().filter(|s| !s.is_empty()),
-                        price: v.price.parse()?,
+                        price: Some(v.price.parse()?),
                         compare_at: v.compare_at_price.as_ref().and_then(RawMoney::parse),
                         available: v.available,
                         cart_url: Some(format!("{base}/cart/add?id={}", v.id)),
@@ -317,12 +317,12 @@ mod tests {
         let products = parse_page(body, &ctx).unwrap();
         let a = &products[0];
         assert_eq!(a.tags, ["new", "sale", "x"]);
-        assert_eq!(a.variants[0].price.to_string(), "129");
+        assert_eq!(a.variants[0].price, Some("129".parse().unwrap()));
         assert_eq!(
             a.variants[0].compare_at.map(|d| d.to_string()).as_deref(),
             Some("149.5")
         );
-        assert_eq!(a.variants[1].price.to_string(), "99.90");
+        assert_eq!(a.variants[1].price, Some("99.90".parse().unwrap()));
         assert_eq!(a.variants[1].compare_at, None);
         // A negative price is no price: that product has no readable variant.
         assert!(products.iter().all(|p| p.external_id != "2"));

@@ -135,10 +135,7 @@ fn product_words(p: &ProbeProduct) -> String {
     ];
     let mut sizes = vec![row(["Size", "Price", "Stock"])];
     for s in &p.sizes {
-        let price = match s.compare_at {
-            Some(was) => format!("{} {} (was {was})", s.price, p.currency.value),
-            None => format!("{} {}", s.price, p.currency.value),
-        };
+        let price = s.price_words(&p.currency.value);
         let stock = if s.available { "in stock" } else { "sold out" };
         sizes.push(row([&s.label, &price, stock]));
     }
@@ -192,7 +189,7 @@ mod tests {
             stock_from: Origin::Assumed,
             sizes: vec![ProbeSize {
                 label: "One size".into(),
-                price: "120.00".parse().unwrap(),
+                price: "120.00".parse().ok(),
                 compare_at: Some("150.00".parse().unwrap()),
                 available: true,
             }],

@@ -1,0 +1,260 @@
+//! What a page's microdata and OpenGraph tags say, from its DOM: every
+//! schema.org `Offer` itemscope of the page's `Product` (one per size,
+//! colour or condition), OpenGraph's one price, the regular price a page on
+//! sale declares, and the title.
+
+use rust_decimal::Decimal;
+use scraper::{ElementRef, Html, Selector};
+
+use model::probe::Origin;
+
+use super::words::price_in;
+use super::{Availability, Offer};
+
+/// What microdata and OpenGraph say.
+#[derive(Default)]
+pub struct Meta {
+    pub title: Option<String>,
+    /// Which tag the title came from (`og:title`, `<h1>`, `<title>`).
+    pub title_from: Option<Origin>,
+    /// The `<h1>`, to tell the page's own product among several.
+    pub heading: Option<String>,
+    pub image: Option<String>,
+    /// The microdata offers of the page's product (one per `Offer`
+    /// itemscope), or the one `itemprop="price"` of a page without them.
+    pub microdata: Vec<Offer>,
+    /// Whether those are `Offer` itemscopes of a microdata `Product`: the
+    /// product's own offers, over an OpenGraph tag that says otherwise.
+    pub microdata_of_product: bool,
+    /// OpenGraph's offer: its price, or only its stock (a sold-out page
+    /// often drops `product:price:amount`).
+    pub opengraph: Option<Offer>,
+    /// The regular price a page on sale declares beside its sale price
+    /// (`og:price:standard_amount`, `product:original_price:amount`).
+    pub standard: Option<Decimal>,
+}
+
+pub(super) fn attr_or_text(e: &ElementRef<'_>) -> String {
+    e.value()
+        .attr("content")
+        .or_else(|| e.value().attr("href"))
+        .or_else(|| e.value().attr("value"))
+        .map(str::to_string)
+        .unwrap_or_else(|| e.text().collect::<String>())
+}
+
+fn select_first<'a>(doc: &'a Html, css: &str) -> Option<ElementRef<'a>> {
+    let sel = Selector::parse(css).ok()?;
+    doc.select(&sel).next()
+}
+
+fn meta(doc: &Html, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| {
+        select_first(
+            doc,
+            &format!("meta[property=\"{n}\"], meta[name=\"{n}\"], meta[itemprop=\"{n}\"]"),
+        )
+        .and_then(|e| e.value().attr("content").map(|c| c.trim().to_string()))
+        .filter(|c| !c.is_empty())
+    })
+}
+
+/// The first `itemprop` named `name` that belongs to `scope` itself, not to
+/// an itemscope inside it (a seller's name, a nested product's price).
+fn prop(scope: ElementRef<'_>, name: &str) -> Option<String> {
+    let sel = Selector::parse(&format!("[itemprop~=\"{name}\"]")).ok()?;
+    scope
+        .select(&sel)
+        .find(|e| {
+            e.ancestors()
+                .take_while(|a| a.id() != scope.id())
+                .filter_map(ElementRef::wrap)
+                .all(|a| a.value().attr("itemscope").is_none())
+        })
+        .map(|e| attr_or_text(&e).trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+fn is_type(e: &ElementRef<'_>, name: &str) -> bool {
+    e.value().attr("itemtype").is_some_and(|t| {
+        t.split_whitespace()
+            .any(|t| t.rsplit('/').next() == Some(name))
+    })
+}
+
+/// A price on the page; zero is a placeholder, not a price.
+fn price_on_page(raw: &str) -> Option<Decimal> {
+    price_in(raw).filter(|p| !p.is_zero())
+}
+
+/// The offers of the page's first microdata `Product` (or of the page, when
+/// its offers are not inside one), and whether they were in a `Product`.
+fn microdata_offers(doc: &Html) -> (Vec<Offer>, bool) {
+    let scopes = Selector::parse("[itemscope][itemtype]").expect("valid selector");
+    let product = doc.select(&scopes).find(|e| {
+        [
+            "Product",
+            "IndividualProduct",
+            "ProductModel",
+            "ProductGroup",
+        ]
+        .iter()
+        .any(|t| is_type(e, t))
+    });
+    let root = product.unwrap_or_else(|| doc.root_element());
+    // An AggregateOffer beside (or around) the offers it sums up: the
+    // offers are read instead.
+    let listed = root.select(&scopes).any(|x| is_type(&x, "Offer"));
+    let mut out = vec![];
+    for e in root.select(&scopes) {
+        let aggregate = is_type(&e, "AggregateOffer");
+        if !aggregate && !is_type(&e, "Offer") || aggregate && listed {
+            continue;
+        }
+        let price = prop(e, "price")
+            .or_else(|| prop(e, "lowPrice"))
+            .and_then(|p| price_on_page(&p));
+        let availability = prop(e, "availability").and_then(|a| Availability::from_schema(&a));
+        if price.is_none() && availability.is_none() {
+            continue;
+        }
+        let sku = prop(e, "sku");
+        out.push(Offer {
+            id: sku.clone(),
+            size: prop(e, "size").or_else(|| prop(e, "name")),
+            sku,
+            price,
+            currency: prop(e, "priceCurrency").map(|c| c.to_ascii_uppercase()),
+            availability,
+        });
+    }
+    if !out.is_empty() {
+        super::json_ld::name_sizes_by_sku(&mut out);
+        return (out, product.is_some());
+    }
+    // No Offer itemscope: the page's one `itemprop="price"`.
+    let one = select_first(doc, "[itemprop~=\"price\"]")
+        .and_then(|e| price_on_page(&attr_or_text(&e)))
+        .map(|price| Offer {
+            id: None,
+            size: None,
+            price: Some(price),
+            sku: select_first(doc, "[itemprop~=\"sku\"]")
+                .map(|e| attr_or_text(&e).trim().to_string()),
+            currency: select_first(doc, "[itemprop~=\"priceCurrency\"]")
+                .map(|e| attr_or_text(&e).trim().to_ascii_uppercase()),
+            availability: select_first(doc, "[itemprop~=\"availability\"]")
+                .and_then(|e| Availability::from_schema(&attr_or_text(&e))),
+        });
+    (one.into_iter().collect(), false)
+}
+
+pub fn from_meta(doc: &Html) -> Meta {
+    let listed =
+        meta(doc, &["product:price:amount", "og:price:amount"]).and_then(|p| price_on_page(&p));
+    // A sale price below the listed one is what it costs; the listed one
+    // is then the regular price.
+    let sale = meta(doc, &["product:sale_price:amount"])
+        .and_then(|p| price_on_page(&p))
+        .filter(|s| listed.is_none_or(|l| *s < l));
+    let og_price = sale.or(listed);
+    let og_stock = meta(doc, &["og:availability", "product:availability"])
+        .and_then(|a| Availability::from_schema(&a));
+    let opengraph = (og_price.is_some() || og_stock.is_some()).then(|| Offer {
+        id: None,
+        size: None,
+        sku: meta(doc, &["product:retailer_item_id"]),
+        price: og_price,
+        currency: meta(doc, &["product:price:currency", "og:price:currency"])
+            .map(|c| c.to_ascii_uppercase()),
+        availability: og_stock,
+    });
+    let element_text = |css| {
+        select_first(doc, css)
+            .map(|e| e.text().collect::<String>().trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    let heading = element_text("h1");
+    // The first of these the page has, if it is not empty.
+    let title = meta(doc, &["og:title"])
+        .map(|t| (t, Origin::OpenGraph))
+        .or_else(|| heading.clone().map(|t| (t, Origin::Heading)))
+        .or_else(|| element_text("title").map(|t| (t, Origin::TitleTag)));
+    let (microdata, microdata_of_product) = microdata_offers(doc);
+    Meta {
+        standard: meta(
+            doc,
+            &["og:price:standard_amount", "product:original_price:amount"],
+        )
+        .and_then(|p| price_on_page(&p))
+        .or(sale.and(listed)),
+        title_from: title.as_ref().map(|(_, from)| *from),
+        title: title.map(|(t, _)| t),
+        heading,
+        image: meta(doc, &["og:image", "og:image:secure_url"]),
+        microdata,
+        microdata_of_product,
+        opengraph,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prices(offers: &[Offer]) -> Vec<(Option<String>, String, Option<Availability>)> {
+        offers
+            .iter()
+            .map(|o| {
+                (
+                    o.size.clone(),
+                    o.price.map(|p| p.to_string()).unwrap_or_default(),
+                    o.availability,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_microdata_offer_of_the_product_is_read() {
+        let html = r#"<div itemscope itemtype="http://schema.org/Product"><h1 itemprop="name">Tee</h1>
+          <div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><span itemprop="name">S</span>
+            <meta itemprop="price" content="25.00"><meta itemprop="priceCurrency" content="usd">
+            <link itemprop="availability" href="http://schema.org/InStock">
+            <div itemprop="seller" itemscope itemtype="http://schema.org/Organization"><span itemprop="name">Shop Ltd</span></div></div>
+          <div itemprop="offers" itemscope itemtype="http://schema.org/Offer"><span itemprop="name">M</span>
+            <span itemprop="price">$27.50</span><link itemprop="availability" href="http://schema.org/OutOfStock"></div>
+          <div itemprop="isRelatedTo" itemscope itemtype="http://schema.org/Product"><span itemprop="name">Cap</span></div>
+        </div>"#;
+        let m = from_meta(&Html::parse_document(html));
+        assert_eq!(
+            prices(&m.microdata),
+            vec![
+                (
+                    Some("S".into()),
+                    "25.00".into(),
+                    Some(Availability::InStock)
+                ),
+                (
+                    Some("M".into()),
+                    "27.50".into(),
+                    Some(Availability::OutOfStock)
+                ),
+            ]
+        );
+        assert_eq!(m.microdata[0].currency.as_deref(), Some("USD"));
+        assert_eq!(m.heading.as_deref(), Some("Tee"));
+    }
+
+    #[test]
+    fn a_sold_out_page_without_a_price_still_says_its_stock() {
+        let html = r#"<meta property="og:title" content="Labubu"><meta property="og:availability" content="out of stock">"#;
+        let m = from_meta(&Html::parse_document(html));
+        let og = m.opengraph.expect("the stock alone is an offer");
+        assert_eq!(
+            (og.price, og.availability),
+            (None, Some(Availability::OutOfStock))
+        );
+        assert!(m.microdata.is_empty());
+    }
+}
