@@ -325,7 +325,14 @@ pub fn main_product(all: Vec<Found>, page: Option<&Url>, titles: &[&str]) -> Opt
         .filter(|f| f.title.is_some() && f.title == found.title)
         .collect();
     if clear && alike.len() > 1 {
-        found.offers = alike.iter().flat_map(|f| f.offers.clone()).collect();
+        // (A page that repeats its product in two blocks lists each offer once.)
+        let mut offers: Vec<Offer> = vec![];
+        for o in alike.iter().flat_map(|f| f.offers.iter()) {
+            if !offers.contains(o) {
+                offers.push(o.clone());
+            }
+        }
+        found.offers = offers;
     }
     name_sizes_by_sku(&mut found.offers);
     Some(MainProduct { found, clear })
@@ -417,8 +424,11 @@ mod tests {
         let m = main_product(vec![related.clone(), other], Some(&page), &["Coat"]).unwrap();
         assert!(!m.clear && m.found.title.as_deref() == Some("Scarf"));
         // The only product with an offer is clearly the page's.
-        let m = main_product(vec![Found::default(), related], None, &[]).unwrap();
+        let m = main_product(vec![Found::default(), related.clone()], None, &[]).unwrap();
         assert!(m.clear);
+        // The same product in two blocks: its offer once.
+        let m = main_product(vec![related.clone(), related], None, &[]).unwrap();
+        assert!(m.clear && m.found.offers.len() == 1);
         assert!(main_product(vec![], None, &[]).is_none());
     }
 }

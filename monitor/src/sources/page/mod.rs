@@ -8,10 +8,11 @@
 //! 3. OpenGraph product meta (`product:price:amount`, `og:availability`...).
 //!
 //! The JSON-LD offer of the page's own product wins over an OpenGraph or
-//! microdata price that says otherwise; the disagreement is a note in the
-//! run, not a refusal. Where the page's own product is not clear (several
-//! products with offers, none named like the page), or microdata and
-//! OpenGraph disagree, the user's CSS selectors for price and stock text
+//! microdata price that says otherwise, as the microdata offers of a
+//! `Product` win over OpenGraph; the disagreement is a note in the run, not
+//! a refusal. Where the page's own product is not clear (several products
+//! with offers, none named like the page), or microdata outside any
+//! `Product` and OpenGraph disagree, the user's CSS selectors for price and stock text
 //! (with "in stock" / "sold out" phrases) decide; without selectors that is
 //! an error that asks for them, never a guess. A sold-out page that hides
 //! its price is tracked as sold out, with the last known price or none, and
