@@ -201,7 +201,9 @@ impl Fetcher {
     /// GETs a web page (HTML) through the host's politeness gate.
     pub async fn get_html(&self, url: &Url) -> Result<String, FetchError> {
         let body = self.get(url, true, &[]).await?;
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        // Valid UTF-8 (nearly every page) is taken as it is, not copied.
+        Ok(String::from_utf8(body)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     async fn get(
@@ -361,7 +363,12 @@ impl Fetcher {
         {
             return Err(FetchError::TooLarge { limit });
         }
-        let mut body = Vec::new();
+        // Sized once from the length the server gives (within the cap).
+        let expected = response
+            .content_length()
+            .and_then(|len| usize::try_from(len).ok())
+            .unwrap_or(0);
+        let mut body = Vec::with_capacity(expected.min(limit));
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.transport_error(e))?;

@@ -112,7 +112,12 @@ impl Engine {
                 n => Some(n),
             };
         }
-        self.store.save_run(&run).await?;
+        // A one-page check is recorded once, when it is over; a catalogue
+        // read also when it starts, so a long read shows as running.
+        let one_page = source.kind == SOURCE_KIND_PAGE;
+        if !one_page {
+            self.store.save_run(&run).await?;
+        }
 
         let read = self.read_catalogue(&source, task, &mut run).await;
         let mut after = Batch::default();
@@ -168,7 +173,11 @@ impl Engine {
         if run.complete {
             task.last_complete_pages.store(run.pages, Ordering::SeqCst);
         }
-        self.store.save_run(&run).await?;
+        if one_page {
+            self.store.save_finished_run(&run).await?;
+        } else {
+            self.store.save_run(&run).await?;
+        }
         let secs = (Utc::now() - run.started).num_microseconds().unwrap_or(0) as f64 / 1e6;
         self.metrics.poll(
             &run.source,
@@ -222,8 +231,7 @@ impl Engine {
                 .then(|| {
                     self.state
                         .lock()
-                        .values()
-                        .find(|p| p.source == source.key)
+                        .get(&page::product_key(&source.key, &store_url))
                         .cloned()
                 })
                 .flatten();

@@ -466,6 +466,12 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
     }
     let p = h.engine.product(&format!("{}:coat", coat.key)).unwrap();
     assert_eq!(p.variants[0].price, Some(d("249.00")));
+    // As the Sources page reads them back: both runs, each with its note.
+    let runs = h.engine.store().runs(&coat.key, 10).await.unwrap();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs
+        .iter()
+        .all(|r| r.finished.is_some() && r.notes.len() == 1));
 
     // Without selectors the contradiction is an error (not blocked, nothing stored).
     let src = page_source(&h, format!("http://{addr}/jacket"), PageSettings::default()).await;

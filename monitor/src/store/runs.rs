@@ -47,13 +47,23 @@ impl Recent {
 }
 
 const RUN_FIELDS: &str = "record::id(id) AS id, source, started, finished, pages, products, \
-     changes, complete, error, error_class, skipped ?? [] AS skipped";
+     changes, complete, error, error_class, skipped ?? [] AS skipped, notes ?? [] AS notes";
 
 impl Store {
     /// Records a poll run (at its start, and again when it ends); a new run
     /// also joins the source's recent ones, in the same transaction.
     pub async fn save_run(&self, run: &PollRun) -> Result<()> {
-        let recent = if run.finished.is_some() {
+        self.save_run_as(run, run.finished.is_none()).await
+    }
+
+    /// Records a run that was not saved when it started (a one-page check,
+    /// over in milliseconds: one write instead of two).
+    pub async fn save_finished_run(&self, run: &PollRun) -> Result<()> {
+        self.save_run_as(run, true).await
+    }
+
+    async fn save_run_as(&self, run: &PollRun, new: bool) -> Result<()> {
+        let recent = if !new {
             // Saved when it started, and joined the recent ones then.
             None
         } else {
