@@ -59,7 +59,10 @@ fn changes(prices: &[PricePoint], stock: &[StockPoint], currency: &str) -> Vec<C
             out.push(Change {
                 at: p.at,
                 kind: "new_product",
-                text: format!("First seen with {} sizes", p.variants.len()),
+                text: match p.variants.len() {
+                    1 => "First seen with 1 size".to_string(),
+                    n => format!("First seen with {n} sizes"),
+                },
             });
         }
         for v in &p.variants {
@@ -107,6 +110,14 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
             return;
         }
         let Some(v) = &e.variant else { return };
+        // A price first shown with a restock (hidden while sold out) is the
+        // first point of its chart.
+        let first_price = product.with_untracked(|p| {
+            p.variants
+                .iter()
+                .find(|x| x.id == v.id)
+                .is_some_and(|x| x.price.is_none() && v.price.is_some())
+        });
         product.update(|p| {
             if let Some(pv) = p.variants.iter_mut().find(|x| x.id == v.id) {
                 pv.price = v.price;
@@ -121,8 +132,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 .find(|x| x.id == v.id)
                 .and_then(|x| x.compare_at)
         });
-        match e.kind {
-            EventKind::PriceChanged => prices.update(|ps| {
+        if first_price || e.kind == EventKind::PriceChanged {
+            prices.update(|ps| {
                 ps.push(PricePoint {
                     product: ep.key.clone(),
                     at: e.at,
@@ -138,8 +149,10 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                         .into_iter()
                         .collect(),
                 })
-            }),
-            EventKind::Restocked | EventKind::SoldOut => stock.update(|ss| {
+            });
+        }
+        if matches!(e.kind, EventKind::Restocked | EventKind::SoldOut) {
+            stock.update(|ss| {
                 ss.push(StockPoint {
                     product: ep.key.clone(),
                     at: e.at,
@@ -150,8 +163,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                         available: v.available,
                     }],
                 })
-            }),
-            _ => {}
+            });
         }
     });
 

@@ -567,14 +567,14 @@ fn SourceCard(
                 } else {
                     match r.runs.first() {
                         Some(run) if run.error.is_none() && !run.skipped.is_empty() => format!(
-                            "Last check done: {} products, {} changes, {} not readable (see below)",
-                            run.products, run.changes, run.skipped.len()
+                            "Last check done: {}, {} not readable (see below)",
+                            run_counts(run), run.skipped.len()
                         ),
                         Some(run) if run.error.is_none() && !run.notes.is_empty() => format!(
-                            "Last check done: {} products, {} changes, with a note (see below)",
-                            run.products, run.changes
+                            "Last check done: {}, with a note (see below)",
+                            run_counts(run)
                         ),
-                        Some(run) if run.error.is_none() => format!("Last check done: {} products, {} changes", run.products, run.changes),
+                        Some(run) if run.error.is_none() => format!("Last check done: {}", run_counts(run)),
                         Some(_) => "Last check failed (see below)".into(),
                         None => "Not checked yet".into(),
                     }
@@ -670,4 +670,16 @@ fn SourceCard(
             </details>
         </li>
     }
+}
+
+/// "1 product, 3 changes": a run's counts in words.
+fn run_counts(run: &PollRun) -> String {
+    let n = |count: u32, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
+    format!(
+        "{}, {}",
+        n(run.products, "product", "products"),
+        n(run.changes, "change", "changes")
+    )
 }

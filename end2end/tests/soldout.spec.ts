@@ -111,7 +111,7 @@ test('a sold-out page without a price is tracked, and its restock at a price sho
   restocked = true;
   await card.getByRole('button', { name: 'Check now' }).click();
   await expect(card.locator('details.runs tbody tr')).toHaveCount(2, { timeout: 30_000 });
-  await expect(card.getByTestId('progress-text')).toContainText(/100% · Last check done: 1 products?, 1 changes?\b/);
+  await expect(card.getByTestId('progress-text')).toContainText(/100% · Last check done: 1 product, 1 change\b/);
 
   // The open product page follows without a reload.
   await expect(rows.getByTestId('variant-price')).toHaveText('27.99 USD');

@@ -378,12 +378,6 @@ pub(super) fn name_sizes_by_sku(offers: &mut [Offer]) {
     }
 }
 
-/// Whether the JSON-LD lists more than one product with an offer (then the
-/// page's titles are needed to tell which is its own).
-pub fn several_offered(all: &[Found]) -> bool {
-    all.iter().filter(|f| !f.offers.is_empty()).count() > 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

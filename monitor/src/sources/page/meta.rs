@@ -8,11 +8,12 @@ use scraper::{ElementRef, Html, Selector};
 
 use model::probe::Origin;
 
+use super::json_ld::find_ci;
 use super::words::price_in;
-use super::{Availability, Offer};
+use super::{scan, Availability, Offer};
 
 /// What microdata and OpenGraph say.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Meta {
     pub title: Option<String>,
     /// Which tag the title came from (`og:title`, `<h1>`, `<title>`).
@@ -149,29 +150,43 @@ fn microdata_offers(doc: &Html) -> (Vec<Offer>, bool) {
     (one.into_iter().collect(), false)
 }
 
-pub fn from_meta(doc: &Html) -> Meta {
-    let listed =
-        meta(doc, &["product:price:amount", "og:price:amount"]).and_then(|p| price_on_page(&p));
+/// OpenGraph's offer and the regular price it declares, from a lookup of
+/// the page's `<meta>` tags by name (the first of `names` it has).
+fn opengraph(meta: &dyn Fn(&[&str]) -> Option<String>) -> (Option<Offer>, Option<Decimal>) {
+    let listed = meta(&["product:price:amount", "og:price:amount"]).and_then(|p| price_on_page(&p));
     // A sale price below the listed one is what it costs; the listed one
     // is then the regular price.
-    let sale = meta(doc, &["product:sale_price:amount"])
+    let sale = meta(&["product:sale_price:amount"])
         .and_then(|p| price_on_page(&p))
         .filter(|s| listed.is_none_or(|l| *s < l));
     let og_price = sale.or(listed);
-    let og_stock = meta(doc, &["og:availability", "product:availability"])
+    let og_stock = meta(&["og:availability", "product:availability"])
         .and_then(|a| Availability::from_schema(&a));
-    let opengraph = (og_price.is_some() || og_stock.is_some()).then(|| Offer {
+    let offer = (og_price.is_some() || og_stock.is_some()).then(|| Offer {
         id: None,
         size: None,
-        sku: meta(doc, &["product:retailer_item_id"]),
+        sku: meta(&["product:retailer_item_id"]),
         price: og_price,
-        currency: meta(doc, &["product:price:currency", "og:price:currency"])
+        currency: meta(&["product:price:currency", "og:price:currency"])
             .map(|c| c.to_ascii_uppercase()),
         availability: og_stock,
     });
+    let standard = meta(&["og:price:standard_amount", "product:original_price:amount"])
+        .and_then(|p| price_on_page(&p))
+        .or(sale.and(listed));
+    (offer, standard)
+}
+
+/// Text as a title is shown: spaces and line breaks collapsed.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn from_meta(doc: &Html) -> Meta {
+    let (opengraph, standard) = opengraph(&|names: &[&str]| meta(doc, names));
     let element_text = |css| {
         select_first(doc, css)
-            .map(|e| e.text().collect::<String>().trim().to_string())
+            .map(|e| one_line(&e.text().collect::<String>()))
             .filter(|t| !t.is_empty())
     };
     let heading = element_text("h1");
@@ -182,12 +197,7 @@ pub fn from_meta(doc: &Html) -> Meta {
         .or_else(|| element_text("title").map(|t| (t, Origin::TitleTag)));
     let (microdata, microdata_of_product) = microdata_offers(doc);
     Meta {
-        standard: meta(
-            doc,
-            &["og:price:standard_amount", "product:original_price:amount"],
-        )
-        .and_then(|p| price_on_page(&p))
-        .or(sale.and(listed)),
+        standard,
         title_from: title.as_ref().map(|(_, from)| *from),
         title: title.map(|(t, _)| t),
         heading,
@@ -195,6 +205,93 @@ pub fn from_meta(doc: &Html) -> Meta {
         microdata,
         microdata_of_product,
         opengraph,
+    }
+}
+
+/// Whether the page's microdata has offer itemscopes (their scopes need
+/// the DOM; everything else [`from_tags`] reads).
+pub fn has_offer_scopes(html: &str) -> bool {
+    find_ci(html, "itemscope").is_some() && find_ci(html, "schema.org/Offer").is_some()
+}
+
+/// [`from_meta`] for a page without microdata offer itemscopes, from one
+/// pass over its tags (no DOM).
+pub fn from_tags(html: &str) -> Meta {
+    // (key, content) of every `<meta>`, by property, name and itemprop.
+    let mut metas: Vec<(String, String)> = vec![];
+    let mut props: Vec<(String, String)> = vec![];
+    let (mut title_tag, mut heading) = (None, None);
+    for t in scan::tags(html) {
+        if t.is("meta") {
+            let content = t.attr("content").map(|c| c.trim().to_string());
+            for key in ["property", "name", "itemprop"] {
+                if let (Some(k), Some(c)) = (t.attr(key), &content) {
+                    metas.push((k.into_owned(), c.clone()));
+                }
+            }
+        } else if t.is("title") && title_tag.is_none() {
+            title_tag = Some(scan::text_until(html, t.end, "title"));
+        } else if t.is("h1") && heading.is_none() {
+            heading = Some(scan::text_until(html, t.end, "h1"));
+        }
+        // The first element naming each microdata property read here.
+        if let Some(names) = t.attr("itemprop") {
+            for n in names.split_whitespace() {
+                if ["price", "sku", "priceCurrency", "availability"].contains(&n)
+                    && !props.iter().any(|(k, _)| k == n)
+                {
+                    let value = t
+                        .attr("content")
+                        .or_else(|| t.attr("href"))
+                        .or_else(|| t.attr("value"))
+                        .map(|v| v.into_owned())
+                        .unwrap_or_else(|| scan::text_until(html, t.end, t.name));
+                    props.push((n.to_string(), value));
+                }
+            }
+        }
+    }
+    let meta = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            metas
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, c)| c.clone())
+                .filter(|c| !c.is_empty())
+        })
+    };
+    let prop = |n: &str| props.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim());
+    let microdata: Vec<Offer> = prop("price")
+        .and_then(price_on_page)
+        .map(|price| Offer {
+            id: None,
+            size: None,
+            price: Some(price),
+            sku: prop("sku").map(str::to_string),
+            currency: prop("priceCurrency").map(|c| c.to_ascii_uppercase()),
+            availability: prop("availability").and_then(Availability::from_schema),
+        })
+        .into_iter()
+        .collect();
+    let heading = heading.filter(|h| !h.is_empty());
+    let title = meta(&["og:title"])
+        .map(|t| (t, Origin::OpenGraph))
+        .or_else(|| heading.clone().map(|t| (t, Origin::Heading)))
+        .or_else(|| {
+            title_tag
+                .filter(|t| !t.is_empty())
+                .map(|t| (t, Origin::TitleTag))
+        });
+    let (opengraph, standard) = opengraph(&meta);
+    Meta {
+        title_from: title.as_ref().map(|(_, from)| *from),
+        title: title.map(|(t, _)| t),
+        heading,
+        image: meta(&["og:image", "og:image:secure_url"]),
+        microdata,
+        microdata_of_product: false,
+        opengraph,
+        standard,
     }
 }
 
@@ -256,5 +353,32 @@ mod tests {
             (None, Some(Availability::OutOfStock))
         );
         assert!(m.microdata.is_empty());
+    }
+
+    #[test]
+    fn the_tag_pass_reads_what_the_dom_reads_on_every_captured_page() {
+        let dirs = [
+            concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pages"),
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../shared/fixtures/product-pages"
+            ),
+        ];
+        let mut compared = 0;
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let html = String::from_utf8_lossy(&std::fs::read(e.path()).unwrap()).into_owned();
+                if !e.path().extension().is_some_and(|x| x == "html") || has_offer_scopes(&html) {
+                    continue;
+                }
+                let dom = from_meta(&Html::parse_document(&html));
+                assert_eq!(from_tags(&html), dom, "{}", e.path().display());
+                compared += 1;
+            }
+        }
+        assert!(compared >= 5, "only {compared} pages compared");
     }
 }

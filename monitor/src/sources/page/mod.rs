@@ -24,6 +24,7 @@
 mod json_ld;
 mod meta;
 mod read;
+mod scan;
 #[cfg(test)]
 mod tests;
 mod words;

@@ -216,25 +216,15 @@ pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), 
     let products = json_ld::json_ld_products(html);
     let has_selectors =
         ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
-    let ld_priced = products
-        .iter()
-        .any(|f| f.offers.iter().any(|o| o.price.is_some()));
-    // The DOM is built only when needed: no JSON-LD price, several products
-    // to tell apart by the page's title, another price on the page to
-    // cross-check against, or the user's selectors.
-    let needs_dom = !ld_priced
-        || has_selectors
-        || json_ld::several_offered(&products)
-        || [
-            "itemprop=\"price\"",
-            "itemprop='price'",
-            "itemprop=price",
-            "price:amount",
-        ]
-        .iter()
-        .any(|m| json_ld::find_ci(html, m).is_some());
-    let doc = needs_dom.then(|| scraper::Html::parse_document(html));
-    let m = doc.as_ref().map(meta::from_meta).unwrap_or_default();
+    // The DOM is built only for the user's selectors and for microdata
+    // offer itemscopes (their nesting decides what belongs to the
+    // product); everything else comes from one pass over the tags.
+    let doc = (has_selectors || meta::has_offer_scopes(html))
+        .then(|| scraper::Html::parse_document(html));
+    let m = match &doc {
+        Some(d) => meta::from_meta(d),
+        None => meta::from_tags(html),
+    };
     let titles: Vec<&str> = [m.title.as_deref(), m.heading.as_deref()]
         .into_iter()
         .flatten()
