@@ -234,6 +234,9 @@ mod tests {
         let h1 = tags(html).find(|t| t.is("h1")).unwrap();
         assert_eq!(text_until(html, h1.end, "h1"), "Tee & Cap");
         assert_eq!(decode("&#8364; 5 &#x41; &bogus; &"), "€ 5 A &bogus; &");
+        assert_eq!(find_ci("<SCRIPT><Script>", "<script>"), Some(0));
+        assert_eq!(find_ci("xx</sCrIpT", "</script"), Some(2));
+        assert_eq!(find_ci("scrip", "script"), None);
         // An unclosed tag or quote ends with the page, not a panic.
         assert_eq!(tags("<meta content=\"open").count(), 1);
         assert_eq!(tags("<").count(), 0);
