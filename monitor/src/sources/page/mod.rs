@@ -21,6 +21,7 @@
 //! CAPTCHA) is `blocked`, never "sold out"; the last known stock stays.
 //! The formats are in docs/sources.md ("Any product page").
 
+mod items;
 mod json_ld;
 mod meta;
 mod read;

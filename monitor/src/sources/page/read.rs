@@ -216,11 +216,9 @@ pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), 
     let products = json_ld::json_ld_products(html);
     let has_selectors =
         ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
-    // The DOM is built only for the user's selectors and for microdata
-    // offer itemscopes (their nesting decides what belongs to the
-    // product); everything else comes from one pass over the tags.
-    let doc = (has_selectors || meta::has_offer_scopes(html))
-        .then(|| scraper::Html::parse_document(html));
+    // The DOM is built only for the user's selectors; everything else
+    // comes from one pass over the tags.
+    let doc = has_selectors.then(|| scraper::Html::parse_document(html));
     let m = match &doc {
         Some(d) => meta::from_meta(d),
         None => meta::from_tags(html),

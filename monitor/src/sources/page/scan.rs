@@ -1,7 +1,7 @@
-//! One linear pass over a page's start tags, without building a DOM: what a
-//! product page's `<meta>` tags, `<title>`, first `<h1>` and `itemprop`
-//! elements say, for the pages (most) whose offers are not microdata
-//! itemscopes and that have no user selectors. Comments and the contents of
+//! One linear pass over a page's tags, without building a DOM: what a
+//! product page's `<meta>` tags, `<title>`, first `<h1>` and microdata items
+//! say, for every page without user selectors (those need the DOM's CSS
+//! matching). Comments and the contents of
 //! `<script>`, `<style>` and `<template>` are skipped; quoted `>` in
 //! attributes is not an end; work and what is kept are bounded by the page
 //! (already capped by the fetcher). Building html5ever's DOM of a 450 KB page
@@ -11,9 +11,11 @@ use std::borrow::Cow;
 
 use super::json_ld::find_ci;
 
-/// A start tag: its name and its raw attribute text.
+/// A start or end tag: its name and its raw attribute text.
 pub struct Tag<'a> {
     pub name: &'a str,
+    /// An end tag (`</div>`).
+    pub closing: bool,
     attrs: &'a str,
     /// Where the tag's content starts (just after its `>`).
     pub end: usize,
@@ -88,17 +90,20 @@ pub fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
             at = rest.find("-->").map_or(html.len(), |j| lt + j + 3);
             continue;
         }
+        let closing = rest.starts_with("</");
+        let skip = if closing { 2 } else { 1 };
         let name_len = rest
             .bytes()
-            .skip(1)
+            .skip(skip)
             .take_while(|c| c.is_ascii_alphanumeric())
             .count();
         if name_len == 0 {
-            // An end tag, a doctype, a stray '<': to its '>'.
+            // A doctype, a stray '<': to its '>'.
             at = rest.find('>').map_or(html.len(), |j| lt + j + 1);
             continue;
         }
-        let name = html.get(lt + 1..lt + 1 + name_len)?;
+        let name = html.get(lt + skip..lt + skip + name_len)?;
+        let lt = lt + skip - 1;
         // The tag ends at the first '>' outside quotes.
         let mut i = lt + 1 + name_len;
         let mut quote = None;
@@ -116,7 +121,7 @@ pub fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
         at = end;
         // Raw text: nothing in it is a tag.
         for raw in ["script", "style", "template", "textarea"] {
-            if name.eq_ignore_ascii_case(raw) {
+            if !closing && name.eq_ignore_ascii_case(raw) {
                 let close = format!("</{raw}");
                 at = html
                     .get(end..)
@@ -124,7 +129,12 @@ pub fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
                     .map_or(html.len(), |j| end + j);
             }
         }
-        return Some(Tag { name, attrs, end });
+        return Some(Tag {
+            name,
+            closing,
+            attrs,
+            end,
+        });
     })
 }
 
@@ -211,7 +221,10 @@ mod tests {
 <META Property="og:title" CONTENT='Tee &amp; Cap "Blue"' data-x="a>b">
 <meta name=price content=12.50><h1 class="t">Tee <b>&amp;</b>
  Cap</h1><span itemprop="price">$9</span><p><"#;
+        // </script>, </h1> (and </b> inside it), </span>: 4 end tags.
+        assert_eq!(tags(html).filter(|t| t.closing).count(), 4);
         let found: Vec<(String, Option<String>)> = tags(html)
+            .filter(|t| !t.closing)
             .map(|t| {
                 (
                     t.name.to_ascii_lowercase(),
@@ -239,6 +252,7 @@ mod tests {
         assert_eq!(find_ci("scrip", "script"), None);
         // An unclosed tag or quote ends with the page, not a panic.
         assert_eq!(tags("<meta content=\"open").count(), 1);
+        assert_eq!(tags("</").count(), 0);
         assert_eq!(tags("<").count(), 0);
     }
 }
