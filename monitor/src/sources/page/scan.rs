@@ -28,6 +28,8 @@ impl<'a> Tag<'a> {
 
     /// An attribute's value, its character references decoded.
     pub fn attr(&self, want: &str) -> Option<Cow<'a, str>> {
+        // Most tags have not the attribute at all: said without parsing.
+        find_ci(self.attrs, want)?;
         attrs(self.attrs)
             .find(|(n, _)| n.eq_ignore_ascii_case(want))
             .map(|(_, v)| decode(v))
