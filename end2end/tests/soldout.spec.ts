@@ -122,7 +122,7 @@ test('a sold-out page without a price is tracked, and its restock at a price sho
 
   // So does the dashboard: the restock in the feed, the card in stock.
   await expect(restock).toHaveCount(1);
-  await expect(restock).toContainText(`Restocked: ${TITLE} size One size`);
+  await expect(restock).toContainText(`Restocked: ${TITLE} size One size at 27.99 USD`);
   await expect(tile.getByTestId('price')).toContainText('27.99 USD');
   await expect(tile.getByTestId('sizes')).toHaveText('In stock: One size');
   expect(await dashboard.evaluate(() => (window as any).__noReload)).toBe(true);

@@ -145,7 +145,12 @@ impl Event {
                 self.old_price.unwrap_or_default(),
                 self.new_price.unwrap_or_default()
             ),
-            EventKind::Restocked => format!("Restocked: {title}{size}"),
+            // Back at a price the feed says (it may be its first one: a
+            // sold-out page that hid its price).
+            EventKind::Restocked => match self.variant.as_ref().and_then(|v| v.price) {
+                Some(price) => format!("Restocked: {title}{size} at {price} {currency}"),
+                None => format!("Restocked: {title}{size}"),
+            },
             EventKind::SoldOut => format!("Sold out: {title}{size}"),
             EventKind::Removed => format!("Removed from the store: {title}"),
             EventKind::Blocked => format!(
@@ -200,5 +205,31 @@ mod tests {
         assert_eq!(v["new_price"], "119.99");
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_restock_says_its_price_when_it_has_one() {
+        let mut e = Event {
+            seq: 1,
+            kind: EventKind::Restocked,
+            at: Utc::now(),
+            source: "demo".into(),
+            product: None,
+            variant: Some(EventVariant {
+                id: "1".into(),
+                size: "9.5".into(),
+                price: Some("27.99".parse().unwrap()),
+                available: true,
+                cart_url: None,
+            }),
+            old_price: None,
+            new_price: None,
+            reason: None,
+        };
+        assert_eq!(e.describe(), "Restocked:  size 9.5 at 27.99 ");
+        if let Some(v) = e.variant.as_mut() {
+            v.price = None;
+        }
+        assert_eq!(e.describe(), "Restocked:  size 9.5");
     }
 }
