@@ -22,7 +22,7 @@ pub(super) fn read(
 ) {
     probe.kind = Some(ProbeKind::Page);
     let json_ld = page::from_json_ld(html);
-    let meta = page::from_meta(&scraper::Html::parse_document(html));
+    let meta = page::from_tags(html);
     let said = evidence(json_ld.as_ref(), &meta);
     let ctx = PageContext {
         source: "probe",

@@ -1,10 +1,14 @@
-//! What a page's microdata and OpenGraph tags say, from its DOM: every
-//! schema.org `Offer` itemscope of the page's `Product` (one per size,
-//! colour or condition), OpenGraph's one price, the regular price a page on
-//! sale declares, and the title.
+//! What a page's microdata and OpenGraph tags say: every schema.org
+//! `Offer` itemscope of the page's `Product` (one per size, colour or
+//! condition), OpenGraph's one price, the regular price a page on sale
+//! declares, and the title. Read in one pass over the tags
+//! ([`from_tags`]); the same reading over html5ever's DOM ([`from_meta`])
+//! is kept in the tests as the reference it is checked against.
 
 use rust_decimal::Decimal;
-use scraper::{ElementRef, Html, Selector};
+use scraper::ElementRef;
+#[cfg(test)]
+use scraper::{Html, Selector};
 
 use model::probe::Origin;
 
@@ -43,11 +47,13 @@ pub(super) fn attr_or_text(e: &ElementRef<'_>) -> String {
         .unwrap_or_else(|| e.text().collect::<String>())
 }
 
+#[cfg(test)]
 fn select_first<'a>(doc: &'a Html, css: &str) -> Option<ElementRef<'a>> {
     let sel = Selector::parse(css).ok()?;
     doc.select(&sel).next()
 }
 
+#[cfg(test)]
 fn meta(doc: &Html, names: &[&str]) -> Option<String> {
     names.iter().find_map(|n| {
         select_first(
@@ -59,6 +65,7 @@ fn meta(doc: &Html, names: &[&str]) -> Option<String> {
     })
 }
 
+#[cfg(test)]
 /// The first `itemprop` named `name` that belongs to `scope` itself, not to
 /// an itemscope inside it (a seller's name, a nested product's price).
 fn prop(scope: ElementRef<'_>, name: &str) -> Option<String> {
@@ -75,6 +82,7 @@ fn prop(scope: ElementRef<'_>, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+#[cfg(test)]
 fn is_type(e: &ElementRef<'_>, name: &str) -> bool {
     e.value().attr("itemtype").is_some_and(|t| {
         t.split_whitespace()
@@ -87,6 +95,7 @@ fn price_on_page(raw: &str) -> Option<Decimal> {
     price_in(raw).filter(|p| !p.is_zero())
 }
 
+#[cfg(test)]
 /// The offers of the page's first microdata `Product` (or of the page, when
 /// its offers are not inside one), and whether they were in a `Product`.
 fn microdata_offers(doc: &Html) -> (Vec<Offer>, bool) {
@@ -176,11 +185,13 @@ fn opengraph(meta: &dyn Fn(&[&str]) -> Option<String>) -> (Option<Offer>, Option
     (offer, standard)
 }
 
+#[cfg(test)]
 /// Text as a title is shown: spaces and line breaks collapsed.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+#[cfg(test)]
 pub fn from_meta(doc: &Html) -> Meta {
     let (opengraph, standard) = opengraph(&|names: &[&str]| meta(doc, names));
     let element_text = |css| {
@@ -214,8 +225,9 @@ const PRODUCT_TYPES: [&str; 4] = [
     "ProductGroup",
 ];
 
-/// [`microdata_offers`] from the tag pass: the same offers, found in the
-/// items [`items::items`] nests as the DOM would.
+/// The offers of the page's first microdata `Product` (or of the page, when
+/// its offers are not inside one), and whether they were in a `Product`:
+/// the items [`items::items`] nests as a DOM would.
 fn microdata_items(html: &str) -> (Vec<Offer>, bool) {
     let all = items::items(html);
     let typed = |x: &items::Item| !x.types.is_empty();
@@ -262,8 +274,8 @@ fn microdata_items(html: &str) -> (Vec<Offer>, bool) {
     (out, of_product)
 }
 
-/// [`from_meta`] from one pass over the page's tags (no DOM); tested equal
-/// to it on every captured page.
+/// What a page's tags say, from one pass over them (no DOM); tested equal
+/// to the DOM's reading ([`from_meta`]) on every captured page.
 pub fn from_tags(html: &str) -> Meta {
     // (key, content) of every `<meta>`, by property, name and itemprop.
     let mut metas: Vec<(String, String)> = vec![];

@@ -39,7 +39,7 @@ use model::{PageSettings, Product};
 use crate::normalise::BrandTable;
 
 pub use json_ld::{from_json_ld, json_ld_products, main_product, MainProduct};
-pub use meta::{from_meta, Meta};
+pub use meta::{from_tags, Meta};
 pub use read::{parse_page, read_page};
 pub use words::{challenge, price_in, stock_from_text};
 

@@ -216,13 +216,10 @@ pub fn read_page(html: &str, ctx: &PageContext<'_>) -> Result<(Product, Trace), 
     let products = json_ld::json_ld_products(html);
     let has_selectors =
         ctx.settings.price_selector.is_some() || ctx.settings.stock_selector.is_some();
-    // The DOM is built only for the user's selectors; everything else
-    // comes from one pass over the tags.
+    // The DOM is built only for the user's selectors; what the page's
+    // data says comes from one pass over the tags either way.
     let doc = has_selectors.then(|| scraper::Html::parse_document(html));
-    let m = match &doc {
-        Some(d) => meta::from_meta(d),
-        None => meta::from_tags(html),
-    };
+    let m = meta::from_tags(html);
     let titles: Vec<&str> = [m.title.as_deref(), m.heading.as_deref()]
         .into_iter()
         .flatten()

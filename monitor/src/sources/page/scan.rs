@@ -1,7 +1,7 @@
 //! One linear pass over a page's tags, without building a DOM: what a
 //! product page's `<meta>` tags, `<title>`, first `<h1>` and microdata items
-//! say, for every page without user selectors (those need the DOM's CSS
-//! matching). Comments and the contents of
+//! say, for every page (a DOM is built only to match a user's CSS
+//! selectors). Comments and the contents of
 //! `<script>`, `<style>` and `<template>` are skipped; quoted `>` in
 //! attributes is not an end; work and what is kept are bounded by the page
 //! (already capped by the fetcher). Building html5ever's DOM of a 450 KB page
