@@ -27,6 +27,7 @@ use crate::live::{LiveFeed, LiveHub};
 use crate::normalise::BrandTable;
 use crate::politeness::{Gates, HostStatus, Politeness};
 use crate::store::{Batch, Store, StoreError};
+use crate::unchanged::{CataloguePages, PageSeen};
 
 /// How the engine polls.
 #[derive(Clone, Debug)]
@@ -346,14 +347,6 @@ fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), Engine
 const VERDICTS_META: &str = "match_verdicts";
 
 /// A source's scheduler and the state of its current run.
-/// A page source's last body read and what reading it noticed.
-pub(crate) struct PageSeen {
-    pub digest: [u8; 32],
-    /// The page's notes (a price that is not its product's offer), repeated
-    /// in every run that reads the same body.
-    pub notes: Vec<String>,
-}
-
 pub(crate) struct SourceTask {
     pub(crate) source: Mutex<Source>,
     pub(crate) running: AtomicBool,
@@ -366,6 +359,8 @@ pub(crate) struct SourceTask {
     /// A page source's last body read, as a digest with the settings it was
     /// read with: the same body again is not parsed (see `poll.rs`).
     pub(crate) last_page: Arc<Mutex<Option<PageSeen>>>,
+    /// A catalogue's pages as last read and saved (see `unchanged.rs`).
+    pub(crate) catalogue_pages: Arc<CataloguePages>,
     handle: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -548,6 +543,7 @@ impl Engine {
             wake: Notify::new(),
             shrink_held: AtomicBool::new(false),
             last_page: Arc::default(),
+            catalogue_pages: Arc::default(),
             handle: Mutex::new(None),
         });
         self.sources.lock().insert(source.key, task.clone());
@@ -944,6 +940,7 @@ impl Engine {
         // Pages read before may name the brand differently now: read them anew.
         for task in self.sources.lock().values() {
             *task.last_page.lock() = None;
+            task.catalogue_pages.forget_all();
         }
         Ok(())
     }

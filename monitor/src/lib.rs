@@ -37,6 +37,7 @@ pub mod engine;
 pub mod export;
 pub mod fetch;
 pub mod import;
+pub mod links;
 pub mod live;
 pub mod metrics;
 pub mod normalise;
@@ -49,6 +50,7 @@ pub mod retention;
 pub mod sources;
 pub mod store;
 pub mod supervise;
+mod unchanged;
 
 pub use auth::{Accounts, Identity};
 pub use control::{Control, ControlError};

@@ -41,7 +41,8 @@ pub struct EngineMetrics {
     inner: Mutex<Inner>,
     /// Restarts of long-lived tasks (schedulers, senders, followers).
     pub restarts: crate::supervise::Restarts,
-    /// Product pages read that were the same as the time before (not parsed).
+    /// Pages read (product pages, catalogue pages) that were the same as the
+    /// last read (not parsed).
     pub unchanged_pages: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 

@@ -170,7 +170,6 @@ pub fn parse_price(raw: &str) -> Option<Decimal> {
 pub const MAX_VARIANTS: usize = 1000;
 const MAX_TITLE_CHARS: usize = 500;
 const MAX_SHORT_CHARS: usize = 120;
-const MAX_LINK_CHARS: usize = 2048;
 const MAX_TAGS: usize = 50;
 const MAX_FACTS: usize = 20;
 
@@ -187,18 +186,8 @@ pub enum ProductError {
     TooManySizes { title: String, count: usize },
 }
 
-/// A link a shop gave, kept only when it is a web address (`http` or
-/// `https`): `javascript:`, `data:` and the like are dropped, so they are
-/// never stored or rendered.
-pub fn web_link(raw: &str) -> Option<String> {
-    let t = raw.trim();
-    if t.is_empty() || t.len() > MAX_LINK_CHARS {
-        return None;
-    }
-    let url = url::Url::parse(t).ok()?;
-    // As parsed: what a browser would make of the text, written out.
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
-}
+pub use crate::links::web_link;
+use crate::links::keep_web_link;
 
 fn clip(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {
@@ -229,7 +218,6 @@ pub fn check_product(p: &mut Product) -> Result<(), ProductError> {
                 why,
             })?;
         v.compare_at = v.compare_at.and_then(|c| check_price(c).ok());
-        v.cart_url = v.cart_url.as_deref().and_then(web_link);
         if let Some(sku) = &mut v.sku {
             clip(sku, MAX_SHORT_CHARS);
         }
@@ -253,10 +241,12 @@ pub fn check_product(p: &mut Product) -> Result<(), ProductError> {
 /// Drops links that are not web addresses (also for products stored before
 /// links were checked).
 pub fn sanitise_links(p: &mut Product) {
-    p.url = web_link(&p.url).unwrap_or_default();
-    p.image = p.image.as_deref().and_then(web_link);
+    let mut url = Some(std::mem::take(&mut p.url));
+    keep_web_link(&mut url);
+    p.url = url.unwrap_or_default();
+    keep_web_link(&mut p.image);
     for v in &mut p.variants {
-        v.cart_url = v.cart_url.as_deref().and_then(web_link);
+        keep_web_link(&mut v.cart_url);
     }
 }
 

@@ -26,12 +26,13 @@ use model::{
 };
 
 use crate::detect::{diff, removal};
-use crate::engine::{Engine, EngineError, PageSeen, SourceTask};
+use crate::engine::{Engine, EngineError, SourceTask};
 use crate::fetch::FetchError;
 use crate::normalise::check_product;
 use crate::sources::page::{self, PageError};
 use crate::sources::shopify::{self, PageContext};
 use crate::store::Batch;
+use crate::unchanged::{self, Digest, PageSeen};
 
 /// Runs a source's polls until the task is aborted or the engine is dropped.
 pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
@@ -207,7 +208,7 @@ impl Engine {
                 return read;
             }
         };
-        let mut previous: Option<Vec<String>> = None;
+        let mut previous: Option<Arc<Vec<String>>> = None;
         // Each page is fetched and parsed on its own task, so the next page
         // is read (on the other core) while this one is diffed and written.
         let fetch = |page: u32| {
@@ -255,8 +256,11 @@ impl Engine {
                     .unwrap_or_default();
                 (c.oxylabs.clone(), c.popmart.get(&region).cloned())
             };
-            let (last_page, unchanged) =
-                (task.last_page.clone(), self.metrics.unchanged_pages.clone());
+            let (last_page, catalogue_pages, unchanged) = (
+                task.last_page.clone(),
+                task.catalogue_pages.clone(),
+                self.metrics.unchanged_pages.clone(),
+            );
             let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
             let source_env = self.cfg.source_env.clone();
             tokio::spawn(async move {
@@ -267,7 +271,7 @@ impl Engine {
                     SOURCE_KIND_JSON | SOURCE_KIND_PAGE | SOURCE_KIND_AMAZON | SOURCE_KIND_POPMART
                 );
                 if api && page > 1 {
-                    return Ok((vec![], None));
+                    return Ok(PageRead::of(vec![], None));
                 }
                 if kind == SOURCE_KIND_JSON {
                     // The API's pages, followed through its `next` links.
@@ -282,7 +286,8 @@ impl Engine {
                         &source_env,
                         max_pages,
                     )
-                    .await;
+                    .await
+                    .map(|(products, partial)| PageRead::of(products, partial));
                 }
                 if kind == SOURCE_KIND_AMAZON {
                     let Some(account) = oxylabs else {
@@ -319,7 +324,7 @@ impl Engine {
                             return Err(e);
                         }
                     }
-                    return Ok((read.products, partial));
+                    return Ok(PageRead::of(read.products, partial));
                 }
                 if kind == SOURCE_KIND_POPMART {
                     let settings = popmart.unwrap_or_default();
@@ -350,17 +355,17 @@ impl Engine {
                             ))
                         })
                     });
-                    return Ok((read.products, partial));
+                    return Ok(PageRead::of(read.products, partial));
                 }
                 if kind == SOURCE_KIND_PAGE {
                     let html = fetcher.get_html(&store).await?;
                     // The very page read last time, read the same way: what
                     // it says is what is kept (no parse, no change).
-                    let digest = page_digest(&html, &settings, &currency);
+                    let digest = unchanged::page_digest(&html, &settings, &currency);
                     if let Some(p) = &previous {
                         if last_page.lock().as_ref().map(|s| s.digest) == Some(digest) {
                             unchanged.fetch_add(1, Ordering::Relaxed);
-                            return Ok((vec![p.clone()], None));
+                            return Ok(PageRead::of(vec![p.clone()], None));
                         }
                     }
                     *last_page.lock() = None;
@@ -376,13 +381,24 @@ impl Engine {
                         Ok((p, trace)) => {
                             let notes = trace.notes;
                             *last_page.lock() = Some(PageSeen { digest, notes });
-                            Ok((vec![p], None))
+                            Ok(PageRead::of(vec![p], None))
                         }
                         Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),
                         Err(e) => Err(FetchError::Unreadable(e.to_string())),
                     };
                 }
                 let body = fetcher.get_json(&url).await?;
+                // The very page saved last time, read the same way: its
+                // products are as stored (no parse, no diff).
+                let digest =
+                    unchanged::digest(&body, &[url.as_str().as_bytes(), currency.as_bytes()]);
+                if let Some(keys) = catalogue_pages.same_as_last(page, &digest) {
+                    unchanged.fetch_add(1, Ordering::Relaxed);
+                    return Ok(PageRead {
+                        same_as_last: Some(keys),
+                        ..PageRead::of(vec![], None)
+                    });
+                }
                 let ctx = PageContext {
                     source: &key,
                     store: &store,
@@ -390,16 +406,35 @@ impl Engine {
                     brands: &brands,
                 };
                 shopify::parse_page(&body, &ctx)
-                    .map(|p| (p, None))
+                    .map(|products| PageRead {
+                        digest: Some(digest),
+                        ..PageRead::of(products, None)
+                    })
                     .map_err(|e| FetchError::Blocked(e.to_string()))
             })
         };
         let mut fetched = Some(fetch(1).await);
         for page in 1..=self.cfg.max_pages {
-            let (products, partial) = match fetched
+            let mut got = fetched
                 .take()
-                .expect("each page is fetched before it is read")
+                .expect("each page is fetched before it is read");
+            if let Ok(Ok(PageRead {
+                same_as_last: Some(keys),
+                ..
+            })) = &got
             {
+                if !self.still_stored(keys) {
+                    // Changed here since (removed, deleted): read it in full.
+                    task.catalogue_pages.forget(page);
+                    got = fetch(page).await;
+                }
+            }
+            let PageRead {
+                products,
+                partial,
+                digest,
+                same_as_last,
+            } = match got {
                 Ok(Ok(p)) => p,
                 Ok(Err(e)) => {
                     read.error = Some(e);
@@ -419,11 +454,19 @@ impl Engine {
                     return read;
                 }
             };
-            let keys: Vec<String> = products.iter().map(|p| p.key.clone()).collect();
-            if products.is_empty() || previous.as_ref() == Some(&keys) {
+            let keys = match same_as_last {
+                Some(keys) => {
+                    read.seen.extend(keys.iter().cloned());
+                    keys
+                }
+                None => Arc::new(products.iter().map(|p| p.key.clone()).collect()),
+            };
+            if keys.is_empty() || previous.as_ref() == Some(&keys) {
+                task.catalogue_pages.forget_after(page.saturating_sub(1));
                 read.complete = true;
                 return read;
             }
+            let mut any_skipped = false;
             // The gate between what a shop sent and what is kept: a product
             // that fails it stays as it was (seen, so never "removed") and is
             // named in the run.
@@ -432,6 +475,7 @@ impl Engine {
                 .filter_map(|mut p| match check_product(&mut p) {
                     Ok(()) => Some(p),
                     Err(e) => {
+                        any_skipped = true;
                         tracing::warn!(source = %source.key, "product skipped: {e}");
                         if run.skipped.len() < PollRun::MAX_SKIPPED {
                             run.skipped.push(e.to_string());
@@ -464,6 +508,9 @@ impl Engine {
             }
             // Write this page while the next one is fetched (the next page is
             // only asked for once this one proved the catalogue goes on).
+            if digest.is_some() {
+                task.catalogue_pages.forget(page);
+            }
             let write = async {
                 let mut changes = 0;
                 for batch in batches {
@@ -481,7 +528,12 @@ impl Engine {
             let (written, next) = tokio::join!(write, next);
             fetched = next;
             match written {
-                Ok(changes) => run.changes += changes,
+                Ok(changes) => {
+                    run.changes += changes;
+                    if let (Some(d), false) = (digest, any_skipped) {
+                        task.catalogue_pages.saved(page, d, keys.clone());
+                    }
+                }
                 Err(e) => {
                     read.own_error = Some(format!("could not save what was read: {e}"));
                     return read;
@@ -566,11 +618,34 @@ impl Engine {
     }
 }
 
-/// What makes a page source's read what it is: the body and how it is read.
-fn page_digest(html: &str, settings: &model::PageSettings, currency: &str) -> [u8; 32] {
-    let mut h = blake3::Hasher::new();
-    h.update(html.as_bytes());
-    h.update(&serde_json::to_vec(settings).unwrap_or_default());
-    h.update(currency.as_bytes());
-    *h.finalize().as_bytes()
+/// One page as its connector read it.
+struct PageRead {
+    products: Vec<Product>,
+    /// What stopped the read after these products (the rest failed).
+    partial: Option<FetchError>,
+    /// The catalogue page's digest: kept once its products are saved.
+    digest: Option<Digest>,
+    /// The page is byte for byte the one saved last time: these are its
+    /// products, as stored.
+    same_as_last: Option<Arc<Vec<String>>>,
+}
+
+impl PageRead {
+    fn of(products: Vec<Product>, partial: Option<FetchError>) -> Self {
+        PageRead {
+            products,
+            partial,
+            digest: None,
+            same_as_last: None,
+        }
+    }
+}
+
+impl Engine {
+    /// Whether every one of these products is still stored and listed (a
+    /// page replayed from its digest stands for exactly them).
+    fn still_stored(&self, keys: &[String]) -> bool {
+        let state = self.state.lock();
+        keys.iter().all(|k| state.get(k).is_some_and(|p| !p.removed))
+    }
 }

@@ -202,3 +202,62 @@ async fn a_second_check_while_one_runs_is_refused() {
     assert_eq!(run.error_class.as_deref(), Some("timeout"));
     assert!(!h.engine.progress(&h.source.key).unwrap().running);
 }
+
+#[tokio::test]
+async fn catalogue_pages_byte_for_byte_the_same_are_not_read_again() {
+    // 600 products: pages of 250, 250 and 100, then an empty page.
+    let h = Harness::new(600).await;
+    let unchanged = || h.engine.metrics().unchanged_pages;
+    let first = h.check().await;
+    assert_eq!((first.pages, first.changes), (3, 600));
+    assert_eq!(unchanged(), 0);
+
+    // Nothing changed: every page is the one saved, none is parsed.
+    let run = h.check().await;
+    assert!(run.complete, "{run:?}");
+    assert_eq!((run.pages, run.products, run.changes), (3, 600, 0));
+    assert_eq!(unchanged(), 3);
+
+    // A price on page 2 changes: that page is read, the others are not, and
+    // the change is exactly one event.
+    let before = h.engine.store().last_seq();
+    let (_, variant, _) = h.variant(300, 0);
+    h.control("price", json!({"variant_id": variant, "price": "61.25"}))
+        .await;
+    let run = h.check().await;
+    assert_eq!((run.pages, run.products, run.changes), (3, 600, 1));
+    assert_eq!(unchanged(), 5);
+    assert_eq!(
+        kinds(&h.events_after(before).await),
+        vec![EventKind::PriceChanged]
+    );
+
+    // A product gone from page 3 is removed after that complete read, and
+    // the unchanged pages still count as listing theirs (none removed).
+    let (gone, _, _) = h.variant(590, 0);
+    h.control("remove", json!({"product_id": gone})).await;
+    let before = h.engine.store().last_seq();
+    let run = h.check().await;
+    assert!(run.complete);
+    assert_eq!(run.products, 599);
+    assert_eq!(
+        kinds(&h.events_after(before).await),
+        vec![EventKind::Removed]
+    );
+
+    // A new brand spelling changes how the same bytes read: every page is
+    // read again and the products carry the new name.
+    let vendor = h.engine.products()[0].brand.clone();
+    h.engine
+        .add_brand_alias(&vendor, "Renamed Brand")
+        .await
+        .unwrap();
+    let seen = unchanged();
+    h.check().await;
+    assert_eq!(unchanged(), seen, "read again after the alias");
+    assert!(h
+        .engine
+        .products()
+        .iter()
+        .any(|p| p.brand == "Renamed Brand"));
+}

@@ -138,7 +138,7 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     }
     let _ = writeln!(
         w,
-        "# HELP dropwatch_pages_unchanged_total Product pages read that were the same as the time before, so not parsed again."
+        "# HELP dropwatch_pages_unchanged_total Pages read (product pages, catalogue pages) that were byte for byte the same as the last read, so not parsed again."
     );
     let _ = writeln!(w, "# TYPE dropwatch_pages_unchanged_total counter");
     let _ = writeln!(w, "dropwatch_pages_unchanged_total {}", m.unchanged_pages);

@@ -1,0 +1,106 @@
+//! What a source's last read looked like, so that a body byte for byte the
+//! same as the one read before costs a hash, not a parse and a diff.
+//!
+//! A product page is one body; a Shopify catalogue is one body per page
+//! (250 products). Between two polls most catalogue pages are unchanged (a
+//! shop changes a few products a minute), so parsing and diffing them again
+//! was most of a steady cycle. A digest covers the body and everything it is
+//! read with (the address, the currency, a page's settings); what could
+//! change the reading of the same bytes (a brand alias) forgets the digests.
+//! A page replayed from its digest is checked against the engine's state
+//! (every product still there, none marked removed), and read in full if not.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+/// A page source's last body read and what reading it noticed.
+pub(crate) struct PageSeen {
+    pub digest: Digest,
+    /// The page's notes (a price that is not its product's offer), repeated
+    /// in every run that reads the same body.
+    pub notes: Vec<String>,
+}
+
+pub(crate) type Digest = [u8; 32];
+
+/// A catalogue page read and saved: its digest and the products it listed.
+#[derive(Clone)]
+pub(crate) struct CataloguePage {
+    pub digest: Digest,
+    pub keys: Arc<Vec<String>>,
+}
+
+/// The last pages of a source's catalogue that were read and saved, by
+/// page number.
+#[derive(Default)]
+pub(crate) struct CataloguePages(Mutex<HashMap<u32, CataloguePage>>);
+
+impl CataloguePages {
+    /// The products of page `page` when its body is the one saved last time.
+    pub fn same_as_last(&self, page: u32, digest: &Digest) -> Option<Arc<Vec<String>>> {
+        let pages = self.0.lock();
+        let p = pages.get(&page)?;
+        (&p.digest == digest).then(|| p.keys.clone())
+    }
+
+    /// Page `page` was read from `digest` and its products saved.
+    pub fn saved(&self, page: u32, digest: Digest, keys: Arc<Vec<String>>) {
+        self.0.lock().insert(page, CataloguePage { digest, keys });
+    }
+
+    /// Forgets page `page` (about to be saved anew, or not saved).
+    pub fn forget(&self, page: u32) {
+        self.0.lock().remove(&page);
+    }
+
+    /// Forgets every page, and those after a catalogue's end.
+    pub fn forget_all(&self) {
+        self.0.lock().clear();
+    }
+
+    pub fn forget_after(&self, last: u32) {
+        self.0.lock().retain(|&p, _| p <= last);
+    }
+}
+
+/// The digest of a body and what it is read with.
+pub(crate) fn digest(body: &[u8], read_with: &[&[u8]]) -> Digest {
+    let mut h = blake3::Hasher::new();
+    h.update(body);
+    for part in read_with {
+        // Lengths keep ("ab", "c") and ("a", "bc") apart.
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// What makes a page source's read what it is: the body and how it is read.
+pub(crate) fn page_digest(html: &str, settings: &model::PageSettings, currency: &str) -> Digest {
+    let settings = serde_json::to_vec(settings).unwrap_or_default();
+    digest(html.as_bytes(), &[&settings, currency.as_bytes()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_the_same_only_with_the_same_bytes_and_reading() {
+        let pages = CataloguePages::default();
+        let d = digest(b"{\"products\":[]}", &[b"USD", b"http://s.example/"]);
+        assert_ne!(d, digest(b"{\"products\":[]}", &[b"EUR", b"http://s.example/"]));
+        assert_ne!(digest(b"x", &[b"ab", b"c"]), digest(b"x", &[b"a", b"bc"]));
+        assert!(pages.same_as_last(1, &d).is_none());
+        pages.saved(1, d, Arc::new(vec!["s:1".into()]));
+        assert_eq!(pages.same_as_last(1, &d).as_deref(), Some(&vec!["s:1".to_string()]));
+        assert!(pages.same_as_last(2, &d).is_none(), "another page number");
+        pages.saved(2, d, Arc::new(vec![]));
+        pages.forget_after(1);
+        assert!(pages.same_as_last(2, &d).is_none());
+        pages.forget(1);
+        assert!(pages.same_as_last(1, &d).is_none());
+    }
+}
