@@ -117,9 +117,12 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
             // On disk, as users run it (`DW_DB` to compare, e.g. mem://).
             "--db",
             &std::env::var("DW_DB").unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display())),
-            "--demo-interval",
-            "1s",
         ])
+        .args(if extra.contains(&"--demo-interval") {
+            &[][..]
+        } else {
+            &["--demo-interval", "1s"][..]
+        })
         .args([
             "--demo-products",
             &products.to_string(),
@@ -134,6 +137,9 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
         .args(extra)
         .current_dir(&dir)
         .env("RUST_LOG", "warn")
+        // As users run it: a developer's RUST_BACKTRACE=1 makes every error
+        // inside the database capture a backtrace (a few % of CPU).
+        .env_remove("RUST_BACKTRACE")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -78,7 +78,8 @@ fn is_written_out(t: &str) -> bool {
             && p.len() <= 5
             && p.bytes().all(|b| b.is_ascii_digit())
             && !p.starts_with('0')
-            && p.parse::<u32>().is_ok_and(|n| n <= 65535 && n != default_port);
+            && p.parse::<u32>()
+                .is_ok_and(|n| n <= 65535 && n != default_port);
         if !ok {
             return false;
         }
@@ -167,8 +168,14 @@ mod tests {
     #[test]
     fn links_are_kept_as_the_parser_writes_them() {
         for (raw, kept) in [
-            ("https://shop.example/products/a", Some("https://shop.example/products/a")),
-            ("  https://shop.example/p?x=1#top ", Some("https://shop.example/p?x=1#top")),
+            (
+                "https://shop.example/products/a",
+                Some("https://shop.example/products/a"),
+            ),
+            (
+                "  https://shop.example/p?x=1#top ",
+                Some("https://shop.example/p?x=1#top"),
+            ),
             ("HTTPS://Shop.Example/p", Some("https://shop.example/p")),
             ("https://shop.example", Some("https://shop.example/")),
             ("http://shop.example:80/p", Some("http://shop.example/p")),
@@ -176,7 +183,10 @@ mod tests {
             ("http://127.0.0.1:3000/p", Some("http://127.0.0.1:3000/p")),
             ("https://s.example/a/../b", Some("https://s.example/b")),
             ("https://s.example/a b", Some("https://s.example/a%20b")),
-            ("https://s.example/?q='x'", Some("https://s.example/?q=%27x%27")),
+            (
+                "https://s.example/?q='x'",
+                Some("https://s.example/?q=%27x%27"),
+            ),
             ("javascript:alert(1)", None),
             ("data:text/html,<b>", None),
             ("/relative/path", None),
@@ -185,7 +195,10 @@ mod tests {
             assert_eq!(web_link(raw).as_deref(), kept, "{raw}");
             assert_eq!(web_link(raw), parsed(raw), "{raw}");
         }
-        assert_eq!(web_link(&format!("https://s.example/{}", "a".repeat(MAX_LINK_CHARS))), None);
+        assert_eq!(
+            web_link(&format!("https://s.example/{}", "a".repeat(MAX_LINK_CHARS))),
+            None
+        );
     }
 
     #[test]
@@ -195,14 +208,50 @@ mod tests {
         // must write the link out byte for byte the same.
         const SCHEMES: &[&str] = &["https://", "http://", "HTTP://", "ftp://", "https:/"];
         const HOSTS: &[&str] = &[
-            "shop.example", "Shop.example", "a-b.example", "127.0.0.1", "127.1", "0x7f.0.0.1",
-            "1.2.3.256", "01.2.3.4", "xn--nxasmq6b.example", "a..b", "shop.example.", "[::1]",
-            "user@shop.example", "b\u{fc}cher.example", "shop.123", "shop.0x1", "",
+            "shop.example",
+            "Shop.example",
+            "a-b.example",
+            "127.0.0.1",
+            "127.1",
+            "0x7f.0.0.1",
+            "1.2.3.256",
+            "01.2.3.4",
+            "xn--nxasmq6b.example",
+            "a..b",
+            "shop.example.",
+            "[::1]",
+            "user@shop.example",
+            "b\u{fc}cher.example",
+            "shop.123",
+            "shop.0x1",
+            "",
         ];
-        const PORTS: &[&str] = &["", ":8080", ":3000", ":80", ":443", ":0", ":080", ":65536", ":"];
+        const PORTS: &[&str] = &[
+            "", ":8080", ":3000", ":80", ":443", ":0", ":080", ":65536", ":",
+        ];
         const SAFE: &[&str] = &[
-            "/", "a", "/products/", "9.5", "cart/add?id=1", "=", "&", "+", "~", "!", "$", "(",
-            ")", "*", ",", ";", ":", "@", "'", "%41", "-", "_",
+            "/",
+            "a",
+            "/products/",
+            "9.5",
+            "cart/add?id=1",
+            "=",
+            "&",
+            "+",
+            "~",
+            "!",
+            "$",
+            "(",
+            ")",
+            "*",
+            ",",
+            ";",
+            ":",
+            "@",
+            "'",
+            "%41",
+            "-",
+            "_",
         ];
         const TRICKY: &[&str] = &[
             "..", ".", "/./", "/../", "%2e", "%2E", "%zz", "\"", " ", "?", "#", "\\", "|", "^",

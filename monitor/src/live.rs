@@ -225,6 +225,12 @@ impl LiveFeed {
         self.missed
     }
 
+    /// Whether there are events after the last one handed out (a follower
+    /// that has none left has caught up).
+    pub fn has_ready(&self) -> bool {
+        !self.backlog.is_empty() || self.last < self.store.last_seq()
+    }
+
     /// The next event; `Ok(None)` when the engine shuts down.
     pub async fn next(&mut self) -> Result<Option<Event>, StoreError> {
         Ok(self
@@ -298,5 +304,50 @@ impl LiveFeed {
             .collect();
         self.pages.keep(self.last, &page);
         Ok(page)
+    }
+}
+
+/// Where one of the server's own followers of the feed (alerts, repricing)
+/// left off, kept in the store's `meta` under its name.
+///
+/// Saved once the follower has caught up (no event ready) or a second after
+/// the last save, not after every event: that was two database writes for
+/// each event of a busy catalogue (1,300 a cycle when 1 % of 65,000 sizes
+/// change). Followers are idempotent per event (a notification is keyed by
+/// rule, event and channel, a price proposal by link and event), so the
+/// events after the saved cursor that a crash shows them again change
+/// nothing.
+pub struct FollowCursor {
+    name: &'static str,
+    saved: u64,
+    last_save: std::time::Instant,
+}
+
+/// The longest a busy follower goes without saving where it is.
+const CURSOR_SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl FollowCursor {
+    /// A cursor named `name` that was read as `since`.
+    pub fn new(name: &'static str, since: u64) -> Self {
+        FollowCursor {
+            name,
+            saved: since,
+            last_save: std::time::Instant::now(),
+        }
+    }
+
+    /// The follower is done with the feed's last event: saves it when the
+    /// feed has caught up or the last save is a second old.
+    pub async fn done(&mut self, store: &Store, feed: &LiveFeed) {
+        let seq = feed.last_seq();
+        if seq == self.saved || (feed.has_ready() && self.last_save.elapsed() < CURSOR_SAVE_EVERY) {
+            return;
+        }
+        if let Err(e) = store.set_meta(self.name, serde_json::json!(seq)).await {
+            tracing::warn!("could not save where {} left off: {e}", self.name);
+            return;
+        }
+        self.saved = seq;
+        self.last_save = std::time::Instant::now();
     }
 }

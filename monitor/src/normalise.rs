@@ -186,8 +186,8 @@ pub enum ProductError {
     TooManySizes { title: String, count: usize },
 }
 
-pub use crate::links::web_link;
 use crate::links::keep_web_link;
+pub use crate::links::web_link;
 
 fn clip(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {

@@ -646,6 +646,7 @@ impl Engine {
     /// page replayed from its digest stands for exactly them).
     fn still_stored(&self, keys: &[String]) -> bool {
         let state = self.state.lock();
-        keys.iter().all(|k| state.get(k).is_some_and(|p| !p.removed))
+        keys.iter()
+            .all(|k| state.get(k).is_some_and(|p| !p.removed))
     }
 }

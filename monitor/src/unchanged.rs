@@ -91,11 +91,17 @@ mod tests {
     fn a_page_is_the_same_only_with_the_same_bytes_and_reading() {
         let pages = CataloguePages::default();
         let d = digest(b"{\"products\":[]}", &[b"USD", b"http://s.example/"]);
-        assert_ne!(d, digest(b"{\"products\":[]}", &[b"EUR", b"http://s.example/"]));
+        assert_ne!(
+            d,
+            digest(b"{\"products\":[]}", &[b"EUR", b"http://s.example/"])
+        );
         assert_ne!(digest(b"x", &[b"ab", b"c"]), digest(b"x", &[b"a", b"bc"]));
         assert!(pages.same_as_last(1, &d).is_none());
         pages.saved(1, d, Arc::new(vec!["s:1".into()]));
-        assert_eq!(pages.same_as_last(1, &d).as_deref(), Some(&vec!["s:1".to_string()]));
+        assert_eq!(
+            pages.same_as_last(1, &d).as_deref(),
+            Some(&vec!["s:1".to_string()])
+        );
         assert!(pages.same_as_last(2, &d).is_none(), "another page number");
         pages.saved(2, d, Arc::new(vec![]));
         pages.forget_after(1);

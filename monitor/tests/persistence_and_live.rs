@@ -203,3 +203,29 @@ async fn a_schema_1_database_is_migrated_without_losing_rows() {
         .collect();
     assert_eq!(prices, ["100.00", "90.00"], "oldest first");
 }
+
+/// A follower of the feed (alerts, repricing) saves where it left off once
+/// it has caught up, not after every event of a burst.
+#[tokio::test]
+async fn a_follower_saves_where_it_left_off_once_caught_up() {
+    let h = Harness::new(300).await;
+    h.check().await;
+    let store = h.engine.store().clone();
+    let mut feed = h.engine.internal_feed(0);
+    let mut cursor = monitor::live::FollowCursor::new("test_seq", 0);
+    for n in 1..=300u64 {
+        let e = feed.next().await.unwrap().unwrap();
+        assert_eq!(e.seq, n);
+        cursor.done(&store, &feed).await;
+        if n == 1 {
+            assert!(feed.has_ready());
+            assert_eq!(
+                store.meta("test_seq").await.unwrap(),
+                None,
+                "not saved while the burst goes on"
+            );
+        }
+    }
+    assert!(!feed.has_ready());
+    assert_eq!(store.meta("test_seq").await.unwrap(), Some(json!(300)));
+}

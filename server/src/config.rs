@@ -175,6 +175,9 @@ pub struct ServeArgs {
     /// How often the demo store changes prices and stock by itself ("off" for never).
     #[arg(long, env = "DROPWATCH_DEMO_CHANGE_EVERY", default_value = "4s", value_parser = parse_every)]
     pub demo_change_every: Every,
+    /// How many of the demo store's sizes change price or stock each time.
+    #[arg(long, env = "DROPWATCH_DEMO_CHANGES", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub demo_changes: u32,
     /// A brand spelling to treat as another, ALIAS=CANONICAL (repeatable; kept).
     #[arg(long = "brand-alias", env = "DROPWATCH_BRAND_ALIAS", value_delimiter = ',', value_parser = parse_alias)]
     pub brand_aliases: Vec<(String, String)>,

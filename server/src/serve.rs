@@ -196,7 +196,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             ..DemoConfig::default()
         });
         if let Some(every) = args.demo_change_every.0 {
-            demo.start_changes(every, DemoConfig::default().changes_per_tick);
+            demo.start_changes(every, args.demo_changes as usize);
         }
         let url: url::Url = format!("http://{}/demo", loopback(addr)).parse()?;
         engine.set_host_rules(&url, Politeness::local());

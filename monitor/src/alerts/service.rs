@@ -615,6 +615,7 @@ impl AlertService {
             .and_then(|v| v.as_u64())
             .unwrap_or_else(|| store.last_seq());
         let mut feed = engine.internal_feed(since);
+        let mut cursor = crate::live::FollowCursor::new("alerts_seq", since);
         let mut matcher = Matcher::default();
         loop {
             let event = match feed.next().await {
@@ -670,7 +671,7 @@ impl AlertService {
                 }
                 self.wake.notify_one();
             }
-            let _ = store.set_meta("alerts_seq", json!(event.seq)).await;
+            cursor.done(store, &feed).await;
         }
     }
 

@@ -1304,6 +1304,7 @@ impl Repricer {
             .and_then(|v| v.as_u64())
             .unwrap_or_else(|| store.last_seq());
         let mut feed = self.engine.internal_feed(since);
+        let mut cursor = crate::live::FollowCursor::new("repricing_seq", since);
         loop {
             let e = match feed.next().await {
                 Ok(Some(e)) => e,
@@ -1317,7 +1318,7 @@ impl Repricer {
                     e.seq
                 );
             }
-            let _ = store.set_meta("repricing_seq", json!(e.seq)).await;
+            cursor.done(&store, &feed).await;
         }
     }
 
