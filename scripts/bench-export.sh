@@ -7,13 +7,4 @@
 # files grow.
 #   scripts/bench-export.sh   (DW_EXPORT_PRODUCTS, DW_EXPORT_ROUNDS)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}"
-export LEPTOS_OUTPUT_NAME=dropwatch RUSTFLAGS="--cfg erase_components"
-echo "==> building the release binary"
-cargo leptos build --release 2>&1 | tail -n 2
-export DW_BIN="$CARGO_TARGET_DIR/release/dropwatch" LEPTOS_SITE_ROOT="$PWD/target/site"
-echo "==> building the load generator (release, a few minutes the first time)"
-cargo build --release -p loadgen --bin export_rss 2>&1 | tail -n 1
-"$CARGO_TARGET_DIR/release/export_rss"
+exec "$(dirname "$0")/loadgen.sh" export_rss

@@ -9,13 +9,4 @@
 # The in-process variant over 1,000 demo pages: cargo bench ... -- page_check
 # (monitor/benches/page_check.rs; builds SurrealDB once more in release).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-scripts/setup.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}"
-export LEPTOS_OUTPUT_NAME=dropwatch RUSTFLAGS="--cfg erase_components"
-echo "==> building the release binary"
-cargo leptos build --release 2>&1 | tail -n 2
-export DW_BIN="$CARGO_TARGET_DIR/release/dropwatch" LEPTOS_SITE_ROOT="$PWD/target/site"
-echo "==> building the load generator (release, a few minutes the first time)"
-cargo build --release -p loadgen --bin pages 2>&1 | tail -n 1
-"$CARGO_TARGET_DIR/release/pages"
+exec "$(dirname "$0")/loadgen.sh" pages
