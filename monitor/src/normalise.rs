@@ -16,6 +16,9 @@ use model::money::{check_price, PriceError};
 use model::Product;
 use rust_decimal::Decimal;
 
+use crate::links::keep_web_link;
+pub use crate::links::web_link;
+
 /// Brands Dropwatch knows out of the box: (canonical name, other spellings).
 const KNOWN_BRANDS: &[(&str, &[&str])] = &[
     (
@@ -185,9 +188,6 @@ pub enum ProductError {
     #[error("{title}: lists {count} sizes, more than the {MAX_VARIANTS} Dropwatch keeps for one product")]
     TooManySizes { title: String, count: usize },
 }
-
-use crate::links::keep_web_link;
-pub use crate::links::web_link;
 
 fn clip(s: &mut String, max: usize) {
     if let Some((at, _)) = s.char_indices().nth(max) {
