@@ -76,6 +76,13 @@ impl Server {
         (self.status_mb("RssAnon:"), self.status_mb("RssFile:"))
     }
 
+    /// "RSS 155 MB (heap 93, code and files 62; peak 159 MB)".
+    pub fn memory(&self) -> String {
+        let (rss, peak) = self.rss_mb();
+        let (anon, file) = self.rss_parts_mb();
+        format!("RSS {rss:.0} MB (heap {anon:.0}, code and files {file:.0}; peak {peak:.0} MB)")
+    }
+
     /// A `kB` line of the server's `/proc/PID/status`, in MB.
     fn status_mb(&self, key: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

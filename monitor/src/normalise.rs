@@ -147,7 +147,8 @@ fn strip_suffixes(key: &str) -> String {
     words.join(" ")
 }
 
-fn collapse_spaces(s: &str) -> String {
+/// Text on one line: runs of spaces and line breaks become one space.
+pub(crate) fn collapse_spaces(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -120,12 +120,6 @@ async fn idle_cpu() -> f64 {
     (s.cpu_secs() - cpu0) / t0.elapsed().as_secs_f64()
 }
 
-fn memory(s: &Server) -> String {
-    let (rss, peak) = s.rss_mb();
-    let (anon, file) = s.rss_parts_mb();
-    format!("RSS {rss:.0} MB (heap {anon:.0}, code and files {file:.0}; peak {peak:.0} MB)")
-}
-
 #[tokio::main]
 async fn main() {
     let products = env_or("DW_CAT_PRODUCTS", 10_000);
@@ -139,7 +133,7 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(60)).await;
         println!(
             "idle, default demo (200 products), after 60 s: {}",
-            memory(&s)
+            s.memory()
         );
     }
 
@@ -148,7 +142,7 @@ async fn main() {
         let s = watching(&shop).await;
         // The first read (everything new) and one more.
         polls(&s, 2.0).await;
-        println!("{products} products read: {}", memory(&s));
+        println!("{products} products read: {}", s.memory());
         let last = s.get("/api/v1/events?limit=1").await["last_seq"]
             .as_u64()
             .unwrap_or(0);
@@ -169,7 +163,7 @@ async fn main() {
         let unchanged = s.counter("dropwatch_pages_unchanged_total").await;
         println!(
             "{products} products, 2 sizes changing every 4 s, {clients} live clients, after {secs} s of polling: {}; CPU per cycle {:.0} ms ({unchanged:.0} catalogue pages read unchanged; {} messages to the clients)",
-            memory(&s),
+            s.memory(),
             cpu * 1000.0,
             received.load(Ordering::Relaxed),
         );
@@ -184,7 +178,7 @@ async fn main() {
         println!(
             "{products} products, {per_second} sizes changing every second (about 1 % a cycle): CPU per cycle {:.0} ms; {}",
             cpu * 1000.0,
-            memory(&s)
+            s.memory()
         );
     }
 

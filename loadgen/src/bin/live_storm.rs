@@ -69,9 +69,10 @@ async fn measure(s: &Server, n: usize, label: &str) -> (f64, f64) {
         percentile(&mut latency, 0.99),
     );
     let (h50, h99) = (percentile(&mut health, 0.5), percentile(&mut health, 0.99));
-    let (rss, peak) = s.rss_mb();
-    let (anon, file) = s.rss_parts_mb();
-    println!("storm {label}: detection p50 {l50:.0} ms p99 {l99:.0} ms; /healthz p50 {h50:.1} ms p99 {h99:.1} ms; RSS {rss:.0} MB (heap {anon:.0}, code and files {file:.0}; peak {peak:.0} MB)");
+    println!(
+        "storm {label}: detection p50 {l50:.0} ms p99 {l99:.0} ms; /healthz p50 {h50:.1} ms p99 {h99:.1} ms; {}",
+        s.memory()
+    );
     (l99, h99)
 }
 

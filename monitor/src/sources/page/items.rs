@@ -6,6 +6,7 @@
 //! too); void elements (`<meta>`, `<link>`...) never open.
 
 use super::scan::{self, Tag};
+use crate::normalise::collapse_spaces;
 
 /// One microdata item.
 pub struct Item {
@@ -44,7 +45,7 @@ fn value_of(html: &str, t: &Tag<'_>) -> String {
     t.attr("content")
         .or_else(|| t.attr("href"))
         .or_else(|| t.attr("value"))
-        .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|v| collapse_spaces(&v))
         .unwrap_or_else(|| scan::text_until(html, t.end, t.name))
 }
 

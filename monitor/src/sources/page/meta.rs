@@ -78,7 +78,7 @@ fn prop(scope: ElementRef<'_>, name: &str) -> Option<String> {
                 .filter_map(ElementRef::wrap)
                 .all(|a| a.value().attr("itemscope").is_none())
         })
-        .map(|e| one_line(&attr_or_text(&e)))
+        .map(|e| crate::normalise::collapse_spaces(&attr_or_text(&e)))
         .filter(|v| !v.is_empty())
 }
 
@@ -186,17 +186,11 @@ fn opengraph(meta: &dyn Fn(&[&str]) -> Option<String>) -> (Option<Offer>, Option
 }
 
 #[cfg(test)]
-/// Text as a title is shown: spaces and line breaks collapsed.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-#[cfg(test)]
 pub fn from_meta(doc: &Html) -> Meta {
     let (opengraph, standard) = opengraph(&|names: &[&str]| meta(doc, names));
     let element_text = |css| {
         select_first(doc, css)
-            .map(|e| one_line(&e.text().collect::<String>()))
+            .map(|e| crate::normalise::collapse_spaces(&e.text().collect::<String>()))
             .filter(|t| !t.is_empty())
     };
     let heading = element_text("h1");

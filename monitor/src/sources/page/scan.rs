@@ -160,10 +160,7 @@ pub fn text_until(html: &str, from: usize, name: &str) -> String {
             _ => {}
         }
     }
-    decode(&out)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    crate::normalise::collapse_spaces(&decode(&out))
 }
 
 /// Character references as pages write them in attributes and text.
