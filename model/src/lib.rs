@@ -42,13 +42,12 @@ pub use source::{
 };
 pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
 
-/// A source's kind. Only Shopify storefronts exist so far; later connectors add
-/// their own kinds here so that the UI, the store and the CLI agree on the names.
+/// A Shopify storefront's public catalogue (`/products.json`). Kinds are
+/// named here so that the UI, the store and the CLI agree on the names.
 pub const SOURCE_KIND_SHOPIFY: &str = "shopify";
 /// One product page of any shop, read from its structured data (JSON-LD,
 /// microdata, OpenGraph) or the user's CSS selectors.
 pub const SOURCE_KIND_PAGE: &str = "page";
-/// Every kind a source may have.
 /// Any JSON API (the Luckdata sneaker API, a store's own API), read through
 /// a field mapping.
 pub const SOURCE_KIND_JSON: &str = "json";
@@ -57,8 +56,12 @@ pub const SOURCE_KIND_AMAZON: &str = "amazon";
 /// Pop Mart's shop API, per region (products, a category, new arrivals, a
 /// search or a series).
 pub const SOURCE_KIND_POPMART: &str = "popmart";
+/// A WooCommerce shop's public Store API (`/wp-json/wc/store/v1/products`).
+pub const SOURCE_KIND_WOOCOMMERCE: &str = "woocommerce";
+/// Every kind a source may have.
 pub const SOURCE_KINDS: &[&str] = &[
     SOURCE_KIND_SHOPIFY,
+    SOURCE_KIND_WOOCOMMERCE,
     SOURCE_KIND_PAGE,
     SOURCE_KIND_JSON,
     SOURCE_KIND_AMAZON,

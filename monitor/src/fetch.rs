@@ -338,6 +338,13 @@ impl Fetcher {
                     retry_after: retry_after(response.headers()),
                 })
             }
+            // WooCommerce's Store API limits with a 400 and its own header.
+            400 if response.headers().contains_key(RATELIMIT_RETRY_AFTER) => {
+                return Err(FetchError::RateLimited {
+                    status,
+                    retry_after: retry_after(response.headers()),
+                })
+            }
             500..=599 => return Err(FetchError::Server { status }),
             _ => return Err(FetchError::Http { status }),
         }
@@ -432,9 +439,17 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     cause.to_string()
 }
 
-/// `Retry-After` as seconds or an HTTP date, at most an hour (see [`crate::bounds`]).
+/// The wait WooCommerce's Store API asks for (it sends no `Retry-After`).
+const RATELIMIT_RETRY_AFTER: &str = "ratelimit-retry-after";
+
+/// `Retry-After` (else `RateLimit-Retry-After`) as seconds or an HTTP date,
+/// at most an hour (see [`crate::bounds`]).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    let value = headers
+        .get(RETRY_AFTER)
+        .or_else(|| headers.get(RATELIMIT_RETRY_AFTER))?
+        .to_str()
+        .ok()?;
     crate::bounds::retry_after(value, Utc::now(), crate::bounds::MAX_WAIT)
 }
 
@@ -468,5 +483,9 @@ mod tests {
             HeaderValue::from_static("10000000000000000000"),
         );
         assert_eq!(retry_after(&h), Some(crate::bounds::MAX_WAIT));
+        // WooCommerce's own header, when there is no Retry-After.
+        let mut woo = HeaderMap::new();
+        woo.insert(RATELIMIT_RETRY_AFTER, HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&woo), Some(Duration::from_secs(7)));
     }
 }

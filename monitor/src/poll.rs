@@ -22,17 +22,16 @@ use url::Url;
 
 use model::{
     Event, EventKind, PollRun, Product, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON,
-    SOURCE_KIND_PAGE, SOURCE_KIND_POPMART,
+    SOURCE_KIND_PAGE, SOURCE_KIND_POPMART, SOURCE_KIND_SHOPIFY, SOURCE_KIND_WOOCOMMERCE,
 };
 
 use crate::detect::{diff, removal};
 use crate::engine::{Engine, EngineError, SourceTask};
 use crate::fetch::FetchError;
 use crate::normalise::check_product;
-use crate::sources::page::{self, PageError};
-use crate::sources::shopify::{self, PageContext};
+use crate::sources::connector::{Connector, PageRead, ReadContext};
+use crate::sources::page;
 use crate::store::Batch;
-use crate::unchanged::{self, Digest, PageSeen};
 
 /// Runs a source's polls until the task is aborted or the engine is dropped.
 pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
@@ -208,210 +207,30 @@ impl Engine {
                 return read;
             }
         };
+        let Some(connector) = self.connector(source, task, &store_url) else {
+            read.own_error = Some(format!(
+                "the source's kind {:?} is not one this version reads",
+                source.kind
+            ));
+            return read;
+        };
+        let connector = Arc::new(connector);
+        let ctx = Arc::new(ReadContext {
+            fetcher: self.fetcher.clone(),
+            key: source.key.clone(),
+            store: store_url,
+            currency: source.currency.clone(),
+            brands: self.brands.read().clone(),
+            max_pages: self.cfg.max_pages,
+            catalogue_pages: task.catalogue_pages.clone(),
+            unchanged: self.metrics.unchanged_pages.clone(),
+        });
         let mut previous: Option<Arc<Vec<String>>> = None;
         // Each page is fetched and parsed on its own task, so the next page
         // is read (on the other core) while this one is diffed and written.
         let fetch = |page: u32| {
-            let fetcher = self.fetcher.clone();
-            let url = shopify::page_url(&store_url, page);
-            let brands = self.brands.read().clone();
-            let (key, store, currency) = (
-                source.key.clone(),
-                store_url.clone(),
-                source.currency.clone(),
-            );
-            let (kind, settings, mapping) = (
-                source.kind.clone(),
-                source.page.clone(),
-                source.json.clone(),
-            );
-            let (amazon, popmart) = (source.amazon.clone(), source.popmart.clone());
-            // A page source has one product: its last state, for a sold-out
-            // page that shows no price.
-            let previous = (kind == SOURCE_KIND_PAGE)
-                .then(|| {
-                    self.state
-                        .lock()
-                        .get(&page::product_key(&source.key, &store_url))
-                        .cloned()
-                })
-                .flatten();
-            // An Amazon product without an offer keeps its last price.
-            let previous_asins: std::collections::HashMap<String, model::Product> =
-                if kind == SOURCE_KIND_AMAZON {
-                    self.state
-                        .lock()
-                        .values()
-                        .filter(|p| p.source == source.key)
-                        .map(|p| (p.external_id.clone(), p.clone()))
-                        .collect()
-                } else {
-                    Default::default()
-                };
-            let (oxylabs, popmart_keys) = {
-                let c = self.connectors.read();
-                let region = popmart
-                    .as_ref()
-                    .map(|p| p.region.clone())
-                    .unwrap_or_default();
-                (c.oxylabs.clone(), c.popmart.get(&region).cloned())
-            };
-            let (last_page, catalogue_pages, unchanged) = (
-                task.last_page.clone(),
-                task.catalogue_pages.clone(),
-                self.metrics.unchanged_pages.clone(),
-            );
-            let (amazon_cfg, max_pages) = (self.cfg.amazon.clone(), self.cfg.max_pages);
-            let source_env = self.cfg.source_env.clone();
-            tokio::spawn(async move {
-                // The API connectors read everything as page 1 (they page
-                // themselves); their page 2 is empty, which ends the read.
-                let api = matches!(
-                    kind.as_str(),
-                    SOURCE_KIND_JSON | SOURCE_KIND_PAGE | SOURCE_KIND_AMAZON | SOURCE_KIND_POPMART
-                );
-                if api && page > 1 {
-                    return Ok(PageRead::of(vec![], None));
-                }
-                if kind == SOURCE_KIND_JSON {
-                    // The API's pages, followed through its `next` links.
-                    let mapping = mapping.unwrap_or_default();
-                    return crate::sources::json::fetch_and_parse(
-                        &fetcher,
-                        &store,
-                        &key,
-                        &currency,
-                        &brands,
-                        &mapping,
-                        &source_env,
-                        max_pages,
-                    )
-                    .await
-                    .map(|(products, partial)| PageRead::of(products, partial));
-                }
-                if kind == SOURCE_KIND_AMAZON {
-                    let Some(account) = oxylabs else {
-                        return Err(FetchError::Refused(
-                            "no Oxylabs account is set: an admin adds one under Connector accounts on the Sources page".into(),
-                        ));
-                    };
-                    let settings = amazon.unwrap_or_default();
-                    let ctx = crate::sources::amazon::AmazonContext {
-                        source: &key,
-                        settings: &settings,
-                        currency: &currency,
-                        brands: &brands,
-                        previous: &previous_asins,
-                    };
-                    let read =
-                        crate::sources::amazon::read(&fetcher, &account, &amazon_cfg, &ctx).await;
-                    // A stopped read, or ASINs that could not be read, fail the
-                    // run (so nothing is marked removed) after what was read is kept.
-                    let partial = read.stopped.or_else(|| {
-                        (!read.skipped.is_empty()).then(|| {
-                            let why: Vec<String> =
-                                read.skipped.iter().map(|e| e.to_string()).collect();
-                            FetchError::Unreadable(format!(
-                                "{} of {} ASINs could not be read: {}",
-                                read.skipped.len(),
-                                settings.asins.len(),
-                                why.join("; ")
-                            ))
-                        })
-                    });
-                    if read.products.is_empty() {
-                        if let Some(e) = partial {
-                            return Err(e);
-                        }
-                    }
-                    return Ok(PageRead::of(read.products, partial));
-                }
-                if kind == SOURCE_KIND_POPMART {
-                    let settings = popmart.unwrap_or_default();
-                    let Some(keys) = popmart_keys else {
-                        return Err(FetchError::Refused(format!(
-                            "no Pop Mart client key and signing salt are set for region {}: an admin adds them under Connector accounts on the Sources page",
-                            settings.region
-                        )));
-                    };
-                    // The keys go to the API an admin saved them for, not to
-                    // an address an editor typed.
-                    keys.serve(&store, &settings.region)
-                        .map_err(FetchError::Refused)?;
-                    let read = crate::sources::popmart::read(
-                        &fetcher, &store, &key, &settings, &keys, &currency, max_pages,
-                    )
-                    .await;
-                    if read.products.is_empty() {
-                        if let Some(e) = read.stopped {
-                            return Err(e);
-                        }
-                    }
-                    let partial = read.stopped.or_else(|| {
-                        (!read.complete).then(|| {
-                            FetchError::Unreadable(format!(
-                                "stopped after {} pages; the list goes on",
-                                read.pages
-                            ))
-                        })
-                    });
-                    return Ok(PageRead::of(read.products, partial));
-                }
-                if kind == SOURCE_KIND_PAGE {
-                    let html = fetcher.get_html(&store).await?;
-                    // The very page read last time, read the same way: what
-                    // it says is what is kept (no parse, no change).
-                    let digest = unchanged::page_digest(&html, &settings, &currency);
-                    if let Some(p) = &previous {
-                        if last_page.lock().as_ref().map(|s| s.digest) == Some(digest) {
-                            unchanged.fetch_add(1, Ordering::Relaxed);
-                            return Ok(PageRead::of(vec![p.clone()], None));
-                        }
-                    }
-                    *last_page.lock() = None;
-                    let ctx = page::PageContext {
-                        source: &key,
-                        url: &store,
-                        currency: &currency,
-                        brands: &brands,
-                        settings: &settings,
-                        previous: previous.as_ref(),
-                    };
-                    return match page::read_page(&html, &ctx) {
-                        Ok((p, trace)) => {
-                            let notes = trace.notes;
-                            *last_page.lock() = Some(PageSeen { digest, notes });
-                            Ok(PageRead::of(vec![p], None))
-                        }
-                        Err(PageError::Blocked(why)) => Err(FetchError::Blocked(why)),
-                        Err(e) => Err(FetchError::Unreadable(e.to_string())),
-                    };
-                }
-                let body = fetcher.get_json(&url).await?;
-                // The very page saved last time, read the same way: its
-                // products are as stored (no parse, no diff).
-                let digest =
-                    unchanged::digest(&body, &[url.as_str().as_bytes(), currency.as_bytes()]);
-                if let Some(keys) = catalogue_pages.same_as_last(page, &digest) {
-                    unchanged.fetch_add(1, Ordering::Relaxed);
-                    return Ok(PageRead {
-                        same_as_last: Some(keys),
-                        ..PageRead::of(vec![], None)
-                    });
-                }
-                let ctx = PageContext {
-                    source: &key,
-                    store: &store,
-                    currency: &currency,
-                    brands: &brands,
-                };
-                shopify::parse_page(&body, &ctx)
-                    .map(|products| PageRead {
-                        digest: Some(digest),
-                        ..PageRead::of(products, None)
-                    })
-                    .map_err(|e| FetchError::Blocked(e.to_string()))
-            })
+            let (connector, ctx) = (connector.clone(), ctx.clone());
+            tokio::spawn(async move { connector.read(&ctx, page).await })
         };
         let mut fetched = Some(fetch(1).await);
         for page in 1..=self.cfg.max_pages {
@@ -618,30 +437,53 @@ impl Engine {
     }
 }
 
-/// One page as its connector read it.
-struct PageRead {
-    products: Vec<Product>,
-    /// What stopped the read after these products (the rest failed).
-    partial: Option<FetchError>,
-    /// The catalogue page's digest: kept once its products are saved.
-    digest: Option<Digest>,
-    /// The page is byte for byte the one saved last time: these are its
-    /// products, as stored.
-    same_as_last: Option<Arc<Vec<String>>>,
-}
-
-impl PageRead {
-    fn of(products: Vec<Product>, partial: Option<FetchError>) -> Self {
-        PageRead {
-            products,
-            partial,
-            digest: None,
-            same_as_last: None,
-        }
-    }
-}
-
 impl Engine {
+    /// The connector that reads `source` this run, with what it reads with
+    /// (its account or keys, the products it last stored); `None` for a kind
+    /// this version does not know.
+    fn connector(&self, source: &Source, task: &SourceTask, store: &Url) -> Option<Connector> {
+        Some(match source.kind.as_str() {
+            SOURCE_KIND_SHOPIFY => Connector::Shopify,
+            SOURCE_KIND_WOOCOMMERCE => Connector::WooCommerce,
+            SOURCE_KIND_PAGE => Connector::Page {
+                settings: source.page.clone(),
+                previous: self
+                    .state
+                    .lock()
+                    .get(&page::product_key(&source.key, store))
+                    .cloned(),
+                last_page: task.last_page.clone(),
+            },
+            SOURCE_KIND_JSON => Connector::Json {
+                mapping: source.json.clone().unwrap_or_default(),
+                source_env: self.cfg.source_env.clone(),
+            },
+            SOURCE_KIND_AMAZON => Connector::Amazon {
+                settings: source.amazon.clone().unwrap_or_default(),
+                account: self.connectors.read().oxylabs.clone(),
+                cfg: self.cfg.amazon.clone(),
+                previous: self
+                    .state
+                    .lock()
+                    .values()
+                    .filter(|p| p.source == source.key)
+                    .map(|p| (p.external_id.clone(), p.clone()))
+                    .collect(),
+            },
+            SOURCE_KIND_POPMART => {
+                let settings = source.popmart.clone().unwrap_or_default();
+                let keys = self
+                    .connectors
+                    .read()
+                    .popmart
+                    .get(&settings.region)
+                    .cloned();
+                Connector::Popmart { settings, keys }
+            }
+            _ => return None,
+        })
+    }
+
     /// Whether every one of these products is still stored and listed (a
     /// page replayed from its digest stands for exactly them).
     fn still_stored(&self, keys: &[String]) -> bool {

@@ -1,6 +1,7 @@
 //! The demo store: a Shopify-compatible shop inside the binary.
 //!
-//! It serves `/products.json` with Shopify's real field names and types, its
+//! It serves `/products.json` with Shopify's real field names and types (and
+//! the same catalogue as a WooCommerce shop's Store API, `woocommerce.rs`), its
 //! own product pictures (there is no internet to fetch any), product and cart
 //! pages, and a small control API for tests and demos:
 //!
@@ -28,6 +29,7 @@ mod catalogue;
 pub mod oxylabs;
 mod pages;
 pub mod popmart;
+pub mod woocommerce;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -155,6 +157,7 @@ impl DemoStore {
             .route("/products/{handle}", get(pages::product_page))
             .route("/cart/add", get(pages::cart_add))
             .route("/images/{file}", get(pages::image))
+            .merge(woocommerce::routes())
             .route("/control/state", get(control_state))
             .route("/control/price", post(control_price))
             .route("/control/availability", post(control_availability))

@@ -420,6 +420,44 @@ fn join(base: &Url, path: &str) -> Url {
     u
 }
 
+/// An Amazon source's poll: every ASIN as page 1 (see `connector.rs`). A
+/// stopped read, or ASINs that could not be read, fail the run (so nothing
+/// is marked removed) after what was read is kept.
+pub(crate) async fn read_source(
+    ctx: &crate::sources::connector::ReadContext,
+    settings: &AmazonSettings,
+    account: &OxylabsAccount,
+    cfg: &AmazonConfig,
+    previous: &HashMap<String, Product>,
+) -> Result<crate::sources::connector::PageRead, FetchError> {
+    let actx = AmazonContext {
+        source: &ctx.key,
+        settings,
+        currency: &ctx.currency,
+        brands: &ctx.brands,
+        previous,
+    };
+    let read = read(&ctx.fetcher, account, cfg, &actx).await;
+    let partial = read.stopped.or_else(|| {
+        (!read.skipped.is_empty()).then(|| {
+            let why: Vec<String> = read.skipped.iter().map(|e| e.to_string()).collect();
+            FetchError::Unreadable(format!(
+                "{} of {} ASINs could not be read: {}",
+                read.skipped.len(),
+                settings.asins.len(),
+                why.join("; ")
+            ))
+        })
+    });
+    match partial {
+        Some(e) if read.products.is_empty() => Err(e),
+        partial => Ok(crate::sources::connector::PageRead::of(
+            read.products,
+            partial,
+        )),
+    }
+}
+
 /// Reads every ASIN of a source: realtime for a few, a batch for many.
 pub async fn read(
     fetcher: &Fetcher,

@@ -237,6 +237,26 @@ pub async fn fetch_and_parse(
     ))
 }
 
+/// A JSON source's poll: everything as page 1 (see `connector.rs`).
+pub(crate) async fn read(
+    ctx: &crate::sources::connector::ReadContext,
+    mapping: &JsonMapping,
+    source_env: &[String],
+) -> Result<crate::sources::connector::PageRead, crate::fetch::FetchError> {
+    let (products, partial) = fetch_and_parse(
+        &ctx.fetcher,
+        &ctx.store,
+        &ctx.key,
+        &ctx.currency,
+        &ctx.brands,
+        mapping,
+        source_env,
+        ctx.max_pages,
+    )
+    .await?;
+    Ok(crate::sources::connector::PageRead::of(products, partial))
+}
+
 /// A mapping that can work: id, title and a price (the item's or the
 /// sizes'), and paths that parse. Headers are checked by [`headers`].
 pub fn check_mapping(m: &JsonMapping) -> Result<(), JsonError> {

@@ -1,11 +1,14 @@
 //! Connectors: one module per kind of source, each turning what a shop sends
-//! into [`model::Product`]s. They parse; fetching (and politeness) is `fetch.rs`'s job.
+//! into [`model::Product`]s. They parse; fetching (and politeness) is
+//! `fetch.rs`'s job; what the poller asks of each is `connector.rs`.
 
 pub mod amazon;
+pub(crate) mod connector;
 pub mod json;
 pub mod page;
 pub mod popmart;
 pub mod shopify;
+pub mod woocommerce;
 
 /// A price an API gives as a JSON number (31.68, 106.0, 1.5e2) or as text
 /// ("594.00"); negative values are refused, as `normalise::parse_price`

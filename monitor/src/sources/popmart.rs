@@ -292,6 +292,45 @@ pub struct PopmartRead {
     pub pages: u32,
 }
 
+/// A Pop Mart source's poll: the whole watch as page 1 (see
+/// `connector.rs`). The keys go to the API an admin saved them for, not
+/// to an address an editor typed.
+pub(crate) async fn read_source(
+    ctx: &crate::sources::connector::ReadContext,
+    settings: &PopmartSettings,
+    keys: &PopmartKeys,
+) -> Result<crate::sources::connector::PageRead, FetchError> {
+    keys.serve(&ctx.store, &settings.region)
+        .map_err(FetchError::Refused)?;
+    let read = read(
+        &ctx.fetcher,
+        &ctx.store,
+        &ctx.key,
+        settings,
+        keys,
+        &ctx.currency,
+        ctx.max_pages,
+    )
+    .await;
+    if read.products.is_empty() {
+        if let Some(e) = read.stopped {
+            return Err(e);
+        }
+    }
+    let partial = read.stopped.or_else(|| {
+        (!read.complete).then(|| {
+            FetchError::Unreadable(format!(
+                "stopped after {} pages; the list goes on",
+                read.pages
+            ))
+        })
+    });
+    Ok(crate::sources::connector::PageRead::of(
+        read.products,
+        partial,
+    ))
+}
+
 /// Reads what the source watches.
 pub async fn read(
     fetcher: &Fetcher,

@@ -253,6 +253,26 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
         .collect())
 }
 
+/// Reads catalogue page `page` of a source (see `connector.rs`).
+pub(crate) async fn read(
+    ctx: &super::connector::ReadContext,
+    page: u32,
+) -> Result<super::connector::PageRead, crate::fetch::FetchError> {
+    let url = page_url(&ctx.store, page);
+    let body = ctx.fetcher.get_json(&url).await?;
+    let digest =
+        crate::unchanged::digest(&body, &[url.as_str().as_bytes(), ctx.currency.as_bytes()]);
+    super::connector::catalogue_page(ctx, page, digest, || {
+        let pctx = PageContext {
+            source: &ctx.key,
+            store: &ctx.store,
+            currency: &ctx.currency,
+            brands: &ctx.brands,
+        };
+        parse_page(&body, &pctx).map_err(|e| crate::fetch::FetchError::Blocked(e.to_string()))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -64,6 +64,14 @@ impl Harness {
         Self::attach(demo, addr, db, cfg).await
     }
 
+    /// An engine on `mem://` reading a demo store as a source of `kind`
+    /// (the demo speaks Shopify's catalogue and WooCommerce's Store API).
+    pub async fn of_kind(products: usize, kind: &str) -> Harness {
+        let demo = DemoStore::new(&demo_config(products));
+        let addr = demo.spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        Self::attach_as(demo, addr, "mem://", quick_config(), kind).await
+    }
+
     /// An engine on `db` watching an already running demo store.
     pub async fn attach(
         demo: Arc<DemoStore>,
@@ -71,17 +79,23 @@ impl Harness {
         db: &str,
         cfg: EngineConfig,
     ) -> Harness {
+        Self::attach_as(demo, addr, db, cfg, "shopify").await
+    }
+
+    async fn attach_as(
+        demo: Arc<DemoStore>,
+        addr: SocketAddr,
+        db: &str,
+        cfg: EngineConfig,
+        kind: &str,
+    ) -> Harness {
         let store = Store::open(db).await.expect("store opens");
         let engine = Engine::open(store, cfg).await.expect("engine opens");
         let source = engine
             .add_source(NewSource {
                 name: Some("Demo".into()),
                 currency: Some("USD".into()),
-                ..NewSource::new(
-                    "shopify",
-                    &format!("http://{addr}"),
-                    Duration::from_secs(3600),
-                )
+                ..NewSource::new(kind, &format!("http://{addr}"), Duration::from_secs(3600))
             })
             .await
             .expect("source added");

@@ -21,6 +21,7 @@
 //! CAPTCHA) is `blocked`, never "sold out"; the last known stock stays.
 //! The formats are in docs/sources.md ("Any product page").
 
+mod check;
 mod items;
 mod json_ld;
 mod meta;
@@ -38,9 +39,11 @@ use model::{PageSettings, Product};
 
 use crate::normalise::BrandTable;
 
+pub(crate) use check::read;
 pub use json_ld::{from_json_ld, json_ld_products, main_product, MainProduct};
 pub use meta::{from_tags, Meta};
 pub use read::{parse_page, read_page};
+pub(crate) use scan::decode;
 pub use words::{challenge, price_in, stock_from_text};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
