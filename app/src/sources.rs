@@ -211,6 +211,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                 <label>"Kind"
                     <select name="kind">
                         <option value=SOURCE_KIND_SHOPIFY selected>"Shopify store (products.json)"</option>
+                        <option value=model::SOURCE_KIND_WOOCOMMERCE>"WooCommerce shop (Store API)"</option>
                         <option value=model::SOURCE_KIND_PAGE>"Product page of any shop"</option>
                         <option value=model::SOURCE_KIND_JSON>"JSON API (field mapping)"</option>
                         <option value=model::SOURCE_KIND_AMAZON>"Amazon (through Oxylabs)"</option>
@@ -218,7 +219,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     </select>
                 </label>
                 {field_error(add_result.clone(), "kind", "kind-error".into(), kind_err)}
-                <label>"Store address " <span class="hint">"(a Shopify store or one product page; for Amazon and Pop Mart leave it empty)"</span>
+                <label>"Store address " <span class="hint">"(a Shopify or WooCommerce shop, or one product page; for Amazon and Pop Mart leave it empty)"</span>
                     <input type="url" name="url" placeholder="https://shop.example.com" aria-describedby="url-error" inputmode="url" value=url_typed/>
                 </label>
                 {field_error(add_result.clone(), "url", "url-error".into(), url_err)}

@@ -621,6 +621,15 @@ impl Engine {
         check_page_settings(&new.kind, &mut new.page)?;
         check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
         check_api_settings(new)?;
+        // A WooCommerce shop given by its Store API's address is the shop.
+        if new.kind == model::SOURCE_KIND_WOOCOMMERCE {
+            if let Some(shop) = Url::parse(new.url.trim())
+                .ok()
+                .and_then(|u| crate::sources::woocommerce::shop_of(&u))
+            {
+                new.url = shop.to_string();
+            }
+        }
         let url = source_url(&new.url)?;
         // An Amazon source's address is never fetched (Oxylabs is).
         if new.kind != model::SOURCE_KIND_AMAZON {

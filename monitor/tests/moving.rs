@@ -322,6 +322,56 @@ async fn a_list_of_urls_detects_shopify_stores_and_refuses_bad_lines_without_sto
 }
 
 #[tokio::test]
+async fn a_list_of_urls_detects_woocommerce_shops() {
+    let h = Harness::new(3).await;
+    let (c, admin) = control(&h, Default::default()).await;
+    // A WooCommerce shop: no products.json, a Store API (empty for now).
+    let woo = axum::Router::new()
+        .route(
+            "/wp-json/wc/store/v1/products",
+            axum::routing::get(|| async { ([("content-type", "application/json")], "[]") }),
+        )
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "<html>404</html>") });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = l.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(l, woo).await.unwrap() });
+    let shop = format!("http://{}", h.addr);
+    let list = format!(
+        "url,name\n\
+         http://{other}/,Front page\n\
+         {shop}/wp-json/wc/store/v1/products?per_page=20,Store API\n"
+    );
+    let r = c
+        .import_sources(&admin, list.as_bytes(), false)
+        .await
+        .unwrap();
+    let kinds: Vec<(Option<&str>, EntryState)> = r
+        .sources
+        .iter()
+        .map(|e| (e.kind.as_deref(), e.state))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Some("woocommerce"), EntryState::Added),
+            (Some("woocommerce"), EntryState::Added)
+        ],
+        "{:#?}",
+        r.sources
+    );
+    let added: Vec<model::Source> = h
+        .engine
+        .sources()
+        .into_iter()
+        .filter(|s| s.kind == "woocommerce")
+        .collect();
+    assert!(
+        added.iter().any(|s| s.url == shop),
+        "a Store API address is its shop: {added:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_backup_of_a_polled_store_restores_into_a_new_database_identical() {
     let dir = TempDir::new("backup");
     let db = format!("surrealkv://{}", dir.0.join("live").display());

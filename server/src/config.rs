@@ -158,7 +158,9 @@ pub struct ServeArgs {
     /// Don't run the built-in demo store (nor add it as a source on first start).
     #[arg(long, env = "DROPWATCH_NO_DEMO")]
     pub no_demo: bool,
-    /// A source to watch, as KIND=URL (repeatable); added if missing.
+    /// A source to watch, as KIND=URL (repeatable); added if missing:
+    /// `shopify=https://kith.com`, `woocommerce=https://shop.example`,
+    /// `page=URL` (one product page), `json=FILE` (an API and its mapping),
     /// `amazon=B00JTX7SH2+B084Y7CHX5` (ASINs or Amazon URLs, joined with +),
     /// `popmart=HK/products/1159+1160`, `popmart=US/new`, `popmart=HK/search/labubu`.
     #[arg(long = "source", env = "DROPWATCH_SOURCE", value_delimiter = ',', value_parser = parse_source)]

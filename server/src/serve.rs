@@ -28,6 +28,9 @@ use monitor::{Accounts, Control, Engine, EngineConfig, NewSource, Store};
 use crate::config::ServeArgs;
 use crate::metrics::HttpMetrics;
 
+/// Products of the built-in demo's WooCommerce boutique (`/demo/boutique`).
+const BOUTIQUE_PRODUCTS: usize = 60;
+
 /// Shared by the non-Leptos routes.
 #[derive(Clone)]
 pub struct AppState {
@@ -195,8 +198,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             products: args.demo_products,
             ..DemoConfig::default()
         });
+        // A WooCommerce boutique of its own (the demo store's Store API,
+        // another catalogue): /demo/boutique, for trying that kind.
+        let boutique = DemoStore::new(&DemoConfig {
+            products: BOUTIQUE_PRODUCTS,
+            seed: 7,
+            ..DemoConfig::default()
+        });
         if let Some(every) = args.demo_change_every.0 {
             demo.start_changes(every, args.demo_changes as usize);
+            boutique.start_changes(every, 1);
         }
         let url: url::Url = format!("http://{}/demo", loopback(addr)).parse()?;
         engine.set_host_rules(&url, Politeness::local());
@@ -220,7 +231,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 s.key
             );
         }
-        Some(demo)
+        Some((demo, boutique))
     };
     for s in &args.sources {
         let new = NewSource::from_arg(&s.kind, &s.url, args.interval)
@@ -300,7 +311,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .merge(crate::rest::router())
         .with_state(state.clone());
     let mut app = api.merge(pages);
-    if let Some(demo) = &demo {
+    if let Some((demo, boutique)) = &demo {
         // The demo's own Shopify store for repricing ("your store"),
         // mirroring the demo catalogue: /demo/shop/admin/api/.../graphql.json.
         let shop = {
@@ -329,7 +340,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             demo.router()
                 .nest("/shop", shop.router())
                 .nest("/oxylabs", oxylabs.router())
-                .nest("/popmart", popmart.router()),
+                .nest("/popmart", popmart.router())
+                .nest("/boutique", boutique.router()),
         );
     }
     let app = crate::logging::with_requests(

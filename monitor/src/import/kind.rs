@@ -1,19 +1,25 @@
 //! Which kind of source an imported address becomes, when the file does not
 //! say: a `…/products.json` address, or an address that is not a product's
 //! (`/products/…`) and answers `products.json` below it as Shopify does, is
-//! a Shopify store (watched as a whole catalogue); any other page is a
-//! product page, except a shop's bare front page, which is no product. The one request made to tell goes through
-//! the engine's fetcher, so it keeps the outbound policy and the shop's
+//! a Shopify store (watched as a whole catalogue); a `…/wp-json/wc/store/…`
+//! address, or a front page whose shop answers the Store API, is a
+//! WooCommerce shop; any other page is a product page, except a shop's bare
+//! front page, which is no product. The requests made to tell go through
+//! the engine's fetcher, so they keep the outbound policy and the shop's
 //! politeness like every poll.
 
 use url::Url;
 
 use super::Candidate;
 use crate::engine::Engine;
-use crate::sources::shopify;
+use crate::sources::{shopify, woocommerce};
 
 /// Kinds a line may name; the others need settings a list cannot give.
-const LIST_KINDS: [&str; 2] = [model::SOURCE_KIND_SHOPIFY, model::SOURCE_KIND_PAGE];
+const LIST_KINDS: [&str; 3] = [
+    model::SOURCE_KIND_SHOPIFY,
+    model::SOURCE_KIND_WOOCOMMERCE,
+    model::SOURCE_KIND_PAGE,
+];
 
 /// Whether `url` is a bare front page.
 fn is_front_page(url: &Url) -> bool {
@@ -26,6 +32,15 @@ async fn answers_products_json(engine: &Engine, url: &Url) -> bool {
     probe.set_query(Some("limit=1"));
     match engine.fetcher.get_json(&probe).await {
         Ok(body) => shopify::catalogue_size(&body).is_some(),
+        Err(_) => false,
+    }
+}
+
+/// Whether the shop at `url` answers WooCommerce's Store API.
+async fn answers_store_api(engine: &Engine, url: &Url) -> bool {
+    let probe = woocommerce::probe_url(url);
+    match engine.fetcher.get_json(&probe).await {
+        Ok(body) => woocommerce::is_product_list(&body),
         Err(_) => false,
     }
 }
@@ -60,6 +75,12 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
         c.kind
             .get_or_insert_with(|| model::SOURCE_KIND_SHOPIFY.into());
     }
+    if let Some(shop) = woocommerce::shop_of(&url) {
+        c.url = shop.as_str().trim_end_matches('/').to_string();
+        url = shop;
+        c.kind
+            .get_or_insert_with(|| model::SOURCE_KIND_WOOCOMMERCE.into());
+    }
     match c.kind.as_deref() {
         Some(k) if LIST_KINDS.contains(&k) => {}
         Some(model::SOURCE_KIND_JSON) if c.json_price.is_some() => map_json(engine, &url, c).await,
@@ -78,9 +99,12 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
             c.kind = Some(model::SOURCE_KIND_SHOPIFY.into())
         }
         None if !is_front_page(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
+        None if answers_store_api(engine, &url).await => {
+            c.kind = Some(model::SOURCE_KIND_WOOCOMMERCE.into())
+        }
         None => {
             c.refused = Some(
-                "a shop's front page that does not answer /products.json (not a Shopify store); give a product page's address, or kind shopify/page".into(),
+                "a shop's front page that is not a Shopify store (no /products.json) nor a WooCommerce shop (no Store API); give a product page's address, or kind shopify/woocommerce/page".into(),
             )
         }
     }
@@ -102,5 +126,15 @@ mod tests {
             "https://kith.com/collections/sneakers/products/dunk-low"
         ));
         assert!(!is_product("https://shop.example.org/item/123"));
+        let woo = |s: &str| woocommerce::shop_of(&u(s)).map(|u| u.to_string());
+        assert_eq!(
+            woo("https://shop.example/wp-json/wc/store/v1/products?per_page=5").as_deref(),
+            Some("https://shop.example/")
+        );
+        assert_eq!(
+            woo("https://shop.example/blog/wp-json/wc/store/products").as_deref(),
+            Some("https://shop.example/blog/")
+        );
+        assert_eq!(woo("https://shop.example/product/tee/"), None);
     }
 }

@@ -49,6 +49,29 @@ pub fn page_url(shop: &Url, page: u32) -> Url {
     url
 }
 
+/// The shop whose Store API `url` is (`{shop}/wp-json/wc/store/...`), if it is one.
+pub fn shop_of(url: &Url) -> Option<Url> {
+    let path = url.path();
+    let i = path.find("/wp-json/wc/store")?;
+    let mut shop = url.clone();
+    shop.set_path(&format!("{}/", path.get(..i).unwrap_or("")));
+    shop.set_query(None);
+    shop.set_fragment(None);
+    Some(shop)
+}
+
+/// One product of a shop's Store API, to tell whether it has one.
+pub fn probe_url(shop: &Url) -> Url {
+    let mut url = api(shop);
+    url.set_query(Some("per_page=1"));
+    url
+}
+
+/// Whether an answer is the Store API's product list.
+pub fn is_product_list(body: &[u8]) -> bool {
+    parse_list(body).is_ok()
+}
+
 /// The URL of the variations of these products, page `page`.
 fn variations_url(shop: &Url, parents: &[u64], page: usize) -> Url {
     let ids: Vec<String> = parents.iter().map(u64::to_string).collect();
