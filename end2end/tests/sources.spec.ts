@@ -116,3 +116,40 @@ test('an address on a private network is refused, and the form says which rule',
   }
   await expect(page.getByTestId('source').filter({ hasText: 'Metadata' })).toHaveCount(0);
 });
+
+test('a WooCommerce shop is a source: every size arrives, and a size selling out follows', async ({ page }) => {
+  // The demo's boutique answers WooCommerce's Store API (its own catalogue).
+  const state = await (await page.request.get('/demo/boutique/control/state')).json();
+  const s = (state.sample_variants as Sample[]).find((v) => v.available && v.size !== 'Default Title')!;
+  const sizes = (state.sample_variants as Sample[]).filter((v) => v.product_id === s.product_id);
+
+  await page.goto('/sources');
+  await hydrated(page);
+  const form = page.getByTestId('add-source');
+  await form.getByLabel('Kind').selectOption('woocommerce');
+  await form.getByLabel('Store address').fill(new URL('/demo/boutique', page.url()).toString());
+  await form.getByLabel('Name').fill('Boutique');
+  await form.getByLabel('Check every').fill('1h');
+  await form.getByRole('button', { name: 'Add source' }).click();
+  await expect(form.getByRole('status')).toContainText('Added');
+  const card = page.getByTestId('source').filter({ hasText: 'Boutique' });
+  await expect(card).toContainText('woocommerce');
+  await expect(card.getByTestId('progress-text')).toContainText(`Last check done: ${state.products} products`, { timeout: 30_000 });
+
+  const sources = await (await page.request.get('/api/v1/sources')).json();
+  const key = (sources as any[]).map((x) => x.source ?? x).find((x) => x.name === 'Boutique').key;
+  await page.goto(`/product/${key}:${s.product_id}`);
+  await hydrated(page);
+  // WooCommerce sends names HTML-escaped (’ for '): shown decoded.
+  await expect(page.locator('h1')).toHaveText(s.title.replace(/'/g, '\u2019'));
+  const rows = page.getByTestId('sizes-table').locator('tbody tr');
+  await expect(rows).toHaveCount(sizes.length);
+  const row = rows.filter({ has: page.getByText(s.size, { exact: true }) });
+  await expect(row).toContainText(Number(s.price).toFixed(2));
+  await expect(row.getByTestId('availability')).toHaveText('✓ In stock');
+
+  // The size sells out: only the Store API's variations answer shows it.
+  await page.request.post('/demo/boutique/control/availability', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, available: false } });
+  await page.request.post(`/api/v1/sources/${key}/check`, { headers: { Origin: new URL(page.url()).origin } });
+  await expect(row.getByTestId('availability')).toHaveText('✗ Sold out');
+});
