@@ -716,6 +716,8 @@ fn added_err_field(msg: &str) -> Option<&'static str> {
         Some("json_mapping")
     } else if msg.contains("stock selector") {
         Some("stock_selector")
+    } else if msg.contains("keyword") {
+        Some("keywords")
     } else if msg.contains("ASIN") || msg.contains("Amazon") {
         Some("asins")
     } else if msg.contains("Pop Mart")
@@ -758,6 +760,8 @@ pub async fn add_source(
     popmart_region: Option<String>,
     popmart_watch: Option<String>,
     popmart_target: Option<String>,
+    keywords: Option<String>,
+    leave_out: Option<String>,
     preview: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
@@ -889,6 +893,10 @@ pub async fn add_source(
                 amazon,
                 popmart,
                 tags: vec![],
+                keywords: model::KeywordFilter::from_text(
+                    keywords.as_deref().unwrap_or(""),
+                    leave_out.as_deref().unwrap_or(""),
+                ),
             },
         )
         .await;
@@ -922,6 +930,8 @@ pub async fn edit_source(
     interval: String,
     asins: Option<String>,
     popmart_target: Option<String>,
+    keywords: Option<String>,
+    leave_out: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
@@ -971,6 +981,10 @@ pub async fn edit_source(
                 interval: Some(std::time::Duration::from_secs(secs)),
                 amazon,
                 popmart,
+                // The form shows the keywords for catalogues only.
+                keywords: keywords.map(|k| {
+                    model::KeywordFilter::from_text(&k, leave_out.as_deref().unwrap_or(""))
+                }),
                 ..Default::default()
             },
         )
@@ -982,7 +996,7 @@ pub async fn edit_source(
         // the address, the interval, the ASINs and the Pop Mart target.
         Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
             let field = match added_err_field(&m) {
-                Some(field @ ("asins" | "popmart_target")) => field,
+                Some(field @ ("asins" | "popmart_target" | "keywords")) => field,
                 _ if m.contains("interval") => "interval",
                 _ => "url",
             };

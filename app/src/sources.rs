@@ -230,6 +230,13 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
                     <input type="text" name="interval" value=interval_typed required aria-describedby="interval-error" placeholder="30s, 5m, 1h"/>
                 </label>
                 {field_error(add_result.clone(), "interval", "interval-error".into(), interval_err)}
+                <details class="keyword-settings">
+                    <summary>"Shop catalogue: only what you want " <span class="hint">"(keywords; every product when empty)"</span></summary>
+                    <p class="hint">"Words of a product's title, brand, type or tags, separated by commas: \"dunk, jordan\" watches only those; \"kids\" leaves those out. A product that comes to match later arrives as new."</p>
+                    <label>"Only products with" <input type="text" name="keywords" placeholder="dunk, air jordan 1" spellcheck="false" aria-describedby="keywords-error"/></label>
+                    {field_error(add_result.clone(), "keywords", "keywords-error".into(), None)}
+                    <label>"Leave out products with" <input type="text" name="leave_out" placeholder="kids, toddler" spellcheck="false"/></label>
+                </details>
                 <details class="page-settings">
                     <summary>"Product page: where the price and stock are " <span class="hint">"(only when the page's own data is missing or wrong)"</span></summary>
                     <p class="hint">"Dropwatch reads the page's schema.org data, microdata and OpenGraph tags first. When those are missing or disagree, point it at the price and the stock text with CSS selectors."</p>
@@ -501,6 +508,7 @@ fn SourceCard(
     let get4 = get.clone();
     let get5 = get.clone();
     let get6 = get.clone();
+    let get7 = get.clone();
     let state = move || {
         let r = get2();
         if !r.source.enabled {
@@ -542,6 +550,13 @@ fn SourceCard(
         .filter(|p| p.watch != "new")
         .map(|p| p.target.clone());
     let k5 = key.clone();
+    // A catalogue's keywords are edited here too (a product page is one product).
+    let keyword_texts = (kind != model::SOURCE_KIND_PAGE).then(|| {
+        (
+            s0.keywords.include.join(", "),
+            s0.keywords.exclude.join(", "),
+        )
+    });
     let interval_text = nojs
         .typed(&form, "interval")
         .unwrap_or_else(|| format_interval(s0.interval_secs));
@@ -556,6 +571,10 @@ fn SourceCard(
                 " · every " {move || format_interval(get4().source.interval_secs)}
             </p>
             {move || watches(&get6().source).map(|w| view! { <p class="muted" data-testid="watches">{w}</p> })}
+            {move || {
+                let k = get7().source.keywords.describe();
+                (!k.is_empty()).then(|| view! { <p class="muted" data-testid="keywords">"Only: " {k}</p> })
+            }}
             {move || {
                 let r = get5();
                 let p = r.progress.clone().unwrap_or_default();
@@ -617,6 +636,13 @@ fn SourceCard(
                                 <textarea name="asins" rows="3" spellcheck="false">{text}</textarea>
                             </label>
                             {field_error(edit_result.clone(), "asins", format!("asins-error-{}", k5), None)}
+                        })}
+                        {keyword_texts.clone().map(|(only, not)| view! {
+                            <label>"Only products with " <span class="hint">"(comma-separated; empty: every product)"</span>
+                                <input type="text" name="keywords" value=only spellcheck="false"/>
+                            </label>
+                            {field_error(edit_result.clone(), "keywords", format!("keywords-error-{}", k5), None)}
+                            <label>"Leave out products with" <input type="text" name="leave_out" value=not spellcheck="false"/></label>
                         })}
                         {popmart_target.clone().map(|text| view! {
                             <label>"Which " <span class="hint">"(product ids, a category or series id, or search words)"</span>

@@ -152,4 +152,16 @@ test('a WooCommerce shop is a source: every size arrives, and a size selling out
   await page.request.post('/demo/boutique/control/availability', { headers: SAME_ORIGIN, data: { variant_id: s.variant_id, available: false } });
   await page.request.post(`/api/v1/sources/${key}/check`, { headers: { Origin: new URL(page.url()).origin } });
   await expect(row.getByTestId('availability')).toHaveText('✗ Sold out');
+
+  // Keywords narrow the shop to what the user wants: edited on its card.
+  await page.goto('/sources');
+  await hydrated(page);
+  const boutique = page.getByTestId('source').filter({ hasText: 'Boutique' });
+  await boutique.getByText('Edit', { exact: true }).click();
+  await boutique.getByLabel('Only products with').fill('Samba, Dunk');
+  await boutique.getByLabel('Leave out products with').fill('kids');
+  await boutique.getByRole('button', { name: 'Save' }).click();
+  await expect(boutique.getByTestId('keywords')).toHaveText('Only: samba, dunk; not kids');
+  const saved = (await (await page.request.get('/api/v1/sources')).json() as any[]).map((x) => x.source ?? x).find((x) => x.key === key);
+  expect(saved.keywords).toEqual({ include: ['samba', 'dunk'], exclude: ['kids'] });
 });

@@ -40,6 +40,10 @@ pub struct Source {
     /// changedetection.io's tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// For sources of many products: only those these keywords admit are
+    /// watched ("dunk, jordan", not "kids").
+    #[serde(default, skip_serializing_if = "crate::KeywordFilter::is_empty")]
+    pub keywords: crate::KeywordFilter,
 }
 
 /// What an Amazon source reads through Oxylabs.

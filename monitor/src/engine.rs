@@ -123,6 +123,8 @@ pub struct NewSource {
     pub popmart: Option<model::PopmartSettings>,
     /// Labels (trimmed; at most 20 of 40 characters each are kept).
     pub tags: Vec<String>,
+    /// Only the products these keywords admit (not for page sources).
+    pub keywords: model::KeywordFilter,
 }
 
 impl NewSource {
@@ -140,6 +142,7 @@ impl NewSource {
             amazon: None,
             popmart: None,
             tags: vec![],
+            keywords: model::KeywordFilter::default(),
         }
     }
 }
@@ -308,6 +311,20 @@ fn check_json_mapping(
     }
 }
 
+/// A keyword filter within its bounds; a page source has one product and
+/// no filter.
+fn check_keywords(
+    kind: &str,
+    keywords: model::KeywordFilter,
+) -> Result<model::KeywordFilter, EngineError> {
+    if kind == SOURCE_KIND_PAGE && !keywords.is_empty() {
+        return Err(EngineError::InvalidSource(
+            "keywords choose among a catalogue's products; a product page is one product".into(),
+        ));
+    }
+    keywords.checked().map_err(EngineError::InvalidSource)
+}
+
 /// Selectors that parse, phrases without blanks; only for page sources.
 fn check_page_settings(kind: &str, page: &mut PageSettings) -> Result<(), EngineError> {
     if kind != SOURCE_KIND_PAGE {
@@ -468,6 +485,8 @@ pub struct SourceEdit {
     pub amazon: Option<model::AmazonSettings>,
     /// A Pop Mart source's region and watch, replaced as a whole.
     pub popmart: Option<model::PopmartSettings>,
+    /// The keyword filter, replaced as a whole.
+    pub keywords: Option<model::KeywordFilter>,
 }
 
 impl Engine {
@@ -621,6 +640,7 @@ impl Engine {
         check_page_settings(&new.kind, &mut new.page)?;
         check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
         check_api_settings(new)?;
+        new.keywords = check_keywords(&new.kind, std::mem::take(&mut new.keywords))?;
         // A WooCommerce shop given by its Store API's address is the shop.
         if new.kind == model::SOURCE_KIND_WOOCOMMERCE {
             if let Some(shop) = Url::parse(new.url.trim())
@@ -695,6 +715,7 @@ impl Engine {
             amazon: new.amazon,
             popmart: new.popmart,
             tags: clean_tags(&new.tags),
+            keywords: new.keywords,
         };
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());
@@ -780,6 +801,9 @@ impl Engine {
             edit.amazon = probe.amazon;
             edit.popmart = probe.popmart;
         }
+        if let Some(k) = edit.keywords.take() {
+            edit.keywords = Some(check_keywords(&kind, k)?);
+        }
         // Everything is valid: apply it all, then save once.
         let (before, after) = {
             let mut s = task.source.lock();
@@ -805,6 +829,9 @@ impl Engine {
             if let Some(p) = edit.popmart {
                 s.popmart = Some(p);
             }
+            if let Some(k) = edit.keywords {
+                s.keywords = k;
+            }
             if let Some(e) = enabled {
                 s.enabled = e;
             }
@@ -816,6 +843,10 @@ impl Engine {
             let blocked = s.blocked;
             *s = Source { blocked, ..before };
             return Err(e.into());
+        }
+        if before.keywords != after.keywords {
+            // The same pages read with another filter keep other products.
+            task.catalogue_pages.forget_all();
         }
         if let (Some(url), true) = (&url, kind == model::SOURCE_KIND_POPMART) {
             self.fetcher

@@ -32,6 +32,7 @@ use crate::normalise::check_product;
 use crate::sources::connector::{Connector, PageRead, ReadContext};
 use crate::sources::page;
 use crate::store::Batch;
+use crate::unchanged::Replay;
 
 /// Runs a source's polls until the task is aborted or the engine is dropped.
 pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
@@ -238,11 +239,11 @@ impl Engine {
                 .take()
                 .expect("each page is fetched before it is read");
             if let Ok(Ok(PageRead {
-                same_as_last: Some(keys),
+                same_as_last: Some(replay),
                 ..
             })) = &got
             {
-                if !self.still_stored(keys) {
+                if !self.still_stored(&replay.kept) {
                     // Changed here since (removed, deleted): read it in full.
                     task.catalogue_pages.forget(page);
                     got = fetch(page).await;
@@ -273,10 +274,12 @@ impl Engine {
                     return read;
                 }
             };
+            // What the page listed tells it from the next one (a page that
+            // repeats the one before ends the catalogue, as does an empty one).
             let keys = match same_as_last {
-                Some(keys) => {
-                    read.seen.extend(keys.iter().cloned());
-                    keys
+                Some(replay) => {
+                    read.seen.extend(replay.kept.iter().cloned());
+                    replay.listed
                 }
                 None => Arc::new(products.iter().map(|p| p.key.clone()).collect()),
             };
@@ -286,11 +289,19 @@ impl Engine {
                 return read;
             }
             let mut any_skipped = false;
-            // The gate between what a shop sent and what is kept: a product
-            // that fails it stays as it was (seen, so never "removed") and is
-            // named in the run.
+            // The source's keywords choose what is watched: the others are
+            // not stored (and a stored one no longer chosen is removed by a
+            // complete read). Then the gate between what a shop sent and
+            // what is kept: a product that fails it stays as it was (seen,
+            // so never "removed") and is named in the run.
             let products: Vec<Product> = products
                 .into_iter()
+                .filter(|p| {
+                    let words = [p.title.as_str(), &p.brand, &p.product_type];
+                    source
+                        .keywords
+                        .admits(words.into_iter().chain(p.tags.iter().map(String::as_str)))
+                })
                 .filter_map(|mut p| match check_product(&mut p) {
                     Ok(()) => Some(p),
                     Err(e) => {
@@ -304,6 +315,7 @@ impl Engine {
                     }
                 })
                 .collect();
+            let kept: Vec<String> = products.iter().map(|p| p.key.clone()).collect();
             // Diff the page, then write what changed in transactions of at
             // most `commit_products` changed products (unchanged ones cost nothing).
             let mut batches = vec![Batch::default()];
@@ -350,7 +362,13 @@ impl Engine {
                 Ok(changes) => {
                     run.changes += changes;
                     if let (Some(d), false) = (digest, any_skipped) {
-                        task.catalogue_pages.saved(page, d, keys.clone());
+                        let kept = if kept.len() == keys.len() {
+                            keys.clone()
+                        } else {
+                            Arc::new(kept)
+                        };
+                        let listed = keys.clone();
+                        task.catalogue_pages.saved(page, d, Replay { listed, kept });
                     }
                 }
                 Err(e) => {

@@ -25,11 +25,21 @@ pub(crate) struct PageSeen {
 
 pub(crate) type Digest = [u8; 32];
 
-/// A catalogue page read and saved: its digest and the products it listed.
+/// A catalogue page read and saved: its digest and its products.
 #[derive(Clone)]
 pub(crate) struct CataloguePage {
     pub digest: Digest,
-    pub keys: Arc<Vec<String>>,
+    pub replay: Replay,
+}
+
+/// The products of a page replayed from its digest.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Replay {
+    /// Every product the page listed (what tells one page from the next).
+    pub listed: Arc<Vec<String>>,
+    /// Those of them that are watched and stored (the source's keyword
+    /// filter left the others out).
+    pub kept: Arc<Vec<String>>,
 }
 
 /// The last pages of a source's catalogue that were read and saved, by
@@ -39,15 +49,15 @@ pub(crate) struct CataloguePages(Mutex<HashMap<u32, CataloguePage>>);
 
 impl CataloguePages {
     /// The products of page `page` when its body is the one saved last time.
-    pub fn same_as_last(&self, page: u32, digest: &Digest) -> Option<Arc<Vec<String>>> {
+    pub fn same_as_last(&self, page: u32, digest: &Digest) -> Option<Replay> {
         let pages = self.0.lock();
         let p = pages.get(&page)?;
-        (&p.digest == digest).then(|| p.keys.clone())
+        (&p.digest == digest).then(|| p.replay.clone())
     }
 
     /// Page `page` was read from `digest` and its products saved.
-    pub fn saved(&self, page: u32, digest: Digest, keys: Arc<Vec<String>>) {
-        self.0.lock().insert(page, CataloguePage { digest, keys });
+    pub fn saved(&self, page: u32, digest: Digest, replay: Replay) {
+        self.0.lock().insert(page, CataloguePage { digest, replay });
     }
 
     /// Forgets page `page` (about to be saved anew, or not saved).
@@ -97,13 +107,15 @@ mod tests {
         );
         assert_ne!(digest(b"x", &[b"ab", b"c"]), digest(b"x", &[b"a", b"bc"]));
         assert!(pages.same_as_last(1, &d).is_none());
-        pages.saved(1, d, Arc::new(vec!["s:1".into()]));
-        assert_eq!(
-            pages.same_as_last(1, &d).as_deref(),
-            Some(&vec!["s:1".to_string()])
-        );
+        let one = Arc::new(vec!["s:1".to_string()]);
+        let replay = Replay {
+            listed: one.clone(),
+            kept: one,
+        };
+        pages.saved(1, d, replay.clone());
+        assert_eq!(pages.same_as_last(1, &d), Some(replay.clone()));
         assert!(pages.same_as_last(2, &d).is_none(), "another page number");
-        pages.saved(2, d, Arc::new(vec![]));
+        pages.saved(2, d, replay);
         pages.forget_after(1);
         assert!(pages.same_as_last(2, &d).is_none());
         pages.forget(1);

@@ -42,6 +42,7 @@ async fn json_source(
             amazon: None,
             popmart: None,
             tags: vec![],
+            keywords: Default::default(),
         })
         .await
 }

@@ -263,6 +263,7 @@ async fn page_source(h: &common::Harness, url: String, page: PageSettings) -> mo
             amazon: None,
             popmart: None,
             tags: vec![],
+            keywords: Default::default(),
         })
         .await
         .unwrap()
@@ -428,6 +429,7 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
             amazon: None,
             popmart: None,
             tags: vec![],
+            keywords: Default::default(),
         })
         .await
         .unwrap_err();
@@ -449,6 +451,7 @@ async fn selectors_are_checked_when_added_and_used_on_a_live_page() {
             amazon: None,
             popmart: None,
             tags: vec![],
+            keywords: Default::default(),
         })
         .await;
     assert!(shopify_with_selectors.is_err());

@@ -83,7 +83,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_export::export_products, crate::rest_export::export_history, crate::rest_export::export_events, crate::rest_export::export_sources, crate::rest_export::export_rules,
           crate::rest_data::import, crate::rest_data::backup,
           crate::rest_probe::probe),
-    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, PollRun, RunProgress,
+    components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, model::KeywordFilter, PollRun, RunProgress,
         ProductPage, Product, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
         crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
@@ -226,7 +226,8 @@ async fn get_source(
 
 #[derive(Deserialize, ToSchema)]
 struct NewSourceBody {
-    /// "shopify" (a storefront's catalogue) or "page" (one product page).
+    /// "shopify" (a storefront's catalogue), "woocommerce" (a shop's Store
+    /// API), "page" (one product page), "json", "amazon" or "popmart".
     kind: String,
     url: String,
     name: Option<String>,
@@ -254,6 +255,10 @@ struct NewSourceBody {
     /// Your own labels for the source.
     #[serde(default)]
     tags: Vec<String>,
+    /// Watch only the products these keywords admit: `{"include": ["dunk",
+    /// "jordan"], "exclude": ["kids"]}` (not for "page" sources).
+    #[serde(default)]
+    keywords: model::KeywordFilter,
 }
 
 /// What a JSON API source would read, before it is added.
@@ -307,6 +312,7 @@ async fn add_source(
                 amazon: b.amazon,
                 popmart: b.popmart,
                 tags: b.tags,
+                keywords: b.keywords,
             },
         )
         .await?;
@@ -336,6 +342,8 @@ struct SourceEditBody {
     amazon: Option<model::AmazonSettings>,
     /// A Pop Mart source's region and watch (replaced as a whole).
     popmart: Option<model::PopmartSettings>,
+    /// The keyword filter (replaced as a whole; `{}` watches everything).
+    keywords: Option<model::KeywordFilter>,
 }
 
 /// Changes a source's name, address, interval, or pauses/resumes it
@@ -355,10 +363,11 @@ async fn edit_source(
         || b.page.is_some()
         || b.json.is_some()
         || b.amazon.is_some()
-        || b.popmart.is_some();
+        || b.popmart.is_some()
+        || b.keywords.is_some();
     if !edits && b.enabled.is_none() {
         return Err(Problem::invalid(
-            "Give at least one of name, url, interval_secs, enabled, page, json, amazon, popmart.",
+            "Give at least one of name, url, interval_secs, enabled, page, json, amazon, popmart, keywords.",
         ));
     }
     let edit = edits.then(|| SourceEdit {
@@ -369,6 +378,7 @@ async fn edit_source(
         json: b.json,
         amazon: b.amazon,
         popmart: b.popmart,
+        keywords: b.keywords,
     });
     Ok(Json(
         state

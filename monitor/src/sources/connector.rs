@@ -22,7 +22,7 @@ use model::{AmazonSettings, JsonMapping, PageSettings, PopmartSettings, Product}
 
 use crate::fetch::{FetchError, Fetcher};
 use crate::normalise::BrandTable;
-use crate::unchanged::{CataloguePages, Digest, PageSeen};
+use crate::unchanged::{CataloguePages, Digest, PageSeen, Replay};
 
 use super::amazon::{AmazonConfig, OxylabsAccount};
 use super::popmart::PopmartKeys;
@@ -36,7 +36,7 @@ pub(crate) struct PageRead {
     pub digest: Option<Digest>,
     /// The page is byte for byte the one saved last time: these are its
     /// products, as stored.
-    pub same_as_last: Option<Arc<Vec<String>>>,
+    pub same_as_last: Option<Replay>,
 }
 
 impl PageRead {
@@ -158,11 +158,11 @@ pub(crate) fn catalogue_page(
     digest: Digest,
     parse: impl FnOnce() -> Result<Vec<Product>, FetchError>,
 ) -> Result<PageRead, FetchError> {
-    if let Some(keys) = ctx.catalogue_pages.same_as_last(page, &digest) {
+    if let Some(replay) = ctx.catalogue_pages.same_as_last(page, &digest) {
         ctx.unchanged
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return Ok(PageRead {
-            same_as_last: Some(keys),
+            same_as_last: Some(replay),
             ..PageRead::end()
         });
     }
