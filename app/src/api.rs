@@ -704,44 +704,6 @@ pub fn format_interval(secs: u64) -> String {
     out
 }
 
-/// Which field of the add form an engine refusal is about.
-#[cfg(feature = "ssr")]
-fn added_err_field(msg: &str) -> Option<&'static str> {
-    // The outbound policy refused the address.
-    if msg.starts_with("refused:") {
-        Some("url")
-    } else if msg.contains("price selector") {
-        Some("price_selector")
-    } else if msg.contains("mapping") || msg.contains("header") || msg.contains("path") {
-        Some("json_mapping")
-    } else if msg.contains("stock selector") {
-        Some("stock_selector")
-    } else if msg.contains("keyword") {
-        Some("keywords")
-    } else if msg.contains("ASIN") || msg.contains("Amazon") {
-        Some("asins")
-    } else if msg.contains("Pop Mart")
-        || msg.contains("product ids")
-        || msg.contains("search for")
-        || msg.contains("series id")
-        || msg.contains("category id")
-    {
-        Some("popmart_target")
-    } else if msg.is_empty() {
-        None
-    } else {
-        Some("url")
-    }
-}
-
-#[cfg(feature = "ssr")]
-fn source_err_text<T>(r: &Result<T, monitor::ControlError>) -> String {
-    match r {
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => m.clone(),
-        _ => String::new(),
-    }
-}
-
 #[server]
 #[allow(clippy::too_many_arguments)]
 pub async fn add_source(
@@ -863,6 +825,7 @@ pub async fn add_source(
             Err(monitor::EngineError::InvalidSource(msg)) => {
                 Ok(FormResult::field("json_mapping", msg))
             }
+            Err(monitor::EngineError::Field(f)) => fail(f.field.as_str(), f.message),
             Err(e) => Err(words("could not preview the source", e)),
         };
     }
@@ -900,14 +863,13 @@ pub async fn add_source(
             },
         )
         .await;
-    let field = added_err_field(&source_err_text(&source));
-    let (source, added) = match (source, field) {
-        (Ok(v), _) => v,
-        (
-            Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(msg))),
-            Some(field),
-        ) => return fail(field, msg),
-        (Err(e), _) => return Err(words("could not add the source", e)),
+    // A refusal is shown next to the field it is about.
+    let (source, added) = match source {
+        Ok(v) => v,
+        Err(monitor::ControlError::Engine(monitor::EngineError::Field(f))) => {
+            return fail(f.field.as_str(), f.message)
+        }
+        Err(e) => return Err(words("could not add the source", e)),
     };
     let message = if !added {
         format!("{} is already watched as {:?}.", source.url, source.name)
@@ -991,16 +953,16 @@ pub async fn edit_source(
         .await
     {
         Ok(s) => s,
-        // A refusal (nothing was changed) is shown next to its field, read
-        // from the engine's words as when adding a source; the edit form has
-        // the address, the interval, the ASINs and the Pop Mart target.
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
-            let field = match added_err_field(&m) {
-                Some(field @ ("asins" | "popmart_target" | "keywords")) => field,
-                _ if m.contains("interval") => "interval",
-                _ => "url",
+        // A refusal (nothing was changed) is shown next to its field; the
+        // edit form has the address, the interval, the ASINs, the Pop Mart
+        // target and the keywords (the others are said under the address).
+        Err(monitor::ControlError::Engine(monitor::EngineError::Field(f))) => {
+            use model::SourceField as F;
+            let field = match f.field {
+                F::Interval | F::Asins | F::PopmartTarget | F::Keywords => f.field,
+                _ => F::Url,
             };
-            return fail(field, m);
+            return fail(field.as_str(), f.message);
         }
         Err(e) => return Err(words("could not save the source", e)),
     };

@@ -82,6 +82,7 @@ pub async fn probe_url(
     let tested = match control()?.engine.probe_with(request).await {
         Ok(p) => UrlTest::Read(p),
         Err(monitor::EngineError::InvalidSource(why)) => UrlTest::Refused(why),
+        Err(monitor::EngineError::Field(f)) => UrlTest::Refused(f.message),
         Err(e) => return Err(crate::api::words("could not test the address", e)),
     };
     // Without JavaScript, back to the add form: the outcome under the

@@ -12,6 +12,7 @@
 mod auth;
 pub mod compare;
 mod event;
+mod field_error;
 mod filter;
 mod history;
 mod keywords;
@@ -27,6 +28,7 @@ mod source_import;
 pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use compare::MatchedBy;
 pub use event::{Event, EventKind, EventProduct, EventVariant};
+pub use field_error::{FieldError, SourceField};
 pub use filter::{ProductFilter, ProductPage, Sort, PAGE_SIZE};
 pub use history::{PricePoint, StockPoint, VariantPrice, VariantStock};
 pub use keywords::KeywordFilter;

@@ -7,8 +7,10 @@
 //! - [`fetch`]: the HTTP client, through the host's [`politeness`] gate
 //!   (requests in flight, spacing, `Retry-After`, back-off, circuit breaker),
 //!   with a timeout and a body-size cap, sorting failures into classes;
-//! - [`sources`]: connectors that parse what a shop sent (Shopify's
-//!   `products.json`), with [`normalise`] making brands, sizes and money uniform;
+//! - [`sources`]: connectors that read what a shop sent (one file per kind:
+//!   Shopify, WooCommerce, product pages, JSON APIs, Amazon, Pop Mart; the
+//!   interface the poller asks them through is `sources/connector.rs`), with
+//!   [`normalise`] making brands, sizes and money uniform;
 //! - [`detect`]: diffs each product against the in-memory current state;
 //! - [`store`]: SurrealDB; a product's changes, history points and numbered
 //!   events in one transaction (up to 50 changed products per transaction);
@@ -47,6 +49,7 @@ mod poll;
 pub mod probe;
 pub mod repricing;
 pub mod retention;
+mod source_input;
 pub mod sources;
 pub mod store;
 pub mod supervise;

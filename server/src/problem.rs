@@ -19,6 +19,10 @@ pub struct Problem {
     /// Seconds to wait before trying again (also sent as `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// The field of the request body the problem is about (`url`,
+    /// `interval`, `keywords`...), when it is about one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
 }
 
 impl Problem {
@@ -29,6 +33,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             retry_after: None,
+            field: None,
         }
     }
 
@@ -80,6 +85,10 @@ impl From<EngineError> for Problem {
                 Problem::new(StatusCode::CONFLICT, "Already running", &e.to_string())
             }
             EngineError::InvalidSource(_) => Problem::invalid(e.to_string()),
+            EngineError::Field(f) => Problem {
+                field: Some(f.field.as_str()),
+                ..Problem::invalid(f.message.clone())
+            },
             EngineError::Store(_) => Problem::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The database did not answer",

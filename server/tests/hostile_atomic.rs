@@ -852,3 +852,54 @@ async fn an_accepted_change_of_several_fields_applies_all_of_them_and_audits_eac
     assert_eq!(edit["after"]["name"], "Renamed");
     assert_eq!(edit["after"]["enabled"], true, "the pause is its own entry");
 }
+
+#[tokio::test]
+async fn a_refused_source_field_is_named_in_the_problem() {
+    let s = start(&["--admin-password", ADMIN_PASSWORD], &[]);
+    let admin = Auth::Cookie(s.admin().await);
+    let url = format!("{}/demo", s.base);
+    for (body, field) in [
+        (
+            json!({ "kind": "shopify", "url": url, "interval_secs": 0 }),
+            "interval",
+        ),
+        (json!({ "kind": "shop", "url": url }), "kind"),
+        (
+            json!({ "kind": "woocommerce", "url": "ftp://files.example/x" }),
+            "url",
+        ),
+        (
+            json!({ "kind": "page", "url": format!("{url}/products/x"), "keywords": { "include": ["dunk"] } }),
+            "keywords",
+        ),
+        (
+            json!({ "kind": "page", "url": format!("{url}/products/x"), "page": { "stock_selector": "div[" } }),
+            "stock_selector",
+        ),
+        (
+            json!({ "kind": "amazon", "url": "", "amazon": { "asins": ["nope"], "domain": "com" } }),
+            "asins",
+        ),
+    ] {
+        let (status, answer) = s
+            .call(Method::POST, "/api/v1/sources", &admin, Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {answer}");
+        let problem: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(problem["field"], field, "{body}: {problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+    let (status, answer) = s
+        .call(
+            Method::PATCH,
+            "/api/v1/sources/demo",
+            &admin,
+            Some(json!({ "keywords": { "include": ["x".repeat(61)] } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&answer).unwrap()["field"],
+        "keywords"
+    );
+}
