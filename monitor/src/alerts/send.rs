@@ -1,5 +1,5 @@
 //! Sending one notification to one HTTP channel, in each service's own wire
-//! format (../shared/ref/external-apis.md), and sorting what came back into
+//! format (docs/external-apis.md), and sorting what came back into
 //! "sent", "try again after", "try again later" and "give up, because".
 
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! A fake of the Shopify Admin GraphQL API: "the user's own store", for the
 //! repricing push in tests, the end-to-end tests and the demo. It answers
-//! like the real one (../shared/ref/external-apis.md): the
+//! like the real one (docs/external-apis.md): the
 //! `X-Shopify-Access-Token` check, `extensions.cost` with a leaky bucket
 //! (the Standard plan: 1000 points, 100 restored per second), `THROTTLED`
 //! alternately with HTTP 200 and 429, `userErrors` for a negative price or an

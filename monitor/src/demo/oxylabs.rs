@@ -1,5 +1,5 @@
 //! A fake of the Oxylabs Web Scraper API for `amazon_product` queries
-//! (../shared/ref/external-apis.md), for the engine's tests, the end-to-end
+//! (docs/external-apis.md), for the engine's tests, the end-to-end
 //! tests and the demo. Its Amazon mirrors the demo catalogue: product `id`
 //! is ASIN `B0DW` + the id's last six digits, at the lowest price of its
 //! sizes in stock; "In Stock", "Only N left in stock - order soon." when

@@ -1,4 +1,4 @@
-//! A fake of Pop Mart's shop API (../shared/ref/external-apis.md), for the
+//! A fake of Pop Mart's shop API (docs/external-apis.md), for the
 //! engine's tests, the end-to-end tests and the demo: a small shop of blind
 //! boxes and plush in series, answering `productDetails`, `productList`
 //! (`categoryId`, `seriesId`, `sort=new`, paged) and `search` in Pop Mart's

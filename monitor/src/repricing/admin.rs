@@ -1,5 +1,5 @@
 //! The Shopify Admin GraphQL API of the user's own store
-//! (../shared/ref/external-apis.md): `POST https://{shop}/admin/api/{version}/graphql.json`
+//! (docs/external-apis.md): `POST https://{shop}/admin/api/{version}/graphql.json`
 //! with `X-Shopify-Access-Token`. Reads the shop's name and currency
 //! (`shop { name currencyCode }`), finds variants by SKU, and sets prices
 //! with `productVariantsBulkUpdate`.

@@ -1,5 +1,5 @@
 //! The "amazon" connector: Amazon products (ASINs) read through the Oxylabs
-//! Web Scraper API (../shared/ref/external-apis.md). A few ASINs go through
+//! Web Scraper API (docs/external-apis.md). A few ASINs go through
 //! the realtime API, one query each; more than [`AmazonConfig::realtime_max`]
 //! go as one batch to the push-pull API, whose jobs are polled until done.
 //!
@@ -353,7 +353,7 @@ fn query(settings: &AmazonSettings, query: Value) -> Value {
     body
 }
 
-/// Oxylabs' statuses in words (../shared/ref/external-apis.md).
+/// Oxylabs' statuses in words (docs/external-apis.md).
 fn classify(a: Answer) -> Result<Value, FetchError> {
     let message = || {
         serde_json::from_slice::<Value>(&a.body)

@@ -1,5 +1,5 @@
 //! The "json" connector: any JSON API read through a field mapping
-//! (../shared/ref/external-apis.md: the Luckdata sneaker API, or a store's
+//! (docs/external-apis.md: the Luckdata sneaker API, or a store's
 //! own API). Paths are JSON Pointers or simple JSONPath; headers may take
 //! their values from the server's environment (`${NAME}`), so API keys stay
 //! out of the database, the browser and the logs.

@@ -1,5 +1,5 @@
 //! The "popmart" connector: Pop Mart's shop API, per region
-//! (../shared/ref/external-apis.md). The API is undocumented; what is known
+//! (docs/external-apis.md). The API is undocumented; what is known
 //! of it comes from public monitors:
 //!
 //! - `GET /shop/v1/shop/productDetails?spuId=..` for one product, with its
