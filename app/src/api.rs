@@ -913,7 +913,7 @@ pub async fn edit_source(
         Err(e) => return fail("interval", e),
     };
     let current = control.engine.sources().into_iter().find(|s| s.key == key);
-    let amazon = match (asins, current.as_ref().and_then(|s| s.amazon.as_ref())) {
+    let amazon = match (asins, current.as_ref().and_then(|s| s.settings.amazon())) {
         (Some(text), Some(was)) => match model::AmazonSettings::from_text(&text, &was.domain) {
             Ok(mut a) => {
                 a.geo_location = was.geo_location.clone();
@@ -925,7 +925,7 @@ pub async fn edit_source(
     };
     let popmart = match (
         popmart_target,
-        current.as_ref().and_then(|s| s.popmart.as_ref()),
+        current.as_ref().and_then(|s| s.settings.popmart()),
     ) {
         (Some(target), Some(was)) => Some(model::PopmartSettings {
             target,

@@ -305,7 +305,7 @@ fn LiveSources(initial: SourcesView, nojs: NoJsForm) -> impl IntoView {
 
 /// What an Amazon or Pop Mart source watches, in words.
 fn watches(s: &model::Source) -> Option<String> {
-    if let Some(a) = &s.amazon {
+    if let Some(a) = s.settings.amazon() {
         let shown: Vec<&str> = a.asins.iter().take(6).map(String::as_str).collect();
         let more = a.asins.len().saturating_sub(shown.len());
         return Some(format!(
@@ -321,7 +321,7 @@ fn watches(s: &model::Source) -> Option<String> {
             }
         ));
     }
-    let p = s.popmart.as_ref()?;
+    let p = s.settings.popmart()?;
     let what = match p.watch.as_str() {
         "products" => format!("products {}", p.target),
         "category" => format!("category {}", p.target),
@@ -540,13 +540,13 @@ fn SourceCard(
     let name2 = s0.name.clone();
     let (url1, url2) = (s0.url.clone(), s0.url.clone());
     let url3 = nojs.typed(&form, "url").unwrap_or_else(|| s0.url.clone());
-    let kind = s0.kind.clone();
+    let kind = s0.kind();
     // Amazon's ASINs and a Pop Mart source's target are edited here too
     // (the region and what kind of list stay: add another source for those).
-    let asins_text = s0.amazon.as_ref().map(|a| a.asins.join("\n"));
+    let asins_text = s0.settings.amazon().map(|a| a.asins.join("\n"));
     let popmart_target = s0
-        .popmart
-        .as_ref()
+        .settings
+        .popmart()
         .filter(|p| p.watch != "new")
         .map(|p| p.target.clone());
     let k5 = key.clone();

@@ -24,6 +24,7 @@ mod reprice;
 mod rule;
 mod source;
 mod source_import;
+mod source_settings;
 
 pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use compare::MatchedBy;
@@ -44,6 +45,7 @@ pub use source::{
     AmazonSettings, HostView, JsonMapping, PageSettings, PollDay, PollRun, PopmartSettings,
     RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES,
 };
+pub use source_settings::{SourceSettings, SourceSettingsWire};
 pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
 
 /// A Shopify storefront's public catalogue (`/products.json`). Kinds are

@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 pub struct Source {
     /// A short id made from the URL ("kith-com"); products' keys start with it.
     pub key: String,
-    /// The connector: "shopify" (a storefront's catalogue) or "page" (one
-    /// product page of any shop).
-    pub kind: String,
+    /// The kind ("shopify", "page"...) with the settings only it has,
+    /// written beside the other fields as `kind` and `page` / `json` /
+    /// `amazon` / `popmart`.
+    #[serde(flatten)]
+    pub settings: crate::SourceSettings,
     pub name: String,
     /// The store's address (for Shopify, the storefront root or a collection).
     pub url: String,
@@ -23,19 +25,6 @@ pub struct Source {
     /// Whether the last run found the source blocked (or password protected).
     #[serde(default)]
     pub blocked: bool,
-    /// For "page" sources: how to read the page when its structured data
-    /// does not say (or contradicts itself).
-    #[serde(default, skip_serializing_if = "PageSettings::is_empty")]
-    pub page: PageSettings,
-    /// For "json" sources: request headers and where each field is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub json: Option<JsonMapping>,
-    /// For "amazon" sources: the ASINs and the Amazon site.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub amazon: Option<AmazonSettings>,
-    /// For "popmart" sources: the region and what to watch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub popmart: Option<PopmartSettings>,
     /// The user's own labels ("sneakers", "EU"), e.g. carried over from
     /// changedetection.io's tags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -44,6 +33,13 @@ pub struct Source {
     /// watched ("dunk, jordan", not "kids").
     #[serde(default, skip_serializing_if = "crate::KeywordFilter::is_empty")]
     pub keywords: crate::KeywordFilter,
+}
+
+impl Source {
+    /// The kind's name ("shopify", "page"...).
+    pub fn kind(&self) -> &'static str {
+        self.settings.kind()
+    }
 }
 
 /// What an Amazon source reads through Oxylabs.

@@ -17,7 +17,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use model::{Event, PollRun, Product, ProductSummary, RunProgress, Source, SOURCE_KINDS};
+use model::{
+    Event, PollRun, Product, ProductSummary, RunProgress, Source, SourceSettings, SOURCE_KINDS,
+};
 
 use crate::fetch::{host_key, FetchLimits, Fetcher};
 use crate::live::{LiveFeed, LiveHub};
@@ -222,7 +224,7 @@ impl Engine {
     }
 
     fn register(&self, source: Source) -> Arc<SourceTask> {
-        if source.kind == model::SOURCE_KIND_POPMART {
+        if matches!(source.settings, SourceSettings::Popmart(_)) {
             if let Ok(u) = Url::parse(&source.url) {
                 self.fetcher
                     .gates
@@ -345,10 +347,10 @@ impl Engine {
             .values()
             .map(|t| t.source.lock().clone())
             .find(|s| {
-                s.kind == new.kind
+                s.kind() == new.kind
                     && s.url == url_text
-                    && s.amazon == new.amazon
-                    && s.popmart == new.popmart
+                    && s.settings.amazon() == new.amazon.as_ref()
+                    && s.settings.popmart() == new.popmart.as_ref()
             }))
     }
 
@@ -375,13 +377,22 @@ impl Engine {
             key = format!("{base}-{n}");
             n += 1;
         }
+        // Checked above: the settings given are the kind's own.
+        let settings = SourceSettings::from_parts(
+            &new.kind,
+            Some(new.page),
+            new.json,
+            new.amazon,
+            new.popmart,
+        )
+        .map_err(|e| model::FieldError::new(model::SourceField::Kind, e))?;
         let source = Source {
+            settings,
             name: new
                 .name
                 .filter(|n| !n.trim().is_empty())
                 .unwrap_or_else(|| url.host_str().unwrap_or(&key).to_string()),
             key,
-            kind: new.kind,
             url: url_text,
             currency: new
                 .currency
@@ -392,10 +403,6 @@ impl Engine {
             enabled: true,
             created: Utc::now(),
             blocked: false,
-            page: new.page,
-            json: new.json,
-            amazon: new.amazon,
-            popmart: new.popmart,
             tags: clean_tags(&new.tags),
             keywords: new.keywords,
         };
@@ -461,7 +468,7 @@ impl Engine {
         enabled: Option<bool>,
     ) -> Result<Source, EngineError> {
         let task = self.task(key)?;
-        let kind = task.source.lock().kind.clone();
+        let kind = task.source.lock().kind();
         let url = edit.url.as_deref().map(source_url).transpose()?;
         if let Some(u) = url.as_ref().filter(|_| kind != model::SOURCE_KIND_AMAZON) {
             self.check_address(u).await?;
@@ -501,17 +508,13 @@ impl Engine {
             if let Some(i) = edit.interval {
                 s.interval_secs = i.as_secs().max(1);
             }
-            if let Some(p) = edit.page {
-                s.page = p;
-            }
-            if let Some(j) = edit.json {
-                s.json = Some(j);
-            }
-            if let Some(a) = edit.amazon {
-                s.amazon = Some(a);
-            }
-            if let Some(p) = edit.popmart {
-                s.popmart = Some(p);
+            // Checked above: settings of another kind were refused.
+            match (&mut s.settings, edit.page, edit.json, edit.amazon, edit.popmart) {
+                (SourceSettings::Page(now), Some(p), ..) => *now = p,
+                (SourceSettings::Json(now), _, Some(j), ..) => *now = j,
+                (SourceSettings::Amazon(now), _, _, Some(a), _) => *now = a,
+                (SourceSettings::Popmart(now), .., Some(p)) => *now = p,
+                _ => {}
             }
             if let Some(k) = edit.keywords {
                 s.keywords = k;

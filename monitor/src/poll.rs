@@ -20,10 +20,7 @@ use chrono::Utc;
 use rand::Rng;
 use url::Url;
 
-use model::{
-    Event, EventKind, PollRun, Product, Source, SOURCE_KIND_AMAZON, SOURCE_KIND_JSON,
-    SOURCE_KIND_PAGE, SOURCE_KIND_POPMART, SOURCE_KIND_SHOPIFY, SOURCE_KIND_WOOCOMMERCE,
-};
+use model::{Event, EventKind, PollRun, Product, Source, SourceSettings};
 
 use crate::detect::{diff, removal};
 use crate::engine::{Engine, EngineError, SourceTask};
@@ -115,7 +112,7 @@ impl Engine {
         }
         // A one-page check is recorded once, when it is over; a catalogue
         // read also when it starts, so a long read shows as running.
-        let one_page = source.kind == SOURCE_KIND_PAGE;
+        let one_page = source.settings.is_one_product();
         if !one_page {
             self.store.save_run(&run).await?;
         }
@@ -208,14 +205,7 @@ impl Engine {
                 return read;
             }
         };
-        let Some(connector) = self.connector(source, task, &store_url) else {
-            read.own_error = Some(format!(
-                "the source's kind {:?} is not one this version reads",
-                source.kind
-            ));
-            return read;
-        };
-        let connector = Arc::new(connector);
+        let connector = Arc::new(self.connector(source, task, &store_url));
         let ctx = Arc::new(ReadContext {
             fetcher: self.fetcher.clone(),
             key: source.key.clone(),
@@ -457,14 +447,13 @@ impl Engine {
 
 impl Engine {
     /// The connector that reads `source` this run, with what it reads with
-    /// (its account or keys, the products it last stored); `None` for a kind
-    /// this version does not know.
-    fn connector(&self, source: &Source, task: &SourceTask, store: &Url) -> Option<Connector> {
-        Some(match source.kind.as_str() {
-            SOURCE_KIND_SHOPIFY => Connector::Shopify,
-            SOURCE_KIND_WOOCOMMERCE => Connector::WooCommerce,
-            SOURCE_KIND_PAGE => Connector::Page {
-                settings: source.page.clone(),
+    /// (its account or keys, the products it last stored).
+    fn connector(&self, source: &Source, task: &SourceTask, store: &Url) -> Connector {
+        match &source.settings {
+            SourceSettings::Shopify => Connector::Shopify,
+            SourceSettings::WooCommerce => Connector::WooCommerce,
+            SourceSettings::Page(settings) => Connector::Page {
+                settings: settings.clone(),
                 previous: self
                     .state
                     .lock()
@@ -472,12 +461,12 @@ impl Engine {
                     .cloned(),
                 last_page: task.last_page.clone(),
             },
-            SOURCE_KIND_JSON => Connector::Json {
-                mapping: source.json.clone().unwrap_or_default(),
+            SourceSettings::Json(mapping) => Connector::Json {
+                mapping: mapping.clone(),
                 source_env: self.cfg.source_env.clone(),
             },
-            SOURCE_KIND_AMAZON => Connector::Amazon {
-                settings: source.amazon.clone().unwrap_or_default(),
+            SourceSettings::Amazon(settings) => Connector::Amazon {
+                settings: settings.clone(),
                 account: self.connectors.read().oxylabs.clone(),
                 cfg: self.cfg.amazon.clone(),
                 previous: self
@@ -488,18 +477,19 @@ impl Engine {
                     .map(|p| (p.external_id.clone(), p.clone()))
                     .collect(),
             },
-            SOURCE_KIND_POPMART => {
-                let settings = source.popmart.clone().unwrap_or_default();
+            SourceSettings::Popmart(settings) => {
                 let keys = self
                     .connectors
                     .read()
                     .popmart
                     .get(&settings.region)
                     .cloned();
-                Connector::Popmart { settings, keys }
+                Connector::Popmart {
+                    settings: settings.clone(),
+                    keys,
+                }
             }
-            _ => return None,
-        })
+        }
     }
 
     /// Whether every one of these products is still stored and listed (a

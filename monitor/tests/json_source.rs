@@ -58,7 +58,7 @@ async fn a_mapping_reads_an_api_with_sizes_and_follows_its_changes() {
         .await
         .unwrap();
     assert_eq!(preview.len(), 4);
-    assert!(h.engine.sources().iter().all(|s| s.kind != "json"));
+    assert!(h.engine.sources().iter().all(|s| s.kind() != "json"));
     let cat_sizes = h.demo.catalogue.lock().products[0].variants.len();
     assert_eq!(
         preview

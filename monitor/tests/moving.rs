@@ -152,7 +152,7 @@ async fn a_changedetection_backup_is_previewed_then_imported_with_channels_rules
     let grinder = find("https://shop.example.com/products/espresso-grinder-eg2");
     assert_eq!(
         (
-            grinder.kind.as_str(),
+            grinder.kind(),
             grinder.name.as_str(),
             grinder.currency.as_str()
         ),
@@ -163,7 +163,7 @@ async fn a_changedetection_backup_is_previewed_then_imported_with_channels_rules
     assert!(!kettle.enabled, "paused in changedetection.io, paused here");
     assert_eq!(kettle.interval_secs, 23_400);
     assert_eq!(kettle.currency, "EUR");
-    assert_eq!(find("https://shop.example.com").kind, "shopify");
+    assert_eq!(find("https://shop.example.com").kind(), "shopify");
     assert_eq!(
         find("https://store.example.org/p/trail-runner-3").tags,
         vec!["Outdoor", "Deals"]
@@ -363,7 +363,7 @@ async fn a_list_of_urls_detects_woocommerce_shops() {
         .engine
         .sources()
         .into_iter()
-        .filter(|s| s.kind == "woocommerce")
+        .filter(|s| s.kind() == "woocommerce")
         .collect();
     assert!(
         added.iter().any(|s| s.url == shop),

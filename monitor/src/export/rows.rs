@@ -238,7 +238,7 @@ impl<'a> SourceRow<'a> {
     pub(super) fn new(s: &'a Source) -> SourceRow<'a> {
         SourceRow {
             key: &s.key,
-            kind: &s.kind,
+            kind: s.kind(),
             name: &s.name,
             url: &s.url,
             currency: &s.currency,
