@@ -45,8 +45,8 @@ pub use source::{
     AmazonSettings, HostView, JsonMapping, PageSettings, PollDay, PollRun, PopmartSettings,
     RunProgress, Source, POPMART_REGIONS, POPMART_WATCHES,
 };
-pub use source_settings::{SourceSettings, SourceSettingsWire};
 pub use source_import::{EntryState, ExtraEntry, ExtraKind, SourceEntry, SourceImport};
+pub use source_settings::{SourceSettings, SourceSettingsWire};
 
 /// A Shopify storefront's public catalogue (`/products.json`). Kinds are
 /// named here so that the UI, the store and the CLI agree on the names.

@@ -202,7 +202,8 @@ mod tests {
             let again = serde_json::to_string(&s).unwrap();
             assert_eq!(again, stored, "written back byte for byte");
         }
-        let p: SourceSettings = serde_json::from_str(r#"{"kind":"page","page":{"price_selector":".p"}}"#).unwrap();
+        let p: SourceSettings =
+            serde_json::from_str(r#"{"kind":"page","page":{"price_selector":".p"}}"#).unwrap();
         assert_eq!(p.page().unwrap().price_selector.as_deref(), Some(".p"));
         // The previous version wrote `page: {}`-less Shopify sources, and
         // `json: null` beside a Shopify kind: still read.
@@ -218,7 +219,11 @@ mod tests {
             r#"{"kind":"shopify","amazon":{"asins":[],"domain":"com"}}"#,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("amazon settings are not for a shopify source"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("amazon settings are not for a shopify source"),
+            "{e}"
+        );
         let e = serde_json::from_str::<SourceSettings>(r#"{"kind":"ebay"}"#).unwrap_err();
         assert!(e.to_string().contains("unknown source kind"), "{e}");
         assert!(SourceSettings::from_parts(

@@ -509,7 +509,13 @@ impl Engine {
                 s.interval_secs = i.as_secs().max(1);
             }
             // Checked above: settings of another kind were refused.
-            match (&mut s.settings, edit.page, edit.json, edit.amazon, edit.popmart) {
+            match (
+                &mut s.settings,
+                edit.page,
+                edit.json,
+                edit.amazon,
+                edit.popmart,
+            ) {
                 (SourceSettings::Page(now), Some(p), ..) => *now = p,
                 (SourceSettings::Json(now), _, Some(j), ..) => *now = j,
                 (SourceSettings::Amazon(now), _, _, Some(a), _) => *now = a,
