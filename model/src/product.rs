@@ -85,8 +85,27 @@ impl PriceMove {
         crate::money::percent_change(self.old, self.new)
     }
 
+    /// The one answer to "is this a drop" (detection, rules, messages, the
+    /// feed badge and the sorts all ask here).
     pub fn is_drop(&self) -> bool {
         self.new < self.old
+    }
+
+    /// How much the price fell (old - new); `None` for a rise.
+    pub fn drop_amount(&self) -> Option<Decimal> {
+        self.old.checked_sub(self.new).filter(|_| self.is_drop())
+    }
+
+    /// How much it fell in percent of the old price, unrounded (so a drop
+    /// of 9.96 % does not meet a rule's 10 %); `None` for a rise or from a
+    /// zero price.
+    pub fn drop_percent(&self) -> Option<Decimal> {
+        if self.old.is_zero() {
+            return None;
+        }
+        self.drop_amount()?
+            .checked_mul(Decimal::ONE_HUNDRED)?
+            .checked_div(self.old)
     }
 }
 
@@ -270,5 +289,27 @@ mod tests {
         let old = serde_json::json!({"id": "a", "size": "9", "price": "120.00", "available": true});
         let v: Variant = serde_json::from_value(old).unwrap();
         assert_eq!(v.price, Some("120.00".parse().unwrap()));
+    }
+
+    #[test]
+    fn one_answer_to_is_this_a_drop_and_by_how_much() {
+        let m = |old: &str, new: &str| PriceMove {
+            old: old.parse().unwrap(),
+            new: new.parse().unwrap(),
+            at: chrono::Utc::now(),
+        };
+        let d = m("129.99", "117.00");
+        assert!(d.is_drop());
+        assert_eq!(d.drop_amount(), Some("12.99".parse().unwrap()));
+        assert!(d.drop_percent().unwrap() > "9.99".parse().unwrap());
+        assert!(
+            d.drop_percent().unwrap() < "10".parse().unwrap(),
+            "unrounded: 9.99..., not 10"
+        );
+        assert_eq!(d.percent(), Some("-10.0".parse().unwrap()), "shown rounded");
+        let up = m("100", "110");
+        assert!(!up.is_drop());
+        assert_eq!((up.drop_amount(), up.drop_percent()), (None, None));
+        assert_eq!(m("0", "0").drop_percent(), None);
     }
 }

@@ -107,27 +107,19 @@ impl Matcher {
                 // Unrounded, checked: a drop of 9.96 % is not one of 10 %.
                 Condition::DropPercent { percent } => e
                     .price_move()
-                    .filter(|m| m.is_drop() && !m.old.is_zero())
-                    .and_then(|m| {
-                        m.old
-                            .checked_sub(m.new)?
-                            .checked_mul(rust_decimal::Decimal::ONE_HUNDRED)?
-                            .checked_div(m.old)
-                    })
+                    .and_then(|m| m.drop_percent())
                     .is_some_and(|p| p >= *percent),
                 Condition::DropAmount { amount } => e
                     .price_move()
-                    .and_then(|m| m.old.checked_sub(m.new))
+                    .and_then(|m| m.drop_amount())
                     .is_some_and(|d| d >= *amount),
                 Condition::Restocked => e.kind == EventKind::Restocked,
                 Condition::SoldOut => e.kind == EventKind::SoldOut,
                 Condition::NewArrival => e.kind == EventKind::NewProduct,
                 Condition::BackOnline => e.kind == EventKind::Unblocked,
-                Condition::DropOrRestock => match (e.kind, e.old_price, e.new_price) {
-                    (EventKind::PriceChanged, Some(old), Some(new)) => new < old,
-                    (EventKind::Restocked, ..) => true,
-                    _ => false,
-                },
+                Condition::DropOrRestock => {
+                    e.kind == EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop())
+                }
             };
             if !hit {
                 continue;

@@ -43,7 +43,7 @@ impl Message {
                     e.old_price.unwrap_or_default(),
                     e.new_price.unwrap_or_default(),
                 );
-                let drop = new < old;
+                let drop = e.price_move().is_some_and(|m| m.is_drop());
                 let pct = e
                     .price_move()
                     .and_then(|m| m.percent())
