@@ -110,6 +110,37 @@ impl PriceMove {
 }
 
 impl Product {
+    /// A product as a connector read it at `now`: its key is
+    /// `{source}:{id}` (`id` is the source's id for it, made safe for a key
+    /// where it needs to be), every field is empty until the connector fills
+    /// it, and the bookkeeping (first seen, updated, removed, the last
+    /// change) is the engine's diff to set.
+    pub fn observed(
+        source: &str,
+        id: &str,
+        external_id: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Product {
+        Product {
+            key: format!("{source}:{id}"),
+            source: source.to_string(),
+            external_id: external_id.into(),
+            title: String::new(),
+            brand: String::new(),
+            product_type: String::new(),
+            tags: vec![],
+            url: String::new(),
+            image: None,
+            currency: String::new(),
+            variants: vec![],
+            first_seen: now,
+            updated: now,
+            removed: false,
+            last_change: None,
+            facts: Default::default(),
+        }
+    }
+
     /// The lowest and highest known variant price (None: no price known).
     pub fn price_range(&self) -> Option<(Decimal, Decimal)> {
         let mut prices = self.variants.iter().filter_map(|v| v.price);

@@ -288,13 +288,9 @@ pub fn parse_result(
     let site = format!("https://www.amazon.{}", ctx.settings.domain);
     let now = Utc::now();
     Ok(Product {
-        key: format!("{}:{}", ctx.source, asin.to_lowercase()),
-        source: ctx.source.to_string(),
-        external_id: asin.to_string(),
         title,
         brand: ctx.brands.canonical(brand),
         product_type: category.to_string(),
-        tags: vec![],
         url: format!("{site}/dp/{asin}"),
         image: content
             .get("images")
@@ -314,11 +310,8 @@ pub fn parse_result(
                 "{site}/gp/aws/cart/add.html?ASIN.1={asin}&Quantity.1=1"
             )),
         }],
-        first_seen: now,
-        updated: now,
-        removed: false,
-        last_change: None,
         facts,
+        ..Product::observed(ctx.source, &asin.to_lowercase(), asin, now)
     })
 }
 

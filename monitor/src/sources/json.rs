@@ -406,15 +406,10 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
             .map(|u| u.to_string())
             .unwrap_or_else(|| ctx.url.to_string());
         out.push(Product {
-            key: format!("{}:{}", ctx.source, crate::engine::slug_text(&id)),
-            source: ctx.source.to_string(),
-            external_id: id,
             title,
             brand: ctx
                 .brands
                 .canonical(&field(item, &m.brand)?.and_then(text_of).unwrap_or_default()),
-            product_type: String::new(),
-            tags: vec![],
             url,
             image: field(item, &m.image)?
                 .and_then(text_of)
@@ -422,11 +417,7 @@ fn products_of(root: &Value, ctx: &JsonContext<'_>) -> Result<Vec<Product>, Json
                 .map(|u| u.to_string()),
             currency,
             variants,
-            first_seen: now,
-            updated: now,
-            removed: false,
-            last_change: None,
-            facts: Default::default(),
+            ..Product::observed(ctx.source, &crate::engine::slug_text(&id), id, now)
         });
     }
     if out.is_empty() && skipped > 0 {

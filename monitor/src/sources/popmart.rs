@@ -260,13 +260,9 @@ pub fn product(
         .or_else(|| item.pointer("/images/0").and_then(|v| text_of(Some(v))));
     let now = Utc::now();
     Some(Product {
-        key: format!("{source}:{id}"),
-        source: source.to_string(),
-        external_id: id.clone(),
         title,
         brand: "Pop Mart".into(),
         product_type: text_of(item.get("seriesName")).unwrap_or_default(),
-        tags: vec![],
         url: format!(
             "https://www.popmart.com/{}/products/{id}",
             settings.region.to_lowercase()
@@ -274,11 +270,7 @@ pub fn product(
         image,
         currency: currency.to_string(),
         variants,
-        first_seen: now,
-        updated: now,
-        removed: false,
-        last_change: None,
-        facts: Default::default(),
+        ..Product::observed(source, &id, id.clone(), now)
     })
 }
 

@@ -232,9 +232,6 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
                 .or_else(|| raw.variants.iter().find_map(|v| v.featured_image.as_ref()))
                 .map(|i| i.src.clone());
             Some(Product {
-                key: format!("{}:{}", ctx.source, raw.id),
-                source: ctx.source.to_string(),
-                external_id: raw.id.to_string(),
                 title: raw.title.trim().to_string(),
                 brand: ctx.brands.canonical(&raw.vendor),
                 product_type: raw.product_type,
@@ -243,11 +240,7 @@ pub fn parse_page(body: &[u8], ctx: &PageContext<'_>) -> Result<Vec<Product>, Pa
                 image,
                 currency: ctx.currency.to_string(),
                 variants,
-                first_seen: now,
-                updated: now,
-                removed: false,
-                last_change: None,
-                facts: Default::default(),
+                ..Product::observed(ctx.source, &raw.id.to_string(), raw.id.to_string(), now)
             })
         })
         .collect())

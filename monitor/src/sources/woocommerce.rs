@@ -317,9 +317,6 @@ fn products(
                 .map(|b| text(&b.name))
                 .unwrap_or_default();
             Some(Product {
-                key: format!("{}:{}", ctx.source, raw.id),
-                source: ctx.source.to_string(),
-                external_id: raw.id.to_string(),
                 title: text(&raw.name),
                 brand: ctx.brands.canonical(&brand),
                 product_type: raw
@@ -336,11 +333,7 @@ fn products(
                     .filter(|s| !s.is_empty()),
                 currency,
                 variants,
-                first_seen: now,
-                updated: now,
-                removed: false,
-                last_change: None,
-                facts: Default::default(),
+                ..Product::observed(ctx.source, &raw.id.to_string(), raw.id.to_string(), now)
             })
         })
         .collect()

@@ -9,7 +9,7 @@ use model::probe::Origin;
 use model::{Product, Variant};
 
 use super::meta::{attr_or_text, Meta};
-use super::{external_id, product_key, same_price, SINGLE_OFFER};
+use super::{external_id, same_price, SINGLE_OFFER};
 use super::{json_ld, meta, words, Availability, Found, Offer, PageContext, PageError, Trace};
 use crate::normalise::size_label;
 
@@ -377,23 +377,15 @@ fn product_of(
         .clone()
         .or(m.image.clone())
         .and_then(|i| ctx.url.join(&i).ok().map(|u| u.to_string()));
+    let id = external_id(ctx.url);
     let product = Product {
-        key: product_key(ctx.source, ctx.url),
-        source: ctx.source.to_string(),
-        external_id: external_id(ctx.url),
         title,
         brand,
-        product_type: String::new(),
-        tags: vec![],
         url: ctx.url.to_string(),
         image,
         currency,
         variants,
-        first_seen: now,
-        updated: now,
-        removed: false,
-        last_change: None,
-        facts: Default::default(),
+        ..Product::observed(ctx.source, &id, id.clone(), now)
     };
     (product, trace)
 }
