@@ -462,22 +462,9 @@ async fn a_backup_of_a_polled_store_restores_into_a_new_database_identical() {
         .contains("not a Dropwatch backup"));
 
     // The restored database opens as a server would and shows the same.
-    let mut reopened = None;
-    for _ in 0..50 {
-        match Store::open(&restored_db).await {
-            Ok(s) => {
-                reopened = Some(s);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    let engine = Engine::open(
-        reopened.expect("the restored file opens"),
-        EngineConfig::default(),
-    )
-    .await
-    .unwrap();
+    let engine = Engine::open(reopen(&restored_db).await, EngineConfig::default())
+        .await
+        .unwrap();
     assert_eq!(
         engine.products(),
         h.engine.products(),
@@ -525,18 +512,7 @@ async fn a_database_written_by_an_earlier_version_opens_with_every_source_as_it_
         .await
         .expect("the earlier backup restores");
     assert_eq!((r.sources, r.products), (6, 10), "{r:?}");
-    // The restore's own handle lets go of the files shortly.
-    let mut store = None;
-    for _ in 0..50 {
-        match Store::open(&db).await {
-            Ok(s) => {
-                store = Some(s);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
-    let engine = Engine::open(store.expect("the restored database opens"), quick_config())
+    let engine = Engine::open(reopen(&db).await, quick_config())
         .await
         .unwrap();
     let sources = engine.sources();
@@ -566,4 +542,16 @@ async fn a_database_written_by_an_earlier_version_opens_with_every_source_as_it_
         10,
         "the demo's 5 and the same 5 through WooCommerce"
     );
+}
+
+/// A restored database, opened as a server would (the restore's own handle
+/// lets go of its files shortly).
+async fn reopen(db: &str) -> Store {
+    for _ in 0..50 {
+        match Store::open(db).await {
+            Ok(s) => return s,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the restored database {db} does not open")
 }
