@@ -3,23 +3,22 @@
 //! It owns the store, the current state of every product (in memory, loaded
 //! at start, so change detection is a hash-map lookup), the live hub, the HTTP
 //! fetcher with its per-host gates, and one scheduler task per enabled source
-//! (see `poll.rs`). Everything a user can do to sources goes through here.
+//! (see `poll.rs`). Everything a user can do to sources goes through here:
+//! `sources.rs` adds, changes and removes them (checked by
+//! `source_input.rs`), `accounts.rs` holds the connector accounts, and
+//! `matches.rs` the same item across stores.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
-use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use model::{
-    Event, PollRun, Product, ProductSummary, RunProgress, Source, SourceSettings, SOURCE_KINDS,
-};
+use model::{Event, Product, ProductSummary, RunProgress, Source, SourceSettings};
 
 use crate::fetch::{host_key, FetchLimits, Fetcher};
 use crate::live::{LiveFeed, LiveHub};
@@ -33,6 +32,12 @@ use crate::source_input::{
 pub use crate::source_input::{json_source_file, source_url, NewSource, SourceEdit, MAX_INTERVAL};
 use crate::store::{Batch, Store, StoreError};
 use crate::unchanged::{CataloguePages, PageSeen};
+
+mod accounts;
+mod matches;
+mod sources;
+
+pub use accounts::{ConnectorStatus, Connectors};
 
 /// How the engine polls.
 #[derive(Clone, Debug)]
@@ -108,24 +113,6 @@ pub enum EngineError {
     /// A field of a source the user gave is refused (nothing changed).
     #[error("{0}")]
     Field(#[from] model::FieldError),
-}
-
-/// The accounts and keys connectors use, set from the vault by the server
-/// (never stored with a source, never shown).
-#[derive(Default)]
-pub struct Connectors {
-    pub oxylabs: Option<crate::sources::amazon::OxylabsAccount>,
-    /// Pop Mart's client key and signing salt, by region code.
-    pub popmart: std::collections::BTreeMap<String, crate::sources::popmart::PopmartKeys>,
-}
-
-/// What the Sources page may show about the connector accounts.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ConnectorStatus {
-    pub oxylabs_user: Option<String>,
-    /// Whether the account points at the built-in demo's fake Oxylabs.
-    pub oxylabs_demo: bool,
-    pub popmart_regions: Vec<String>,
 }
 
 const VERDICTS_META: &str = "match_verdicts";
@@ -306,357 +293,6 @@ impl Engine {
         )));
     }
 
-    /// Checks a source as [`Engine::add_source`] would, without adding it:
-    /// the settings, the address (under the outbound policy) and the
-    /// interval. Returns the source already watching it, if one is.
-    pub async fn vet_source(&self, new: &mut NewSource) -> Result<Option<Source>, EngineError> {
-        if !SOURCE_KINDS.contains(&new.kind.as_str()) {
-            return Err(model::FieldError::new(
-                model::SourceField::Kind,
-                format!(
-                    "unknown source kind {:?}; known kinds: {}",
-                    new.kind,
-                    SOURCE_KINDS.join(", ")
-                ),
-            )
-            .into());
-        }
-        check_page_settings(&new.kind, &mut new.page)?;
-        check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
-        check_api_settings(new)?;
-        new.keywords = check_keywords(&new.kind, std::mem::take(&mut new.keywords))?;
-        // A WooCommerce shop given by its Store API's address is the shop.
-        if new.kind == model::SOURCE_KIND_WOOCOMMERCE {
-            if let Some(shop) = Url::parse(new.url.trim())
-                .ok()
-                .and_then(|u| crate::sources::woocommerce::shop_of(&u))
-            {
-                new.url = shop.to_string();
-            }
-        }
-        let url = source_url(&new.url)?;
-        // An Amazon source's address is never fetched (Oxylabs is).
-        if new.kind != model::SOURCE_KIND_AMAZON {
-            self.check_address(&url).await?;
-        }
-        check_interval(new.interval)?;
-        let url_text = url.as_str().trim_end_matches('/').to_string();
-        Ok(self
-            .sources
-            .lock()
-            .values()
-            .map(|t| t.source.lock().clone())
-            .find(|s| {
-                s.kind() == new.kind
-                    && s.url == url_text
-                    && s.settings.amazon() == new.amazon.as_ref()
-                    && s.settings.popmart() == new.popmart.as_ref()
-            }))
-    }
-
-    /// Adds a source, or returns the existing one with the same kind and URL.
-    pub async fn add_source(self: &Arc<Self>, mut new: NewSource) -> Result<Source, EngineError> {
-        if let Some(s) = self.vet_source(&mut new).await? {
-            return Ok(s);
-        }
-        let url = source_url(&new.url)?;
-        let url_text = url.as_str().trim_end_matches('/').to_string();
-        let base = new
-            .key
-            .as_deref()
-            .map(|k| slug_text(k))
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| match (&new.amazon, &new.popmart) {
-                (Some(a), _) => slug_text(&format!("amazon-{}", a.domain)),
-                (_, Some(p)) => slug_text(&format!("popmart-{}", p.region)),
-                _ => slug(&url),
-            });
-        let mut key = base.clone();
-        let mut n = 2;
-        while self.sources.lock().contains_key(&key) {
-            key = format!("{base}-{n}");
-            n += 1;
-        }
-        // Checked above: the settings given are the kind's own.
-        let settings = SourceSettings::from_parts(
-            &new.kind,
-            Some(new.page),
-            new.json,
-            new.amazon,
-            new.popmart,
-        )
-        .map_err(|e| model::FieldError::new(model::SourceField::Kind, e))?;
-        let source = Source {
-            settings,
-            name: new
-                .name
-                .filter(|n| !n.trim().is_empty())
-                .unwrap_or_else(|| url.host_str().unwrap_or(&key).to_string()),
-            key,
-            url: url_text,
-            currency: new
-                .currency
-                .map(|c| c.trim().to_uppercase())
-                .filter(|c| c.len() == 3)
-                .unwrap_or_else(|| "USD".into()),
-            interval_secs: new.interval.as_secs().max(1),
-            enabled: true,
-            created: Utc::now(),
-            blocked: false,
-            tags: clean_tags(&new.tags),
-            keywords: new.keywords,
-        };
-        self.store.save_source(&source).await?;
-        let task = self.register(source.clone());
-        self.spawn_scheduler(&task);
-        Ok(source)
-    }
-
-    /// Refuses an address the outbound policy refuses, in words the
-    /// Sources page shows (the rule it falls under).
-    pub async fn check_address(&self, url: &Url) -> Result<(), EngineError> {
-        self.cfg
-            .outbound
-            .check_resolved(url)
-            .await
-            .map(|_| ())
-            .map_err(|e| {
-                model::FieldError::new(model::SourceField::Url, format!("refused: {e}")).into()
-            })
-    }
-
-    /// The outbound policy (the alert and repricing clients follow it too).
-    pub fn outbound(&self) -> &Arc<crate::outbound::Policy> {
-        &self.cfg.outbound
-    }
-
-    fn task(&self, key: &str) -> Result<Arc<SourceTask>, EngineError> {
-        self.sources
-            .lock()
-            .get(key)
-            .cloned()
-            .ok_or_else(|| EngineError::UnknownSource(key.to_string()))
-    }
-
-    /// Pauses or resumes a source.
-    pub async fn set_enabled(
-        self: &Arc<Self>,
-        key: &str,
-        enabled: bool,
-    ) -> Result<Source, EngineError> {
-        self.change_source(key, SourceEdit::default(), Some(enabled))
-            .await
-    }
-
-    /// Renames a source or changes its address or interval. A new interval
-    /// applies from the next wait; a new address from the next run.
-    pub async fn update_source(
-        self: &Arc<Self>,
-        key: &str,
-        edit: SourceEdit,
-    ) -> Result<Source, EngineError> {
-        self.change_source(key, edit, None).await
-    }
-
-    /// Edits a source and pauses or resumes it, as one change: every field
-    /// is checked before any is applied, and the source is saved once, so a
-    /// refused field (or a failed save) leaves it as it was.
-    pub async fn change_source(
-        self: &Arc<Self>,
-        key: &str,
-        mut edit: SourceEdit,
-        enabled: Option<bool>,
-    ) -> Result<Source, EngineError> {
-        let task = self.task(key)?;
-        let kind = task.source.lock().kind();
-        let url = edit.url.as_deref().map(source_url).transpose()?;
-        if let Some(u) = url.as_ref().filter(|_| kind != model::SOURCE_KIND_AMAZON) {
-            self.check_address(u).await?;
-        }
-        if let Some(i) = edit.interval {
-            check_interval(i)?;
-        }
-        if let Some(p) = &mut edit.page {
-            check_page_settings(&kind, p)?;
-        }
-        if edit.json.is_some() {
-            check_json_mapping(&kind, &edit.json, &self.cfg.source_env)?;
-        }
-        if edit.amazon.is_some() || edit.popmart.is_some() {
-            let mut probe = NewSource {
-                amazon: edit.amazon.clone(),
-                popmart: edit.popmart.clone(),
-                ..NewSource::new(&kind, "https://example.invalid", Duration::from_secs(60))
-            };
-            check_api_settings(&mut probe)?;
-            edit.amazon = probe.amazon;
-            edit.popmart = probe.popmart;
-        }
-        if let Some(k) = edit.keywords.take() {
-            edit.keywords = Some(check_keywords(&kind, k)?);
-        }
-        // Everything is valid: apply it all, then save once.
-        let (before, after) = {
-            let mut s = task.source.lock();
-            let before = s.clone();
-            if let Some(name) = edit.name.filter(|n| !n.trim().is_empty()) {
-                s.name = name.trim().to_string();
-            }
-            if let Some(url) = &url {
-                s.url = url.as_str().trim_end_matches('/').to_string();
-            }
-            if let Some(i) = edit.interval {
-                s.interval_secs = i.as_secs().max(1);
-            }
-            // Checked above: settings of another kind were refused.
-            match (
-                &mut s.settings,
-                edit.page,
-                edit.json,
-                edit.amazon,
-                edit.popmart,
-            ) {
-                (SourceSettings::Page(now), Some(p), ..) => *now = p,
-                (SourceSettings::Json(now), _, Some(j), ..) => *now = j,
-                (SourceSettings::Amazon(now), _, _, Some(a), _) => *now = a,
-                (SourceSettings::Popmart(now), .., Some(p)) => *now = p,
-                _ => {}
-            }
-            if let Some(k) = edit.keywords {
-                s.keywords = k;
-            }
-            if let Some(e) = enabled {
-                s.enabled = e;
-            }
-            (before, s.clone())
-        };
-        if let Err(e) = self.store.save_source(&after).await {
-            // Not saved: back to what it was (keeping what a run changed meanwhile).
-            let mut s = task.source.lock();
-            let blocked = s.blocked;
-            *s = Source { blocked, ..before };
-            return Err(e.into());
-        }
-        if before.keywords != after.keywords {
-            // The same pages read with another filter keep other products.
-            task.catalogue_pages.forget_all();
-        }
-        if let (Some(url), true) = (&url, kind == model::SOURCE_KIND_POPMART) {
-            self.fetcher
-                .gates
-                .set_rules(&host_key(url), self.cfg.popmart_politeness.clone());
-        }
-        match enabled {
-            Some(true) => self.spawn_scheduler(&task),
-            Some(false) => {
-                if let Some(h) = task.handle.lock().take() {
-                    h.abort();
-                }
-            }
-            None => {}
-        }
-        Ok(after)
-    }
-
-    /// Stops polling a source and forgets it (its products' history stays).
-    pub async fn remove_source(&self, key: &str) -> Result<(), EngineError> {
-        let task = self.task(key)?;
-        if let Some(h) = task.handle.lock().take() {
-            h.abort();
-        }
-        self.store.delete_source(key).await?;
-        self.sources.lock().remove(key);
-        Ok(())
-    }
-
-    /// Polls a source now and waits for the run to end.
-    pub async fn check_now(&self, key: &str) -> Result<PollRun, EngineError> {
-        let task = self.task(key)?;
-        self.run(&task).await
-    }
-
-    /// Makes a source's scheduler poll now without waiting for the result.
-    pub fn trigger(&self, key: &str) -> Result<(), EngineError> {
-        self.task(key)?.wake.notify_one();
-        Ok(())
-    }
-
-    /// Sets (or forgets) the Oxylabs account Amazon sources use.
-    pub fn set_oxylabs(&self, account: Option<crate::sources::amazon::OxylabsAccount>) {
-        if let Some(a) = &account {
-            // A paid API made for volume: more in flight, short spacing; its
-            // 429s and Retry-After still apply.
-            for base in [&a.realtime, &a.data] {
-                self.fetcher.gates.set_rules(
-                    &host_key(base),
-                    Politeness {
-                        max_in_flight: 4,
-                        min_spacing: self
-                            .cfg
-                            .politeness
-                            .min_spacing
-                            .min(Duration::from_millis(100)),
-                        ..self.cfg.politeness.clone()
-                    },
-                );
-            }
-        }
-        self.connectors.write().oxylabs = account;
-    }
-
-    /// Sets (or forgets) a Pop Mart region's client key and signing salt.
-    pub fn set_popmart_keys(
-        &self,
-        region: &str,
-        keys: Option<crate::sources::popmart::PopmartKeys>,
-    ) {
-        let mut c = self.connectors.write();
-        match keys {
-            Some(k) => c.popmart.insert(region.to_uppercase(), k),
-            None => c.popmart.remove(&region.to_uppercase()),
-        };
-    }
-
-    /// Says where the built-in demo is served ("http://127.0.0.1:3000/demo").
-    pub fn set_demo_base(&self, url: Url) {
-        *self.demo_base.write() = Some(url);
-    }
-
-    pub fn demo_base(&self) -> Option<Url> {
-        self.demo_base.read().clone()
-    }
-
-    /// Which connector accounts are set (never their secrets).
-    pub fn connector_status(&self) -> ConnectorStatus {
-        let c = self.connectors.read();
-        ConnectorStatus {
-            oxylabs_user: c.oxylabs.as_ref().map(|a| a.username.clone()),
-            oxylabs_demo: c
-                .oxylabs
-                .as_ref()
-                .is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
-            popmart_regions: c.popmart.keys().cloned().collect(),
-        }
-    }
-
-    pub fn sources(&self) -> Vec<Source> {
-        let mut v: Vec<Source> = self
-            .sources
-            .lock()
-            .values()
-            .map(|t| t.source.lock().clone())
-            .collect();
-        v.sort_by(|a, b| a.created.cmp(&b.created));
-        v
-    }
-
-    /// A source's current (or last) run progress.
-    pub fn progress(&self, key: &str) -> Option<RunProgress> {
-        let task = self.task(key).ok()?;
-        let p = task.progress.lock().clone();
-        Some(p)
-    }
-
     /// Gives `host` (as `host:port`) its own politeness rules.
     pub fn set_host_rules(&self, url: &Url, rules: Politeness) {
         self.fetcher.gates.set_rules(&host_key(url), rules);
@@ -703,33 +339,6 @@ impl Engine {
                 .then_with(|| a.key.cmp(&b.key))
         });
         v
-    }
-
-    /// [`Engine::products`] with each item's spread across the stores
-    /// carrying it (for the grid and its "biggest gap" sort).
-    pub fn products_compared(&self) -> Vec<ProductSummary> {
-        let mut v = self.products();
-        self.add_spreads(&mut v);
-        v
-    }
-
-    /// Sets each summary's spread across the stores carrying the same item.
-    fn add_spreads(&self, summaries: &mut [ProductSummary]) {
-        let watched: std::collections::HashSet<String> =
-            self.sources.lock().keys().cloned().collect();
-        let state = self.state.lock();
-        let verdicts = self.verdicts.read();
-        let live: Vec<&Product> = state
-            .values()
-            .filter(|p| !p.removed && watched.contains(&p.source))
-            .collect();
-        let index = model::compare::MatchIndex::new(live, &verdicts);
-        for s in summaries.iter_mut() {
-            if let Some(me) = state.get(&s.key) {
-                let others: Vec<&Product> = index.matches(me).into_iter().map(|(p, _)| p).collect();
-                s.spread = model::compare::spread(me, &others);
-            }
-        }
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -837,79 +446,6 @@ impl Engine {
         .map_err(|e| EngineError::InvalidSource(format!("the preview failed: {e}")))
     }
 
-    /// The same item in other stores (cross-store comparison): products of
-    /// other sources that match by GTIN, style code, or brand + model name,
-    /// with why. Removed products are left out.
-    pub fn same_items(&self, key: &str) -> Vec<(Product, model::MatchedBy)> {
-        // Only stores still watched: a removed source's products stay in
-        // the history but are nobody's offer any more.
-        let watched: std::collections::HashSet<String> =
-            self.sources.lock().keys().cloned().collect();
-        let state = self.state.lock();
-        let verdicts = self.verdicts.read();
-        let Some(me) = state.get(key) else {
-            return vec![];
-        };
-        let mut out: Vec<(Product, model::MatchedBy)> = state
-            .values()
-            .filter(|p| !p.removed && p.key != me.key && watched.contains(&p.source))
-            .filter_map(|p| {
-                model::compare::same_item_judged(me, p, &verdicts).map(|why| (p.clone(), why))
-            })
-            .collect();
-        out.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-        out
-    }
-
-    /// Records a user's verdict on two products: the same item (`Some(true)`:
-    /// confirm or merge), not the same (`Some(false)`: split), or back to
-    /// automatic matching (`None`). Both must exist, in different sources.
-    pub async fn judge_match(
-        &self,
-        a: &str,
-        b: &str,
-        same: Option<bool>,
-    ) -> Result<(), EngineError> {
-        {
-            let state = self.state.lock();
-            let (pa, pb) = match (state.get(a), state.get(b)) {
-                (Some(pa), Some(pb)) => (pa, pb),
-                (None, _) => return Err(EngineError::InvalidSource(format!("no product {a:?}"))),
-                (_, None) => return Err(EngineError::InvalidSource(format!("no product {b:?}"))),
-            };
-            if pa.source == pb.source {
-                return Err(EngineError::InvalidSource(
-                    "both products are from the same store; only offers in different stores can be the same item".into(),
-                ));
-            }
-        }
-        let pairs: Vec<(String, String, bool)> = {
-            let mut v = self.verdicts.write();
-            match same {
-                Some(s) => v.insert(model::compare::pair(a, b), s),
-                None => v.remove(&model::compare::pair(a, b)),
-            };
-            let mut pairs: Vec<_> = v
-                .iter()
-                .map(|((a, b), s)| (a.clone(), b.clone(), *s))
-                .collect();
-            pairs.sort();
-            pairs
-        };
-        self.store
-            .set_meta(VERDICTS_META, serde_json::json!({ "pairs": pairs }))
-            .await?;
-        Ok(())
-    }
-
-    /// The users' verdict on two products, if any.
-    pub fn verdict(&self, a: &str, b: &str) -> Option<bool> {
-        self.verdicts
-            .read()
-            .get(&model::compare::pair(a, b))
-            .copied()
-    }
-
     /// Stores events that are not about a poll (repricing's proposals and
     /// pushes), numbered in the same sequence and sent to live clients.
     pub async fn record(&self, events: Vec<Event>) -> Result<Vec<Event>, StoreError> {
@@ -938,6 +474,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn a_json_source_file_has_the_url_headers_and_mapping() {
