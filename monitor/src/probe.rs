@@ -35,7 +35,7 @@ use crate::fetch::{FetchError, FetchLimits, Fetcher};
 use crate::normalise::{check_product, BrandTable};
 use crate::outbound::{Policy, Refused};
 use crate::politeness::{Gates, Politeness};
-use crate::sources::shopify;
+use crate::sources::{shopify, woocommerce};
 use crate::{Engine, EngineError};
 
 /// How many of a store's products a probe shows.
@@ -147,9 +147,13 @@ pub(crate) async fn run(
             read_store(&mut probe, &body, count, &store, &currency, brands);
         }
         _ => {
+            // A page of a WooCommerce shop names it (its classes and
+            // plugin paths): only then is its Store API asked about.
+            let mut woo_page = woocommerce::shop_of(&url).is_some();
             match fetcher.get_html(&url).await {
                 Err(e) => failed(&mut probe, &e),
                 Ok(body) => {
+                    woo_page |= body.contains("woocommerce");
                     probe.status = Some(200);
                     probe.bytes = body.len() as u64;
                     if let Some(v) = json::parse(&body) {
@@ -163,6 +167,10 @@ pub(crate) async fn run(
                 probe.notes.push(format!(
                     "This shop is a Shopify store ({catalogue_url} lists {count} product{}): add {store} as a Shopify store to watch its whole catalogue, every size's stock included; this address alone is read as a product page.",
                     plural(count)
+                ));
+            } else if let Some(shop) = store_api(fetcher, &url, woo_page).await {
+                probe.notes.push(format!(
+                    "This shop runs WooCommerce (its Store API answers): add {shop} as a WooCommerce shop to watch its whole catalogue, every size's stock included; this address alone is read as a page."
                 ));
             }
         }
@@ -276,6 +284,22 @@ fn failed(probe: &mut Probe, e: &FetchError) {
 
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The WooCommerce shop `url` belongs to, when its page looks like one and
+/// its Store API answers (at the address's own `wp-json` path, else at the
+/// site's root).
+async fn store_api(fetcher: &Fetcher, url: &Url, woo_page: bool) -> Option<Url> {
+    if !woo_page {
+        return None;
+    }
+    let shop = woocommerce::shop_of(url).or_else(|| url.join("/").ok())?;
+    // Read as a page: HTML is an answer here, not a failure of the host.
+    let body = fetcher
+        .get_html(&woocommerce::probe_url(&shop))
+        .await
+        .ok()?;
+    woocommerce::is_product_list(body.as_bytes()).then_some(shop)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -314,3 +314,38 @@ async fn the_strict_policy_refuses_this_machine() {
         Err(ProbeError::Currency(_))
     ));
 }
+
+#[tokio::test]
+async fn a_woocommerce_shop_is_recognised_from_one_of_its_pages() {
+    let products = include_str!("../../tests/fixtures/woocommerce/products.json");
+    // The page as a WooCommerce theme writes it: its body names the plugin.
+    let woo_lamp =
+        CONTRADICTION.replace("<body>", r#"<body class="woocommerce woocommerce-page">"#);
+    let app = Router::new()
+        .route("/lamp", get(move || async move { Html(woo_lamp) }))
+        .route(
+            "/wp-json/wc/store/v1/products",
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], products) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let p = page(addr, "/lamp").await;
+    assert_eq!(p.verdict, ProbeVerdict::Tracks, "{:?}", p.error);
+    let note = p
+        .notes
+        .iter()
+        .find(|n| n.contains("WooCommerce"))
+        .unwrap_or_else(|| panic!("{:?}", p.notes));
+    assert!(
+        note.contains(&format!("add http://{addr}/ as a WooCommerce shop")),
+        "{note}"
+    );
+    // A shop without a Store API gets no such note.
+    let other = shop().await;
+    assert!(page(other, "/lamp")
+        .await
+        .notes
+        .iter()
+        .all(|n| !n.contains("WooCommerce")));
+}
