@@ -12,16 +12,13 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-use model::{
-    Event, PollRun, PricePoint, Product, ProductFilter, ProductPage, RunProgress, Source,
-    StockPoint,
-};
+use model::{Event, PricePoint, Product, ProductFilter, ProductPage, StockPoint};
 
 /// How many events the dashboard's feed shows.
 pub const FEED_LEN: usize = 40;
 
 #[cfg(feature = "ssr")]
-fn engine() -> Result<std::sync::Arc<monitor::Engine>, ServerFnError> {
+pub(crate) fn engine() -> Result<std::sync::Arc<monitor::Engine>, ServerFnError> {
     use_context::<std::sync::Arc<monitor::Engine>>()
         .ok_or_else(|| ServerFnError::new("the engine is not running"))
 }
@@ -308,176 +305,6 @@ pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFn
     }))
 }
 
-/// A source with its run in progress and its latest runs (newest first).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SourceRow {
-    pub source: Source,
-    pub progress: Option<RunProgress>,
-    pub runs: Vec<PollRun>,
-}
-
-impl SourceRow {
-    pub fn running(&self) -> bool {
-        self.progress.as_ref().is_some_and(|p| p.running)
-    }
-}
-
-/// How many past runs a source shows.
-pub const RUNS_SHOWN: usize = 5;
-
-#[cfg(feature = "ssr")]
-async fn source_rows(
-    engine: &monitor::Engine,
-    runs: usize,
-) -> Result<Vec<SourceRow>, ServerFnError> {
-    let sources = engine.sources();
-    let keys: Vec<String> = sources.iter().map(|s| s.key.clone()).collect();
-    let mut latest = engine
-        .store()
-        .latest_runs(&keys, runs)
-        .await
-        .map_err(|e| words("could not read the poll runs", e))?;
-    Ok(sources
-        .into_iter()
-        .map(|source| SourceRow {
-            progress: engine.progress(&source.key),
-            runs: latest.remove(&source.key).unwrap_or_default(),
-            source,
-        })
-        .collect())
-}
-
-/// The sources page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SourcesView {
-    pub last_seq: u64,
-    pub rows: Vec<SourceRow>,
-    /// Whether the caller may add, change and check sources (editors and admins).
-    pub can_edit: bool,
-    /// The connector accounts, for admins (who set them); `None` for others.
-    #[serde(default)]
-    pub connectors: Option<ConnectorsView>,
-}
-
-/// Which connector accounts are set; never their passwords, keys or salts.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ConnectorsView {
-    pub oxylabs_user: Option<String>,
-    /// Whether Amazon sources use the built-in demo's fake Oxylabs.
-    pub oxylabs_demo: bool,
-    /// Pop Mart regions with a client key and signing salt.
-    pub popmart_regions: Vec<String>,
-    /// Whether the built-in demo runs (its fakes can be used).
-    pub demo: bool,
-}
-
-#[server(input = Json)]
-pub async fn load_sources() -> Result<SourcesView, ServerFnError> {
-    let who = caller(model::Role::Viewer)?;
-    let engine = engine()?;
-    let last_seq = engine.store().last_seq();
-    Ok(SourcesView {
-        last_seq,
-        rows: source_rows(&engine, RUNS_SHOWN).await?,
-        can_edit: who.viewer.can(model::Role::Editor),
-        connectors: who.viewer.can(model::Role::Admin).then(|| {
-            let c = engine.connector_status();
-            ConnectorsView {
-                oxylabs_user: c.oxylabs_user,
-                oxylabs_demo: c.oxylabs_demo,
-                popmart_regions: c.popmart_regions,
-                demo: engine.demo_base().is_some(),
-            }
-        }),
-    })
-}
-
-/// Sets the Oxylabs account Amazon sources use (admins). The password is
-/// sealed in the vault and never shown again.
-#[server]
-pub async fn save_oxylabs(user: String, password: String) -> Result<FormResult, ServerFnError> {
-    let who = caller(model::Role::Admin)?;
-    match control()?.set_oxylabs(&who, &user, &password, "").await {
-        Ok(()) => {
-            back_to_sources();
-            Ok(FormResult {
-                ok: true,
-                message: format!("Saved the Oxylabs account {:?}.", user.trim()),
-                errors: vec![],
-            })
-        }
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
-            Ok(FormResult::field("password", m))
-        }
-        Err(e) => Err(words("could not save the Oxylabs account", e)),
-    }
-}
-
-/// Sets a Pop Mart region's client key and signing salt (admins).
-#[server]
-pub async fn save_popmart_keys(
-    region: String,
-    client_key: String,
-    salt: String,
-) -> Result<FormResult, ServerFnError> {
-    let who = caller(model::Role::Admin)?;
-    match control()?
-        .set_popmart_keys(&who, &region, &client_key, &salt)
-        .await
-    {
-        Ok(()) => {
-            back_to_sources();
-            Ok(FormResult {
-                ok: true,
-                message: format!(
-                    "Saved the Pop Mart keys for {}.",
-                    region.trim().to_uppercase()
-                ),
-                errors: vec![],
-            })
-        }
-        Err(monitor::ControlError::Engine(monitor::EngineError::InvalidSource(m))) => {
-            Ok(FormResult::field("salt", m))
-        }
-        Err(e) => Err(words("could not save the Pop Mart keys", e)),
-    }
-}
-
-/// Points Amazon and Pop Mart sources at the built-in demo's fakes (admins),
-/// and says what to add to try them.
-#[server]
-pub async fn use_demo_connectors() -> Result<FormResult, ServerFnError> {
-    let who = caller(model::Role::Admin)?;
-    let control = control()?;
-    let popmart = control
-        .use_demo_connectors(&who)
-        .await
-        .map_err(|e| words("could not use the demo connectors", e))?;
-    let asins: Vec<String> = control
-        .engine
-        .products()
-        .iter()
-        .filter(|p| p.source == "demo")
-        .take(3)
-        .filter_map(|p| {
-            p.key
-                .rsplit(':')
-                .next()
-                .and_then(|id| id.parse::<u64>().ok())
-        })
-        .map(monitor::demo::oxylabs::asin_of)
-        .collect();
-    back_to_sources();
-    Ok(FormResult {
-        ok: true,
-        message: format!(
-            "Amazon sources now read the demo's Oxylabs (its Amazon mirrors the demo store; try the ASINs {}), and Pop Mart sources the demo's Pop Mart at {popmart} (product ids 1159 to 1169).",
-            asins.join(" ")
-        ),
-        errors: vec![],
-    })
-}
-
 /// What a form submission did: a message for the user, or what to fix,
 /// next to the field it concerns.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -534,7 +361,11 @@ pub(crate) fn plain_form_post() -> bool {
 /// to fix, and what was typed, in the URL (see `sources::NoJsForm`); with
 /// JavaScript the page shows the returned result itself.
 #[cfg(feature = "ssr")]
-fn back_to_form(form: &str, result: FormResult, typed: &[(&'static str, &str)]) -> FormResult {
+pub(crate) fn back_to_form(
+    form: &str,
+    result: FormResult,
+    typed: &[(&'static str, &str)],
+) -> FormResult {
     if !plain_form_post() {
         return result;
     }
@@ -558,7 +389,7 @@ fn back_to_form(form: &str, result: FormResult, typed: &[(&'static str, &str)]) 
 /// After a successful plain form post, back to a clean sources page (the
 /// referring URL may still carry an earlier mistake).
 #[cfg(feature = "ssr")]
-fn back_to_sources() {
+pub(crate) fn back_to_sources() {
     back_to("/sources");
 }
 
@@ -704,311 +535,7 @@ pub fn format_interval(secs: u64) -> String {
     out
 }
 
-#[server]
-#[allow(clippy::too_many_arguments)]
-pub async fn add_source(
-    kind: String,
-    url: String,
-    name: String,
-    interval: String,
-    price_selector: Option<String>,
-    stock_selector: Option<String>,
-    in_phrases: Option<String>,
-    out_phrases: Option<String>,
-    json_mapping: Option<String>,
-    json_headers: Option<String>,
-    asins: Option<String>,
-    amazon_domain: Option<String>,
-    popmart_region: Option<String>,
-    popmart_watch: Option<String>,
-    popmart_target: Option<String>,
-    keywords: Option<String>,
-    leave_out: Option<String>,
-    preview: Option<String>,
-) -> Result<FormResult, ServerFnError> {
-    let who = caller(model::Role::Editor)?;
-    let control = control()?;
-    let typed = [
-        ("url", url.as_str()),
-        ("name", name.as_str()),
-        ("interval", interval.as_str()),
-    ];
-    let fail =
-        |field: &str, msg: String| Ok(back_to_form("add", FormResult::field(field, msg), &typed));
-    if !model::SOURCE_KINDS.contains(&kind.as_str()) {
-        return fail("kind", format!("Unknown kind {kind:?}."));
-    }
-    let phrases = |raw: &Option<String>| -> Vec<String> {
-        raw.as_deref()
-            .unwrap_or("")
-            .split([',', '\n'])
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
-    };
-    let page = model::PageSettings {
-        price_selector: price_selector.filter(|s| !s.trim().is_empty()),
-        stock_selector: stock_selector.filter(|s| !s.trim().is_empty()),
-        in_stock_phrases: phrases(&in_phrases),
-        out_of_stock_phrases: phrases(&out_phrases),
-    };
-    if kind != model::SOURCE_KIND_PAGE && !page.is_empty() {
-        return fail(
-            "price_selector",
-            "selectors and phrases are for product-page sources".into(),
-        );
-    }
-    let json = if kind == model::SOURCE_KIND_JSON {
-        match model::JsonMapping::from_lines(
-            json_mapping.as_deref().unwrap_or(""),
-            json_headers.as_deref().unwrap_or(""),
-        ) {
-            Ok(m) => Some(m),
-            Err(e) => return fail("json_mapping", e),
-        }
-    } else {
-        None
-    };
-    let amazon = if kind == model::SOURCE_KIND_AMAZON {
-        match model::AmazonSettings::from_text(
-            asins.as_deref().unwrap_or(""),
-            amazon_domain.as_deref().unwrap_or("com"),
-        ) {
-            Ok(a) => Some(a),
-            Err(e) => return fail("asins", e),
-        }
-    } else {
-        None
-    };
-    let popmart = (kind == model::SOURCE_KIND_POPMART).then(|| model::PopmartSettings {
-        region: popmart_region.unwrap_or_default(),
-        watch: popmart_watch.unwrap_or_default(),
-        target: popmart_target.unwrap_or_default(),
-    });
-    // "Preview": what the mapping reads now, nothing added.
-    if preview.is_some() {
-        let Some(mapping) = json else {
-            return fail("kind", "Preview is for JSON API sources.".into());
-        };
-        return match control.engine.preview_json(&url, None, mapping).await {
-            Ok(found) => {
-                let shown: Vec<String> = found
-                    .iter()
-                    .take(5)
-                    .map(|p| {
-                        let stock = if p.variants.iter().any(|v| v.available) {
-                            "in stock"
-                        } else {
-                            "sold out"
-                        };
-                        let lo = p.price_range().map(|r| r.0).unwrap_or_default();
-                        format!(
-                            "{} — {lo} {} ({stock}, {} size{})",
-                            p.title,
-                            p.currency,
-                            p.variants.len(),
-                            if p.variants.len() == 1 { "" } else { "s" }
-                        )
-                    })
-                    .collect();
-                Ok(FormResult {
-                    ok: true,
-                    message: format!(
-                        "Preview: {} item{} read. {}",
-                        found.len(),
-                        if found.len() == 1 { "" } else { "s" },
-                        shown.join(" · ")
-                    ),
-                    errors: vec![],
-                })
-            }
-            Err(monitor::EngineError::InvalidSource(msg)) => {
-                Ok(FormResult::field("json_mapping", msg))
-            }
-            Err(monitor::EngineError::Field(f)) => fail(f.field.as_str(), f.message),
-            Err(e) => Err(words("could not preview the source", e)),
-        };
-    }
-    // Amazon and Pop Mart sources may leave the URL empty: the site or the
-    // region's API host is used.
-    let api_kind = amazon.is_some() || popmart.is_some();
-    if !(api_kind && url.trim().is_empty()) {
-        if let Err(e) = monitor::engine::source_url(&url) {
-            return fail("url", e.to_string());
-        }
-    }
-    let secs = match parse_interval(&interval) {
-        Ok(s) => s,
-        Err(e) => return fail("interval", e),
-    };
-    let source = control
-        .add_source(
-            &who,
-            monitor::NewSource {
-                key: None,
-                kind,
-                url: url.clone(),
-                name: Some(name.clone()),
-                currency: None,
-                interval: std::time::Duration::from_secs(secs),
-                page,
-                json,
-                amazon,
-                popmart,
-                tags: vec![],
-                keywords: model::KeywordFilter::from_text(
-                    keywords.as_deref().unwrap_or(""),
-                    leave_out.as_deref().unwrap_or(""),
-                ),
-            },
-        )
-        .await;
-    // A refusal is shown next to the field it is about.
-    let (source, added) = match source {
-        Ok(v) => v,
-        Err(monitor::ControlError::Engine(monitor::EngineError::Field(f))) => {
-            return fail(f.field.as_str(), f.message)
-        }
-        Err(e) => return Err(words("could not add the source", e)),
-    };
-    let message = if !added {
-        format!("{} is already watched as {:?}.", source.url, source.name)
-    } else {
-        format!("Added {:?}; its first check has started.", source.name)
-    };
-    back_to_sources();
-    Ok(FormResult {
-        ok: true,
-        message,
-        errors: vec![],
-    })
-}
-
-#[server]
-pub async fn edit_source(
-    key: String,
-    url: String,
-    name: String,
-    interval: String,
-    asins: Option<String>,
-    popmart_target: Option<String>,
-    keywords: Option<String>,
-    leave_out: Option<String>,
-) -> Result<FormResult, ServerFnError> {
-    let who = caller(model::Role::Editor)?;
-    let control = control()?;
-    let form = format!("edit-{key}");
-    let typed = [
-        ("url", url.as_str()),
-        ("name", name.as_str()),
-        ("interval", interval.as_str()),
-    ];
-    let fail =
-        |field: &str, msg: String| Ok(back_to_form(&form, FormResult::field(field, msg), &typed));
-    if let Err(e) = monitor::engine::source_url(&url) {
-        return fail("url", e.to_string());
-    }
-    let secs = match parse_interval(&interval) {
-        Ok(s) => s,
-        Err(e) => return fail("interval", e),
-    };
-    let current = control.engine.sources().into_iter().find(|s| s.key == key);
-    let amazon = match (asins, current.as_ref().and_then(|s| s.settings.amazon())) {
-        (Some(text), Some(was)) => match model::AmazonSettings::from_text(&text, &was.domain) {
-            Ok(mut a) => {
-                a.geo_location = was.geo_location.clone();
-                Some(a)
-            }
-            Err(e) => return fail("asins", e),
-        },
-        _ => None,
-    };
-    let popmart = match (
-        popmart_target,
-        current.as_ref().and_then(|s| s.settings.popmart()),
-    ) {
-        (Some(target), Some(was)) => Some(model::PopmartSettings {
-            target,
-            ..was.clone()
-        }),
-        _ => None,
-    };
-    let s = match control
-        .edit_source(
-            &who,
-            &key,
-            monitor::SourceEdit {
-                name: Some(name.clone()),
-                url: Some(url.clone()),
-                interval: Some(std::time::Duration::from_secs(secs)),
-                amazon,
-                popmart,
-                // The form shows the keywords for catalogues only.
-                keywords: keywords.map(|k| {
-                    model::KeywordFilter::from_text(&k, leave_out.as_deref().unwrap_or(""))
-                }),
-                ..Default::default()
-            },
-        )
-        .await
-    {
-        Ok(s) => s,
-        // A refusal (nothing was changed) is shown next to its field; the
-        // edit form has the address, the interval, the ASINs, the Pop Mart
-        // target and the keywords (the others are said under the address).
-        Err(monitor::ControlError::Engine(monitor::EngineError::Field(f))) => {
-            use model::SourceField as F;
-            let field = match f.field {
-                F::Interval | F::Asins | F::PopmartTarget | F::Keywords => f.field,
-                _ => F::Url,
-            };
-            return fail(field.as_str(), f.message);
-        }
-        Err(e) => return Err(words("could not save the source", e)),
-    };
-    back_to_sources();
-    Ok(FormResult {
-        ok: true,
-        message: format!("Saved {:?}.", s.name),
-        errors: vec![],
-    })
-}
-
-/// Pauses (`enabled` = false) or resumes a source.
-#[server]
-pub async fn set_source_enabled(key: String, enabled: bool) -> Result<(), ServerFnError> {
-    let who = caller(model::Role::Editor)?;
-    control()?
-        .set_source_enabled(&who, &key, enabled)
-        .await
-        .map_err(|e| words("could not change the source", e))?;
-    back_to_sources();
-    Ok(())
-}
-
-#[server]
-pub async fn remove_source(key: String) -> Result<(), ServerFnError> {
-    let who = caller(model::Role::Editor)?;
-    control()?
-        .remove_source(&who, &key)
-        .await
-        .map_err(|e| words("could not remove the source", e))?;
-    back_to_sources();
-    Ok(())
-}
-
-/// Starts a run of the source now (its progress shows on the sources page).
-#[server]
-pub async fn check_source(key: String) -> Result<(), ServerFnError> {
-    let who = caller(model::Role::Editor)?;
-    control()?
-        .check_source(&who, &key)
-        .await
-        .map_err(|e| words("could not start the check", e))?;
-    back_to_sources();
-    Ok(())
-}
-
+pub use crate::sources_api::*;
 pub use model::HostView;
 
 /// The status page.
@@ -1029,7 +556,7 @@ pub async fn load_status() -> Result<StatusView, ServerFnError> {
     let hosts = engine.hosts().into_iter().map(HostView::from).collect();
     Ok(StatusView {
         now: Utc::now(),
-        sources: source_rows(&engine, 10).await?,
+        sources: crate::sources_api::source_rows(&engine, 10).await?,
         hosts,
         products: engine.product_count(),
         last_seq: engine.store().last_seq(),

@@ -30,6 +30,7 @@ pub mod repricing;
 mod rule_edit;
 mod source_import;
 mod sources;
+mod sources_api;
 mod status;
 mod time;
 mod ui;
