@@ -25,9 +25,11 @@ use crate::sources::page::decode;
 
 /// Products per page; the Store API's maximum.
 pub const PAGE_LIMIT: usize = 100;
-/// The most variation pages one catalogue page may need (100 products with
-/// 1,000 variations between them; a real page needs a handful).
-const MAX_VARIATION_PAGES: usize = 10;
+/// The most variation pages one catalogue page is read with (100 products
+/// with 5,000 sizes between them; a real page needs a handful). A page with
+/// more fails the run there rather than being read with sizes missing (a
+/// missing size would read as sold out).
+const MAX_VARIATION_PAGES: usize = 50;
 
 /// The Store API's address in a shop whose address is `shop`.
 fn api(shop: &Url) -> Url {
@@ -349,7 +351,14 @@ pub(crate) async fn read(ctx: &ReadContext, page: u32) -> Result<PageRead, Fetch
     let (ids, count) = parents(&list);
     let (mut bodies, mut variations) = (vec![], vec![]);
     if !ids.is_empty() {
-        let pages = count.div_ceil(PAGE_LIMIT).clamp(1, MAX_VARIATION_PAGES);
+        // The list says how many sizes there are (hidden ones may be fewer).
+        let pages = count.div_ceil(PAGE_LIMIT).max(1);
+        if pages > MAX_VARIATION_PAGES {
+            return Err(FetchError::Unreadable(format!(
+                "catalogue page {page} lists {count} sizes, more than the {} read for one page; its products are left as they were",
+                MAX_VARIATION_PAGES * PAGE_LIMIT
+            )));
+        }
         for n in 1..=pages {
             let body = ctx
                 .fetcher
