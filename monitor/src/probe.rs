@@ -294,12 +294,9 @@ async fn store_api(fetcher: &Fetcher, url: &Url, woo_page: bool) -> Option<Url> 
         return None;
     }
     let shop = woocommerce::shop_of(url).or_else(|| url.join("/").ok())?;
-    // Read as a page: HTML is an answer here, not a failure of the host.
-    let body = fetcher
-        .get_html(&woocommerce::probe_url(&shop))
+    woocommerce::answers_store_api(fetcher, &shop)
         .await
-        .ok()?;
-    woocommerce::is_product_list(body.as_bytes()).then_some(shop)
+        .then_some(shop)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use url::Url;
 
-use model::{PollRun, RunProgress, Source, SourceSettings, SOURCE_KINDS};
+use model::{PollRun, RunProgress, Source, SourceSettings};
 
 use super::*;
 use crate::fetch::host_key;
@@ -18,17 +18,9 @@ impl Engine {
     /// the settings, the address (under the outbound policy) and the
     /// interval. Returns the source already watching it, if one is.
     pub async fn vet_source(&self, new: &mut NewSource) -> Result<Option<Source>, EngineError> {
-        if !SOURCE_KINDS.contains(&new.kind.as_str()) {
-            return Err(model::FieldError::new(
-                model::SourceField::Kind,
-                format!(
-                    "unknown source kind {:?}; known kinds: {}",
-                    new.kind,
-                    SOURCE_KINDS.join(", ")
-                ),
-            )
-            .into());
-        }
+        // The kind alone first (its settings are checked below, one by one).
+        SourceSettings::from_parts(&new.kind, None, None, None, None)
+            .map_err(|e| model::FieldError::new(model::SourceField::Kind, e))?;
         check_page_settings(&new.kind, &mut new.page)?;
         check_json_mapping(&new.kind, &new.json, &self.cfg.source_env)?;
         check_api_settings(new)?;

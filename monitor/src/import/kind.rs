@@ -36,15 +36,6 @@ async fn answers_products_json(engine: &Engine, url: &Url) -> bool {
     }
 }
 
-/// Whether the shop at `url` answers WooCommerce's Store API.
-async fn answers_store_api(engine: &Engine, url: &Url) -> bool {
-    let probe = woocommerce::probe_url(url);
-    match engine.fetcher.get_json(&probe).await {
-        Ok(body) => woocommerce::is_product_list(&body),
-        Err(_) => false,
-    }
-}
-
 /// A changedetection.io JSON watch: its mapping from one read of the
 /// endpoint, or not imported with why.
 async fn map_json(engine: &Engine, url: &Url, c: &mut Candidate) {
@@ -99,7 +90,7 @@ pub async fn settle(engine: &Engine, c: &mut Candidate) {
             c.kind = Some(model::SOURCE_KIND_SHOPIFY.into())
         }
         None if !is_front_page(&url) => c.kind = Some(model::SOURCE_KIND_PAGE.into()),
-        None if answers_store_api(engine, &url).await => {
+        None if woocommerce::answers_store_api(&engine.fetcher, &url).await => {
             c.kind = Some(model::SOURCE_KIND_WOOCOMMERCE.into())
         }
         None => {

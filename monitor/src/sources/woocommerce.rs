@@ -62,16 +62,16 @@ pub fn shop_of(url: &Url) -> Option<Url> {
     Some(shop)
 }
 
-/// One product of a shop's Store API, to tell whether it has one.
-pub fn probe_url(shop: &Url) -> Url {
+/// Whether the shop at `shop` answers the Store API (one product asked
+/// for). Read as a page: an HTML answer here says "no", it is not a failure
+/// the host's gate should count.
+pub async fn answers_store_api(fetcher: &crate::fetch::Fetcher, shop: &Url) -> bool {
     let mut url = api(shop);
     url.set_query(Some("per_page=1"));
-    url
-}
-
-/// Whether an answer is the Store API's product list.
-pub fn is_product_list(body: &[u8]) -> bool {
-    parse_list(body).is_ok()
+    match fetcher.get_html(&url).await {
+        Ok(body) => parse_list(body.as_bytes()).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// The URL of the variations of these products, page `page`.
