@@ -108,10 +108,7 @@ async fn main() {
 async fn real_pages(h: &common::Harness) {
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
-    let dir = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/fixtures/product-pages"
-    );
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/product-pages");
     let Ok(entries) = std::fs::read_dir(dir) else {
         println!("page check (real pages): no fixtures at {dir}");
         return;

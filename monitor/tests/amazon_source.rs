@@ -1,5 +1,5 @@
 //! Amazon through the Oxylabs Web Scraper API: the captured Oxylabs answers
-//! (../shared/fixtures/oxylabs-amazon) parse to their values, and an Amazon
+//! (fixtures/oxylabs-amazon) parse to their values, and an Amazon
 //! source is read over HTTP from the fake Oxylabs (monitor::demo::oxylabs,
 //! whose Amazon mirrors the demo catalogue): realtime for a few ASINs, one
 //! batch for many, a price change and a sell-out followed, and every
@@ -22,7 +22,7 @@ use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
     let path = format!(
-        "{}/../../shared/fixtures/oxylabs-amazon/{name}",
+        "{}/../fixtures/oxylabs-amazon/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {

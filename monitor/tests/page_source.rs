@@ -25,7 +25,7 @@ fn d(s: &str) -> Decimal {
 
 fn fixture(name: &str) -> String {
     let path = format!(
-        "{}/../../shared/fixtures/product-pages/{name}",
+        "{}/../fixtures/product-pages/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))

@@ -1,4 +1,4 @@
-//! Captured Shopify Admin GraphQL answers (../shared/fixtures/shopify-admin)
+//! Captured Shopify Admin GraphQL answers (fixtures/shopify-admin)
 //! read as the repricing client reads them: data with the cost block, and
 //! errors without data or extensions.
 
@@ -10,12 +10,10 @@ use serde_json::Value;
 fn fixture(name: &str) -> String {
     let dir = std::env::var("DROPWATCH_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-        });
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures"));
     let path = dir.join("shopify-admin").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("fixture {} is missing ({e}); the shared fixtures sit beside the clone, or set DROPWATCH_FIXTURES", path.display())
+        panic!("fixture {} is missing ({e}); they are in the repository under fixtures/, or set DROPWATCH_FIXTURES", path.display())
     })
 }
 

@@ -1,4 +1,4 @@
-//! Real `products.json` captures (../shared/fixtures/shopify-products, see
+//! Real `products.json` captures (fixtures/shopify-products, see
 //! SOURCES.md there) parse to exactly the products, variants, prices and
 //! availability they contain. Each file is also read independently as plain
 //! JSON and compared field by field.
@@ -14,12 +14,10 @@ use url::Url;
 fn fixture(name: &str) -> Vec<u8> {
     let dir = std::env::var("DROPWATCH_FIXTURES")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
-        });
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures"));
     let path = dir.join("shopify-products").join(name);
     std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("fixture {} is missing ({e}); the shared fixtures sit beside the clone, or set DROPWATCH_FIXTURES", path.display())
+        panic!("fixture {} is missing ({e}); they are in the repository under fixtures/, or set DROPWATCH_FIXTURES", path.display())
     })
 }
 

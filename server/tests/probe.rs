@@ -1,5 +1,5 @@
 //! `dropwatch probe URL` run as a process against real captured product
-//! pages (../shared/fixtures/product-pages) and the demo store, served on
+//! pages (fixtures/product-pages) and the demo store, served on
 //! this machine; and `POST /api/v1/probe`, which follows the server's
 //! outbound policy: a private address is refused unless the operator
 //! trusts it.
@@ -26,7 +26,7 @@ const NO_PRICE: &str =
 
 fn fixture(name: &str) -> Response {
     let path = format!(
-        "{}/../../shared/fixtures/product-pages/{name}",
+        "{}/../fixtures/product-pages/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     match std::fs::read(&path) {

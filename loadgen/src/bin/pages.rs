@@ -1,6 +1,6 @@
 //! CPU per product-page check on real pages (issue 17), black box, against
 //! the release binary: the captured pages of `monitor/tests/fixtures/pages`
-//! and `../shared/fixtures/product-pages` (`DW_PAGE_DIRS`, colon-separated)
+//! and `fixtures/product-pages` (`DW_PAGE_DIRS`, colon-separated)
 //! are served on loopback, each one a "page" source checked every second,
 //! each on a loopback address of its own (a shop's politeness allows one
 //! request a second).
@@ -26,7 +26,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// (no structured data at all) are left out: they measure the error path.
 fn pages() -> Vec<(String, Vec<u8>)> {
     let dirs = std::env::var("DW_PAGE_DIRS")
-        .unwrap_or_else(|_| "monitor/tests/fixtures/pages:../shared/fixtures/product-pages".into());
+        .unwrap_or_else(|_| "monitor/tests/fixtures/pages:fixtures/product-pages".into());
     let mut out = vec![];
     for dir in dirs.split(':') {
         let Ok(entries) = std::fs::read_dir(dir) else {

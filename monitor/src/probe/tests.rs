@@ -1,4 +1,4 @@
-//! Probes of real captured product pages (../shared/fixtures/product-pages)
+//! Probes of real captured product pages (fixtures/product-pages)
 //! and of the demo store, served over HTTP on this machine.
 
 use std::net::SocketAddr;
@@ -38,7 +38,7 @@ const CONTRADICTION: &str = r#"<html><head>
 
 fn fixture(name: &str) -> Response {
     let path = format!(
-        "{}/../../shared/fixtures/product-pages/{name}",
+        "{}/../fixtures/product-pages/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     match std::fs::read(&path) {

@@ -420,10 +420,7 @@ mod tests {
     fn the_tag_pass_reads_what_the_dom_reads_on_every_captured_page() {
         let dirs = [
             concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/pages"),
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/fixtures/product-pages"
-            ),
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/product-pages"),
         ];
         let mut compared = 0;
         for dir in dirs {
