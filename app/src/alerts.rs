@@ -8,14 +8,15 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-#[cfg(any(feature = "ssr", test))]
-use model::Condition;
 use model::{ChannelInfo, Delivery, Rule};
 
 #[cfg(feature = "ssr")]
 use crate::api::{back_to, caller, control, words};
 use crate::api::{FormResult, NoJsError};
 use crate::rule_edit::{EditRule, RuleEditForm};
+#[cfg(feature = "ssr")]
+use crate::rule_form::{condition_from, opt};
+use crate::rule_form::{RuleFields, CONDITIONS};
 use crate::sources::{field_error, outcome};
 use crate::time::LocalTime;
 use crate::ui::ErrorText;
@@ -89,103 +90,17 @@ pub(crate) fn result_of<T>(
     }
 }
 
-/// Turns the rule form's condition and value into a condition.
-#[cfg(any(feature = "ssr", test))]
-pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static str, String)> {
-    let number = |field: &'static str, what: &str| {
-        value
-            .trim()
-            .trim_end_matches('%')
-            .trim()
-            .parse::<model::Decimal>()
-            .map_err(|_| (field, format!("Give {what} as a number, e.g. 120 or 9.99.")))
-    };
-    Ok(match kind {
-        "drop_or_restock" | "" => Condition::DropOrRestock,
-        "price_at_or_below" => Condition::PriceAtOrBelow {
-            price: number("value", "the price")?,
-        },
-        "drop_percent" => Condition::DropPercent {
-            percent: number("value", "the percentage")?,
-        },
-        "drop_amount" => Condition::DropAmount {
-            amount: number("value", "the amount")?,
-        },
-        "restocked" => Condition::Restocked,
-        "sold_out" => Condition::SoldOut,
-        "new_arrival" => Condition::NewArrival,
-        "back_online" => Condition::BackOnline,
-        other => return Err(("condition", format!("Unknown condition {other:?}."))),
-    })
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) fn list(raw: &Option<String>) -> Vec<String> {
-    raw.as_deref()
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
-#[cfg(feature = "ssr")]
-pub(crate) fn opt(raw: &Option<String>) -> Option<String> {
-    raw.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-/// A rule's scope from the form's fields (an empty one: any).
-#[cfg(feature = "ssr")]
-pub(crate) fn scope_from(
-    keywords: &Option<String>,
-    brand: &Option<String>,
-    series: &Option<String>,
-    store: &Option<String>,
-    product: &Option<String>,
-    sizes: &Option<String>,
-) -> model::Scope {
-    model::Scope {
-        keywords: keywords
-            .as_deref()
-            .unwrap_or_default()
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-        brand: opt(brand),
-        series: opt(series),
-        source: opt(store),
-        product: opt(product),
-        sizes: list(sizes),
-    }
-}
-
 /// Creates a rule from the form. `channel` is one channel's id, or "*" for
 /// every channel there is.
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_rule(
     id: Option<String>,
-    name: Option<String>,
-    condition: Option<String>,
-    value: Option<String>,
-    keywords: Option<String>,
-    brand: Option<String>,
-    series: Option<String>,
-    store: Option<String>,
-    product: Option<String>,
-    sizes: Option<String>,
+    #[server(flatten)] rule: RuleFields,
     channel: Option<String>,
-    cooldown: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let alerts = control()?.alerts;
-    let condition = match condition_from(
-        condition.as_deref().unwrap_or(""),
-        value.as_deref().unwrap_or(""),
-    ) {
+    let condition = match rule.condition() {
         Ok(c) => c,
         Err((field, msg)) => return Ok(FormResult::field(field, msg)),
     };
@@ -193,20 +108,17 @@ pub async fn save_rule(
         None | Some("") | Some("*") => alerts.channels().into_iter().map(|c| c.id).collect(),
         Some(id) => vec![id.to_string()],
     };
-    let cooldown_secs = match cooldown.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => 15 * 60,
-        Some(raw) => match crate::api::parse_interval(raw) {
-            Ok(s) => s,
-            Err(e) => return Ok(FormResult::field("cooldown", e)),
-        },
+    let cooldown_secs = match rule.cooldown_secs(15 * 60) {
+        Ok(s) => s,
+        Err((field, msg)) => return Ok(FormResult::field(field, msg)),
     };
     let id = opt(&id).unwrap_or_default();
     // Saving a rule again keeps it paused or running, as it was.
     let paused = alerts.rule(&id).is_ok_and(|r| r.paused);
     let rule = Rule {
         id,
-        name: name.unwrap_or_default(),
-        scope: scope_from(&keywords, &brand, &series, &store, &product, &sizes),
+        name: rule.name(),
+        scope: rule.scope(),
         condition,
         channels,
         cooldown_secs,
@@ -314,18 +226,6 @@ pub async fn watch_product(
         )
     })
 }
-
-/// The conditions a rule form offers: (value, label, needs a value).
-pub(crate) const CONDITIONS: [(&str, &str); 8] = [
-    ("drop_or_restock", "Any price drop or restock"),
-    ("restocked", "A size restocks"),
-    ("price_at_or_below", "Price at or below…"),
-    ("drop_percent", "Price drops by at least … %"),
-    ("drop_amount", "Price drops by at least … (amount)"),
-    ("sold_out", "Sells out"),
-    ("new_arrival", "New arrival"),
-    ("back_online", "Source back online after being blocked"),
-];
 
 fn condition_options() -> impl IntoView {
     CONDITIONS
@@ -665,33 +565,5 @@ pub fn AlertsPage() -> impl IntoView {
                 <span id="push-status" class="hint" role="status"></span>
             </p>
         </main>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_rule_form_reads_conditions_and_says_what_is_wrong() {
-        assert_eq!(condition_from("", ""), Ok(Condition::DropOrRestock));
-        assert_eq!(
-            condition_from("price_at_or_below", " 119.99 "),
-            Ok(Condition::PriceAtOrBelow {
-                price: "119.99".parse().unwrap()
-            })
-        );
-        assert_eq!(
-            condition_from("drop_percent", "15%"),
-            Ok(Condition::DropPercent { percent: 15.into() })
-        );
-        let (field, msg) = condition_from("drop_amount", "ten").unwrap_err();
-        assert_eq!(field, "value");
-        assert!(msg.contains("number"), "{msg}");
-        assert_eq!(condition_from("nonsense", "").unwrap_err().0, "condition");
-        // Every condition the form offers is one it can read.
-        for (kind, _) in CONDITIONS {
-            assert!(condition_from(kind, "5").is_ok(), "{kind}");
-        }
     }
 }

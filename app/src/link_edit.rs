@@ -14,6 +14,7 @@ use model::Link;
 #[cfg(feature = "ssr")]
 use crate::api::{back_with_error, caller, control};
 use crate::api::{FormResult, NoJsError};
+use crate::markup_form::MarkupForm;
 use crate::repricing::MarkupFields;
 use crate::sources::outcome;
 
@@ -39,20 +40,12 @@ fn markup_field(msg: &str) -> &'static str {
 /// Saves a link's markup, or makes it follow the store's markups
 /// (`inherit`), checked whole before anything is written (editors).
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn edit_link(
     id: String,
-    percent: Option<String>,
-    fixed: Option<String>,
-    rounding: Option<String>,
-    floor: Option<String>,
-    ceiling: Option<String>,
-    guard: Option<String>,
-    auto: Option<String>,
-    rate: Option<String>,
     inherit: Option<String>,
+    #[server(flatten)] markup: MarkupForm,
 ) -> Result<FormResult, ServerFnError> {
-    use crate::repricing::{markup_from, result_of, with_rate};
+    use crate::repricing::result_of;
     use monitor::repricing::service::RepriceError;
     let who = caller(model::Role::Editor)?;
     let form = form_name(&id);
@@ -60,13 +53,11 @@ pub async fn edit_link(
         back_with_error("/repricing", &form, &r);
         Ok(r)
     };
-    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto)
-        .and_then(|m| with_rate(m, &rate))
-    {
+    let markup = match markup.markup() {
         Ok(m) => m,
         Err((f, m)) => return refuse(FormResult::field(f, m)),
     };
-    let inherit = matches!(inherit.as_deref(), Some("on" | "true" | "1"));
+    let inherit = crate::markup_form::checked(&inherit);
     let r = control()?
         .repricing
         .edit_link(&who, &id, markup, inherit)

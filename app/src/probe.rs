@@ -27,6 +27,7 @@ pub enum UrlTest {
 }
 
 /// The outcome in one line, for a plain (JavaScript-less) post.
+#[cfg(any(feature = "ssr", test))]
 pub fn in_one_line(p: &Probe) -> String {
     let mut said = p.headline();
     if let Some(e) = &p.error {
@@ -54,30 +55,14 @@ pub fn in_one_line(p: &Probe) -> String {
 pub async fn probe_url(
     url: String,
     currency: Option<String>,
-    price_selector: Option<String>,
-    stock_selector: Option<String>,
-    in_phrases: Option<String>,
-    out_phrases: Option<String>,
+    #[server(flatten)] page: crate::source_form::PageForm,
 ) -> Result<UrlTest, ServerFnError> {
     use crate::api::{caller, control, plain_form_post};
     caller(model::Role::Editor)?;
-    let text = |raw: Option<String>| raw.filter(|s| !s.trim().is_empty());
-    let phrases = |raw: Option<String>| -> Vec<String> {
-        raw.unwrap_or_default()
-            .split([',', '\n'])
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
-    };
     let request = monitor::probe::ProbeRequest {
         url: url.clone(),
-        currency: text(currency),
-        page: model::PageSettings {
-            price_selector: text(price_selector),
-            stock_selector: text(stock_selector),
-            in_stock_phrases: phrases(in_phrases),
-            out_of_stock_phrases: phrases(out_phrases),
-        },
+        currency: crate::source_form::filled(&currency),
+        page: page.settings(),
     };
     let tested = match control()?.engine.probe_with(request).await {
         Ok(p) => UrlTest::Read(p),

@@ -18,6 +18,9 @@ use crate::api::{back_to, caller, control, words};
 use crate::api::{FormResult, NoJsError};
 use crate::link_edit::{EditLink, LinkEditForm};
 use crate::link_import::{ImportLinks, ImportPanel};
+#[cfg(feature = "ssr")]
+use crate::markup_form::checked;
+use crate::markup_form::MarkupForm;
 use crate::sources::{field_error, outcome};
 use crate::time::LocalTime;
 use crate::ui::{product_href, ErrorText};
@@ -57,8 +60,9 @@ pub struct ShopView {
     #[serde(default)]
     pub currency: Option<String>,
     pub webhook_secret_set: bool,
-    /// The built-in demo shop can be connected.
-    pub demo_available: bool,
+    /// The shop the server offers to connect with one button, by its label.
+    #[serde(default)]
+    pub offered: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -142,7 +146,7 @@ pub async fn load_repricing() -> Result<RepricingView, ServerFnError> {
             name: st.name,
             currency: st.currency,
             webhook_secret_set: st.webhook_secret_set,
-            demo_available: r.demo_shop().is_some(),
+            offered: r.offered_shop(),
         },
         links: link_rows,
         markups: r
@@ -183,84 +187,6 @@ pub(crate) fn result_of<T>(
     }
 }
 
-/// A decimal from a form field ("20", "20 %", "19.99"); empty: none.
-pub fn decimal_field(
-    raw: &Option<String>,
-    field: &'static str,
-) -> Result<Option<Decimal>, (&'static str, String)> {
-    let t = raw
-        .as_deref()
-        .unwrap_or("")
-        .trim()
-        .trim_end_matches('%')
-        .trim()
-        .replace(',', ".");
-    if t.is_empty() {
-        return Ok(None);
-    }
-    t.parse::<Decimal>().map(Some).map_err(|_| {
-        (
-            field,
-            format!("{:?} is not a number", raw.as_deref().unwrap_or("")),
-        )
-    })
-}
-
-/// The markup fields of a form, read and checked.
-#[allow(clippy::too_many_arguments)]
-pub fn markup_from(
-    percent: &Option<String>,
-    fixed: &Option<String>,
-    rounding: &Option<String>,
-    floor: &Option<String>,
-    ceiling: &Option<String>,
-    guard: &Option<String>,
-    auto: &Option<String>,
-) -> Result<Markup, (&'static str, String)> {
-    let rounding = match rounding.as_deref().unwrap_or("") {
-        "" | "cents" => Rounding::Cents,
-        "to99" => Rounding::To99,
-        "to95" => Rounding::To95,
-        "whole" => Rounding::Whole,
-        other => return Err(("rounding", format!("unknown rounding {other:?}"))),
-    };
-    let m = Markup {
-        percent: decimal_field(percent, "percent")?.unwrap_or_default(),
-        fixed: decimal_field(fixed, "fixed")?.unwrap_or_default(),
-        rounding,
-        floor: decimal_field(floor, "floor")?,
-        ceiling: decimal_field(ceiling, "ceiling")?,
-        max_step_percent: decimal_field(guard, "guard")?,
-        auto_approve: matches!(auto.as_deref(), Some("on" | "true" | "1")),
-        rate: None,
-    };
-    if m.percent <= Decimal::from(-100) {
-        return Err((
-            "percent",
-            "a markup of -100 % or less gives nothing to sell".into(),
-        ));
-    }
-    if let (Some(f), Some(c)) = (m.floor, m.ceiling) {
-        if f > c {
-            return Err(("floor", format!("the floor {f} is above the ceiling {c}")));
-        }
-    }
-    if m.max_step_percent.is_some_and(|g| g <= Decimal::ZERO) {
-        return Err(("guard", "the step guard is a positive percentage".into()));
-    }
-    Ok(m)
-}
-
-/// The conversion rate field (units of the store's currency per unit of
-/// the source's), read and checked, on a markup; empty: none.
-pub fn with_rate(mut m: Markup, rate: &Option<String>) -> Result<Markup, (&'static str, String)> {
-    m.rate = match decimal_field(rate, "rate")? {
-        None => None,
-        Some(r) => Some(model::check_rate(r).map_err(|e| ("rate", e))?),
-    };
-    Ok(m)
-}
-
 /// Connects the store: reads its name with the token ("Test connection"),
 /// then keeps both sealed (admins).
 #[server]
@@ -286,11 +212,11 @@ pub async fn connect_shop(
     result_of(r, "domain", |name| format!("Connected to {name:?}."))
 }
 
-/// Connects the built-in demo shop (admins).
+/// Connects the shop the server offers (admins).
 #[server]
-pub async fn connect_demo_shop() -> Result<FormResult, ServerFnError> {
+pub async fn connect_offered_shop() -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Admin)?;
-    let r = control()?.repricing.connect_demo(&who).await;
+    let r = control()?.repricing.connect_offered(&who).await;
     result_of(r, "", |name| format!("Connected to {name:?}."))
 }
 
@@ -352,24 +278,32 @@ pub async fn search_store(query: Option<String>) -> Result<SearchResult, ServerF
     }
 }
 
+/// What "Sell it in your store" sends: the product (its key or address),
+/// one size or none (its lowest price), the store variant, and the markup
+/// or "follow the store's markups".
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LinkForm {
+    pub product: Option<String>,
+    pub size: Option<String>,
+    /// The store variant: its id, Admin URL or "product/variant".
+    pub target: Option<String>,
+    /// A checkbox: follow the store's markups instead of this one.
+    pub inherit: Option<String>,
+    #[serde(flatten)]
+    pub markup: MarkupForm,
+}
+
 /// Links a tracked product (one size, or its lowest price) to a variant of
 /// the store (editors), and proposes a price from the source's price now.
 #[server]
-#[allow(clippy::too_many_arguments)]
-pub async fn link_product(
-    product: Option<String>,
-    size: Option<String>,
-    target: Option<String>,
-    percent: Option<String>,
-    fixed: Option<String>,
-    rounding: Option<String>,
-    floor: Option<String>,
-    ceiling: Option<String>,
-    guard: Option<String>,
-    auto: Option<String>,
-    inherit: Option<String>,
-    rate: Option<String>,
-) -> Result<FormResult, ServerFnError> {
+pub async fn link_product(#[server(flatten)] form: LinkForm) -> Result<FormResult, ServerFnError> {
+    let LinkForm {
+        product,
+        size,
+        target,
+        inherit,
+        markup,
+    } = form;
     use monitor::repricing::service::{target_spec, RepriceError};
     let who = caller(model::Role::Editor)?;
     let c = control()?;
@@ -407,13 +341,11 @@ pub async fn link_product(
         Ok(t) => t,
         Err(e) => return Ok(FormResult::field("target", e)),
     };
-    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto)
-        .and_then(|m| with_rate(m, &rate))
-    {
+    let markup = match markup.markup() {
         Ok(m) => m,
         Err((f, m)) => return Ok(FormResult::field(f, m)),
     };
-    let inherit = matches!(inherit.as_deref(), Some("on" | "true" | "1"));
+    let inherit = checked(&inherit);
     let r = c
         .repricing
         .link(&who, &p.key, variant, &target, markup, inherit)
@@ -496,22 +428,12 @@ pub async fn propose_link(id: String) -> Result<FormResult, ServerFnError> {
 
 /// Adds or replaces the store default (empty tag) or a tag's markup (editors).
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_markup(
     tag: Option<String>,
-    percent: Option<String>,
-    fixed: Option<String>,
-    rounding: Option<String>,
-    floor: Option<String>,
-    ceiling: Option<String>,
-    guard: Option<String>,
-    auto: Option<String>,
-    rate: Option<String>,
+    #[server(flatten)] form: MarkupForm,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
-    let markup = match markup_from(&percent, &fixed, &rounding, &floor, &ceiling, &guard, &auto)
-        .and_then(|m| with_rate(m, &rate))
-    {
+    let markup = match form.markup() {
         Ok(m) => m,
         Err((f, m)) => return Ok(FormResult::field(f, m)),
     };
@@ -759,7 +681,7 @@ pub fn RepricingPage() -> impl IntoView {
     let save_markup = ServerAction::<SaveMarkup>::new();
     let remove_markup = ServerAction::<RemoveMarkup>::new();
     let connect = ServerAction::<ConnectShop>::new();
-    let connect_demo = ServerAction::<ConnectDemoShop>::new();
+    let connect_offered = ServerAction::<ConnectOfferedShop>::new();
     let secret = ServerAction::<SetWebhookSecret>::new();
     let search = ServerAction::<SearchStore>::new();
     let edit = ServerAction::<EditLink>::new();
@@ -783,7 +705,7 @@ pub fn RepricingPage() -> impl IntoView {
         save_markup.value(),
         remove_markup.value(),
         connect.value(),
-        connect_demo.value(),
+        connect_offered.value(),
         secret.value(),
         edit.value(),
     ] {
@@ -1096,12 +1018,12 @@ pub fn RepricingPage() -> impl IntoView {
                             })} " " {if v.shop.webhook_secret_set { "Its webhooks are checked with the app secret." } else { "No webhook secret set: the shop's webhooks are refused." }}</p>
                             {(!v.is_admin && !connected).then(|| view! { <p class="hint">"An admin connects the store."</p> })}
                             {v.is_admin.then(|| view! {
-                                {v.shop.demo_available.then(|| view! {
-                                    <ActionForm action=connect_demo attr:class="inline-form">
-                                        <button type="submit" class="secondary" data-testid="connect-demo">"Connect the demo shop"</button>
-                                        <span class="hint">" (a pretend Shopify store built into Dropwatch, to try this out)"</span>
+                                {v.shop.offered.clone().map(|label| view! {
+                                    <ActionForm action=connect_offered attr:class="inline-form">
+                                        <button type="submit" class="secondary" data-testid="connect-offered">{format!("Connect {label}")}</button>
+                                        <span class="hint">" (offered by this server, to try repricing out)"</span>
                                     </ActionForm>
-                                    {outcome(connect_demo.value())}
+                                    {outcome(connect_offered.value())}
                                 })}
                                 <details class="panel" open=!connected>
                                     <summary><h3 class="inline-heading">"Connect a store"</h3></summary>
@@ -1141,72 +1063,6 @@ pub fn RepricingPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Option<String> {
-        Some(x.to_string())
-    }
-
-    #[test]
-    fn the_markup_form_reads_numbers_and_says_what_is_wrong() {
-        let m = markup_from(
-            &s("20 %"),
-            &s("2,50"),
-            &s("to99"),
-            &None,
-            &s(""),
-            &s("15"),
-            &s("on"),
-        )
-        .unwrap();
-        assert_eq!(m.percent, Decimal::from(20));
-        assert_eq!(m.fixed, "2.50".parse::<Decimal>().unwrap());
-        assert_eq!(m.rounding, Rounding::To99);
-        assert_eq!(m.max_step_percent, Some(Decimal::from(15)));
-        assert!(m.auto_approve);
-        assert_eq!(
-            markup_from(&s("lots"), &None, &None, &None, &None, &None, &None)
-                .unwrap_err()
-                .0,
-            "percent"
-        );
-        assert_eq!(
-            markup_from(&None, &None, &None, &s("50"), &s("40"), &None, &None)
-                .unwrap_err()
-                .0,
-            "floor"
-        );
-        assert_eq!(
-            markup_from(&s("-100"), &None, &None, &None, &None, &None, &None)
-                .unwrap_err()
-                .0,
-            "percent"
-        );
-        assert_eq!(
-            markup_from(&None, &None, &s("nearest"), &None, &None, &None, &None)
-                .unwrap_err()
-                .0,
-            "rounding"
-        );
-        assert!(
-            !markup_from(&None, &None, &None, &None, &None, &None, &None)
-                .unwrap()
-                .auto_approve
-        );
-    }
-
-    #[test]
-    fn the_conversion_rate_field_is_read_and_bounded() {
-        let m = with_rate(Markup::default(), &s(" 0,92 ")).unwrap();
-        assert_eq!(m.rate, Some("0.92".parse().unwrap()));
-        assert_eq!(with_rate(Markup::default(), &s("")).unwrap().rate, None);
-        for bad in ["0", "-1", "lots", "99999999"] {
-            assert_eq!(
-                with_rate(Markup::default(), &s(bad)).unwrap_err().0,
-                "rate",
-                "{bad}"
-            );
-        }
-    }
 
     #[test]
     fn pasted_product_addresses_decode() {

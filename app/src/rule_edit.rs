@@ -8,27 +8,13 @@
 
 use leptos::prelude::*;
 
-use model::{ChannelInfo, Condition, Rule};
+use model::{ChannelInfo, Rule};
 
 #[cfg(feature = "ssr")]
 use crate::api::{back_with_error, caller, control};
 use crate::api::{format_interval, FormResult, NoJsError};
+use crate::rule_form::{condition_parts, RuleFields};
 use crate::sources::{field_error, outcome};
-
-/// The rule form's condition and value for a rule's condition (the
-/// inverse of `alerts::condition_from`).
-pub fn condition_parts(c: &Condition) -> (&'static str, String) {
-    match c {
-        Condition::DropOrRestock => ("drop_or_restock", String::new()),
-        Condition::PriceAtOrBelow { price } => ("price_at_or_below", price.normalize().to_string()),
-        Condition::DropPercent { percent } => ("drop_percent", percent.normalize().to_string()),
-        Condition::DropAmount { amount } => ("drop_amount", amount.normalize().to_string()),
-        Condition::Restocked => ("restocked", String::new()),
-        Condition::SoldOut => ("sold_out", String::new()),
-        Condition::NewArrival => ("new_arrival", String::new()),
-        Condition::BackOnline => ("back_online", String::new()),
-    }
-}
 
 /// The name a rule's edit form goes by (for a refused plain post).
 pub fn form_name(rule_id: &str) -> String {
@@ -39,22 +25,12 @@ pub fn form_name(rule_id: &str) -> String {
 /// cooldown; the rule keeps its id, its creation time and whether it is
 /// paused. Checked whole before anything is written (editors).
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn edit_rule(
     id: String,
-    name: Option<String>,
-    condition: Option<String>,
-    value: Option<String>,
-    keywords: Option<String>,
-    brand: Option<String>,
-    series: Option<String>,
-    store: Option<String>,
-    product: Option<String>,
-    sizes: Option<String>,
+    #[server(flatten)] fields: RuleFields,
     channels: Option<Vec<String>>,
-    cooldown: Option<String>,
 ) -> Result<FormResult, ServerFnError> {
-    use crate::alerts::{condition_from, result_of, scope_from};
+    use crate::alerts::result_of;
     let who = caller(model::Role::Editor)?;
     let alerts = control()?.alerts;
     let form = form_name(&id);
@@ -70,23 +46,17 @@ pub async fn edit_rule(
             )))
         }
     };
-    let condition = match condition_from(
-        condition.as_deref().unwrap_or(""),
-        value.as_deref().unwrap_or(""),
-    ) {
+    let condition = match fields.condition() {
         Ok(c) => c,
         Err((field, msg)) => return refuse(FormResult::field(field, msg)),
     };
-    let cooldown_secs = match cooldown.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => old.cooldown_secs,
-        Some(raw) => match crate::api::parse_interval(raw) {
-            Ok(s) => s,
-            Err(e) => return refuse(FormResult::field("cooldown", e)),
-        },
+    let cooldown_secs = match fields.cooldown_secs(old.cooldown_secs) {
+        Ok(s) => s,
+        Err((field, msg)) => return refuse(FormResult::field(field, msg)),
     };
     let rule = Rule {
-        name: name.unwrap_or_default(),
-        scope: scope_from(&keywords, &brand, &series, &store, &product, &sizes),
+        name: fields.name(),
+        scope: fields.scope(),
         condition,
         channels: channels
             .unwrap_or_default()
@@ -161,7 +131,7 @@ pub fn RuleEditForm(
                 <label>"Name " <input type="text" name="name" value=rule.name.clone()/></label>
                 <label>"When"
                     <select name="condition" aria-describedby=described("condition")>
-                        {crate::alerts::CONDITIONS.iter().map(|(v, l)| view! {
+                        {crate::rule_form::CONDITIONS.iter().map(|(v, l)| view! {
                             <option value=*v selected={*v == kind}>{*l}</option>
                         }).collect_view()}
                     </select>
@@ -209,35 +179,5 @@ pub fn RuleEditForm(
                 {outcome(result)}
             </ActionForm>
         </details>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_rules_condition_fills_the_form_it_came_from() {
-        for c in [
-            Condition::DropOrRestock,
-            Condition::PriceAtOrBelow {
-                price: "119.90".parse().unwrap(),
-            },
-            Condition::DropPercent { percent: 15.into() },
-            Condition::DropAmount {
-                amount: "7.5".parse().unwrap(),
-            },
-            Condition::Restocked,
-            Condition::SoldOut,
-            Condition::NewArrival,
-            Condition::BackOnline,
-        ] {
-            let (kind, value) = condition_parts(&c);
-            assert_eq!(
-                crate::alerts::condition_from(kind, &value),
-                Ok(c.clone()),
-                "{c:?}"
-            );
-        }
     }
 }

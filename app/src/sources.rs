@@ -14,7 +14,7 @@ use model::{Event, EventKind, PollRun, SOURCE_KIND_SHOPIFY};
 use crate::api::{
     format_interval, load_sources, AddSource, CheckSource, ConnectorsView, EditSource, FormResult,
     RemoveSource, SaveOxylabs, SavePopmartKeys, SetSourceEnabled, SourceRow, SourcesView,
-    UseDemoConnectors,
+    UseOfferedAccounts,
 };
 use crate::live::use_live_events;
 use crate::probe::TestUrl;
@@ -339,15 +339,15 @@ fn watches(s: &model::Source) -> Option<String> {
 fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
     let oxy = ServerAction::<SaveOxylabs>::new();
     let pm = ServerAction::<SavePopmartKeys>::new();
-    let demo = ServerAction::<UseDemoConnectors>::new();
-    let demo_running = initial.demo;
+    let take_offered = ServerAction::<UseOfferedAccounts>::new();
+    let offered = initial.offered.clone();
     let status = RwSignal::new(initial);
     // After each save, say what is set now.
     Effect::new(move |ran: Option<()>| {
         (
             oxy.version().get(),
             pm.version().get(),
-            demo.version().get(),
+            take_offered.version().get(),
         );
         if ran.is_some() {
             spawn_local(async move {
@@ -357,7 +357,7 @@ fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
             });
         }
     });
-    let (oxy_result, pm_result, demo_result) = (oxy.value(), pm.value(), demo.value());
+    let (oxy_result, pm_result, offered_result) = (oxy.value(), pm.value(), take_offered.value());
     let password = NodeRef::<leptos::html::Input>::new();
     let salt = NodeRef::<leptos::html::Input>::new();
     let client_key = NodeRef::<leptos::html::Input>::new();
@@ -377,9 +377,9 @@ fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
         }
     });
     let oxy_state = move || {
-        status.with(|s| match (&s.oxylabs_user, s.oxylabs_demo) {
-            (Some(_), true) => "Set: the built-in demo's Oxylabs.".to_string(),
-            (Some(u), false) => format!("Set for the user {u:?}."),
+        status.with(|s| match (&s.oxylabs_user, &s.oxylabs_offered) {
+            (Some(_), Some(whose)) => format!("Set: {whose}'s Oxylabs."),
+            (Some(u), None) => format!("Set for the user {u:?}."),
             (None, _) => "Not set: Amazon sources cannot be read yet.".to_string(),
         })
     };
@@ -396,10 +396,10 @@ fn ConnectorAccounts(initial: ConnectorsView) -> impl IntoView {
         <section class="panel" aria-labelledby="connectors-heading" data-testid="connectors">
             <h2 id="connectors-heading">"Connector accounts"</h2>
             <p class="hint">"Kept sealed on this server; never shown again after saving, never logged."</p>
-            {demo_running.then(|| view! {
-                <ActionForm action=demo attr:class="form inline">
-                    <button type="submit" class="secondary">"Use the demo's Oxylabs and Pop Mart"</button>
-                    {outcome(demo_result)}
+            {offered.map(|whose| view! {
+                <ActionForm action=take_offered attr:class="form inline">
+                    <button type="submit" class="secondary">{format!("Use {whose}'s Oxylabs and Pop Mart")}</button>
+                    {outcome(offered_result)}
                 </ActionForm>
             })}
             <h3>"Oxylabs (Amazon)"</h3>

@@ -12,6 +12,7 @@ use model::{PollRun, RunProgress, Source};
 use crate::api::FormResult;
 #[cfg(feature = "ssr")]
 use crate::api::{back_to_form, back_to_sources, caller, control, engine, parse_interval, words};
+pub use crate::source_form::{AddSourceForm, EditSourceForm};
 
 /// A source with its run in progress and its latest runs (newest first).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -68,12 +69,14 @@ pub struct SourcesView {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnectorsView {
     pub oxylabs_user: Option<String>,
-    /// Whether Amazon sources use the built-in demo's fake Oxylabs.
-    pub oxylabs_demo: bool,
+    /// Whose the Oxylabs account is when it is the offered one.
+    #[serde(default)]
+    pub oxylabs_offered: Option<String>,
     /// Pop Mart regions with a client key and signing salt.
     pub popmart_regions: Vec<String>,
-    /// Whether the built-in demo runs (its fakes can be used).
-    pub demo: bool,
+    /// Whose ready-made accounts this server offers ("the built-in demo").
+    #[serde(default)]
+    pub offered: Option<String>,
 }
 
 #[server(input = Json)]
@@ -89,9 +92,9 @@ pub async fn load_sources() -> Result<SourcesView, ServerFnError> {
             let c = engine.connector_status();
             ConnectorsView {
                 oxylabs_user: c.oxylabs_user,
-                oxylabs_demo: c.oxylabs_demo,
+                oxylabs_offered: c.oxylabs_offered,
                 popmart_regions: c.popmart_regions,
-                demo: engine.demo_base().is_some(),
+                offered: engine.offered_accounts().map(|o| o.label),
             }
         }),
     })
@@ -148,128 +151,49 @@ pub async fn save_popmart_keys(
     }
 }
 
-/// Points Amazon and Pop Mart sources at the built-in demo's fakes (admins),
-/// and says what to add to try them.
+/// Sets the connector accounts this server offers (admins), and says what
+/// to add to try them.
 #[server]
-pub async fn use_demo_connectors() -> Result<FormResult, ServerFnError> {
+pub async fn use_offered_accounts() -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Admin)?;
-    let control = control()?;
-    let popmart = control
-        .use_demo_connectors(&who)
+    let note = control()?
+        .use_offered_accounts(&who)
         .await
-        .map_err(|e| words("could not use the demo connectors", e))?;
-    let asins: Vec<String> = control
-        .engine
-        .products()
-        .iter()
-        .filter(|p| p.source == "demo")
-        .take(3)
-        .filter_map(|p| {
-            p.key
-                .rsplit(':')
-                .next()
-                .and_then(|id| id.parse::<u64>().ok())
-        })
-        .map(monitor::demo::oxylabs::asin_of)
-        .collect();
+        .map_err(|e| words("could not use the offered accounts", e))?;
     back_to_sources();
     Ok(FormResult {
         ok: true,
-        message: format!(
-            "Amazon sources now read the demo's Oxylabs (its Amazon mirrors the demo store; try the ASINs {}), and Pop Mart sources the demo's Pop Mart at {popmart} (product ids 1159 to 1169).",
-            asins.join(" ")
-        ),
+        message: note,
         errors: vec![],
     })
 }
 
+/// Adds a source from the "Add a source" form (editors), or with "Preview"
+/// shows what a JSON API source's mapping reads now.
 #[server]
-#[allow(clippy::too_many_arguments)]
 pub async fn add_source(
-    kind: String,
-    url: String,
-    name: String,
-    interval: String,
-    price_selector: Option<String>,
-    stock_selector: Option<String>,
-    in_phrases: Option<String>,
-    out_phrases: Option<String>,
-    json_mapping: Option<String>,
-    json_headers: Option<String>,
-    asins: Option<String>,
-    amazon_domain: Option<String>,
-    popmart_region: Option<String>,
-    popmart_watch: Option<String>,
-    popmart_target: Option<String>,
-    keywords: Option<String>,
-    leave_out: Option<String>,
-    preview: Option<String>,
+    #[server(flatten)] form: AddSourceForm,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
     let typed = [
-        ("url", url.as_str()),
-        ("name", name.as_str()),
-        ("interval", interval.as_str()),
+        ("url", form.url.as_str()),
+        ("name", form.name.as_str()),
+        ("interval", form.interval.as_str()),
     ];
     let fail =
         |field: &str, msg: String| Ok(back_to_form("add", FormResult::field(field, msg), &typed));
-    if !model::SOURCE_KINDS.contains(&kind.as_str()) {
-        return fail("kind", format!("Unknown kind {kind:?}."));
-    }
-    let phrases = |raw: &Option<String>| -> Vec<String> {
-        raw.as_deref()
-            .unwrap_or("")
-            .split([',', '\n'])
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect()
+    let settings = match form.settings() {
+        Ok(s) => s,
+        Err(e) => return fail(e.field.as_str(), e.message),
     };
-    let page = model::PageSettings {
-        price_selector: price_selector.filter(|s| !s.trim().is_empty()),
-        stock_selector: stock_selector.filter(|s| !s.trim().is_empty()),
-        in_stock_phrases: phrases(&in_phrases),
-        out_of_stock_phrases: phrases(&out_phrases),
-    };
-    if kind != model::SOURCE_KIND_PAGE && !page.is_empty() {
-        return fail(
-            "price_selector",
-            "selectors and phrases are for product-page sources".into(),
-        );
-    }
-    let json = if kind == model::SOURCE_KIND_JSON {
-        match model::JsonMapping::from_lines(
-            json_mapping.as_deref().unwrap_or(""),
-            json_headers.as_deref().unwrap_or(""),
-        ) {
-            Ok(m) => Some(m),
-            Err(e) => return fail("json_mapping", e),
-        }
-    } else {
-        None
-    };
-    let amazon = if kind == model::SOURCE_KIND_AMAZON {
-        match model::AmazonSettings::from_text(
-            asins.as_deref().unwrap_or(""),
-            amazon_domain.as_deref().unwrap_or("com"),
-        ) {
-            Ok(a) => Some(a),
-            Err(e) => return fail("asins", e),
-        }
-    } else {
-        None
-    };
-    let popmart = (kind == model::SOURCE_KIND_POPMART).then(|| model::PopmartSettings {
-        region: popmart_region.unwrap_or_default(),
-        watch: popmart_watch.unwrap_or_default(),
-        target: popmart_target.unwrap_or_default(),
-    });
+    let (url, interval) = (&form.url, &form.interval);
     // "Preview": what the mapping reads now, nothing added.
-    if preview.is_some() {
-        let Some(mapping) = json else {
+    if form.preview.is_some() {
+        let Some(mapping) = settings.json else {
             return fail("kind", "Preview is for JSON API sources.".into());
         };
-        return match control.engine.preview_json(&url, None, mapping).await {
+        return match control.engine.preview_json(url, None, mapping).await {
             Ok(found) => {
                 let shown: Vec<String> = found
                     .iter()
@@ -310,13 +234,13 @@ pub async fn add_source(
     }
     // Amazon and Pop Mart sources may leave the URL empty: the site or the
     // region's API host is used.
-    let api_kind = amazon.is_some() || popmart.is_some();
+    let api_kind = settings.amazon.is_some() || settings.popmart.is_some();
     if !(api_kind && url.trim().is_empty()) {
-        if let Err(e) = monitor::engine::source_url(&url) {
+        if let Err(e) = monitor::engine::source_url(url) {
             return fail("url", e.to_string());
         }
     }
-    let secs = match parse_interval(&interval) {
+    let secs = match parse_interval(interval) {
         Ok(s) => s,
         Err(e) => return fail("interval", e),
     };
@@ -325,20 +249,17 @@ pub async fn add_source(
             &who,
             monitor::NewSource {
                 key: None,
-                kind,
+                kind: form.kind.clone(),
                 url: url.clone(),
-                name: Some(name.clone()),
+                name: Some(form.name.clone()),
                 currency: None,
                 interval: std::time::Duration::from_secs(secs),
-                page,
-                json,
-                amazon,
-                popmart,
+                page: settings.page,
+                json: settings.json,
+                amazon: settings.amazon,
+                popmart: settings.popmart,
                 tags: vec![],
-                keywords: model::KeywordFilter::from_text(
-                    keywords.as_deref().unwrap_or(""),
-                    leave_out.as_deref().unwrap_or(""),
-                ),
+                keywords: settings.keywords,
             },
         )
         .await;
@@ -363,27 +284,36 @@ pub async fn add_source(
     })
 }
 
+/// Saves a source's "Edit…" form (editors); a refusal changes nothing.
 #[server]
 pub async fn edit_source(
-    key: String,
-    url: String,
-    name: String,
-    interval: String,
-    asins: Option<String>,
-    popmart_target: Option<String>,
-    keywords: Option<String>,
-    leave_out: Option<String>,
+    #[server(flatten)] form: EditSourceForm,
 ) -> Result<FormResult, ServerFnError> {
     let who = caller(model::Role::Editor)?;
     let control = control()?;
-    let form = format!("edit-{key}");
+    let EditSourceForm {
+        key,
+        url,
+        name,
+        interval,
+        asins,
+        popmart_target,
+        keywords,
+        leave_out,
+    } = form;
+    let form_name = format!("edit-{key}");
     let typed = [
         ("url", url.as_str()),
         ("name", name.as_str()),
         ("interval", interval.as_str()),
     ];
-    let fail =
-        |field: &str, msg: String| Ok(back_to_form(&form, FormResult::field(field, msg), &typed));
+    let fail = |field: &str, msg: String| {
+        Ok(back_to_form(
+            &form_name,
+            FormResult::field(field, msg),
+            &typed,
+        ))
+    };
     if let Err(e) = monitor::engine::source_url(&url) {
         return fail("url", e.to_string());
     }

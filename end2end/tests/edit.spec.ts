@@ -23,7 +23,7 @@ async function repricingConnected(page: Page) {
   await hydrated(page);
   const status = page.getByTestId('shop-status');
   if (!(await status.textContent())?.includes('Dropwatch Demo Shop')) {
-    await page.getByTestId('connect-demo').click();
+    await page.getByTestId('connect-offered').click();
     await expect(status).toContainText('Connected to Dropwatch Demo Shop');
   }
   // The shop's currency was read when it was connected.

@@ -19,7 +19,7 @@ test('link a demo product to the shop with a 20% markup; a source price change i
   await hydrated(page);
   const status = page.getByTestId('shop-status');
   if (!(await status.textContent())?.includes('Dropwatch Demo Shop')) {
-    await page.getByTestId('connect-demo').click();
+    await page.getByTestId('connect-offered').click();
     await expect(status).toContainText('Connected to Dropwatch Demo Shop');
   }
   // The shop's token is nowhere on the page.

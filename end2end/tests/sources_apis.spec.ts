@@ -30,7 +30,7 @@ test('Amazon and Pop Mart sources through the demo connectors, and matches split
   await hydrated(page);
   const accounts = page.getByTestId('connectors');
   await expect(accounts.getByTestId('oxylabs-state')).toContainText('Not set');
-  await accounts.getByRole('button', { name: "Use the demo's Oxylabs and Pop Mart" }).click();
+  await accounts.getByRole('button', { name: "Use the built-in demo's Oxylabs and Pop Mart" }).click();
   await expect(accounts.getByRole('status').first()).toContainText('try the ASINs');
   await expect(accounts.getByTestId('oxylabs-state')).toContainText("the built-in demo's Oxylabs");
   await expect(accounts.getByTestId('popmart-state')).toContainText('HK');

@@ -230,7 +230,7 @@ impl Control {
     }
 
     /// Sets the Oxylabs account Amazon sources use (admins). `api` is empty
-    /// for Oxylabs itself, or the base of another endpoint (the demo's
+    /// for Oxylabs itself, or the base of another endpoint (an offered
     /// fake). Kept sealed in the vault; never shown again.
     pub async fn set_oxylabs(
         &self,
@@ -268,30 +268,26 @@ impl Control {
         Ok(())
     }
 
-    /// Points Amazon sources at the built-in demo's fake Oxylabs, and gives
-    /// every Pop Mart region the demo's keys for its fake Pop Mart (admins).
-    /// Returns the demo Pop Mart API's address, for a source's URL.
-    pub async fn use_demo_connectors(&self, who: &Identity) -> Result<String, ControlError> {
-        use crate::demo::{oxylabs, popmart};
+    /// Sets the accounts the server offers ready-made (admins): its
+    /// Oxylabs login, and its Pop Mart key and salt for every region.
+    /// Returns what to try with them.
+    pub async fn use_offered_accounts(&self, who: &Identity) -> Result<String, ControlError> {
         who.require(Role::Admin)?;
-        let base = self.engine.demo_base().ok_or_else(|| {
-            EngineError::InvalidSource("the built-in demo is not running (--no-demo)".into())
-        })?;
-        let api = format!("{}/oxylabs", base.as_str().trim_end_matches('/'));
-        self.set_oxylabs(who, oxylabs::DEMO_USER, oxylabs::DEMO_PASSWORD, &api)
-            .await?;
-        let demo_api = demo_popmart_url(&base);
-        for (region, ..) in model::POPMART_REGIONS {
-            self.put_popmart_keys(
-                who,
-                region,
-                popmart::DEMO_CLIENT_KEY,
-                popmart::DEMO_SALT,
-                &demo_api,
+        let offer = self.engine.offered_accounts().ok_or_else(|| {
+            EngineError::InvalidSource(
+                "this server offers no ready-made accounts; give your own below".into(),
             )
-            .await?;
+        })?;
+        if let Some(o) = &offer.oxylabs {
+            self.set_oxylabs(who, &o.user, &o.password, &o.api).await?;
         }
-        Ok(demo_api)
+        if let Some(k) = &offer.popmart {
+            for (region, ..) in model::POPMART_REGIONS {
+                self.put_popmart_keys(who, region, &k.client_key, &k.salt, &k.api)
+                    .await?;
+            }
+        }
+        Ok(offer.note)
     }
 
     /// Sets a Pop Mart region's client key and signing salt (admins), for
@@ -365,15 +361,6 @@ impl Control {
             .await?;
         Ok(())
     }
-}
-
-/// The demo's Pop Mart API: the demo's address under the name "localhost",
-/// so that Pop Mart's slow politeness (1.5–4 s between requests) applies
-/// to it alone, not to the demo store on the same port.
-pub fn demo_popmart_url(demo_base: &url::Url) -> String {
-    let mut u = demo_base.clone();
-    let _ = u.set_host(Some("localhost"));
-    format!("{}/popmart", u.as_str().trim_end_matches('/'))
 }
 
 const OXY_USER: &str = "oxylabs/username";

@@ -58,6 +58,7 @@ mod unchanged;
 pub use auth::{Accounts, Identity};
 pub use control::{Control, ControlError};
 pub use engine::{
-    ConnectorStatus, Connectors, Engine, EngineConfig, EngineError, NewSource, SourceEdit,
+    ConnectorStatus, Connectors, Engine, EngineConfig, EngineError, NewSource, OfferedAccounts,
+    OfferedKeys, OfferedLogin, SourceEdit,
 };
 pub use store::Store;

@@ -314,15 +314,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some((demo, boutique)) = &demo {
         // The demo's own Shopify store for repricing ("your store"),
         // mirroring the demo catalogue: /demo/shop/admin/api/.../graphql.json.
-        let shop = {
+        let demo_base: url::Url = format!("http://{}/demo", loopback(addr)).parse()?;
+        let (shop, first_ids) = {
             let cat = demo.catalogue.lock();
-            monitor::demo::admin::FakeAdmin::new(
+            let ids: Vec<u64> = cat.products.iter().take(3).map(|p| p.id).collect();
+            let admin = monitor::demo::admin::FakeAdmin::new(
                 monitor::demo::admin::DEMO_TOKEN,
                 &cat,
                 cat.products.len(),
-            )
+            );
+            (admin, ids)
         };
-        repricing.set_demo_shop(&format!("http://{}/demo/shop", loopback(addr)));
+        repricing.offer_shop(monitor::demo::offers::shop(&demo_base));
         // The demo's Oxylabs (its Amazon mirrors the demo catalogue) and Pop
         // Mart, for trying those sources without an account.
         let oxylabs = monitor::demo::oxylabs::FakeOxylabs::new(
@@ -334,7 +337,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             monitor::demo::popmart::DEMO_CLIENT_KEY,
             monitor::demo::popmart::DEMO_SALT,
         );
-        engine.set_demo_base(format!("http://{}/demo", loopback(addr)).parse()?);
+        engine.offer_accounts(monitor::demo::offers::accounts(&demo_base, &first_ids));
         app = app.nest(
             "/demo",
             demo.router()

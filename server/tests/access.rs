@@ -104,11 +104,11 @@ async fn every_server_function_checks_the_role() {
         "reset_user_password",
         "delete_user",
         "connect_shop",
-        "connect_demo_shop",
+        "connect_offered_shop",
         "set_webhook_secret",
         "save_oxylabs",
         "save_popmart_keys",
-        "use_demo_connectors",
+        "use_offered_accounts",
     ];
     for (_, path) in &fns {
         let name = server_fn_name(path);

@@ -1,10 +1,10 @@
 //! The accounts and keys connectors read with (Oxylabs, Pop Mart's per
 //! region), set from the vault by the server, never stored with a source and
-//! never shown; and where the built-in demo's fakes are served.
+//! never shown; and the ready-made accounts the server may offer (set at
+//! start, e.g. for fakes it serves itself), which an admin takes with one
+//! button.
 
 use std::time::Duration;
-
-use url::Url;
 
 use super::Engine;
 use crate::fetch::host_key;
@@ -23,9 +23,40 @@ pub struct Connectors {
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ConnectorStatus {
     pub oxylabs_user: Option<String>,
-    /// Whether the account points at the built-in demo's fake Oxylabs.
-    pub oxylabs_demo: bool,
+    /// Whose account it is when it is the offered one ("the built-in
+    /// demo"); `None` for an account an admin typed.
+    pub oxylabs_offered: Option<String>,
     pub popmart_regions: Vec<String>,
+}
+
+/// Connector accounts the server offers ready-made, all set with one
+/// button (the built-in demo offers its fake Oxylabs and Pop Mart). The
+/// secrets stay on the server; the page sees the label and the note.
+#[derive(Clone, Debug)]
+pub struct OfferedAccounts {
+    /// Whose they are, as the page says it ("the built-in demo").
+    pub label: String,
+    pub oxylabs: Option<OfferedLogin>,
+    /// One key and salt for every Pop Mart region.
+    pub popmart: Option<OfferedKeys>,
+    /// What to try once they are set, said to the admin.
+    pub note: String,
+}
+
+/// An offered Oxylabs login and the API base it is for.
+#[derive(Clone, Debug)]
+pub struct OfferedLogin {
+    pub user: String,
+    pub password: String,
+    pub api: String,
+}
+
+/// An offered Pop Mart client key and signing salt, and the API they are for.
+#[derive(Clone, Debug)]
+pub struct OfferedKeys {
+    pub client_key: String,
+    pub salt: String,
+    pub api: String,
 }
 
 impl Engine {
@@ -65,13 +96,14 @@ impl Engine {
         };
     }
 
-    /// Says where the built-in demo is served ("http://127.0.0.1:3000/demo").
-    pub fn set_demo_base(&self, url: Url) {
-        *self.demo_base.write() = Some(url);
+    /// Offers ready-made accounts to admins (configured at start).
+    pub fn offer_accounts(&self, offer: OfferedAccounts) {
+        *self.offered.write() = Some(offer);
     }
 
-    pub fn demo_base(&self) -> Option<Url> {
-        self.demo_base.read().clone()
+    /// The accounts on offer, with their secrets: for the control layer only.
+    pub fn offered_accounts(&self) -> Option<OfferedAccounts> {
+        self.offered.read().clone()
     }
 
     /// Which connector accounts are set (never their secrets).
@@ -79,10 +111,11 @@ impl Engine {
         let c = self.connectors.read();
         ConnectorStatus {
             oxylabs_user: c.oxylabs.as_ref().map(|a| a.username.clone()),
-            oxylabs_demo: c
-                .oxylabs
-                .as_ref()
-                .is_some_and(|a| a.realtime.path().contains("/demo/oxylabs")),
+            oxylabs_offered: self.offered.read().as_ref().and_then(|o| {
+                let (mine, offered) = (c.oxylabs.as_ref()?, o.oxylabs.as_ref()?);
+                (mine.username == offered.user && mine.realtime.as_str().starts_with(&offered.api))
+                    .then(|| o.label.clone())
+            }),
             popmart_regions: c.popmart.keys().cloned().collect(),
         }
     }

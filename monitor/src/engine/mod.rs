@@ -37,7 +37,7 @@ mod accounts;
 mod matches;
 mod sources;
 
-pub use accounts::{ConnectorStatus, Connectors};
+pub use accounts::{ConnectorStatus, Connectors, OfferedAccounts, OfferedKeys, OfferedLogin};
 
 /// How the engine polls.
 #[derive(Clone, Debug)]
@@ -147,7 +147,7 @@ pub struct Engine {
     pub(crate) metrics: crate::metrics::EngineMetrics,
     pub(crate) connectors: RwLock<Connectors>,
     /// Where the built-in demo (and its fake Oxylabs and Pop Mart) is served.
-    demo_base: RwLock<Option<Url>>,
+    offered: RwLock<Option<accounts::OfferedAccounts>>,
     /// Users' verdicts on cross-store matches (kept in meta `match_verdicts`).
     verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
@@ -199,7 +199,7 @@ impl Engine {
             cfg,
             metrics: Default::default(),
             connectors: RwLock::new(Connectors::default()),
-            demo_base: RwLock::new(None),
+            offered: RwLock::new(None),
             verdicts: RwLock::new(verdicts),
             started: AtomicBool::new(false),
             retention: Mutex::new(None),

@@ -205,6 +205,15 @@ fn priced_in(job: &Proposal, link: &Link) -> String {
         .unwrap_or_else(|| link.target_currency.clone())
 }
 
+/// A shop the server offers ready to connect: its Admin API address and
+/// token stay on the server; the page shows the label.
+#[derive(Clone, Debug)]
+pub struct OfferedShop {
+    pub label: String,
+    pub url: String,
+    pub token: String,
+}
+
 pub struct Repricer {
     accounts: Arc<Accounts>,
     engine: Arc<Engine>,
@@ -212,13 +221,13 @@ pub struct Repricer {
     status: RwLock<ShopStatus>,
     links: RwLock<Vec<Link>>,
     rules: RwLock<Vec<MarkupRule>>,
-    /// The built-in demo shop's address, when the demo runs.
-    demo_shop: RwLock<Option<String>>,
+    /// A shop the server offers to connect with one button (set at start).
+    offered_shop: RwLock<Option<OfferedShop>>,
     http: Outbound,
 }
 
 /// The Admin API's clients, under the engine's outbound policy (the shop's
-/// domain is typed by an admin; the demo shop is trusted). They follow no
+/// domain is typed by an admin, or offered by the server). They follow no
 /// redirects, so the access token goes to the shop's own address only.
 fn http(policy: Arc<crate::outbound::Policy>) -> Outbound {
     Outbound::new(policy, |b| {
@@ -271,7 +280,7 @@ impl Repricer {
             links: RwLock::new(store.links().await?),
             rules: RwLock::new(rules),
             status: RwLock::new(status),
-            demo_shop: RwLock::default(),
+            offered_shop: RwLock::default(),
             accounts,
             engine,
             shop: RwLock::new(shop),
@@ -324,22 +333,24 @@ impl Repricer {
         self.links.read().clone()
     }
 
-    /// Offers the built-in demo shop (served at `url`) to connect to.
-    pub fn set_demo_shop(&self, url: &str) {
-        *self.demo_shop.write() = Some(url.to_string());
+    /// Offers a shop to connect with one button (configured at start).
+    pub fn offer_shop(&self, shop: OfferedShop) {
+        *self.offered_shop.write() = Some(shop);
     }
 
-    pub fn demo_shop(&self) -> Option<String> {
-        self.demo_shop.read().clone()
+    /// The offered shop's label ("the built-in demo shop"), if one is offered.
+    pub fn offered_shop(&self) -> Option<String> {
+        self.offered_shop.read().as_ref().map(|s| s.label.clone())
     }
 
-    /// Connects the built-in demo shop (admins), with its token.
-    pub async fn connect_demo(&self, who: &Identity) -> Result<String, RepriceError> {
-        let url = self.demo_shop().ok_or_else(|| {
-            RepriceError::Invalid("the demo shop is not running (started with --no-demo)".into())
+    /// Connects the offered shop (admins), with its token.
+    pub async fn connect_offered(&self, who: &Identity) -> Result<String, RepriceError> {
+        let shop = self.offered_shop.read().clone().ok_or_else(|| {
+            RepriceError::Invalid(
+                "this server offers no shop; give your shop's domain and token".into(),
+            )
         })?;
-        self.connect(who, &url, crate::demo::admin::DEMO_TOKEN)
-            .await
+        self.connect(who, &shop.url, &shop.token).await
     }
 
     pub fn status(&self) -> ShopStatus {
