@@ -26,7 +26,8 @@ use serde_json::json;
 use model::{ImportLine, ImportReport, ImportState, Markup, Product, Role};
 
 use super::admin::{AdminError, AdminShop, AdminVariant};
-use super::service::{check_markup, target_spec, RepriceError, Repricer, PUSH_ATTEMPTS};
+use super::markup::check_markup;
+use super::service::{target_spec, RepriceError, Repricer, PUSH_ATTEMPTS};
 use crate::auth::Identity;
 
 /// The most data lines one import takes (each may cost a few Admin API
