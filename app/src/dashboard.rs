@@ -326,6 +326,7 @@ mod tests {
             updated: Utc::now(),
             change: None,
             spread: None,
+            deal: None,
         }
     }
 

@@ -25,15 +25,18 @@ pub enum Sort {
     BiggestDrop,
     /// Largest gap between the stores carrying the item first.
     Spread,
+    /// Highest deal score first (see `model::deal`); unscored last.
+    BestDeal,
 }
 
 impl Sort {
-    pub const ALL: [Sort; 5] = [
+    pub const ALL: [Sort; 6] = [
         Sort::Newest,
         Sort::PriceAsc,
         Sort::PriceDesc,
         Sort::BiggestDrop,
         Sort::Spread,
+        Sort::BestDeal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -43,6 +46,7 @@ impl Sort {
             Sort::PriceDesc => "price_desc",
             Sort::BiggestDrop => "biggest_drop",
             Sort::Spread => "spread",
+            Sort::BestDeal => "best_deal",
         }
     }
 
@@ -53,6 +57,7 @@ impl Sort {
             Sort::PriceDesc => "Price: high to low",
             Sort::BiggestDrop => "Biggest drop",
             Sort::Spread => "Biggest gap between stores",
+            Sort::BestDeal => "Best deals",
         }
     }
 
@@ -76,6 +81,9 @@ pub struct ProductFilter {
     /// Source key.
     pub store: String,
     pub in_stock: bool,
+    /// Only products at or near (within 5 %) their lowest price ever seen.
+    #[serde(default)]
+    pub near_low: bool,
     pub min_price: Option<Decimal>,
     pub max_price: Option<Decimal>,
     pub sort: Sort,
@@ -96,6 +104,7 @@ impl ProductFilter {
                 "series" => f.series = v.to_string(),
                 "store" => f.store = v.to_string(),
                 "in_stock" => f.in_stock = matches!(v, "1" | "true" | "on" | "yes"),
+                "near_low" => f.near_low = matches!(v, "1" | "true" | "on" | "yes"),
                 "min" => f.min_price = v.parse().ok(),
                 "max" => f.max_price = v.parse().ok(),
                 "sort" => f.sort = Sort::parse(v),
@@ -121,6 +130,9 @@ impl ProductFilter {
         push("store", &self.store);
         if self.in_stock {
             push("in_stock", "1");
+        }
+        if self.near_low {
+            push("near_low", "1");
         }
         push(
             "min",
@@ -152,6 +164,9 @@ impl ProductFilter {
             return false;
         }
         if self.in_stock && p.sizes_in_stock.is_empty() {
+            return false;
+        }
+        if self.near_low && !p.deal.as_ref().is_some_and(|d| d.near_low) {
             return false;
         }
         // A price bound leaves out products whose price is not shown.
@@ -190,6 +205,8 @@ impl ProductFilter {
         // Items in one store only come last.
         let spread =
             |p: &ProductSummary| p.spread.as_ref().map(|s| s.percent).unwrap_or(Decimal::MIN);
+        // Unscored products come last.
+        let deal = |p: &ProductSummary| p.deal.as_ref().and_then(|d| d.score).map_or(-1, i16::from);
         // Products whose price is not shown come last either way.
         let price = |p: &ProductSummary, unknown| p.min_price.unwrap_or(unknown);
         products.sort_by(|a, b| {
@@ -199,6 +216,7 @@ impl ProductFilter {
                 Sort::PriceDesc => price(b, Decimal::MIN).cmp(&price(a, Decimal::MIN)),
                 Sort::BiggestDrop => drop(a).cmp(&drop(b)),
                 Sort::Spread => spread(b).cmp(&spread(a)),
+                Sort::BestDeal => deal(b).cmp(&deal(a)),
             };
             primary
                 .then_with(|| a.title.cmp(&b.title))
@@ -262,6 +280,7 @@ mod tests {
             updated: Utc.with_ymd_and_hms(2026, 11, 1, 0, minute, 0).unwrap(),
             change: None,
             spread: None,
+            deal: None,
         }
     }
 
@@ -309,6 +328,42 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(f.apply(all).matched, 1);
+    }
+
+    #[test]
+    fn best_deals_sort_by_score_and_near_low_keeps_only_lows() {
+        let badge = |score: Option<u8>, near_low| {
+            Some(crate::deal::DealBadge {
+                score,
+                label: String::new(),
+                near_low,
+            })
+        };
+        let mut a = p("a", "Nike", "90", true, 0);
+        a.deal = badge(Some(40), false);
+        let mut b = p("b", "Nike", "90", true, 0);
+        b.deal = badge(Some(95), true);
+        let mut c = p("c", "Nike", "90", true, 0);
+        c.deal = badge(None, false);
+        let d = p("d", "Nike", "90", true, 0);
+        let f = ProductFilter {
+            sort: Sort::BestDeal,
+            ..Default::default()
+        };
+        let keys = |page: ProductPage| -> Vec<String> {
+            page.products.into_iter().map(|p| p.key).collect()
+        };
+        let all = vec![a, c, d, b];
+        assert_eq!(keys(f.apply(all.clone())), ["b", "a", "c", "d"]);
+        let f = ProductFilter::from_query([("near_low", "1"), ("sort", "best_deal")]);
+        assert_eq!(keys(f.apply(all)), ["b"]);
+        assert_eq!(
+            f.to_query(),
+            [
+                ("near_low", "1".to_string()),
+                ("sort", "best_deal".to_string())
+            ]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 mod auth;
 pub mod compare;
+pub mod deal;
 mod event;
 mod field_error;
 mod filter;

@@ -179,6 +179,7 @@ impl Product {
             updated: self.updated,
             change: self.last_change.clone(),
             spread: None,
+            deal: None,
         }
     }
 }
@@ -216,6 +217,10 @@ pub struct ProductSummary {
     /// carrying it (set by lists that compare stores).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spread: Option<Spread>,
+    /// Where today's price stands against its history (set by lists from
+    /// the engine's deal book; see `model::deal`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deal: Option<crate::deal::DealBadge>,
 }
 
 /// One item's lowest in-stock prices across stores.

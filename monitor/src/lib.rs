@@ -39,6 +39,7 @@ pub mod engine;
 pub mod export;
 pub mod fetch;
 pub mod import;
+pub mod insight;
 pub mod links;
 pub mod live;
 pub mod metrics;

@@ -97,6 +97,7 @@ fn price_drop() -> Message {
         updated: Utc::now(),
         change: None,
         spread: None,
+        deal: None,
     };
     Message::from_event(&Event {
         seq: 7,

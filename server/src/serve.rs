@@ -30,6 +30,9 @@ use crate::metrics::HttpMetrics;
 
 /// Products of the built-in demo's WooCommerce boutique (`/demo/boutique`).
 const BOUTIQUE_PRODUCTS: usize = 60;
+/// The demo products given a year of history at first start (all of the
+/// default 200; a bigger demo's others start with none).
+const DEMO_HISTORY_PRODUCTS: usize = 2_000;
 
 /// Shared by the non-Leptos routes.
 #[derive(Clone)]
@@ -229,6 +232,30 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             tracing::info!(
                 "first start: added the built-in demo store as source {:?}",
                 s.key
+            );
+            // A year of its history, so deal scores and charts show
+            // something at once.
+            let started = std::time::Instant::now();
+            let (prices, stock) = {
+                let cat = demo.catalogue.lock();
+                monitor::demo::history::year_of_history(
+                    &cat,
+                    &s.key,
+                    chrono::Utc::now(),
+                    42,
+                    DEMO_HISTORY_PRODUCTS,
+                )
+            };
+            for rows in prices.chunks(2000) {
+                engine.store().import_history(rows, &[]).await?;
+            }
+            for rows in stock.chunks(2000) {
+                engine.store().import_history(&[], rows).await?;
+            }
+            tracing::info!(
+                rows = prices.len() + stock.len(),
+                took_ms = started.elapsed().as_millis() as u64,
+                "first start: wrote a year of the demo store's history"
             );
         }
         Some((demo, boutique))

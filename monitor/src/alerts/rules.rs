@@ -192,6 +192,7 @@ mod tests {
             updated: Utc::now(),
             change: None,
             spread: None,
+            deal: None,
         }
     }
 

@@ -26,6 +26,7 @@
 
 pub mod admin;
 mod catalogue;
+pub mod history;
 pub mod offers;
 pub mod oxylabs;
 mod pages;

@@ -7,10 +7,14 @@ use super::*;
 
 impl Engine {
     /// [`Engine::products`] with each item's spread across the stores
-    /// carrying it (for the grid and its "biggest gap" sort).
+    /// carrying it (for the grid and its "biggest gap" sort) and its deal
+    /// badge (for the "best deals" sort and the "near the low" filter).
     pub fn products_compared(&self) -> Vec<ProductSummary> {
         let mut v = self.products();
         self.add_spreads(&mut v);
+        for s in &mut v {
+            s.deal = self.deals.badge(&s.key);
+        }
         v
     }
 

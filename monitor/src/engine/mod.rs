@@ -146,14 +146,18 @@ pub struct Engine {
     pub(crate) cfg: EngineConfig,
     pub(crate) metrics: crate::metrics::EngineMetrics,
     pub(crate) connectors: RwLock<Connectors>,
-    /// Where the built-in demo (and its fake Oxylabs and Pop Mart) is served.
+    /// Ready-made connector accounts the server offers (set at start).
     offered: RwLock<Option<accounts::OfferedAccounts>>,
+    /// Each product's deal score, kept up to date by the insight task.
+    pub(crate) deals: crate::insight::DealBook,
     /// Users' verdicts on cross-store matches (kept in meta `match_verdicts`).
     verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
     started: AtomicBool,
     /// The retention task, while started.
     retention: Mutex<Option<JoinHandle<()>>>,
+    /// The insight task (deal scores), while started.
+    insight: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -203,6 +207,8 @@ impl Engine {
             verdicts: RwLock::new(verdicts),
             started: AtomicBool::new(false),
             retention: Mutex::new(None),
+            deals: Default::default(),
+            insight: Mutex::new(None),
         });
         for s in sources {
             engine.register(s);
@@ -249,6 +255,10 @@ impl Engine {
         if let Some(old) = self.retention.lock().replace(retention) {
             old.abort();
         }
+        let insight = self.spawn_insight();
+        if let Some(old) = self.insight.lock().replace(insight) {
+            old.abort();
+        }
         let tasks: Vec<_> = self.sources.lock().values().cloned().collect();
         for task in tasks {
             self.spawn_scheduler(&task);
@@ -260,6 +270,9 @@ impl Engine {
     pub fn stop(&self) {
         self.started.store(false, Ordering::SeqCst);
         if let Some(r) = self.retention.lock().take() {
+            r.abort();
+        }
+        if let Some(r) = self.insight.lock().take() {
             r.abort();
         }
         for task in self.sources.lock().values() {

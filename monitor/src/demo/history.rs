@@ -1,0 +1,275 @@
+//! A year of plausible history for the demo store, so that the deal score,
+//! the charts and everything read from history show something on the first
+//! run. Seeded, so a run is repeatable.
+//!
+//! Each product gets a story that ends at its price and stock now: about a
+//! third were dearer for most of the year (today is a low), a quarter were
+//! cheaper (today is dear), the rest moved around today's price; every few
+//! weeks a sale of 10–30 % lasts a few days. Each size sells out and comes
+//! back with its own rhythm (in stock 4–45 days, gone 1–12), restocking
+//! around the store's usual hour. Rows are change-only, as the poller
+//! writes them: the first one names every size, later ones what changed.
+
+use chrono::{DateTime, Duration, Timelike, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rust_decimal::Decimal;
+
+use model::{PricePoint, StockPoint, VariantPrice, VariantStock};
+
+use super::catalogue::{Catalogue, DemoProduct};
+
+/// How far back the generated history goes.
+pub const DAYS: i64 = 365;
+
+/// History for the first `limit` products of `catalogue`, as source
+/// `source` reads them (keys `{source}:{product id}`), ending before `now`.
+pub fn year_of_history(
+    catalogue: &Catalogue,
+    source: &str,
+    now: DateTime<Utc>,
+    seed: u64,
+    limit: usize,
+) -> (Vec<PricePoint>, Vec<StockPoint>) {
+    let (mut prices, mut stock) = (vec![], vec![]);
+    for p in catalogue.products.iter().take(limit) {
+        let mut rng = StdRng::seed_from_u64(seed ^ p.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let key = format!("{source}:{}", p.id);
+        prices.extend(price_story(&mut rng, p, &key, now));
+        stock.extend(stock_story(&mut rng, p, &key, now));
+    }
+    (prices, stock)
+}
+
+/// Whole minutes `minutes` before `now`.
+fn at(now: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
+    now - Duration::minutes(minutes)
+}
+
+fn row(key: &str, at: DateTime<Utc>, p: &DemoProduct, factor: Decimal) -> PricePoint {
+    PricePoint {
+        product: key.to_string(),
+        at,
+        ts: at.timestamp_millis(),
+        variants: p
+            .variants
+            .iter()
+            .map(|v| VariantPrice {
+                variant: v.id.to_string(),
+                size: v.title.clone(),
+                price: scaled(v.price, factor),
+                compare_at: None,
+            })
+            .collect(),
+    }
+}
+
+/// `price` times `factor` (in percent), to the cent, at least 1.
+fn scaled(price: Decimal, percent: Decimal) -> Decimal {
+    (price * percent / Decimal::ONE_HUNDRED)
+        .round_dp(2)
+        .max(Decimal::ONE)
+}
+
+/// The product's price over the year, as a percentage of today's price at
+/// each change; the last change (1–40 days ago) sets today's.
+fn price_story(
+    rng: &mut StdRng,
+    p: &DemoProduct,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Vec<PricePoint> {
+    // Where the year's usual price sits against today's (percent).
+    let usual: (i64, i64) = match rng.random_range(0..100) {
+        0..35 => (106, 125), // today is a low
+        35..60 => (80, 95),  // today is dear
+        _ => (92, 108),
+    };
+    let last_change = rng.random_range(1..=40) * 24 * 60 + rng.random_range(0..600);
+    let mut out = vec![];
+    let mut minute = DAYS * 24 * 60;
+    let mut level = Decimal::from(rng.random_range(usual.0..=usual.1));
+    out.push(row(key, at(now, minute), p, level));
+    while minute > last_change {
+        // A sale every few weeks, else a move of the usual price.
+        let gap = rng.random_range(12..50) * 24 * 60;
+        minute -= gap;
+        if minute <= last_change {
+            break;
+        }
+        if rng.random_range(0..3) == 0 {
+            let off = Decimal::from(rng.random_range(70..=90));
+            out.push(row(
+                key,
+                at(now, minute),
+                p,
+                level * off / Decimal::ONE_HUNDRED,
+            ));
+            let length = rng.random_range(3..=10) * 24 * 60;
+            minute = (minute - length).max(last_change + 60);
+            out.push(row(key, at(now, minute), p, level));
+        } else {
+            level = Decimal::from(rng.random_range(usual.0..=usual.1));
+            out.push(row(key, at(now, minute), p, level));
+        }
+    }
+    out.push(row(key, at(now, last_change), p, Decimal::ONE_HUNDRED));
+    out
+}
+
+/// Each size's sell-outs and restocks over the year, ending as it is now.
+fn stock_story(
+    rng: &mut StdRng,
+    p: &DemoProduct,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Vec<StockPoint> {
+    let start = DAYS * 24 * 60;
+    // The store restocks around one hour of the day.
+    let restock_hour = rng.random_range(8..=11);
+    let mut first = StockPoint {
+        product: key.to_string(),
+        at: at(now, start),
+        ts: at(now, start).timestamp_millis(),
+        variants: vec![],
+    };
+    let mut changes: Vec<(i64, VariantStock)> = vec![];
+    for v in &p.variants {
+        let (in_days, out_days) = (rng.random_range(4..=45), rng.random_range(1..=12));
+        let mut available = rng.random_bool(0.7);
+        first.variants.push(VariantStock {
+            variant: v.id.to_string(),
+            size: v.title.clone(),
+            available,
+        });
+        let mut minute = start;
+        loop {
+            let days = if available { in_days } else { out_days };
+            let jitter = rng.random_range(0..=days / 2 + 1);
+            let mut next = minute - (days + jitter) * 24 * 60;
+            if !available {
+                // A restock: near the store's hour on that day.
+                let when = at(now, next);
+                let hours = i64::from(when.hour()) - restock_hour;
+                next += hours * 60 + i64::from(when.minute()) - rng.random_range(0..30);
+            } else {
+                next -= rng.random_range(0..24 * 60);
+            }
+            // Strictly after the last change.
+            minute = next.min(minute - 60);
+            if minute <= 60 {
+                break;
+            }
+            available = !available;
+            changes.push((minute, stock_of(v, available)));
+        }
+        // End as it is now: one more change after the last one.
+        if available != v.available {
+            let last = changes
+                .iter()
+                .filter(|c| c.1.variant == v.id.to_string())
+                .map(|c| c.0)
+                .min()
+                .unwrap_or(start);
+            let when = rng.random_range(1..=600).min(last - 1).max(1);
+            changes.push((when, stock_of(v, v.available)));
+        }
+    }
+    changes.sort_by(|a, b| b.0.cmp(&a.0));
+    let mut out = vec![first];
+    for (minute, change) in changes {
+        let when = at(now, minute);
+        match out.last_mut() {
+            Some(last) if last.ts == when.timestamp_millis() => last.variants.push(change),
+            _ => out.push(StockPoint {
+                product: key.to_string(),
+                at: when,
+                ts: when.timestamp_millis(),
+                variants: vec![change],
+            }),
+        }
+    }
+    out
+}
+
+fn stock_of(v: &super::catalogue::DemoVariant, available: bool) -> VariantStock {
+    VariantStock {
+        variant: v.id.to_string(),
+        size: v.title.clone(),
+        available,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::{DemoConfig, DemoStore};
+
+    #[test]
+    fn the_history_ends_at_the_catalogue_as_it_is_now_and_is_repeatable() {
+        let store = DemoStore::new(&DemoConfig {
+            products: 20,
+            ..DemoConfig::default()
+        });
+        let cat = store.catalogue.lock();
+        let now = Utc::now();
+        let (prices, stock) = year_of_history(&cat, "demo", now, 42, 20);
+        let again = year_of_history(&cat, "demo", now, 42, 20);
+        assert_eq!((&prices, &stock), (&again.0, &again.1));
+        for p in &cat.products {
+            let key = format!("demo:{}", p.id);
+            let mine: Vec<&PricePoint> = prices.iter().filter(|r| r.product == key).collect();
+            let rows: Vec<&StockPoint> = stock.iter().filter(|r| r.product == key).collect();
+            // Oldest first, a year back, all before now.
+            assert!(mine.windows(2).all(|w| w[0].ts < w[1].ts), "{key}");
+            assert!(rows.windows(2).all(|w| w[0].ts < w[1].ts), "{key}");
+            let year_ago = (now - Duration::days(DAYS)).timestamp_millis();
+            assert_eq!(mine[0].ts, year_ago);
+            assert!(mine.last().unwrap().ts < now.timestamp_millis());
+            // Replayed, it ends at today's prices and stock.
+            let h = model::deal::replay(
+                &mine.into_iter().cloned().collect::<Vec<_>>(),
+                &rows.into_iter().cloned().collect::<Vec<_>>(),
+            );
+            let want = p
+                .variants
+                .iter()
+                .filter(|v| v.available)
+                .map(|v| v.price)
+                .min();
+            assert_eq!(h.lowest.last().and_then(|s| s.1), want, "{key}");
+            for (v, (size, steps)) in p.variants.iter().zip(&h.sizes) {
+                assert_eq!(*size, v.title);
+                let now_price = steps.last().and_then(|s| s.1);
+                assert_eq!(now_price, v.available.then_some(v.price), "{key} {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_year_gives_every_kind_of_deal() {
+        let store = DemoStore::new(&DemoConfig {
+            products: 60,
+            ..DemoConfig::default()
+        });
+        let cat = store.catalogue.lock();
+        let now = Utc::now();
+        let (prices, stock) = year_of_history(&cat, "demo", now, 42, 60);
+        let mut scores = vec![];
+        for p in &cat.products {
+            let key = format!("demo:{}", p.id);
+            let mine: Vec<PricePoint> = prices
+                .iter()
+                .filter(|r| r.product == key)
+                .cloned()
+                .collect();
+            let rows: Vec<StockPoint> =
+                stock.iter().filter(|r| r.product == key).cloned().collect();
+            let d = model::deal::assess(&model::deal::replay(&mine, &rows), now, "USD", None);
+            scores.extend(d.score);
+        }
+        assert!(scores.iter().any(|s| *s >= 80), "{scores:?}");
+        assert!(scores.iter().any(|s| *s <= 30), "{scores:?}");
+        assert!(scores.iter().any(|s| (40..=70).contains(s)), "{scores:?}");
+    }
+}

@@ -1,0 +1,200 @@
+//! Insight computed from the history Dropwatch keeps: each product's deal
+//! score ([`model::deal`]). Scores are computed when history changes, not
+//! on page views: a follower of the engine's events collects the products a
+//! price or stock event touched and assesses them about once a second, and
+//! every product is assessed again at start and every few hours (a score is
+//! about the last 90 days, so it moves as days pass). Pages, REST and alert
+//! rules read the [`DealBook`]; a rule's condition on a deal assesses the
+//! product at the event instead (see `Engine::assess_deal`), so it never
+//! judges a new price by the old one's score.
+//!
+//! Scores are derived data, rebuilt from the stored history at start; they
+//! are kept in memory only (about 1 KB a product).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use parking_lot::RwLock;
+
+use model::deal::{self, Deal, DealBadge, Elsewhere};
+use model::{EventKind, Product};
+
+use crate::engine::Engine;
+use crate::store::StoreError;
+
+/// How often every product is assessed again.
+const FULL_EVERY: Duration = Duration::from_secs(6 * 3600);
+/// How long touched products are collected before they are assessed.
+const BATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// Each product's latest deal, by product key.
+#[derive(Default)]
+pub struct DealBook {
+    deals: RwLock<HashMap<String, Arc<Deal>>>,
+}
+
+impl DealBook {
+    pub fn get(&self, key: &str) -> Option<Arc<Deal>> {
+        self.deals.read().get(key).cloned()
+    }
+
+    pub fn badge(&self, key: &str) -> Option<DealBadge> {
+        self.deals.read().get(key).map(|d| d.badge())
+    }
+
+    pub fn len(&self) -> usize {
+        self.deals.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn put(&self, key: &str, deal: Deal) {
+        self.deals.write().insert(key.to_string(), Arc::new(deal));
+    }
+
+    fn forget(&self, key: &str) {
+        self.deals.write().remove(key);
+    }
+}
+
+impl Engine {
+    /// The product's deal as last assessed.
+    pub fn deal(&self, key: &str) -> Option<Arc<Deal>> {
+        self.deals.get(key)
+    }
+
+    /// Assesses one product from its stored history now (and keeps the
+    /// result); `None` for a product not tracked or removed.
+    pub async fn assess_deal(&self, key: &str) -> Result<Option<Deal>, StoreError> {
+        let Some(product) = self.product(key).filter(|p| !p.removed) else {
+            self.deals.forget(key);
+            return Ok(None);
+        };
+        let prices = self.store().price_history(key).await?;
+        let stock = self.store().stock_history(key).await?;
+        let history = deal::replay(&prices, &stock);
+        let elsewhere = self.cheapest_elsewhere(&product);
+        let deal = deal::assess(&history, Utc::now(), &product.currency, elsewhere);
+        self.deals.put(key, deal.clone());
+        Ok(Some(deal))
+    }
+
+    /// Assesses every listed product; returns how many.
+    pub async fn assess_all_deals(&self) -> Result<usize, StoreError> {
+        let keys: Vec<String> = self.products().into_iter().map(|p| p.key).collect();
+        for key in &keys {
+            self.assess_deal(key).await?;
+            tokio::task::yield_now().await;
+        }
+        Ok(keys.len())
+    }
+
+    /// The same item in stock for less in another watched store, in the
+    /// same currency.
+    fn cheapest_elsewhere(&self, me: &Product) -> Option<Elsewhere> {
+        let mine = lowest_in_stock(me)?;
+        let (other, price) = self
+            .same_items(&me.key)
+            .into_iter()
+            .filter(|(p, _)| p.currency == me.currency)
+            .filter_map(|(p, _)| lowest_in_stock(&p).map(|price| (p, price)))
+            .min_by(|a, b| a.1.cmp(&b.1))?;
+        let percent = model::money::percent_of(mine.checked_sub(price)?, mine)?;
+        let store_name = self
+            .sources()
+            .into_iter()
+            .find(|s| s.key == other.source)
+            .map_or_else(|| other.source.clone(), |s| s.name);
+        Some(Elsewhere {
+            product: other.key,
+            store_name,
+            price,
+            percent,
+        })
+    }
+
+    /// Starts assessing deals: all now and every few hours, and the
+    /// products events touch as they come.
+    pub(crate) fn spawn_insight(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let weak = Arc::downgrade(self);
+        let restarts = self.metrics.restarts.clone();
+        tokio::spawn(crate::supervise::supervised(
+            "insight",
+            restarts,
+            move || follow(weak.clone()),
+        ))
+    }
+}
+
+fn lowest_in_stock(p: &Product) -> Option<model::Decimal> {
+    p.variants
+        .iter()
+        .filter(|v| v.available)
+        .filter_map(|v| v.price)
+        .min()
+}
+
+/// Follows the events, assessing what they touch in batches, and every
+/// product now and then.
+async fn follow(engine: Weak<Engine>) -> Result<(), String> {
+    let mut feed = {
+        let e = engine.upgrade().ok_or("the engine has stopped")?;
+        let feed = e.internal_feed(e.store().last_seq());
+        e.assess_all_deals()
+            .await
+            .map_err(|err| format!("could not assess the deals: {err}"))?;
+        feed
+    };
+    let mut touched: HashSet<String> = HashSet::new();
+    let mut last_full = Instant::now();
+    // When the products touched so far are due (a second after the first).
+    let mut due: Option<tokio::time::Instant> = None;
+    loop {
+        let wait = due.map_or(BATCH_EVERY, |d| {
+            d.saturating_duration_since(tokio::time::Instant::now())
+        });
+        match tokio::time::timeout(wait, feed.next()).await {
+            Ok(Ok(Some(event))) => {
+                let touches = matches!(
+                    event.kind,
+                    EventKind::NewProduct
+                        | EventKind::PriceChanged
+                        | EventKind::Restocked
+                        | EventKind::SoldOut
+                        | EventKind::Removed
+                );
+                if let Some(p) = event.product.filter(|_| touches) {
+                    touched.insert(p.key);
+                    due.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_EVERY);
+                }
+                let now = tokio::time::Instant::now();
+                if due.is_none_or(|d| d > now) && touched.len() < 1000 {
+                    continue;
+                }
+            }
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(e)) => return Err(format!("could not read the events: {e}")),
+            Err(_) => {}
+        }
+        due = None;
+        let Some(e) = engine.upgrade() else {
+            return Ok(());
+        };
+        if last_full.elapsed() >= FULL_EVERY {
+            touched.clear();
+            last_full = Instant::now();
+            e.assess_all_deals()
+                .await
+                .map_err(|err| format!("could not assess the deals: {err}"))?;
+        }
+        for key in touched.drain() {
+            e.assess_deal(&key)
+                .await
+                .map_err(|err| format!("could not assess {key}: {err}"))?;
+        }
+    }
+}
