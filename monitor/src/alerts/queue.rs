@@ -1,0 +1,274 @@
+//! The delivery queue: a supervised follower reads the engine's events
+//! from where it left off and queues a notification per rule that fires
+//! and channel it names; a supervised sender sends what is due, retrying
+//! transient failures with back-off and giving up after [`MAX_ATTEMPTS`].
+//! Stopping records the notification in flight, so a restart neither
+//! repeats nor loses one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::json;
+
+use model::Delivery;
+
+use super::rules::Matcher;
+use super::send::{send, Message, SendError};
+use super::service::AlertService;
+use crate::store::Store;
+use crate::supervise::{isolate, panic_message, supervised};
+use crate::Engine;
+
+/// How many times a transient failure is retried before giving up.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// Back-off after the `attempt`-th failure: 2 s, 4 s, 8 s ... up to 10 min.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs((2u64 << attempt.min(10).saturating_sub(1)).min(600))
+}
+
+impl AlertService {
+    /// Starts following the engine's events and sending.
+    /// Both run supervised: one that fails is started again and counted
+    /// (`dropwatch_task_restarts_total`), and one event or notification that
+    /// makes them panic is skipped, not retried for ever.
+    pub fn start(self: &Arc<Self>, engine: Arc<Engine>) {
+        let restarts = engine.restarts();
+        let store = engine.store().clone();
+        let (me, follower_store) = (self.clone(), store.clone());
+        let follower = tokio::spawn(supervised("alert_follower", restarts.clone(), move || {
+            let (me, store, engine) = (me.clone(), follower_store.clone(), engine.clone());
+            async move { me.follow(&engine, &store).await }
+        }));
+        let me = self.clone();
+        let sender = tokio::spawn(supervised("alert_sender", restarts, move || {
+            let (me, store) = (me.clone(), store.clone());
+            async move {
+                // Claimed but never finished (a crash, or this task's last
+                // failure): back to the queue.
+                let _ = store.requeue_unfinished().await;
+                while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    me.send_due(&store).await;
+                    tokio::select! {
+                        _ = me.wake.notified() => {}
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+                Ok(())
+            }
+        }));
+        self.tasks.lock().extend([follower, sender]);
+    }
+
+    /// Follows the engine's events from the last one handled and queues a
+    /// notification per rule that fires and channel it names.
+    async fn follow(&self, engine: &Engine, store: &Arc<Store>) -> Result<(), String> {
+        let since = store
+            .meta("alerts_seq")
+            .await
+            .map_err(|e| format!("could not read where the alerts left off: {e}"))?
+            .and_then(|v| v.as_u64())
+            .unwrap_or_else(|| store.last_seq());
+        let mut feed = engine.internal_feed(since);
+        let mut cursor = crate::live::FollowCursor::new("alerts_seq", since);
+        let mut matcher = Matcher::default();
+        loop {
+            let event = match feed.next().await {
+                Ok(Some(event)) => event,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(format!("could not read the events: {e}")),
+            };
+            let rules = self.rules();
+            if event.seq % 1024 == 0 {
+                matcher.prune(&rules, Utc::now());
+            }
+            self.matcher_keys
+                .store(matcher.len(), std::sync::atomic::Ordering::Relaxed);
+            // One event's matching and wording: a panic costs this event's
+            // alerts, never the feed (nor every later start).
+            let queue = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let fired = matcher.fire(&rules, &event);
+                if fired.is_empty() {
+                    return vec![];
+                }
+                let m = Message::from_event(&event);
+                let now = Utc::now();
+                fired
+                    .iter()
+                    .flat_map(|r| r.channels.iter().map(move |c| (r, c)))
+                    .map(|(r, c)| Delivery {
+                        rule: r.id.clone(),
+                        seq: event.seq,
+                        channel: c.clone(),
+                        title: m.title.clone(),
+                        body: serde_json::to_string(&message_json(&m)).unwrap_or_default(),
+                        state: "pending".into(),
+                        attempts: 0,
+                        next_at: now.timestamp_millis(),
+                        last_error: None,
+                        created: now,
+                        sent_at: None,
+                    })
+                    .collect::<Vec<Delivery>>()
+            }))
+            .unwrap_or_else(|p| {
+                tracing::error!(
+                    seq = event.seq,
+                    "matching event {} against the rules failed: {}; skipped",
+                    event.seq,
+                    panic_message(&*p)
+                );
+                vec![]
+            });
+            if !queue.is_empty() {
+                if let Err(e) = store.enqueue(&queue).await {
+                    tracing::warn!("could not queue notifications for event {}: {e}", event.seq);
+                }
+                self.wake.notify_one();
+            }
+            cursor.done(store, &feed).await;
+        }
+    }
+
+    /// Stops following events at once, and sending after the notification
+    /// in flight has been recorded (so a restart neither repeats nor loses
+    /// it). What is left in the queue is sent after the next start.
+    pub async fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.wake.notify_one();
+        let tasks: Vec<_> = self.tasks.lock().drain(..).collect();
+        let mut tasks = tasks.into_iter();
+        if let Some(follower) = tasks.next() {
+            follower.abort();
+            let _ = follower.await;
+        }
+        for sender in tasks {
+            let _ = sender.await;
+        }
+    }
+
+    async fn send_due(&self, store: &Store) {
+        let Ok(due) = store.claim_due(Utc::now(), 50).await else {
+            return;
+        };
+        for mut d in due {
+            if self.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                // Claimed but not sent: back to the queue for the next start.
+                d.state = "pending".into();
+                d.attempts = d.attempts.saturating_sub(1);
+                let _ = store.finish_delivery(&d).await;
+                continue;
+            }
+            let loaded = self.channels.read().get(&d.channel).cloned();
+            let kind = loaded
+                .as_ref()
+                .map(|l| l.info.kind.clone())
+                .unwrap_or_else(|| "unknown".into());
+            let channel = loaded.map(|l| l.channel);
+            let outcome = match channel {
+                None => Err(SendError::Permanent(format!(
+                    "channel {:?} no longer exists",
+                    d.channel
+                ))),
+                Some(c) => match message_from_json(&d.body) {
+                    // A panic while sending fails this notification only.
+                    Some(m) => isolate(send(&self.http, &self.endpoints, &c, &m)).await.unwrap_or_else(|p| {
+                        Err(SendError::Permanent(format!("sending failed inside Dropwatch ({p}); this is a bug, please report it")))
+                    }),
+                    None => Err(SendError::Permanent(
+                        "the queued message could not be read".into(),
+                    )),
+                },
+            };
+            let now = Utc::now();
+            self.count(
+                &kind,
+                match &outcome {
+                    Ok(()) => "sent",
+                    Err(SendError::RetryAfter(_) | SendError::Transient(_)) => "retried",
+                    Err(_) => "failed",
+                },
+            );
+            match outcome {
+                Ok(()) => {
+                    d.state = "sent".into();
+                    d.sent_at = Some(now);
+                    d.last_error = None;
+                }
+                Err(SendError::Permanent(why)) => {
+                    d.state = "failed".into();
+                    d.last_error = Some(why);
+                }
+                Err(SendError::Gone(why)) => {
+                    d.state = "failed".into();
+                    d.last_error = Some(format!("{why}; the channel was removed"));
+                    tracing::info!("push channel {} is gone; removing it", d.channel);
+                    if let Err(e) = self.forget_channel(&d.channel).await {
+                        tracing::warn!("could not remove a gone push channel: {e}");
+                    }
+                }
+                Err(e) if d.attempts >= MAX_ATTEMPTS => {
+                    d.state = "failed".into();
+                    d.last_error = Some(format!("gave up after {} attempts: {e}", d.attempts));
+                }
+                Err(SendError::RetryAfter(wait)) => {
+                    d.state = "pending".into();
+                    d.next_at = retry_at(now, wait);
+                    d.last_error = Some(format!("rate limited; retrying after {wait:?}"));
+                }
+                Err(SendError::Transient(why)) => {
+                    d.state = "pending".into();
+                    let wait = backoff(d.attempts);
+                    d.next_at = retry_at(now, wait);
+                    d.last_error = Some(why);
+                }
+            }
+            if let Err(e) = store.finish_delivery(&d).await {
+                tracing::warn!("could not record a notification's outcome: {e}");
+            }
+        }
+    }
+}
+
+/// When a delivery that must wait `wait` is due again (waits are bounded, and
+/// the sum saturates rather than panicking).
+fn retry_at(now: chrono::DateTime<Utc>, wait: Duration) -> i64 {
+    chrono::Duration::from_std(wait.min(crate::bounds::MAX_WAIT))
+        .ok()
+        .and_then(|w| now.checked_add_signed(w))
+        .unwrap_or(now)
+        .timestamp_millis()
+}
+
+fn message_json(m: &Message) -> serde_json::Value {
+    json!({ "title": m.title, "body": m.body, "url": m.url, "image": m.image,
+            "good_news": m.good_news, "sizes_in_stock": m.sizes_in_stock, "at": m.at })
+}
+
+fn message_from_json(text: &str) -> Option<Message> {
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    Some(Message {
+        title: v["title"].as_str()?.to_string(),
+        body: v["body"].as_str().unwrap_or_default().to_string(),
+        url: v["url"].as_str().map(str::to_string),
+        image: v["image"].as_str().map(str::to_string),
+        good_news: v["good_news"].as_bool().unwrap_or(false),
+        sizes_in_stock: serde_json::from_value(v["sizes_in_stock"].clone()).unwrap_or_default(),
+        at: serde_json::from_value(v["at"].clone()).ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(30), Duration::from_secs(600));
+    }
+}
