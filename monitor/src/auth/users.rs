@@ -14,10 +14,8 @@ use serde_json::{json, Map, Value};
 
 use model::{Role, User};
 
-use super::{
-    check_password, hash, only_admin, secret, Accounts, AuthError, Credential, Identity,
-    MAX_PASSWORD_BYTES,
-};
+use super::user_accounts::{check_password, hash, only_admin};
+use super::{secret, Accounts, AuthError, Credential, Identity, MAX_PASSWORD_BYTES};
 use crate::store::{EndSessions, UserChange};
 
 impl Accounts {
