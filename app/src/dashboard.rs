@@ -11,10 +11,12 @@ use model::{Event, EventKind, ProductFilter, ProductSummary, Sort, PAGE_SIZE};
 
 use crate::api::{load_dashboard, DashboardView, FEED_LEN};
 use crate::live::use_live_events;
-use crate::ui::{encode_segment, product_href, sizes_label, ChangeBadge, ErrorText, FeedItem};
+use crate::ui::{
+    encode_segment, product_href, sizes_label, ChangeBadge, DealBadge, ErrorText, FeedItem,
+};
 
-const FILTER_KEYS: [&str; 9] = [
-    "q", "brand", "series", "store", "in_stock", "min", "max", "sort", "page",
+const FILTER_KEYS: [&str; 10] = [
+    "q", "brand", "series", "store", "in_stock", "near_low", "min", "max", "sort", "page",
 ];
 
 #[component]
@@ -52,15 +54,22 @@ pub fn apply(products: &mut Vec<ProductSummary>, filter: &ProductFilter, e: &Eve
         return 0;
     };
     let pos = products.iter().position(|x| x.key == p.key);
+    // An event's summary neither compares stores nor scores the deal: keep
+    // what the card had (the deal is assessed again a second later).
+    let mut p = p.clone();
+    if let Some(had) = pos.and_then(|i| products.get(i)) {
+        if p.spread.is_none() {
+            p.spread.clone_from(&had.spread);
+        }
+        if p.deal.is_none() {
+            p.deal.clone_from(&had.deal);
+        }
+    }
+    let p = &p;
     let matches = filter.matches(p);
     match (matches, pos) {
         (true, Some(i)) => {
-            // An event's summary does not compare stores: keep the spread.
-            let spread = products[i].spread.take();
             products[i] = p.clone();
-            if products[i].spread.is_none() {
-                products[i].spread = spread;
-            }
             if filter.sort != Sort::Newest {
                 filter.sort(products);
             } else {
@@ -256,6 +265,10 @@ fn FilterForm(view: DashboardView, filter: ProductFilter) -> impl IntoView {
                 <input type="checkbox" name="in_stock" value="1" checked=filter.in_stock/>
                 "In stock only"
             </label>
+            <label class="check">
+                <input type="checkbox" name="near_low" value="1" checked=filter.near_low/>
+                "At or near its lowest price"
+            </label>
             <div class="actions">
                 <button type="submit">"Apply"</button>
                 <a href="/">"Clear"</a>
@@ -290,6 +303,7 @@ fn ProductCard(
                     {p.compare_at.map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
                     " " <ChangeBadge change=p.change.clone()/>
                 </p>
+                <p class="deal-line"><DealBadge deal=p.deal.clone()/></p>
                 <p class="sizes" class:sold-out=sold_out data-testid="sizes">{sizes}</p>
                 {p.spread.clone().map(|s| view! {
                     <p class="spread hint" data-testid="spread">

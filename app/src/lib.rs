@@ -19,6 +19,7 @@ mod alerts;
 pub mod api;
 mod chart;
 mod dashboard;
+mod deal_panel;
 #[cfg(feature = "ssr")]
 pub mod flash;
 mod link_edit;

@@ -204,6 +204,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <crate::alerts::WatchForm key=p0.key.clone() sizes=p0.variants.iter().map(|v| v.size.clone()).collect()/>
 
+            <crate::deal_panel::DealPanel deal=initial.deal.clone() currency=currency.clone()/>
+
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
                 <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use model::Condition;
 
 /// The conditions a rule form offers: (value, label).
-pub(crate) const CONDITIONS: [(&str, &str); 8] = [
+pub(crate) const CONDITIONS: [(&str, &str); 10] = [
     ("drop_or_restock", "Any price drop or restock"),
     ("restocked", "A size restocks"),
     ("price_at_or_below", "Price at or below…"),
@@ -18,6 +18,11 @@ pub(crate) const CONDITIONS: [(&str, &str); 8] = [
     ("sold_out", "Sells out"),
     ("new_arrival", "New arrival"),
     ("back_online", "Source back online after being blocked"),
+    (
+        "deal_score_at_least",
+        "A drop or restock makes the deal score at least …",
+    ),
+    ("lowest_in_days", "Price drops to its lowest in … days"),
 ];
 
 /// What both rule forms send about the rule itself (the new-rule form adds
@@ -95,6 +100,14 @@ pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static st
             .parse::<model::Decimal>()
             .map_err(|_| (field, format!("Give {what} as a number, e.g. 120 or 9.99.")))
     };
+    let whole = |what: &str, lo: u32, hi: u32| {
+        value
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (lo..=hi).contains(n))
+            .ok_or_else(|| ("value", format!("Give {what}, a whole number.")))
+    };
     Ok(match kind {
         "drop_or_restock" | "" => Condition::DropOrRestock,
         "price_at_or_below" => Condition::PriceAtOrBelow {
@@ -110,6 +123,14 @@ pub fn condition_from(kind: &str, value: &str) -> Result<Condition, (&'static st
         "sold_out" => Condition::SoldOut,
         "new_arrival" => Condition::NewArrival,
         "back_online" => Condition::BackOnline,
+        "deal_score_at_least" => Condition::DealScoreAtLeast {
+            score: whole("a deal score from 1 to 100", 1, 100)?
+                .try_into()
+                .unwrap_or(100),
+        },
+        "lowest_in_days" => Condition::LowestInDays {
+            days: whole("a number of days from 1 to 365", 1, 365)?,
+        },
         other => return Err(("condition", format!("Unknown condition {other:?}."))),
     })
 }
@@ -126,6 +147,8 @@ pub fn condition_parts(c: &Condition) -> (&'static str, String) {
         Condition::SoldOut => ("sold_out", String::new()),
         Condition::NewArrival => ("new_arrival", String::new()),
         Condition::BackOnline => ("back_online", String::new()),
+        Condition::DealScoreAtLeast { score } => ("deal_score_at_least", score.to_string()),
+        Condition::LowestInDays { days } => ("lowest_in_days", days.to_string()),
     }
 }
 
@@ -191,6 +214,8 @@ mod tests {
             Condition::SoldOut,
             Condition::NewArrival,
             Condition::BackOnline,
+            Condition::DealScoreAtLeast { score: 80 },
+            Condition::LowestInDays { days: 90 },
         ] {
             let (kind, value) = condition_parts(&c);
             assert_eq!(condition_from(kind, &value), Ok(c.clone()), "{c:?}");

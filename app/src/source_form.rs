@@ -188,7 +188,10 @@ mod tests {
         json.json_mapping = Some("price /offers/price".into());
         assert_eq!(json.settings().unwrap_err().field, F::JsonMapping);
         json.json_mapping = Some("price = /offers/price".into());
-        assert_eq!(json.settings().unwrap().json.unwrap().price, "/offers/price");
+        assert_eq!(
+            json.settings().unwrap().json.unwrap().price,
+            "/offers/price"
+        );
     }
 
     #[test]

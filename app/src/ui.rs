@@ -112,6 +112,31 @@ pub fn ChangeBadge(change: Option<PriceMove>) -> impl IntoView {
     })
 }
 
+/// A deal badge: the score and its label in words ("Deal 83 · Lowest in
+/// 90 days"), or what stands in for a score ("New: 5 of 14 days of
+/// history"). Colour only repeats what the words say.
+#[component]
+pub fn DealBadge(deal: Option<model::deal::DealBadge>) -> impl IntoView {
+    deal.map(|d| {
+        let class = match d.score {
+            Some(s) if s >= 70 => "deal good",
+            Some(s) if s <= 30 => "deal poor",
+            Some(_) => "deal fair",
+            None => "deal none",
+        };
+        let text = match d.score {
+            Some(s) => format!("Deal {s} · {}", d.label),
+            None => d.label.clone(),
+        };
+        view! {
+            <span class=class data-testid="deal" title="Deal score: 100 means never cheaper in 90 days, 50 its typical price">
+                {text}
+                {d.near_low.then(|| view! { " " <span class="near-low">"· near all-time low"</span> })}
+            </span>
+        }
+    })
+}
+
 /// What a feed item says, as a short tag.
 pub fn event_tag(e: &Event) -> &'static str {
     match e.kind {

@@ -59,6 +59,15 @@ pub enum Condition {
     /// Any price drop, or any size back in stock: what the one-click
     /// "Watch" buttons create.
     DropOrRestock,
+    /// A price drop or restock after which the deal score (see
+    /// `model::deal`) is at least this (1–100).
+    DealScoreAtLeast {
+        score: u8,
+    },
+    /// A price drop to the lowest price in at least this many days.
+    LowestInDays {
+        days: u32,
+    },
 }
 
 impl Condition {
@@ -73,6 +82,12 @@ impl Condition {
             Condition::NewArrival => "new arrival".into(),
             Condition::BackOnline => "source back online after being blocked".into(),
             Condition::DropOrRestock => "any price drop or restock".into(),
+            Condition::DealScoreAtLeast { score } => {
+                format!("a drop or restock makes the deal score {score} or more")
+            }
+            Condition::LowestInDays { days } => {
+                format!("price drops to its lowest in {days} days or more")
+            }
         }
     }
 }

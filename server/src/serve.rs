@@ -104,6 +104,39 @@ fn endpoints(args: &ServeArgs, policy: &Arc<Policy>) -> anyhow::Result<Endpoints
 }
 
 /// The address other local programs (the poller) reach us at.
+/// Writes a year of the demo store's history (first start), then assesses
+/// every deal again with it.
+async fn write_demo_history(
+    engine: &Engine,
+    demo: &DemoStore,
+    source: &str,
+) -> Result<(), monitor::store::StoreError> {
+    let started = std::time::Instant::now();
+    let (prices, stock) = {
+        let cat = demo.catalogue.lock();
+        monitor::demo::history::year_of_history(
+            &cat,
+            source,
+            chrono::Utc::now(),
+            42,
+            DEMO_HISTORY_PRODUCTS,
+        )
+    };
+    for rows in prices.chunks(2000) {
+        engine.store().import_history(rows, &[]).await?;
+    }
+    for rows in stock.chunks(2000) {
+        engine.store().import_history(&[], rows).await?;
+    }
+    tracing::info!(
+        rows = prices.len() + stock.len(),
+        took_ms = started.elapsed().as_millis() as u64,
+        "first start: wrote a year of the demo store's history"
+    );
+    engine.assess_all_deals().await?;
+    Ok(())
+}
+
 fn loopback(addr: SocketAddr) -> SocketAddr {
     if addr.ip().is_unspecified() {
         SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
@@ -234,29 +267,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 s.key
             );
             // A year of its history, so deal scores and charts show
-            // something at once.
-            let started = std::time::Instant::now();
-            let (prices, stock) = {
-                let cat = demo.catalogue.lock();
-                monitor::demo::history::year_of_history(
-                    &cat,
-                    &s.key,
-                    chrono::Utc::now(),
-                    42,
-                    DEMO_HISTORY_PRODUCTS,
-                )
-            };
-            for rows in prices.chunks(2000) {
-                engine.store().import_history(rows, &[]).await?;
-            }
-            for rows in stock.chunks(2000) {
-                engine.store().import_history(&[], rows).await?;
-            }
-            tracing::info!(
-                rows = prices.len() + stock.len(),
-                took_ms = started.elapsed().as_millis() as u64,
-                "first start: wrote a year of the demo store's history"
-            );
+            // something at once (written while the server starts).
+            let (engine, demo, key) = (engine.clone(), demo.clone(), s.key.clone());
+            tokio::spawn(async move {
+                if let Err(e) = write_demo_history(&engine, &demo, &key).await {
+                    tracing::warn!("could not write the demo store's history: {e}");
+                }
+            });
         }
         Some((demo, boutique))
     };

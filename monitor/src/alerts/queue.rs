@@ -80,6 +80,14 @@ impl AlertService {
                 Err(e) => return Err(format!("could not read the events: {e}")),
             };
             let rules = self.rules();
+            // Rules on the deal score judge the product as it is after
+            // this event (its history already holds it).
+            let deal = match &event.product {
+                Some(p) if wants_deal(&rules, &event) => {
+                    engine.assess_deal(&p.key).await.ok().flatten()
+                }
+                _ => None,
+            };
             if event.seq % 1024 == 0 {
                 matcher.prune(&rules, Utc::now());
             }
@@ -88,7 +96,7 @@ impl AlertService {
             // One event's matching and wording: a panic costs this event's
             // alerts, never the feed (nor every later start).
             let queue = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let fired = matcher.fire(&rules, &event);
+                let fired = matcher.fire_with(&rules, &event, deal.as_ref());
                 if fired.is_empty() {
                     return vec![];
                 }
@@ -271,4 +279,20 @@ mod tests {
         assert_eq!(backoff(5), Duration::from_secs(32));
         assert_eq!(backoff(30), Duration::from_secs(600));
     }
+}
+
+/// Whether an active rule asks about the deal of this event's product (a
+/// drop or a restock): only then is it assessed here.
+fn wants_deal(rules: &[model::Rule], e: &model::Event) -> bool {
+    let drop_or_restock =
+        e.kind == model::EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop());
+    drop_or_restock
+        && rules.iter().any(|r| {
+            !r.paused
+                && matches!(
+                    r.condition,
+                    model::Condition::DealScoreAtLeast { .. }
+                        | model::Condition::LowestInDays { .. }
+                )
+        })
 }

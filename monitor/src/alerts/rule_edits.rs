@@ -54,6 +54,12 @@ impl AlertService {
                     "A drop in percent is between 0 and 100.",
                 ));
             }
+            model::Condition::DealScoreAtLeast { score } if !(1..=100).contains(score) => {
+                return Err(invalid("score", "A deal score is between 1 and 100."));
+            }
+            model::Condition::LowestInDays { days } if !(1..=365).contains(days) => {
+                return Err(invalid("days", "Give between 1 and 365 days."));
+            }
             model::Condition::DropAmount { amount } if *amount <= 0.into() => {
                 return Err(invalid("amount", "A drop amount is more than 0."));
             }

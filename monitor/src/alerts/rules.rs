@@ -76,6 +76,19 @@ impl Matcher {
     /// The rules (of `rules`) this event fires, in order. Records the firing
     /// for cooldown and re-arm.
     pub fn fire<'r>(&mut self, rules: &'r [Rule], e: &Event) -> Vec<&'r Rule> {
+        self.fire_with(rules, e, None)
+    }
+
+    /// [`Matcher::fire`] with the product's deal as assessed after the
+    /// event (rules on the deal score need it; without it they do not fire).
+    pub fn fire_with<'r>(
+        &mut self,
+        rules: &'r [Rule],
+        e: &Event,
+        deal: Option<&model::deal::Deal>,
+    ) -> Vec<&'r Rule> {
+        let drop_or_restock =
+            e.kind == EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop());
         let mut out = vec![];
         for r in rules.iter().filter(|r| !r.paused) {
             if !in_scope(&r.scope, e) {
@@ -117,8 +130,13 @@ impl Matcher {
                 Condition::SoldOut => e.kind == EventKind::SoldOut,
                 Condition::NewArrival => e.kind == EventKind::NewProduct,
                 Condition::BackOnline => e.kind == EventKind::Unblocked,
-                Condition::DropOrRestock => {
-                    e.kind == EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop())
+                Condition::DropOrRestock => drop_or_restock,
+                Condition::DealScoreAtLeast { score } => {
+                    drop_or_restock && deal.and_then(|d| d.score).is_some_and(|s| s >= *score)
+                }
+                Condition::LowestInDays { days } => {
+                    e.price_move().is_some_and(|m| m.is_drop())
+                        && deal.is_some_and(|d| d.lowest_in_days >= *days)
                 }
             };
             if !hit {
@@ -262,6 +280,65 @@ mod tests {
             .len(),
             0
         );
+    }
+
+    #[test]
+    fn deal_rules_fire_on_a_drop_or_restock_that_makes_a_good_enough_deal() {
+        let rules = [
+            rule(
+                "score",
+                Scope::default(),
+                Condition::DealScoreAtLeast { score: 80 },
+                0,
+            ),
+            rule(
+                "low",
+                Scope::default(),
+                Condition::LowestInDays { days: 60 },
+                0,
+            ),
+        ];
+        let deal = |score: Option<u8>, lowest_in_days: u32| model::deal::Deal {
+            score,
+            label: String::new(),
+            reason: String::new(),
+            price: Some(90.into()),
+            history_days: 120,
+            lowest_in_days,
+            near_low: false,
+            windows: vec![],
+            all_time: None,
+            cheaper_elsewhere: None,
+            sizes: vec![],
+            computed: Utc::now(),
+        };
+        let ids = |v: Vec<&Rule>| v.into_iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let mut m = Matcher::default();
+        let drop = event(EventKind::PriceChanged, "Dunk", "9", 100, 90, 0);
+        let rise = event(EventKind::PriceChanged, "Dunk", "9", 90, 100, 10);
+        let restock = event(EventKind::Restocked, "Dunk", "10", 0, 90, 20);
+        assert_eq!(
+            ids(m.fire_with(&rules, &drop, Some(&deal(Some(85), 90)))),
+            ["score", "low"]
+        );
+        assert!(
+            m.fire_with(&rules, &rise, Some(&deal(Some(95), 90)))
+                .is_empty(),
+            "a rise is no deal"
+        );
+        assert_eq!(
+            ids(m.fire_with(&rules, &restock, Some(&deal(Some(80), 90)))),
+            ["score"],
+            "a restock is no drop"
+        );
+        assert!(
+            m.fire_with(&rules, &drop, Some(&deal(Some(79), 59)))
+                .is_empty(),
+            "below both"
+        );
+        // Unscored (too little history), or not assessed: silent.
+        assert!(m.fire_with(&rules, &drop, Some(&deal(None, 0))).is_empty());
+        assert!(m.fire(&rules, &drop).is_empty());
     }
 
     #[test]

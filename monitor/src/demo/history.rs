@@ -6,7 +6,7 @@
 //! third were dearer for most of the year (today is a low), a quarter were
 //! cheaper (today is dear), the rest moved around today's price; every few
 //! weeks a sale of 10–30 % lasts a few days. Each size sells out and comes
-//! back with its own rhythm (in stock 4–45 days, gone 1–12), restocking
+//! back with its own rhythm (in stock 6–60 days, gone 1–10), restocking
 //! around the store's usual hour. Rows are change-only, as the poller
 //! writes them: the first one names every size, later ones what changed.
 
@@ -135,7 +135,7 @@ fn stock_story(
     };
     let mut changes: Vec<(i64, VariantStock)> = vec![];
     for v in &p.variants {
-        let (in_days, out_days) = (rng.random_range(4..=45), rng.random_range(1..=12));
+        let (in_days, out_days) = (rng.random_range(6..=60), rng.random_range(1..=10));
         let mut available = rng.random_bool(0.7);
         first.variants.push(VariantStock {
             variant: v.id.to_string(),

@@ -302,6 +302,8 @@ impl<'a> RuleRow<'a> {
             Condition::NewArrival => ("new_arrival", None),
             Condition::BackOnline => ("back_online", None),
             Condition::DropOrRestock => ("drop_or_restock", None),
+            Condition::DealScoreAtLeast { score } => ("deal_score_at_least", Some((*score).into())),
+            Condition::LowestInDays { days } => ("lowest_in_days", Some((*days).into())),
         };
         let channels: Vec<String> = channels
             .iter()
