@@ -462,7 +462,7 @@ pub fn AlertsPage() -> impl IntoView {
                                     <ActionForm action=save attr:class="form" attr:data-testid="new-rule">
                                         <label>"Name " <span class="hint">"(optional)"</span> <input type="text" name="name"/></label>
                                         <label>"When" <select name="condition">{condition_options()}</select></label>
-                                        <label>"Value " <span class="hint">"(price, % or amount, for the conditions with …)"</span>
+                                        <label>"Value " <span class="hint">"(price, %, amount, score or days, for the conditions with …)"</span>
                                             <input type="text" name="value" inputmode="decimal" aria-describedby="rule-value-error"/></label>
                                         {field_error(save_result, "value", "rule-value-error".into(), None)}
                                         {field_error(save_result, "price", "rule-price-error".into(), None)}

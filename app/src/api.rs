@@ -127,9 +127,9 @@ pub struct ProductDetail {
     /// Oldest first.
     pub prices: Vec<PricePoint>,
     pub stock: Vec<StockPoint>,
-    /// Its deal score as last assessed.
+    /// Its deal score and restock outlook as last assessed.
     #[serde(default)]
-    pub deal: Option<model::deal::Deal>,
+    pub insight: Option<model::restock::ProductInsight>,
 }
 
 /// One store's offer of an item, for the comparison.
@@ -305,7 +305,7 @@ pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFn
         source_name,
         prices,
         stock,
-        deal: engine.deal(&key).map(|d| (*d).clone()),
+        insight: engine.insight(&key).map(|d| (*d).clone()),
     }))
 }
 

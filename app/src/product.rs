@@ -168,6 +168,11 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
     });
 
     let p0 = initial.product.clone();
+    let outlook = initial
+        .insight
+        .as_ref()
+        .map(|i| i.restock.clone())
+        .unwrap_or_default();
     let currency = p0.currency.clone();
     let cur = currency.clone();
     let price_s = Signal::derive(move || prices.with(|p| price_series(p)));
@@ -204,7 +209,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <crate::alerts::WatchForm key=p0.key.clone() sizes=p0.variants.iter().map(|v| v.size.clone()).collect()/>
 
-            <crate::deal_panel::DealPanel deal=initial.deal.clone() currency=currency.clone()/>
+            <crate::deal_panel::DealPanel deal=initial.insight.as_ref().map(|i| i.deal.clone()) currency=currency.clone()/>
 
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
@@ -220,7 +225,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
                 <table class="sizes-table" data-testid="sizes-table">
-                    <thead><tr><th scope="col">"Size"</th><th scope="col">"Price"</th><th scope="col">"Availability"</th><th scope="col"><span class="visually-hidden">"Cart"</span></th></tr></thead>
+                    <thead><tr><th scope="col">"Size"</th><th scope="col">"Price"</th><th scope="col">"Availability"</th><th scope="col">"Back in stock"</th><th scope="col"><span class="visually-hidden">"Cart"</span></th></tr></thead>
                     <tbody>
                         {move || product.get().variants.into_iter().map(|v| {
                             let cur = product.with_untracked(|p| p.currency.clone());
@@ -235,6 +240,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                                         {v.compare_at.filter(|c| v.price.is_some_and(|p| *c > p)).map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
                                     </td>
                                     <td data-testid="availability">{if v.available { "✓ In stock" } else { "✗ Sold out" }}</td>
+                                    <td data-testid="restock">{(!v.available).then(|| restock_said(&outlook, &v.size))}</td>
                                     <td>{v.cart_url.clone().filter(|_| v.available).map(|u| view! {
                                         <a href=u target="_blank" rel="noopener">"Add to cart"<span class="visually-hidden">" size " {v.size.clone()}</span></a>
                                     })}</td>
@@ -257,6 +263,24 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                 </ol>
             </section>
         </article>
+    }
+}
+
+/// What the sizes table says of a sold-out size's return: the expected
+/// window, or why there is none.
+fn restock_said(outlook: &[model::restock::SizeOutlook], size: &str) -> String {
+    match outlook.iter().find(|o| o.size == size && !o.available) {
+        Some(o) => match (&o.window, &o.note) {
+            (Some(w), _) => format!(
+                "Expected {}–{}: {}",
+                w.from.format("%b %-d"),
+                w.until.format("%b %-d"),
+                w.said
+            ),
+            (None, Some(note)) => note.clone(),
+            (None, None) => String::new(),
+        },
+        None => String::new(),
     }
 }
 

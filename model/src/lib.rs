@@ -22,6 +22,7 @@ pub mod money;
 pub mod probe;
 mod product;
 mod reprice;
+pub mod restock;
 mod rule;
 mod source;
 mod source_import;

@@ -32,7 +32,7 @@ use crate::metrics::HttpMetrics;
 const BOUTIQUE_PRODUCTS: usize = 60;
 /// The demo products given a year of history at first start (all of the
 /// default 200; a bigger demo's others start with none).
-const DEMO_HISTORY_PRODUCTS: usize = 2_000;
+const DEMO_HISTORY_PRODUCTS: usize = 300;
 
 /// Shared by the non-Leptos routes.
 #[derive(Clone)]

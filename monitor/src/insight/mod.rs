@@ -1,5 +1,6 @@
 //! Insight computed from the history Dropwatch keeps: each product's deal
-//! score ([`model::deal`]). Scores are computed when history changes, not
+//! score ([`model::deal`]) and when its sold-out sizes are expected back
+//! ([`model::restock`]). Both are computed when history changes, not
 //! on page views: a follower of the engine's events collects the products a
 //! price or stock event touched and assesses them about once a second, and
 //! every product is assessed again at start and every few hours (a score is
@@ -19,6 +20,7 @@ use chrono::Utc;
 use parking_lot::RwLock;
 
 use model::deal::{self, Deal, DealBadge, Elsewhere};
+use model::restock::ProductInsight;
 use model::{EventKind, Product};
 
 use crate::engine::Engine;
@@ -29,19 +31,19 @@ const FULL_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// How long touched products are collected before they are assessed.
 const BATCH_EVERY: Duration = Duration::from_secs(1);
 
-/// Each product's latest deal, by product key.
+/// Each product's latest insight, by product key.
 #[derive(Default)]
 pub struct DealBook {
-    deals: RwLock<HashMap<String, Arc<Deal>>>,
+    deals: RwLock<HashMap<String, Arc<ProductInsight>>>,
 }
 
 impl DealBook {
-    pub fn get(&self, key: &str) -> Option<Arc<Deal>> {
+    pub fn get(&self, key: &str) -> Option<Arc<ProductInsight>> {
         self.deals.read().get(key).cloned()
     }
 
     pub fn badge(&self, key: &str) -> Option<DealBadge> {
-        self.deals.read().get(key).map(|d| d.badge())
+        self.deals.read().get(key).map(|d| d.deal.badge())
     }
 
     pub fn len(&self) -> usize {
@@ -52,8 +54,10 @@ impl DealBook {
         self.len() == 0
     }
 
-    fn put(&self, key: &str, deal: Deal) {
-        self.deals.write().insert(key.to_string(), Arc::new(deal));
+    fn put(&self, key: &str, insight: ProductInsight) {
+        self.deals
+            .write()
+            .insert(key.to_string(), Arc::new(insight));
     }
 
     fn forget(&self, key: &str) {
@@ -62,8 +66,8 @@ impl DealBook {
 }
 
 impl Engine {
-    /// The product's deal as last assessed.
-    pub fn deal(&self, key: &str) -> Option<Arc<Deal>> {
+    /// The product's deal and restock outlook as last assessed.
+    pub fn insight(&self, key: &str) -> Option<Arc<ProductInsight>> {
         self.deals.get(key)
     }
 
@@ -79,7 +83,14 @@ impl Engine {
         let history = deal::replay(&prices, &stock);
         let elsewhere = self.cheapest_elsewhere(&product);
         let deal = deal::assess(&history, Utc::now(), &product.currency, elsewhere);
-        self.deals.put(key, deal.clone());
+        let restock = model::restock::outlook(&stock);
+        self.deals.put(
+            key,
+            ProductInsight {
+                deal: deal.clone(),
+                restock,
+            },
+        );
         Ok(Some(deal))
     }
 
