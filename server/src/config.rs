@@ -174,6 +174,10 @@ pub struct ServeArgs {
     /// Products in the built-in demo store.
     #[arg(long, env = "DROPWATCH_DEMO_PRODUCTS", default_value_t = 200)]
     pub demo_products: usize,
+    /// Demo products given a year of made-up history at first start (so
+    /// deal scores and restock estimates show at once); the rest start new.
+    #[arg(long, env = "DROPWATCH_DEMO_HISTORY_PRODUCTS", default_value_t = 300)]
+    pub demo_history_products: usize,
     /// How often the demo store changes prices and stock by itself ("off" for never).
     #[arg(long, env = "DROPWATCH_DEMO_CHANGE_EVERY", default_value = "4s", value_parser = parse_every)]
     pub demo_change_every: Every,

@@ -142,6 +142,43 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     );
     let _ = writeln!(w, "# TYPE dropwatch_pages_unchanged_total counter");
     let _ = writeln!(w, "dropwatch_pages_unchanged_total {}", m.unchanged_pages);
+    let i = e.insight_stats();
+    for (name, kind, help, value) in [
+        (
+            "dropwatch_insight_assessments_total",
+            "counter",
+            "Products whose deal and restock outlook were worked out.",
+            i.assessed as f64,
+        ),
+        (
+            "dropwatch_insight_assess_seconds_total",
+            "counter",
+            "Time spent working them out (history read included).",
+            i.assess_secs,
+        ),
+        (
+            "dropwatch_insight_full_passes_total",
+            "counter",
+            "Passes over every product.",
+            i.full_passes as f64,
+        ),
+        (
+            "dropwatch_insight_last_full_pass_seconds",
+            "gauge",
+            "How long the last pass over every product took.",
+            i.last_full_secs,
+        ),
+        (
+            "dropwatch_deals_scored",
+            "gauge",
+            "Products with a deal score (enough history, in stock).",
+            i.scored as f64,
+        ),
+    ] {
+        let _ = writeln!(w, "# HELP {name} {help}");
+        let _ = writeln!(w, "# TYPE {name} {kind}");
+        let _ = writeln!(w, "{name} {value}");
+    }
     let _ = writeln!(
         w,
         "# HELP dropwatch_task_restarts_total Long-lived tasks (schedulers, senders, followers) started again after they failed."

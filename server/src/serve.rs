@@ -30,9 +30,6 @@ use crate::metrics::HttpMetrics;
 
 /// Products of the built-in demo's WooCommerce boutique (`/demo/boutique`).
 const BOUTIQUE_PRODUCTS: usize = 60;
-/// The demo products given a year of history at first start (all of the
-/// default 200; a bigger demo's others start with none).
-const DEMO_HISTORY_PRODUCTS: usize = 300;
 
 /// Shared by the non-Leptos routes.
 #[derive(Clone)]
@@ -110,17 +107,12 @@ async fn write_demo_history(
     engine: &Engine,
     demo: &DemoStore,
     source: &str,
+    products: usize,
 ) -> Result<(), monitor::store::StoreError> {
     let started = std::time::Instant::now();
     let (prices, stock) = {
         let cat = demo.catalogue.lock();
-        monitor::demo::history::year_of_history(
-            &cat,
-            source,
-            chrono::Utc::now(),
-            42,
-            DEMO_HISTORY_PRODUCTS,
-        )
+        monitor::demo::history::year_of_history(&cat, source, chrono::Utc::now(), 42, products)
     };
     for rows in prices.chunks(2000) {
         engine.store().import_history(rows, &[]).await?;
@@ -269,8 +261,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // A year of its history, so deal scores and charts show
             // something at once (written while the server starts).
             let (engine, demo, key) = (engine.clone(), demo.clone(), s.key.clone());
+            let products = args.demo_history_products;
             tokio::spawn(async move {
-                if let Err(e) = write_demo_history(&engine, &demo, &key).await {
+                if let Err(e) = write_demo_history(&engine, &demo, &key, products).await {
                     tracing::warn!("could not write the demo store's history: {e}");
                 }
             });

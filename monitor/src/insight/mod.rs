@@ -13,6 +13,7 @@
 //! are kept in memory only (about 1 KB a product).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -31,10 +32,26 @@ const FULL_EVERY: Duration = Duration::from_secs(6 * 3600);
 /// How long touched products are collected before they are assessed.
 const BATCH_EVERY: Duration = Duration::from_secs(1);
 
-/// Each product's latest insight, by product key.
+/// Each product's latest insight, by product key, and what working them
+/// out has cost.
 #[derive(Default)]
 pub struct DealBook {
     deals: RwLock<HashMap<String, Arc<ProductInsight>>>,
+    assessed: AtomicU64,
+    assess_nanos: AtomicU64,
+    full_passes: AtomicU64,
+    last_full_nanos: AtomicU64,
+}
+
+/// The insight task's counters (for `/metrics` and the benchmark).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InsightStats {
+    pub assessed: u64,
+    pub assess_secs: f64,
+    pub full_passes: u64,
+    pub last_full_secs: f64,
+    /// Products with a deal score.
+    pub scored: usize,
 }
 
 impl DealBook {
@@ -44,6 +61,22 @@ impl DealBook {
 
     pub fn badge(&self, key: &str) -> Option<DealBadge> {
         self.deals.read().get(key).map(|d| d.deal.badge())
+    }
+
+    pub fn stats(&self) -> InsightStats {
+        let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        InsightStats {
+            assessed: self.assessed.load(Ordering::Relaxed),
+            assess_secs: secs(&self.assess_nanos),
+            full_passes: self.full_passes.load(Ordering::Relaxed),
+            last_full_secs: secs(&self.last_full_nanos),
+            scored: self
+                .deals
+                .read()
+                .values()
+                .filter(|i| i.deal.score.is_some())
+                .count(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -66,6 +99,10 @@ impl DealBook {
 }
 
 impl Engine {
+    pub fn insight_stats(&self) -> InsightStats {
+        self.deals.stats()
+    }
+
     /// The product's deal and restock outlook as last assessed.
     pub fn insight(&self, key: &str) -> Option<Arc<ProductInsight>> {
         self.deals.get(key)
@@ -74,6 +111,7 @@ impl Engine {
     /// Assesses one product from its stored history now (and keeps the
     /// result); `None` for a product not tracked or removed.
     pub async fn assess_deal(&self, key: &str) -> Result<Option<Deal>, StoreError> {
+        let started = Instant::now();
         let Some(product) = self.product(key).filter(|p| !p.removed) else {
             self.deals.forget(key);
             return Ok(None);
@@ -84,6 +122,9 @@ impl Engine {
         let elsewhere = self.cheapest_elsewhere(&product);
         let deal = deal::assess(&history, Utc::now(), &product.currency, elsewhere);
         let restock = model::restock::outlook(&stock);
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.deals.assessed.fetch_add(1, Ordering::Relaxed);
+        self.deals.assess_nanos.fetch_add(took, Ordering::Relaxed);
         self.deals.put(
             key,
             ProductInsight {
@@ -96,11 +137,20 @@ impl Engine {
 
     /// Assesses every listed product; returns how many.
     pub async fn assess_all_deals(&self) -> Result<usize, StoreError> {
+        let started = Instant::now();
         let keys: Vec<String> = self.products().into_iter().map(|p| p.key).collect();
         for key in &keys {
             self.assess_deal(key).await?;
             tokio::task::yield_now().await;
         }
+        let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.deals.last_full_nanos.store(took, Ordering::Relaxed);
+        self.deals.full_passes.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(
+            products = keys.len(),
+            took_ms = took / 1_000_000,
+            "assessed every product's deal and restock outlook"
+        );
         Ok(keys.len())
     }
 
