@@ -1,6 +1,7 @@
 //! `/api/v1` routes for products: the dashboard's grid (filtered, sorted,
-//! paged), one product with its sizes, the same item in other stores, and
-//! a product's price and stock history.
+//! paged), one product with its sizes, its deal score and when its sold-out
+//! sizes are expected back, the same item in other stores, and a product's
+//! price and stock history.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
@@ -20,7 +21,8 @@ use super::{allow, store_error, ApiResult, Who};
            ("brand" = Option<String>, Query), ("series" = Option<String>, Query), ("store" = Option<String>, Query, description = "source key"),
            ("min" = Option<String>, Query, description = "lowest price"), ("max" = Option<String>, Query, description = "highest price"),
            ("in_stock" = Option<bool>, Query, description = "only products with a size in stock"),
-           ("sort" = Option<String>, Query, description = "newest, price_asc, price_desc, biggest_drop"),
+           ("near_low" = Option<bool>, Query, description = "only products at or within 5 % of their lowest price seen"),
+           ("sort" = Option<String>, Query, description = "newest, price_asc, price_desc, biggest_drop, spread, best_deal"),
            ("page" = Option<usize>, Query, description = "1-based")),
     responses((status = 200, body = ProductPage), (status = 401, body = Problem)))]
 pub(super) async fn list_products(
@@ -37,20 +39,39 @@ pub(super) async fn list_products(
     Ok(Json(filter.apply(state.engine.products_compared())))
 }
 
-/// One product with every variant (size).
+/// A product with what Dropwatch works out of its history.
+#[derive(Serialize, ToSchema)]
+pub(super) struct ProductBody {
+    #[serde(flatten)]
+    product: Product,
+    /// Where today's lowest in-stock price stands against its history and
+    /// other stores; absent until first assessed (a second after it is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deal: Option<model::deal::Deal>,
+    /// Each size: when a sold-out one is expected back, or why not.
+    restock: Vec<model::restock::SizeOutlook>,
+}
+
+/// One product with every variant (size), its deal score and its sizes'
+/// restock outlook.
 #[utoipa::path(get, path = "/api/v1/products/{key}", params(("key" = String, Path, description = "percent-encode the '/' in a key")),
-    responses((status = 200, body = Product), (status = 404, body = Problem)))]
+    responses((status = 200, body = ProductBody), (status = 404, body = Problem)))]
 pub(super) async fn get_product(
     State(state): State<AppState>,
     Who(who): Who,
     Path(key): Path<String>,
-) -> ApiResult<Json<Product>> {
+) -> ApiResult<Json<ProductBody>> {
     allow(&who, Role::Viewer)?;
-    state
+    let product = state
         .engine
         .product(&key)
-        .map(Json)
-        .ok_or_else(|| Problem::not_found(&format!("product {key:?}")))
+        .ok_or_else(|| Problem::not_found(&format!("product {key:?}")))?;
+    let insight = state.engine.insight(&key);
+    Ok(Json(ProductBody {
+        product,
+        deal: insight.as_ref().map(|i| i.deal.clone()),
+        restock: insight.map(|i| i.restock.clone()).unwrap_or_default(),
+    }))
 }
 
 /// The same item in another store.
