@@ -22,13 +22,16 @@ mod dashboard;
 mod deal_panel;
 #[cfg(feature = "ssr")]
 pub mod flash;
+mod link_api;
 mod link_edit;
 mod link_import;
 mod live;
+mod markup_fields;
 mod markup_form;
 mod probe;
 mod product;
 pub mod repricing;
+mod repricing_api;
 mod rule_edit;
 mod rule_form;
 mod source_form;
@@ -37,6 +40,7 @@ mod sources;
 mod sources_api;
 mod status;
 mod time;
+mod trending;
 mod ui;
 mod welcome;
 
@@ -108,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/product/:key") view=ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/sources") view=SourcesPage ssr=SsrMode::Async/>
                     <Route path=path!("/status") view=StatusPage ssr=SsrMode::Async/>
+                    <Route path=path!("/trending") view=crate::trending::TrendingPage ssr=SsrMode::Async/>
                     <Route path=path!("/alerts") view=AlertsPage ssr=SsrMode::Async/>
                     <Route path=path!("/repricing") view=RepricingPage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage/>

@@ -14,8 +14,8 @@ use model::Link;
 #[cfg(feature = "ssr")]
 use crate::api::{back_with_error, caller, control};
 use crate::api::{FormResult, NoJsError};
+use crate::markup_fields::MarkupFields;
 use crate::markup_form::MarkupForm;
-use crate::repricing::MarkupFields;
 use crate::sources::outcome;
 
 /// The name a link's edit form goes by (for a refused plain post).
@@ -45,7 +45,7 @@ pub async fn edit_link(
     inherit: Option<String>,
     #[server(flatten)] markup: MarkupForm,
 ) -> Result<FormResult, ServerFnError> {
-    use crate::repricing::result_of;
+    use crate::repricing_api::result_of;
     use monitor::repricing::service::RepriceError;
     let who = caller(model::Role::Editor)?;
     let form = form_name(&id);
