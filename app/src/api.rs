@@ -74,6 +74,9 @@ pub struct DashboardView {
     /// The caller may create watch rules (editors): cards show "Watch".
     #[serde(default)]
     pub can_watch: bool,
+    /// The last 24 hours' trending, every store (the strip above the grid).
+    #[serde(default)]
+    pub trending: Option<crate::trending::TrendingView>,
 }
 
 #[server(input = Json)]
@@ -115,6 +118,9 @@ pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, Serv
         series,
         stores,
         can_watch: who.viewer.can(model::Role::Editor),
+        trending: control()
+            .ok()
+            .map(|c| crate::trending::trending_view(&c, model::trending::TrendWindow::Day, None)),
     })
 }
 

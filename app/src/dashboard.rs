@@ -168,6 +168,7 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
                         {move || filtered.then(|| format!(" of {}", total.get()))}
                     </span>
                 </h1>
+                {initial.trending.clone().map(|t| view! { <crate::trending::TrendingStrip view=t/> })}
                 <FilterForm view=initial.clone() filter=filter.clone()/>
                 {crate::sources::outcome(watch.value())}
                 <ul class="grid" aria-label="Products">

@@ -42,6 +42,7 @@ pub fn Header() -> impl IntoView {
             <a class="logo" href="/">"Dropwatch"</a>
             <nav aria-label="Main">
                 {link("/", "Dashboard")}
+                {link("/trending", "Trending")}
                 {link("/sources", "Sources")}
                 {link("/alerts", "Alerts")}
                 {link("/repricing", "Repricing")}

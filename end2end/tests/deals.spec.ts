@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { SAME_ORIGIN } from '../global-setup';
 
 // The deal score as a user meets it: the demo store starts with a year of
 // history (written at first start), so the grid shows a score on its cards,
@@ -82,4 +83,43 @@ test('a rule on the deal score is offered and its value checked', async ({ page 
   await form.locator('input[name=value]').fill('150');
   await form.getByRole('button', { name: 'Add rule' }).click();
   await expect(form.getByText('Give a deal score from 1 to 100, a whole number.')).toBeVisible();
+});
+
+type Sample = { product_id: number; variant_id: number; title: string; size: string; price: string; available: boolean };
+
+test('a drop and a restock in the demo store show on /trending and in the dashboard strip', async ({ page }) => {
+  const res = await page.request.get('/demo/control/state');
+  const samples = (await res.json()).sample_variants as Sample[];
+  const drop = samples.find((s) => s.available)!;
+  const restock = samples.find((s) => s.variant_id !== drop.variant_id)!;
+  // A 40 % drop, and a size that sells out and comes back.
+  const lower = (Number(drop.price) * 0.6).toFixed(2);
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: drop.variant_id, price: lower } });
+  await page.request.post('/demo/control/availability', { headers: SAME_ORIGIN, data: { variant_id: restock.variant_id, available: false } });
+  await expect.poll(async () => {
+    const r = await page.request.get(`/api/v1/products/demo:${restock.product_id}`);
+    const p = await r.json();
+    return p.variants.find((v: { id: string }) => v.id === String(restock.variant_id))?.available;
+  }, { timeout: 20_000 }).toBe(false);
+  await page.request.post('/demo/control/availability', { headers: SAME_ORIGIN, data: { variant_id: restock.variant_id, available: true } });
+
+  await expect(async () => {
+    await page.goto('/trending');
+    await expect(page.getByTestId('trend-drops')).toContainText(drop.title, { timeout: 1_000 });
+    await expect(page.getByTestId('trend-restocks')).toContainText(restock.title, { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId('trend-drops').locator('li').filter({ hasText: drop.title }).first()).toContainText('−40%');
+
+  // The week includes the day; one store narrows it.
+  await page.getByLabel('Over the').selectOption('7d');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page).toHaveURL(/window=7d/);
+  await expect(page.getByTestId('trend-drops')).toContainText(drop.title);
+
+  // The dashboard's strip links here.
+  await page.goto('/');
+  const strip = page.getByTestId('trending-strip');
+  await expect(strip).toBeVisible();
+  await strip.getByRole('link', { name: 'All trending →' }).click();
+  await expect(page.locator('h1')).toHaveText('Trending');
 });

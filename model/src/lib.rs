@@ -27,6 +27,7 @@ mod rule;
 mod source;
 mod source_import;
 mod source_settings;
+pub mod trending;
 
 pub use auth::{ApiToken, AuditEntry, Role, User, Viewer};
 pub use compare::MatchedBy;

@@ -262,11 +262,13 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             // something at once (written while the server starts).
             let (engine, demo, key) = (engine.clone(), demo.clone(), s.key.clone());
             let products = args.demo_history_products;
-            tokio::spawn(async move {
-                if let Err(e) = write_demo_history(&engine, &demo, &key, products).await {
-                    tracing::warn!("could not write the demo store's history: {e}");
-                }
-            });
+            if products > 0 {
+                tokio::spawn(async move {
+                    if let Err(e) = write_demo_history(&engine, &demo, &key, products).await {
+                        tracing::warn!("could not write the demo store's history: {e}");
+                    }
+                });
+            }
         }
         Some((demo, boutique))
     };

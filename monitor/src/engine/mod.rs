@@ -150,6 +150,8 @@ pub struct Engine {
     offered: RwLock<Option<accounts::OfferedAccounts>>,
     /// Each product's deal score, kept up to date by the insight task.
     pub(crate) deals: crate::insight::DealBook,
+    /// The last week's events, for trending.
+    pub(crate) trends: crate::insight::TrendLog,
     /// Users' verdicts on cross-store matches (kept in meta `match_verdicts`).
     verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
@@ -208,6 +210,7 @@ impl Engine {
             started: AtomicBool::new(false),
             retention: Mutex::new(None),
             deals: Default::default(),
+            trends: Default::default(),
             insight: Mutex::new(None),
         });
         for s in sources {

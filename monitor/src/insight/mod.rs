@@ -10,7 +10,8 @@
 //! judges a new price by the old one's score.
 //!
 //! Scores are derived data, rebuilt from the stored history at start; they
-//! are kept in memory only (about 1 KB a product).
+//! are kept in memory only (about 1 KB a product). The same task keeps the
+//! recent events trending is worked out from (`trends.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,9 @@ use model::{EventKind, Product};
 
 use crate::engine::Engine;
 use crate::store::StoreError;
+
+mod trends;
+pub use trends::TrendLog;
 
 /// How often every product is assessed again.
 const FULL_EVERY: Duration = Duration::from_secs(6 * 3600);
@@ -204,7 +208,11 @@ fn lowest_in_stock(p: &Product) -> Option<model::Decimal> {
 async fn follow(engine: Weak<Engine>) -> Result<(), String> {
     let mut feed = {
         let e = engine.upgrade().ok_or("the engine has stopped")?;
-        let feed = e.internal_feed(e.store().last_seq());
+        let since = e.store().last_seq();
+        let feed = e.internal_feed(since);
+        e.backfill_trends(since)
+            .await
+            .map_err(|err| format!("could not read the recent events: {err}"))?;
         e.assess_all_deals()
             .await
             .map_err(|err| format!("could not assess the deals: {err}"))?;
@@ -220,6 +228,9 @@ async fn follow(engine: Weak<Engine>) -> Result<(), String> {
         });
         match tokio::time::timeout(wait, feed.next()).await {
             Ok(Ok(Some(event))) => {
+                if let Some(e) = engine.upgrade() {
+                    e.trends.record(&event);
+                }
                 let touches = matches!(
                     event.kind,
                     EventKind::NewProduct
