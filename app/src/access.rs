@@ -301,4 +301,5 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "load_audit",
     "load_alerts",
     "load_repricing",
+    "load_trending",
 ];

@@ -272,4 +272,34 @@ mod tests {
         assert!(scores.iter().any(|s| *s <= 30), "{scores:?}");
         assert!(scores.iter().any(|s| (40..=70).contains(s)), "{scores:?}");
     }
+
+    /// The restock outlook held out on the demo's year: each size's later
+    /// sell-outs predicted from the ones before (the README's figures:
+    /// `cargo test -p monitor --lib restock_backtest -- --nocapture`).
+    #[test]
+    fn restock_backtest_on_the_demo_year() {
+        let store = DemoStore::new(&DemoConfig {
+            products: 200,
+            ..DemoConfig::default()
+        });
+        let cat = store.catalogue.lock();
+        let (_, stock) = year_of_history(&cat, "demo", Utc::now(), 42, 200);
+        let mut sizes = vec![];
+        for p in &cat.products {
+            let key = format!("demo:{}", p.id);
+            let rows: Vec<StockPoint> = stock.iter().filter(|r| r.product == key).cloned().collect();
+            sizes.extend(model::restock::sizes_over_time(&rows));
+        }
+        let b = model::restock::backtest(&sizes);
+        println!(
+            "restock backtest on the demo year: {} predictions, {:.0}% back inside the window, {:.0}% back by its end, median error {} h",
+            b.predictions,
+            100.0 * f64::from(b.inside) / f64::from(b.predictions.max(1)),
+            100.0 * f64::from(b.by_until) / f64::from(b.predictions.max(1)),
+            b.median_error_hours
+        );
+        assert!(b.predictions > 500, "{b:?}");
+        // Each size keeps its rhythm (with jitter): most come back by the window's end.
+        assert!(f64::from(b.by_until) >= 0.6 * f64::from(b.predictions), "{b:?}");
+    }
 }
