@@ -16,6 +16,9 @@
 //! time arithmetic here saturates, so no answer can panic a gate. The locks
 //! are `parking_lot`'s, which are not poisoned: should a bug panic under one,
 //! the other hosts' requests go on.
+//!
+//! (Over 500 lines only with its unit tests, the last 160-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use std::collections::HashMap;
 use std::sync::Arc;

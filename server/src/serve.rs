@@ -114,11 +114,20 @@ async fn write_demo_history(
         let cat = demo.catalogue.lock();
         monitor::demo::history::year_of_history(&cat, source, chrono::Utc::now(), 42, products)
     };
-    for rows in prices.chunks(2000) {
-        engine.store().import_history(rows, &[]).await?;
+    // A few products at a time, each with its prices and stock in one
+    // transaction, so a product is assessed on all of its history or none.
+    let mut by_product: std::collections::BTreeMap<&str, (Vec<_>, Vec<_>)> = Default::default();
+    for p in &prices {
+        by_product.entry(&p.product).or_default().0.push(p.clone());
     }
-    for rows in stock.chunks(2000) {
-        engine.store().import_history(&[], rows).await?;
+    for s in &stock {
+        by_product.entry(&s.product).or_default().1.push(s.clone());
+    }
+    let groups: Vec<_> = by_product.into_values().collect();
+    for chunk in groups.chunks(20) {
+        let p: Vec<_> = chunk.iter().flat_map(|g| g.0.iter().cloned()).collect();
+        let s: Vec<_> = chunk.iter().flat_map(|g| g.1.iter().cloned()).collect();
+        engine.store().import_history(&p, &s).await?;
     }
     tracing::info!(
         rows = prices.len() + stock.len(),

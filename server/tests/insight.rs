@@ -25,9 +25,16 @@ async fn best_deals(s: &Server, auth: &Auth) -> Vec<Value> {
     loop {
         let page = json(s, "/api/v1/products?sort=best_deal", auth).await;
         let products = page["products"].as_array().cloned().unwrap_or_default();
-        if products
-            .first()
-            .is_some_and(|p| p["deal"]["score"].as_u64().is_some_and(|s| s >= 70))
+        // Every product assessed on its year (none still "New"), the best a real deal.
+        let assessed = products.iter().all(|p| {
+            p["deal"]["label"]
+                .as_str()
+                .is_some_and(|l| !l.starts_with("New"))
+        });
+        if assessed
+            && products
+                .first()
+                .is_some_and(|p| p["deal"]["score"].as_u64().is_some_and(|s| s >= 70))
         {
             return products;
         }

@@ -35,10 +35,18 @@ async fn json_of(s: &common::Server, path: &str, auth: &Auth) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
+/// The grid's products as stored: each one's deal badge is left out, since
+/// it is not stored but worked out again by each server from the stored
+/// history (a second or so after it starts).
 async fn products(s: &common::Server, auth: &Auth) -> Value {
     for _ in 0..150 {
-        let v = json_of(s, "/api/v1/products", auth).await;
+        let mut v = json_of(s, "/api/v1/products", auth).await;
         if v["matched"].as_u64() == Some(20) {
+            for p in v["products"].as_array_mut().into_iter().flatten() {
+                if let Some(o) = p.as_object_mut() {
+                    o.remove("deal");
+                }
+            }
             return v;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -52,7 +60,11 @@ async fn a_running_server_is_backed_up_and_restored_into_a_new_database_identica
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let live_db = dir.join("live/dw").display().to_string();
+    // Without the demo's made-up year: it is written in the background, and
+    // a backup taken meanwhile would hold part of it.
     let common_args = [
+        "--demo-history-products",
+        "0",
         "--admin-password",
         ADMIN_PASSWORD,
         "--secret-key",
@@ -128,7 +140,7 @@ async fn a_running_server_is_backed_up_and_restored_into_a_new_database_identica
     let r = start(&args, &[]);
     let cookie = r.login("admin", ADMIN_PASSWORD).await.unwrap();
     let again = Auth::Cookie(cookie);
-    let after = json_of(&r, "/api/v1/products", &again).await;
+    let after = products(&r, &again).await;
     assert_eq!(after["matched"], before["matched"]);
     assert_eq!(
         after["products"], before["products"],

@@ -14,6 +14,9 @@
 //! Most of these URLs are secrets (a webhook token, a bot token, a
 //! password): [`Channel::redacted`] is the only form that may be shown or
 //! logged; the URL itself is kept sealed (`auth::vault`).
+//!
+//! (Over 500 lines only with its unit tests, the last 160-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use url::Url;
 

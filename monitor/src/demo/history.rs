@@ -287,7 +287,8 @@ mod tests {
         let mut sizes = vec![];
         for p in &cat.products {
             let key = format!("demo:{}", p.id);
-            let rows: Vec<StockPoint> = stock.iter().filter(|r| r.product == key).cloned().collect();
+            let rows: Vec<StockPoint> =
+                stock.iter().filter(|r| r.product == key).cloned().collect();
             sizes.extend(model::restock::sizes_over_time(&rows));
         }
         let b = model::restock::backtest(&sizes);
@@ -300,6 +301,9 @@ mod tests {
         );
         assert!(b.predictions > 500, "{b:?}");
         // Each size keeps its rhythm (with jitter): most come back by the window's end.
-        assert!(f64::from(b.by_until) >= 0.6 * f64::from(b.predictions), "{b:?}");
+        assert!(
+            f64::from(b.by_until) >= 0.6 * f64::from(b.predictions),
+            "{b:?}"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! `sources.rs` adds, changes and removes them (checked by
 //! `source_input.rs`), `accounts.rs` holds the connector accounts, and
 //! `matches.rs` the same item across stores.
+//!
+//! (Over 500 lines only with its unit tests, the last 60-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -9,6 +9,9 @@
 //! before a call that would overdraw the bucket. `THROTTLED` comes with HTTP
 //! 200 or 429; both are [`AdminError::Throttled`] with how long to wait.
 //! `userErrors` are failures even with HTTP 200.
+//!
+//! (Over 500 lines only with its unit tests, the last 80-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use std::time::Duration;
 

@@ -20,6 +20,9 @@
 //! requests, Retry-After honoured on 429. Pop Mart's firewall answers 471:
 //! that is `blocked`, never "sold out". Dropwatch sends its own User-Agent
 //! and never rotates identities.
+//!
+//! (Over 500 lines only with its unit tests, the last 40-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use std::collections::BTreeMap;
 use std::time::Duration;

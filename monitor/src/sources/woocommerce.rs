@@ -7,6 +7,9 @@
 //! and attributes, so their own price and stock come from one more request
 //! per page: `products?type=variation&parent=ID,ID,...`. A page past the last
 //! is an empty list. The format is written down in `docs/woocommerce.md`.
+//!
+//! (Over 500 lines only with its unit tests, the last 160-odd lines:
+//! they test this file's private parsing and state, so they stay beside it.)
 
 use std::collections::HashMap;
 
