@@ -41,7 +41,7 @@ pub fn DealPanel(deal: Option<Deal>, currency: String) -> impl IntoView {
                 </p>
             })}
             {(!windows.is_empty()).then(|| view! {
-                <table class="deal-windows" data-testid="deal-windows">
+                <div class="table-scroll"><table class="deal-windows" data-testid="deal-windows">
                     <caption class="visually-hidden">"Lowest in-stock price over time"</caption>
                     <thead><tr>
                         <th scope="col">"Last"</th><th scope="col">"Lowest"</th>
@@ -59,7 +59,7 @@ pub fn DealPanel(deal: Option<Deal>, currency: String) -> impl IntoView {
                             </tr>
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
             })}
             {(!scored_sizes.is_empty()).then(|| view! {
                 <details class="deal-sizes">

@@ -224,7 +224,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
-                <table class="sizes-table" data-testid="sizes-table">
+                <div class="table-scroll"><table class="sizes-table" data-testid="sizes-table">
                     <thead><tr><th scope="col">"Size"</th><th scope="col">"Price"</th><th scope="col">"Availability"</th><th scope="col">"Back in stock"</th><th scope="col"><span class="visually-hidden">"Cart"</span></th></tr></thead>
                     <tbody>
                         {move || product.get().variants.into_iter().map(|v| {
@@ -248,7 +248,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                             }
                         }).collect_view()}
                     </tbody>
-                </table>
+                </table></div>
             </section>
 
             <section aria-labelledby="changes-heading">

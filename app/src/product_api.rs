@@ -49,12 +49,7 @@ impl StoreOffer {
             title: p.title.clone(),
             url: p.url.clone(),
             currency: p.currency.clone(),
-            in_stock_from: p
-                .variants
-                .iter()
-                .filter(|v| v.available)
-                .filter_map(|v| v.price)
-                .min(),
+            in_stock_from: p.lowest_in_stock(),
             lowest: p.price_range().map(|r| r.0).unwrap_or_default(),
             sizes_in_stock: p.sizes_in_stock(),
             matched_by,

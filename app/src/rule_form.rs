@@ -20,9 +20,9 @@ pub(crate) const CONDITIONS: [(&str, &str); 10] = [
     ("back_online", "Source back online after being blocked"),
     (
         "deal_score_at_least",
-        "A drop or restock makes the deal score at least …",
+        "Drop or restock, deal score at least …",
     ),
-    ("lowest_in_days", "Price drops to its lowest in … days"),
+    ("lowest_in_days", "Drop to its lowest in … days"),
 ];
 
 /// What both rule forms send about the rule itself (the new-rule form adds

@@ -229,17 +229,10 @@ impl<'a> MatchIndex<'a> {
 /// How far apart the in-stock prices of one item are across stores (same
 /// currency only): `None` unless at least two stores have it in stock.
 pub fn spread(me: &Product, others: &[&Product]) -> Option<crate::Spread> {
-    let lowest = |p: &Product| {
-        p.variants
-            .iter()
-            .filter(|v| v.available)
-            .filter_map(|v| v.price)
-            .min()
-    };
     let mut prices: Vec<rust_decimal::Decimal> = std::iter::once(me)
         .chain(others.iter().copied())
         .filter(|p| !p.removed && p.currency == me.currency)
-        .filter_map(lowest)
+        .filter_map(Product::lowest_in_stock)
         .collect();
     if prices.len() < 2 {
         return None;

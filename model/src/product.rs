@@ -148,6 +148,15 @@ impl Product {
         Some(prices.fold((first, first), |(lo, hi), p| (lo.min(p), hi.max(p))))
     }
 
+    /// The lowest price of a size that can be bought now.
+    pub fn lowest_in_stock(&self) -> Option<Decimal> {
+        self.variants
+            .iter()
+            .filter(|v| v.available)
+            .filter_map(|v| v.price)
+            .min()
+    }
+
     /// Size labels currently in stock, in the shop's order.
     pub fn sizes_in_stock(&self) -> Vec<String> {
         self.variants

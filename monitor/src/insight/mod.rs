@@ -161,12 +161,12 @@ impl Engine {
     /// The same item in stock for less in another watched store, in the
     /// same currency.
     fn cheapest_elsewhere(&self, me: &Product) -> Option<Elsewhere> {
-        let mine = lowest_in_stock(me)?;
+        let mine = me.lowest_in_stock()?;
         let (other, price) = self
             .same_items(&me.key)
             .into_iter()
             .filter(|(p, _)| p.currency == me.currency)
-            .filter_map(|(p, _)| lowest_in_stock(&p).map(|price| (p, price)))
+            .filter_map(|(p, _)| p.lowest_in_stock().map(|price| (p, price)))
             .min_by(|a, b| a.1.cmp(&b.1))?;
         let percent = model::money::percent_of(mine.checked_sub(price)?, mine)?;
         let store_name = self
@@ -193,14 +193,6 @@ impl Engine {
             move || follow(weak.clone()),
         ))
     }
-}
-
-fn lowest_in_stock(p: &Product) -> Option<model::Decimal> {
-    p.variants
-        .iter()
-        .filter(|v| v.available)
-        .filter_map(|v| v.price)
-        .min()
 }
 
 /// Follows the events, assessing what they touch in batches, and every

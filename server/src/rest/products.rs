@@ -109,12 +109,7 @@ pub(super) async fn product_matches(
             .same_items(&key)
             .into_iter()
             .map(|(p, why)| SameItem {
-                in_stock_from: p
-                    .variants
-                    .iter()
-                    .filter(|v| v.available)
-                    .filter_map(|v| v.price)
-                    .min(),
+                in_stock_from: p.lowest_in_stock(),
                 sizes_in_stock: p.sizes_in_stock(),
                 key: p.key,
                 source: p.source,
