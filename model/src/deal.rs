@@ -117,6 +117,24 @@ fn push_step(steps: &mut Steps, ts: i64, value: Option<Decimal>) {
     }
 }
 
+/// Each in-stock stretch of `steps` that falls between `from` and `to`
+/// (ms): its price and how long it held there.
+fn in_stock_spans(
+    steps: &[(i64, Option<Decimal>)],
+    from: i64,
+    to: i64,
+) -> impl Iterator<Item = (Decimal, i64)> + '_ {
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(move |(k, (start, value))| {
+            let end = steps.get(k + 1).map_or(to, |s| s.0).min(to);
+            let begin = (*start).max(from);
+            let v = (*value).filter(|_| end > begin)?;
+            Some((v, end.saturating_sub(begin)))
+        })
+}
+
 /// Time-weighted statistics of one window of a price's history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -141,14 +159,7 @@ pub fn window(
     to: i64,
     price: Decimal,
 ) -> Option<WindowStats> {
-    let mut spans: Vec<(Decimal, i64)> = vec![];
-    for (k, (start, value)) in steps.iter().enumerate() {
-        let end = steps.get(k + 1).map_or(to, |s| s.0).min(to);
-        let begin = (*start).max(from);
-        if let (Some(v), true) = (value, end > begin) {
-            spans.push((*v, end.saturating_sub(begin)));
-        }
-    }
+    let mut spans: Vec<(Decimal, i64)> = in_stock_spans(steps, from, to).collect();
     let total: i64 = spans.iter().fold(0i64, |a, s| a.saturating_add(s.1));
     if total <= 0 {
         return None;
@@ -198,13 +209,7 @@ fn days(ms: i64) -> u32 {
 /// 100 when it never cost less, 0 when it never cost more.
 fn score_of(steps: &[(i64, Option<Decimal>)], from: i64, to: i64, price: Decimal) -> Option<u8> {
     let (mut lower, mut equal, mut total) = (0i64, 0i64, 0i64);
-    for (k, (start, value)) in steps.iter().enumerate() {
-        let end = steps.get(k + 1).map_or(to, |s| s.0).min(to);
-        let begin = (*start).max(from);
-        let (Some(v), true) = (value, end > begin) else {
-            continue;
-        };
-        let d = end.saturating_sub(begin);
+    for (v, d) in in_stock_spans(steps, from, to) {
         total = total.saturating_add(d);
         match v.cmp(&price) {
             std::cmp::Ordering::Less => lower = lower.saturating_add(d),

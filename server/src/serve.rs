@@ -110,27 +110,21 @@ async fn write_demo_history(
     products: usize,
 ) -> Result<(), monitor::store::StoreError> {
     let started = std::time::Instant::now();
-    let (prices, stock) = {
+    let groups = {
         let cat = demo.catalogue.lock();
-        monitor::demo::history::year_of_history(&cat, source, chrono::Utc::now(), 42, products)
+        monitor::demo::history::by_product(&cat, source, chrono::Utc::now(), 42, products)
     };
     // A few products at a time, each with its prices and stock in one
     // transaction, so a product is assessed on all of its history or none.
-    let mut by_product: std::collections::BTreeMap<&str, (Vec<_>, Vec<_>)> = Default::default();
-    for p in &prices {
-        by_product.entry(&p.product).or_default().0.push(p.clone());
-    }
-    for s in &stock {
-        by_product.entry(&s.product).or_default().1.push(s.clone());
-    }
-    let groups: Vec<_> = by_product.into_values().collect();
+    let mut rows = 0;
     for chunk in groups.chunks(20) {
-        let p: Vec<_> = chunk.iter().flat_map(|g| g.0.iter().cloned()).collect();
-        let s: Vec<_> = chunk.iter().flat_map(|g| g.1.iter().cloned()).collect();
-        engine.store().import_history(&p, &s).await?;
+        let prices: Vec<_> = chunk.iter().flat_map(|g| g.0.iter().cloned()).collect();
+        let stock: Vec<_> = chunk.iter().flat_map(|g| g.1.iter().cloned()).collect();
+        rows += prices.len() + stock.len();
+        engine.store().import_history(&prices, &stock).await?;
     }
     tracing::info!(
-        rows = prices.len() + stock.len(),
+        rows,
         took_ms = started.elapsed().as_millis() as u64,
         "first start: wrote a year of the demo store's history"
     );

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use model::Delivery;
 
-use super::rules::Matcher;
+use super::rules::{wants_deal, Matcher};
 use super::send::{send, Message, SendError};
 use super::service::AlertService;
 use crate::store::Store;
@@ -279,20 +279,4 @@ mod tests {
         assert_eq!(backoff(5), Duration::from_secs(32));
         assert_eq!(backoff(30), Duration::from_secs(600));
     }
-}
-
-/// Whether an active rule asks about the deal of this event's product (a
-/// drop or a restock): only then is it assessed here.
-fn wants_deal(rules: &[model::Rule], e: &model::Event) -> bool {
-    let drop_or_restock =
-        e.kind == model::EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop());
-    drop_or_restock
-        && rules.iter().any(|r| {
-            !r.paused
-                && matches!(
-                    r.condition,
-                    model::Condition::DealScoreAtLeast { .. }
-                        | model::Condition::LowestInDays { .. }
-                )
-        })
 }

@@ -87,8 +87,7 @@ impl Matcher {
         e: &Event,
         deal: Option<&model::deal::Deal>,
     ) -> Vec<&'r Rule> {
-        let drop_or_restock =
-            e.kind == EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop());
+        let drop_or_restock = drop_or_restock(e);
         let mut out = vec![];
         for r in rules.iter().filter(|r| !r.paused) {
             if !in_scope(&r.scope, e) {
@@ -175,6 +174,24 @@ impl Matcher {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Any price drop, or a size back in stock.
+fn drop_or_restock(e: &Event) -> bool {
+    e.kind == EventKind::Restocked || e.price_move().is_some_and(|m| m.is_drop())
+}
+
+/// Whether an active rule asks about the deal of this event's product (a
+/// drop or a restock): only then is the product assessed for the rules.
+pub fn wants_deal(rules: &[Rule], e: &Event) -> bool {
+    drop_or_restock(e)
+        && rules.iter().any(|r| {
+            !r.paused
+                && matches!(
+                    r.condition,
+                    Condition::DealScoreAtLeast { .. } | Condition::LowestInDays { .. }
+                )
+        })
 }
 
 /// A rule's cooldown (stored values are bounded on save; a record written

@@ -32,13 +32,33 @@ pub fn year_of_history(
     limit: usize,
 ) -> (Vec<PricePoint>, Vec<StockPoint>) {
     let (mut prices, mut stock) = (vec![], vec![]);
-    for p in catalogue.products.iter().take(limit) {
-        let mut rng = StdRng::seed_from_u64(seed ^ p.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let key = format!("{source}:{}", p.id);
-        prices.extend(price_story(&mut rng, p, &key, now));
-        stock.extend(stock_story(&mut rng, p, &key, now));
+    for (p, s) in by_product(catalogue, source, now, seed, limit) {
+        prices.extend(p);
+        stock.extend(s);
     }
     (prices, stock)
+}
+
+/// [`year_of_history`] one product at a time: each product's price and
+/// stock rows, in catalogue order.
+pub fn by_product(
+    catalogue: &Catalogue,
+    source: &str,
+    now: DateTime<Utc>,
+    seed: u64,
+    limit: usize,
+) -> Vec<(Vec<PricePoint>, Vec<StockPoint>)> {
+    catalogue
+        .products
+        .iter()
+        .take(limit)
+        .map(|p| {
+            let mut rng = StdRng::seed_from_u64(seed ^ p.id.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let key = format!("{source}:{}", p.id);
+            let prices = price_story(&mut rng, p, &key, now);
+            (prices, stock_story(&mut rng, p, &key, now))
+        })
+        .collect()
 }
 
 /// Whole minutes `minutes` before `now`.
