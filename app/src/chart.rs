@@ -2,47 +2,16 @@
 //! the number of sizes in stock as a timeline under it. Hand-made SVG (no
 //! chart crate works with Leptos 0.8 on wasm without pulling in a canvas
 //! stack), scaled by `viewBox` so it stays readable at phone width. Hovering
-//! or focusing a point shows its date and price.
-
-use std::collections::BTreeMap;
+//! or focusing a point shows its date and price. When the product has a
+//! forecast, the time axis runs on past today and the next days show the
+//! forecast price as a dashed line inside its band.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
-use model::{PricePoint, StockPoint};
-
-/// The lowest price after each history point, oldest first.
-pub fn price_series(points: &[PricePoint]) -> Vec<(DateTime<Utc>, Decimal)> {
-    let mut prices: BTreeMap<String, Decimal> = BTreeMap::new();
-    let mut out = vec![];
-    for p in points {
-        for v in &p.variants {
-            prices.insert(v.variant.clone(), v.price);
-        }
-        if let Some(min) = prices.values().min() {
-            match out.last_mut() {
-                Some((at, last)) if *at == p.at => *last = *min,
-                _ => out.push((p.at, *min)),
-            }
-        }
-    }
-    out
-}
-
-/// How many sizes were in stock after each stock point, oldest first.
-pub fn stock_series(points: &[StockPoint]) -> Vec<(DateTime<Utc>, usize)> {
-    let mut stock: BTreeMap<String, bool> = BTreeMap::new();
-    let mut out = vec![];
-    for p in points {
-        for v in &p.variants {
-            stock.insert(v.variant.clone(), v.available);
-        }
-        out.push((p.at, stock.values().filter(|a| **a).count()));
-    }
-    out
-}
+use model::forecast::Forecast;
 
 const W: f64 = 640.0;
 const H: f64 = 200.0;
@@ -60,7 +29,13 @@ pub fn PriceChart(
     stock: Signal<Vec<(DateTime<Utc>, usize)>>,
     sizes: Signal<usize>,
     currency: String,
+    forecast: Option<Forecast>,
 ) -> impl IntoView {
+    let ahead = forecast.map(|f| f.days).unwrap_or_default();
+    let ahead_end = ahead.last().map(|d| d.day + chrono::Duration::days(1));
+    let band_low = ahead.iter().map(|d| d.low).min();
+    let band_high = ahead.iter().map(|d| d.high).max();
+    let ahead_is_empty = ahead.is_empty();
     let hovered = RwSignal::new(None::<usize>);
     // Labels in UTC as the server renders them, in local time once hydrated.
     let local = use_local_zone();
@@ -73,7 +48,13 @@ pub fn PriceChart(
         let mut times: Vec<DateTime<Utc>> = prices.get().iter().map(|p| p.0).collect();
         times.extend(stock.get().iter().map(|s| s.0));
         let t0 = times.iter().min().copied().unwrap_or(now);
-        let t1 = times.iter().max().copied().unwrap_or(now).max(now);
+        let t1 = times
+            .iter()
+            .max()
+            .copied()
+            .unwrap_or(now)
+            .max(now)
+            .max(ahead_end.unwrap_or(now));
         (
             t0,
             if t1 > t0 {
@@ -90,8 +71,9 @@ pub fn PriceChart(
     };
     let range = move || {
         let ps = prices.get();
-        let lo = ps.iter().map(|p| p.1).min().unwrap_or_default();
-        let hi = ps.iter().map(|p| p.1).max().unwrap_or_default();
+        let all = || ps.iter().map(|p| p.1).chain(band_low).chain(band_high);
+        let lo = all().min().unwrap_or_default();
+        let hi = all().max().unwrap_or_default();
         // Checked: a stored price may be anything a shop once sent.
         let pad = hi
             .checked_sub(lo)
@@ -126,11 +108,50 @@ pub fn PriceChart(
                 d += &format!(" H{px:.1} V{py:.1}");
             }
         }
+        // The line runs on to now (to the end when nothing is forecast).
+        let end = if ahead_is_empty {
+            W - RIGHT
+        } else {
+            x(Utc::now())
+        };
         if let Some((_, p)) = ps.last() {
-            d += &format!(" H{:.1} V{:.1}", W - RIGHT, y(*p));
+            d += &format!(" H{end:.1} V{:.1}", y(*p));
         }
         d
     };
+    // The band: along the highs forward, back along the lows, from where
+    // the price is now.
+    let ahead2 = ahead.clone();
+    let band = move || {
+        let start = prices.with(|ps| ps.last().map(|p| p.1))?;
+        let x0 = x(Utc::now());
+        let mut d = format!("M{x0:.1},{:.1}", y(start));
+        for day in &ahead2 {
+            d += &format!(" L{:.1},{:.1}", x(day.day), y(day.high));
+        }
+        for day in ahead2.iter().rev() {
+            d += &format!(" L{:.1},{:.1}", x(day.day), y(day.low));
+        }
+        Some(d + " Z")
+    };
+    let ahead3 = ahead.clone();
+    let forecast_line = move || {
+        let start = prices.with(|ps| ps.last().map(|p| p.1))?;
+        let mut d = format!("M{:.1},{:.1}", x(Utc::now()), y(start));
+        for day in &ahead3 {
+            d += &format!(" L{:.1},{:.1}", x(day.day), y(day.price));
+        }
+        Some(d)
+    };
+    let band_tip = ahead.last().map(|d| {
+        format!(
+            "Forecast for {}: {} {currency} ({} to {})",
+            d.day.format("%Y-%m-%d"),
+            d.price,
+            d.low,
+            d.high
+        )
+    });
     let stock_path = move || {
         let ss = stock.get();
         let max = sizes.get().max(1) as f64;
@@ -177,6 +198,10 @@ pub fn PriceChart(
                 <text class="tick" x=LEFT y=H - 6.0>{move || dates().0}</text>
                 <text class="tick" x=W - RIGHT y=H - 6.0 text-anchor="end">{move || dates().1}</text>
                 <path class="price-line" d=path/>
+                {band_tip.map(|tip| view! {
+                    <path class="forecast-band" d=band data-testid="forecast-band"><title>{tip}</title></path>
+                    <path class="forecast-line" d=forecast_line data-testid="forecast-line"/>
+                })}
                 {move || prices.get().into_iter().enumerate().map(|(i, (at, p))| {
                     let tip = format!("{} {} on {}", p, currency3, fmt_time(&at));
                     view! {
@@ -194,84 +219,5 @@ pub fn PriceChart(
                 <path class="stock-area" d=stock_path/>
             </svg>
         </figure>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use model::{VariantPrice, VariantStock};
-
-    fn at(s: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap()
-    }
-
-    fn vp(id: &str, price: &str) -> VariantPrice {
-        VariantPrice {
-            variant: id.into(),
-            size: id.into(),
-            price: price.parse().unwrap(),
-            compare_at: None,
-        }
-    }
-
-    #[test]
-    fn the_series_follow_each_size_to_the_lowest_price_and_stock_count() {
-        let prices = vec![
-            PricePoint {
-                product: "p".into(),
-                at: at(0),
-                ts: 0,
-                variants: vec![vp("9", "120"), vp("10", "110")],
-            },
-            PricePoint {
-                product: "p".into(),
-                at: at(60),
-                ts: 60,
-                variants: vec![vp("10", "130")],
-            },
-            PricePoint {
-                product: "p".into(),
-                at: at(120),
-                ts: 120,
-                variants: vec![vp("9", "99")],
-            },
-        ];
-        let s: Vec<String> = price_series(&prices)
-            .iter()
-            .map(|p| p.1.to_string())
-            .collect();
-        assert_eq!(s, ["110", "120", "99"]);
-        let stock = vec![
-            StockPoint {
-                product: "p".into(),
-                at: at(0),
-                ts: 0,
-                variants: vec![
-                    VariantStock {
-                        variant: "9".into(),
-                        size: "9".into(),
-                        available: true,
-                    },
-                    VariantStock {
-                        variant: "10".into(),
-                        size: "10".into(),
-                        available: false,
-                    },
-                ],
-            },
-            StockPoint {
-                product: "p".into(),
-                at: at(60),
-                ts: 60,
-                variants: vec![VariantStock {
-                    variant: "10".into(),
-                    size: "10".into(),
-                    available: true,
-                }],
-            },
-        ];
-        let n: Vec<usize> = stock_series(&stock).iter().map(|s| s.1).collect();
-        assert_eq!(n, [1, 2]);
     }
 }

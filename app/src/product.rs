@@ -9,10 +9,12 @@ use leptos_router::hooks::use_params_map;
 use model::{Event, EventKind, PricePoint, StockPoint, VariantPrice, VariantStock};
 
 use crate::api::{load_product, ProductDetail};
-use crate::chart::{price_series, stock_series, PriceChart};
+use crate::chart::PriceChart;
 use crate::live::use_live_events;
 use crate::time::LocalTime;
 use crate::ui::{ChangeBadge, ErrorText};
+use model::forecast::PriceForecast;
+use model::history::{price_series, stock_series};
 
 #[component]
 pub fn ProductPage() -> impl IntoView {
@@ -213,7 +215,15 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
-                <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()/>
+                <PriceChart prices=price_s stock=stock_s sizes currency=currency.clone()
+                    forecast=initial.insight.as_ref().and_then(|i| i.forecast.shown().cloned())/>
+                {initial.insight.as_ref().map(|i| {
+                    let words = match &i.forecast {
+                        PriceForecast::Shown(f) => f.describe(),
+                        PriceForecast::NotShown { why } => why.describe(),
+                    };
+                    view! { <p class="forecast-note" data-testid="forecast-note">{words}</p> }
+                })}
                 <p class="hint">
                     <a href=format!("/api/v1/export/history?product={}&format=csv", crate::ui::encode_segment(&p0.key))
                         download data-testid="export-history">"Download history (CSV)"</a>

@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::StockPoint;
 
-/// What Dropwatch works out of one product's history: its deal, and when
-/// each sold-out size is expected back.
+/// What Dropwatch works out of one product's history: its deal, when
+/// each sold-out size is expected back, and where the price is heading.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProductInsight {
     pub deal: crate::deal::Deal,
     pub restock: Vec<SizeOutlook>,
+    #[serde(default)]
+    pub forecast: crate::forecast::PriceForecast,
 }
 
 /// Past sell-outs (that came back) a prediction needs.

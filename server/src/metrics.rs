@@ -174,6 +174,18 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
             "Products with a deal score (enough history, in stock).",
             i.scored as f64,
         ),
+        (
+            "dropwatch_forecasts_fitted_total",
+            "counter",
+            "Price forecasts fitted (an unchanged history keeps its forecast for the day).",
+            i.forecasts as f64,
+        ),
+        (
+            "dropwatch_forecasts_shown",
+            "gauge",
+            "Products whose forecast beat \"the price stays as it is\" on their own past.",
+            i.forecast_shown as f64,
+        ),
     ] {
         let _ = writeln!(w, "# HELP {name} {help}");
         let _ = writeln!(w, "# TYPE {name} {kind}");

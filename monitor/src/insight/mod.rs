@@ -1,6 +1,7 @@
 //! Insight computed from the history Dropwatch keeps: each product's deal
-//! score ([`model::deal`]) and when its sold-out sizes are expected back
-//! ([`model::restock`]). Both are computed when history changes, not
+//! score ([`model::deal`]), when its sold-out sizes are expected back
+//! ([`model::restock`]) and its price forecast ([`forecast`]). All are
+//! computed when history changes, not
 //! on page views: a follower of the engine's events collects the products a
 //! price or stock event touched and assesses them about once a second, and
 //! every product is assessed again at start and every few hours (a score is
@@ -10,8 +11,9 @@
 //! judges a new price by the old one's score.
 //!
 //! Scores are derived data, rebuilt from the stored history at start; they
-//! are kept in memory only (about 1 KB a product). The same task keeps the
-//! recent events trending is worked out from (`trends.rs`).
+//! are kept in memory only (about 2 KB a product). A forecast is fitted
+//! again only when the product's history or the day changed. The same task
+//! keeps the recent events trending is worked out from (`trends.rs`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,12 +24,14 @@ use chrono::Utc;
 use parking_lot::RwLock;
 
 use model::deal::{self, Deal, DealBadge, Elsewhere};
+use model::forecast::PriceForecast;
 use model::restock::ProductInsight;
 use model::{EventKind, Product};
 
 use crate::engine::Engine;
 use crate::store::StoreError;
 
+pub mod forecast;
 mod trends;
 pub use trends::TrendLog;
 
@@ -40,17 +44,29 @@ const BATCH_EVERY: Duration = Duration::from_secs(1);
 /// out has cost.
 #[derive(Default)]
 pub struct DealBook {
-    deals: RwLock<HashMap<String, Arc<ProductInsight>>>,
+    deals: RwLock<HashMap<String, Assessed>>,
     assessed: AtomicU64,
+    /// Forecasts fitted (the others were kept from before).
+    forecasts: AtomicU64,
     assess_nanos: AtomicU64,
     full_passes: AtomicU64,
     last_full_nanos: AtomicU64,
+}
+
+/// A product's insight and what its forecast was fitted on.
+struct Assessed {
+    insight: Arc<ProductInsight>,
+    /// (the history's last row's ts, the day) the forecast was made for.
+    forecast_for: (i64, i64),
 }
 
 /// The insight task's counters (for `/metrics` and the benchmark).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InsightStats {
     pub assessed: u64,
+    pub forecasts: u64,
+    /// Products with a forecast shown.
+    pub forecast_shown: usize,
     pub assess_secs: f64,
     pub full_passes: u64,
     pub last_full_secs: f64,
@@ -60,17 +76,24 @@ pub struct InsightStats {
 
 impl DealBook {
     pub fn get(&self, key: &str) -> Option<Arc<ProductInsight>> {
-        self.deals.read().get(key).cloned()
+        self.deals.read().get(key).map(|a| a.insight.clone())
     }
 
     pub fn badge(&self, key: &str) -> Option<DealBadge> {
-        self.deals.read().get(key).map(|d| d.deal.badge())
+        self.deals.read().get(key).map(|a| a.insight.deal.badge())
     }
 
     pub fn stats(&self) -> InsightStats {
         let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
         InsightStats {
             assessed: self.assessed.load(Ordering::Relaxed),
+            forecasts: self.forecasts.load(Ordering::Relaxed),
+            forecast_shown: self
+                .deals
+                .read()
+                .values()
+                .filter(|a| a.insight.forecast.shown().is_some())
+                .count(),
             assess_secs: secs(&self.assess_nanos),
             full_passes: self.full_passes.load(Ordering::Relaxed),
             last_full_secs: secs(&self.last_full_nanos),
@@ -78,7 +101,7 @@ impl DealBook {
                 .deals
                 .read()
                 .values()
-                .filter(|i| i.deal.score.is_some())
+                .filter(|a| a.insight.deal.score.is_some())
                 .count(),
         }
     }
@@ -91,10 +114,23 @@ impl DealBook {
         self.len() == 0
     }
 
-    fn put(&self, key: &str, insight: ProductInsight) {
+    fn put(&self, key: &str, insight: ProductInsight, forecast_for: (i64, i64)) {
+        self.deals.write().insert(
+            key.to_string(),
+            Assessed {
+                insight: Arc::new(insight),
+                forecast_for,
+            },
+        );
+    }
+
+    /// The forecast kept for `key` if it was made for `basis`.
+    fn forecast_made_for(&self, key: &str, basis: (i64, i64)) -> Option<PriceForecast> {
         self.deals
-            .write()
-            .insert(key.to_string(), Arc::new(insight));
+            .read()
+            .get(key)
+            .filter(|a| a.forecast_for == basis)
+            .map(|a| a.insight.forecast.clone())
     }
 
     fn forget(&self, key: &str) {
@@ -124,8 +160,22 @@ impl Engine {
         let stock = self.store().stock_history(key).await?;
         let history = deal::replay(&prices, &stock);
         let elsewhere = self.cheapest_elsewhere(&product);
-        let deal = deal::assess(&history, Utc::now(), &product.currency, elsewhere);
+        let now = Utc::now();
+        let deal = deal::assess(&history, now, &product.currency, elsewhere);
         let restock = model::restock::outlook(&stock);
+        let last_row = prices
+            .last()
+            .map(|p| p.ts)
+            .max(stock.last().map(|s| s.ts))
+            .unwrap_or(0);
+        let basis = (last_row, now.timestamp_millis().div_euclid(86_400_000));
+        let forecast = match self.deals.forecast_made_for(key, basis) {
+            Some(kept) => kept,
+            None => {
+                self.deals.forecasts.fetch_add(1, Ordering::Relaxed);
+                forecast::forecast_history(&prices, now)
+            }
+        };
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.deals.assessed.fetch_add(1, Ordering::Relaxed);
         self.deals.assess_nanos.fetch_add(took, Ordering::Relaxed);
@@ -134,7 +184,9 @@ impl Engine {
             ProductInsight {
                 deal: deal.clone(),
                 restock,
+                forecast,
             },
+            basis,
         );
         Ok(Some(deal))
     }

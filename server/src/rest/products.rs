@@ -50,10 +50,14 @@ pub(super) struct ProductBody {
     deal: Option<model::deal::Deal>,
     /// Each size: when a sold-out one is expected back, or why not.
     restock: Vec<model::restock::SizeOutlook>,
+    /// The lowest price's forecast for the next 14 days with its band and
+    /// measured error, or why there is none; absent until first assessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forecast: Option<model::forecast::PriceForecast>,
 }
 
-/// One product with every variant (size), its deal score and its sizes'
-/// restock outlook.
+/// One product with every variant (size), its deal score, its sizes'
+/// restock outlook and its price forecast.
 #[utoipa::path(get, path = "/api/v1/products/{key}", params(("key" = String, Path, description = "percent-encode the '/' in a key")),
     responses((status = 200, body = ProductBody), (status = 404, body = Problem)))]
 pub(super) async fn get_product(
@@ -70,7 +74,11 @@ pub(super) async fn get_product(
     Ok(Json(ProductBody {
         product,
         deal: insight.as_ref().map(|i| i.deal.clone()),
-        restock: insight.map(|i| i.restock.clone()).unwrap_or_default(),
+        restock: insight
+            .as_ref()
+            .map(|i| i.restock.clone())
+            .unwrap_or_default(),
+        forecast: insight.map(|i| i.forecast.clone()),
     }))
 }
 
