@@ -51,6 +51,10 @@ struct Change {
     text: String,
 }
 
+/// The changes list shows the latest this many (a year of a drifting
+/// price is hundreds; the CSV download has them all).
+const CHANGES_SHOWN: usize = 100;
+
 /// The product's changes, newest first, rebuilt from its history: the first
 /// sighting, then every price move and stock change per size.
 fn changes(prices: &[PricePoint], stock: &[StockPoint], currency: &str) -> Vec<Change> {
@@ -180,7 +184,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
     let price_s = Signal::derive(move || prices.with(|p| price_series(p)));
     let stock_s = Signal::derive(move || stock.with(|s| stock_series(s)));
     let sizes = Signal::derive(move || product.with(|p| p.variants.len()));
-    let change_list = move || prices.with(|p| stock.with(|s| changes(p, s, &cur)));
+    let change_list = Memo::new(move |_| prices.with(|p| stock.with(|s| changes(p, s, &cur))));
     view! {
         <nav class="crumbs" aria-label="Breadcrumb"><a href="/">"Dashboard"</a> " › " {p0.brand.clone()}</nav>
         <article class="product" data-key=p0.key.clone()>
@@ -264,13 +268,21 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
             <section aria-labelledby="changes-heading">
                 <h2 id="changes-heading">"Changes"</h2>
                 <ol class="changes" data-testid="product-changes">
-                    {move || change_list().into_iter().map(|c| view! {
+                    {move || change_list.get().into_iter().take(CHANGES_SHOWN).map(|c| view! {
                         <li class="event" data-kind=c.kind>
                             <span class="what">{c.text}</span> " "
                             <LocalTime at=c.at/>
                         </li>
                     }).collect_view()}
                 </ol>
+                {move || {
+                    let n = change_list.with(Vec::len);
+                    (n > CHANGES_SHOWN).then(|| view! {
+                        <p class="hint" data-testid="changes-more">
+                            {format!("The latest {CHANGES_SHOWN} of {n} changes; every one is in the history download above.")}
+                        </p>
+                    })
+                }}
             </section>
         </article>
     }

@@ -131,8 +131,8 @@ impl Forecast {
     /// Its measured error in words, for beside the chart.
     pub fn describe(&self) -> String {
         format!(
-            "Forecast of the lowest price for the next {} days, with the band {}% of \
-             outcomes fell in. Typical error ±{}% on this product's last {} held-out \
+            "Forecast of the lowest price for the next {} days, in a band expected to \
+             hold {}% of outcomes. Typical error ±{}% on this product's last {} held-out \
              fortnights, against ±{}% for \"the price stays as it is\".",
             self.days.len(),
             self.level,
