@@ -233,6 +233,7 @@ async fn rules_show_their_channels_redacted_never_the_secret() {
                 cooldown_secs: 60,
                 paused: false,
                 created: Utc::now(),
+                owner: None,
             },
         )
         .await

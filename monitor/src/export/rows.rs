@@ -414,6 +414,7 @@ mod tests {
             cooldown_secs: 0,
             paused: false,
             created: now,
+            owner: None,
         };
         let source: Source = serde_json::from_value(serde_json::json!({
             "key": "demo", "kind": "shopify", "name": "Demo", "url": "http://x/",
