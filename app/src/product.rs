@@ -222,6 +222,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <Comparison key=p0.key.clone()/>
 
+            <crate::related::RelatedProducts key=p0.key.clone()/>
+
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
                 <div class="table-scroll"><table class="sizes-table" data-testid="sizes-table">
