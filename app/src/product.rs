@@ -222,8 +222,6 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <Comparison key=p0.key.clone()/>
 
-            <crate::related::RelatedProducts key=p0.key.clone()/>
-
             <section aria-labelledby="sizes-heading">
                 <h2 id="sizes-heading">"Sizes"</h2>
                 <div class="table-scroll"><table class="sizes-table" data-testid="sizes-table">
@@ -264,6 +262,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                     }).collect_view()}
                 </ol>
             </section>
+
+            <crate::related::RelatedProducts key=p0.key.clone()/>
         </article>
     }
 }

@@ -24,8 +24,8 @@ use crate::{Product, ProductFilter, ProductSummary, Rule};
 pub const MAX_SIGNALS: usize = 200;
 /// Signals older than this many days are forgotten.
 pub const MAX_AGE_DAYS: i64 = 180;
-/// Picks the dashboard shows at most.
-pub const MAX_PICKS: usize = 12;
+/// Picks the dashboard shows at most (two rows above the grid).
+pub const MAX_PICKS: usize = 6;
 /// A signal counts half as much after this many days.
 const HALF_LIFE_DAYS: f64 = 30.0;
 /// A signal repeated counts up to this many times.
@@ -193,7 +193,7 @@ pub enum PickReason {
     Series {
         series: String,
     },
-    /// In stock for no more than the median price of the products they opened.
+    /// In stock for less than the median price of the products they opened.
     UnderUsualPrice {
         usual: Decimal,
         currency: String,
@@ -388,7 +388,7 @@ impl Interests {
         let under_usual = self
             .usual
             .as_ref()
-            .is_some_and(|(usual, currency)| *currency == p.currency && price <= *usual);
+            .is_some_and(|(usual, currency)| *currency == p.currency && price < *usual);
         let in_range = self.range.is_some_and(|(min, max)| {
             min.is_none_or(|m| price >= m) && max.is_none_or(|m| price <= m)
         });
@@ -397,7 +397,8 @@ impl Interests {
             + series
             + if under_usual { 0.5 } else { 0.0 }
             + if in_range { 0.5 } else { 0.0 }
-            + f64::from(deal.unwrap_or(0).min(100)) / 100.0 * 1.5;
+            // A product not scored yet counts as at its typical price.
+            + f64::from(deal.unwrap_or(50).min(100)) / 100.0 * 1.5;
         let fit = Fit {
             size: size.map(|s| s.0),
             brand: brand > 0.0,

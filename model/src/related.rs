@@ -218,7 +218,8 @@ pub fn rank<'p>(
             let weight = ties.weight();
             (weight > 0).then(|| {
                 let stock = if o.lowest_in_stock().is_some() { 10 } else { 0 };
-                let deal = deal_score(&o.key).map_or(0, |s| u32::from(s.min(100)) / 10);
+                // A product not scored yet counts as at its typical price.
+                let deal = u32::from(deal_score(&o.key).unwrap_or(50).min(100)) / 10;
                 (weight + stock + deal, this.distance(o), o, ties)
             })
         })
