@@ -2,8 +2,9 @@
 //! without JavaScript meets them (the pages as the server renders them, the
 //! clear button as a plain form post): a signed-in user who opens products
 //! of one brand finds picks of that brand on the dashboard with the reason,
-//! and clearing makes them go; a product page lists related products with
-//! why; an anonymous visitor is learned nothing about and sees no picks.
+//! and clearing makes them go; a rule made over REST is its maker's and
+//! teaches their picks; a product page lists related products with why; an
+//! anonymous visitor is learned nothing about and sees no picks.
 
 mod common;
 
@@ -137,8 +138,41 @@ async fn a_user_who_opens_one_brand_gets_picks_of_it_and_can_clear_them() {
             .all(|p| !p.contains(&format!("data-key=\"{key}\""))));
     }
     // The admin learned nothing from Pat.
-    let theirs = page(&s, "/", &Auth::Cookie(admin.clone())).await;
+    let admin = Auth::Cookie(admin);
+    let theirs = page(&s, "/", &admin).await;
     assert!(!theirs.contains("data-testid=\"for-you\""));
+    // A rule made over REST is the admin's, and teaches their picks.
+    let (status, ch) = s
+        .call(
+            Method::POST,
+            "/api/v1/channels",
+            &admin,
+            Some(serde_json::json!({ "name": "team", "url": "discord://42/token-abcdefgh" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ch}");
+    let ch: Value = serde_json::from_str(&ch).unwrap();
+    let (status, rule) = s
+        .call(
+            Method::POST,
+            "/api/v1/rules",
+            &admin,
+            Some(serde_json::json!({
+                "scope": { "product": keys[4] },
+                "condition": { "kind": "restocked" },
+                "channels": [ch["id"]],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rule}");
+    let rule: Value = serde_json::from_str(&rule).unwrap();
+    assert_eq!(rule["owner"], "admin");
+    let theirs = page(&s, "/", &admin).await;
+    let picks = entries(&theirs, "pick");
+    assert!(!picks.is_empty(), "picks from the rule");
+    assert!(picks
+        .iter()
+        .all(|p| !p.contains(&format!("data-key=\"{}\"", keys[4]))));
 
     // "Clear what Dropwatch learned", posted as a plain form: back to the
     // dashboard, and the picks are gone.
