@@ -28,7 +28,7 @@ fn accounts() -> Result<std::sync::Arc<monitor::Accounts>, ServerFnError> {
 /// The caller, who must be a signed-in user (an anonymous visitor has no
 /// account to change).
 #[cfg(feature = "ssr")]
-fn signed_in() -> Result<monitor::Identity, ServerFnError> {
+pub(crate) fn signed_in() -> Result<monitor::Identity, ServerFnError> {
     let who = caller(Role::Viewer)?;
     if who.viewer.user.is_none() {
         if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
@@ -302,4 +302,6 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "load_alerts",
     "load_repricing",
     "load_trending",
+    "load_related",
+    "load_picks",
 ];

@@ -119,6 +119,7 @@ pub async fn save_rule(
         cooldown_secs,
         paused,
         created: chrono::Utc::now(),
+        owner: None,
     };
     result_of(alerts.save_rule(&who, rule).await, |r| {
         format!("Saved the rule {:?}.", r.name)
@@ -211,6 +212,7 @@ pub async fn watch_product(
         cooldown_secs: 15 * 60,
         paused: false,
         created: chrono::Utc::now(),
+        owner: None,
     };
     let n = rule.channels.len();
     let r = c.alerts.save_rule(&who, rule).await;

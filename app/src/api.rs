@@ -67,9 +67,12 @@ pub struct DashboardView {
     pub page: ProductPage,
     /// The latest events up to `last_seq`, newest first.
     pub recent: Vec<Event>,
-    /// Filter choices: every brand, series and store (key, name) there is.
+    /// Filter choices: every brand, series and store (key, name) there is,
+    /// and every size in stock.
     pub brands: Vec<String>,
     pub series: Vec<String>,
+    #[serde(default)]
+    pub sizes: Vec<String>,
     pub stores: Vec<(String, String)>,
     /// The caller may create watch rules (editors): cards show "Watch".
     #[serde(default)]
@@ -83,6 +86,7 @@ pub struct DashboardView {
 pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, ServerFnError> {
     let who = caller(model::Role::Viewer)?;
     let engine = engine()?;
+    crate::picks::learn(&who, &engine, model::picks::Signal::filtered(&filter)).await;
     // `last_seq` first: the state read after it already includes every event
     // up to it (see `Store::commit`), and later events arrive on the socket.
     let last_seq = engine.store().last_seq();
@@ -104,6 +108,7 @@ pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, Serv
         v.sort_by_key(|s| s.to_lowercase());
         v.dedup();
     }
+    let sizes = model::size_choices(&all);
     let stores = engine
         .sources()
         .into_iter()
@@ -116,6 +121,7 @@ pub async fn load_dashboard(filter: ProductFilter) -> Result<DashboardView, Serv
         recent,
         brands,
         series,
+        sizes,
         stores,
         can_watch: who.viewer.can(model::Role::Editor),
         trending: control()

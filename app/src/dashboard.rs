@@ -15,8 +15,8 @@ use crate::ui::{
     encode_segment, product_href, sizes_label, ChangeBadge, DealBadge, ErrorText, FeedItem,
 };
 
-const FILTER_KEYS: [&str; 10] = [
-    "q", "brand", "series", "store", "in_stock", "near_low", "min", "max", "sort", "page",
+const FILTER_KEYS: [&str; 11] = [
+    "q", "brand", "series", "store", "size", "in_stock", "near_low", "min", "max", "sort", "page",
 ];
 
 #[component]
@@ -169,6 +169,7 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
                     </span>
                 </h1>
                 {initial.trending.clone().map(|t| view! { <crate::trending::TrendingStrip view=t/> })}
+                <crate::picks::ForYouPanel/>
                 <FilterForm view=initial.clone() filter=filter.clone()/>
                 {crate::sources::outcome(watch.value())}
                 <ul class="grid" aria-label="Products">
@@ -234,6 +235,11 @@ fn FilterForm(view: DashboardView, filter: ProductFilter) -> impl IntoView {
         .iter()
         .map(|(k, n)| option(k.clone(), n.clone(), *k == filter.store))
         .collect();
+    let sizes: Vec<_> = view
+        .sizes
+        .iter()
+        .map(|s| option(s.clone(), s.clone(), s.eq_ignore_ascii_case(&filter.size)))
+        .collect();
     let sorts: Vec<_> = Sort::ALL
         .iter()
         .map(|s| option(s.as_str().into(), s.label().into(), *s == filter.sort))
@@ -252,6 +258,9 @@ fn FilterForm(view: DashboardView, filter: ProductFilter) -> impl IntoView {
             </label>
             <label>"Store"
                 <select name="store"><option value="">"All stores"</option>{stores}</select>
+            </label>
+            <label>"Size in stock"
+                <select name="size"><option value="">"Any size"</option>{sizes}</select>
             </label>
             <label>"Min price"
                 <input type="number" name="min" min="0" step="0.01" inputmode="decimal" value=money(filter.min_price)/>

@@ -284,6 +284,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                     })
                 }}
             </section>
+
+            <crate::related::RelatedProducts key=p0.key.clone()/>
         </article>
     }
 }

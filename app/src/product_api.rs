@@ -165,12 +165,14 @@ pub async fn judge_match(
 /// `None` when no product has that key.
 #[server(input = Json)]
 pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFnError> {
-    caller(model::Role::Viewer)?;
+    let who = caller(model::Role::Viewer)?;
     let engine = engine()?;
     let last_seq = engine.store().last_seq();
     let Some(product) = engine.product(&key) else {
         return Ok(None);
     };
+    let opened = model::picks::Signal::opened(&product);
+    crate::picks::learn(&who, &engine, Some(opened)).await;
     let prices = engine
         .store()
         .price_history(&key)

@@ -88,6 +88,19 @@ pub fn product_style_code(p: &Product) -> Option<String> {
         .or_else(|| style_code(&p.title))
 }
 
+/// The model family of a style code: the part before the colourway
+/// ("DD1391-100" -> "DD1391"). Nike, Jordan and others keep it across a
+/// model's colourways, so two products of one brand sharing it are the same
+/// model in another colour (related, not the same item).
+pub fn style_family(code: &str) -> &str {
+    code.split('-').next().unwrap_or(code)
+}
+
+/// The product's model family (see [`style_family`]), if it has a style code.
+pub fn product_style_family(p: &Product) -> Option<String> {
+    product_style_code(p).map(|c| style_family(&c).to_string())
+}
+
 const NOISE: &[&str] = &[
     "men", "mens", "women", "womens", "unisex", "kids", "shoes", "shoe", "sneakers", "sneaker",
     "the", "and", "new", "gs", "ps", "td",
@@ -306,6 +319,20 @@ mod tests {
         assert_eq!(style_code("XDD1391-100"), None);
         assert_eq!(style_code("AB12345"), None);
         assert_eq!(style_code("size 10"), None);
+        assert_eq!(style_family("DD1391-100"), "DD1391");
+        assert_eq!(style_family("GW2871"), "GW2871");
+        let panda = product("x", "Dunk Low Panda", "Nike", &["DD1391-100-9"]);
+        let grey = product("x", "Dunk Low Grey Fog", "Nike", &["DD1391-103-9"]);
+        assert_eq!(product_style_family(&panda), product_style_family(&grey));
+        assert_eq!(product_style_family(&panda), Some("DD1391".into()));
+        assert_eq!(
+            same_item(
+                &panda,
+                &product("y", "Dunk Low Grey Fog", "Nike", &["DD1391-103"])
+            ),
+            None,
+            "another colourway is a relative, not the same item"
+        );
     }
 
     #[test]

@@ -80,6 +80,9 @@ pub struct ProductFilter {
     pub series: String,
     /// Source key.
     pub store: String,
+    /// A size label: only products with that size in stock.
+    #[serde(default)]
+    pub size: String,
     pub in_stock: bool,
     /// Only products at or near (within 5 %) their lowest price ever seen.
     #[serde(default)]
@@ -103,6 +106,7 @@ impl ProductFilter {
                 "brand" => f.brand = v.to_string(),
                 "series" => f.series = v.to_string(),
                 "store" => f.store = v.to_string(),
+                "size" => f.size = v.to_string(),
                 "in_stock" => f.in_stock = matches!(v, "1" | "true" | "on" | "yes"),
                 "near_low" => f.near_low = matches!(v, "1" | "true" | "on" | "yes"),
                 "min" => f.min_price = v.parse().ok(),
@@ -128,6 +132,7 @@ impl ProductFilter {
         push("brand", &self.brand);
         push("series", &self.series);
         push("store", &self.store);
+        push("size", &self.size);
         if self.in_stock {
             push("in_stock", "1");
         }
@@ -164,6 +169,14 @@ impl ProductFilter {
             return false;
         }
         if self.in_stock && p.sizes_in_stock.is_empty() {
+            return false;
+        }
+        if !self.size.is_empty()
+            && !p
+                .sizes_in_stock
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&self.size))
+        {
             return false;
         }
         if self.near_low && !p.deal.as_ref().is_some_and(|d| d.near_low) {
@@ -243,6 +256,30 @@ impl ProductFilter {
             products,
         }
     }
+}
+
+/// The sizes to filter by: every size some product has in stock, numbers
+/// first (7, 7.5, ... 12), then letter sizes in their order (XS ... XXL),
+/// then the rest ("One size", "Single Box") alphabetically.
+pub fn size_choices(products: &[ProductSummary]) -> Vec<String> {
+    let mut sizes: Vec<&str> = products
+        .iter()
+        .flat_map(|p| p.sizes_in_stock.iter().map(String::as_str))
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    const LETTERS: [&str; 7] = ["XXS", "XS", "S", "M", "L", "XL", "XXL"];
+    let rank = |s: &str| -> (u8, Decimal, usize, String) {
+        if let Ok(n) = s.parse::<Decimal>() {
+            return (0, n, 0, String::new());
+        }
+        match LETTERS.iter().position(|l| l.eq_ignore_ascii_case(s)) {
+            Some(i) => (1, Decimal::ZERO, i, String::new()),
+            None => (2, Decimal::ZERO, 0, s.to_lowercase()),
+        }
+    };
+    sizes.sort_by_cached_key(|s| rank(s));
+    sizes.into_iter().map(str::to_string).collect()
 }
 
 /// One page of the filtered, sorted grid.
@@ -327,7 +364,25 @@ mod tests {
             max_price: Some("90".parse().unwrap()),
             ..Default::default()
         };
-        assert_eq!(f.apply(all).matched, 1);
+        assert_eq!(f.apply(all.clone()).matched, 1);
+        // A size: only products with it in stock.
+        let f = ProductFilter::from_query([("size", "9")]);
+        assert_eq!(f.to_query(), [("size", "9".to_string())]);
+        assert_eq!(f.apply(all.clone()).matched, 66);
+        let f = ProductFilter::from_query([("size", "12")]);
+        assert_eq!(f.apply(all).matched, 0);
+    }
+
+    #[test]
+    fn sizes_to_choose_from_read_in_order() {
+        let mut a = p("a", "Nike", "1", true, 0);
+        a.sizes_in_stock = vec!["10".into(), "9.5".into(), "M".into()];
+        let mut b = p("b", "Nike", "1", true, 0);
+        b.sizes_in_stock = vec!["Single Box".into(), "XL".into(), "7".into(), "S".into()];
+        assert_eq!(
+            size_choices(&[a, b]),
+            ["7", "9.5", "10", "S", "M", "XL", "Single Box"]
+        );
     }
 
     #[test]

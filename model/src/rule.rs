@@ -93,6 +93,50 @@ impl Condition {
 }
 
 impl Scope {
+    /// Whether the scope takes in this product, whatever its sizes (a rule
+    /// with sizes also needs one of them in the event). The one answer for
+    /// the alert matcher, related products and picks.
+    pub fn covers(&self, p: &crate::ProductSummary) -> bool {
+        self.covers_item(&p.key, &p.source, &p.title, &p.brand, &p.product_type)
+    }
+
+    /// [`Scope::covers`] for a product as the engine holds it.
+    pub fn covers_product(&self, p: &crate::Product) -> bool {
+        self.covers_item(&p.key, &p.source, &p.title, &p.brand, &p.product_type)
+    }
+
+    fn covers_item(&self, key: &str, source: &str, title: &str, brand: &str, series: &str) -> bool {
+        if self.source.as_ref().is_some_and(|s| s != source)
+            || self.product.as_ref().is_some_and(|k| k != key)
+            || self
+                .brand
+                .as_ref()
+                .is_some_and(|b| !b.eq_ignore_ascii_case(brand))
+            || self
+                .series
+                .as_ref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case(series))
+        {
+            return false;
+        }
+        if self.keywords.is_empty() {
+            return true;
+        }
+        let title = title.to_lowercase();
+        self.keywords
+            .iter()
+            .all(|k| title.contains(&k.to_lowercase()))
+    }
+
+    /// Whether the scope names what it watches (words, a brand, a series or
+    /// a product), rather than a whole store or everything.
+    pub fn narrows(&self) -> bool {
+        !self.keywords.is_empty()
+            || self.brand.is_some()
+            || self.series.is_some()
+            || self.product.is_some()
+    }
+
     /// The scope in words ("Nike, size 10" / "everything").
     pub fn describe(&self) -> String {
         let mut parts = vec![];
@@ -136,6 +180,11 @@ pub struct Rule {
     #[serde(default)]
     pub paused: bool,
     pub created: DateTime<Utc>,
+    /// The signed-in user who created it (set when saved; `None` for rules
+    /// made before rules had owners, by a program without a user, or by
+    /// an import).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// A notification channel as it may be shown: its address with the secrets
@@ -176,4 +225,40 @@ pub struct Delivery {
     pub created: DateTime<Utc>,
     #[serde(default)]
     pub sent_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_covers_what_it_names_and_old_rules_still_read() {
+        let mut p = crate::Product::observed("kith", "1", "1", Utc::now());
+        p.title = "Dunk Low Panda".into();
+        p.brand = "Nike".into();
+        p.product_type = "Sneakers".into();
+        let scope = |json: serde_json::Value| -> Scope { serde_json::from_value(json).unwrap() };
+        assert!(Scope::default().covers_product(&p));
+        assert!(!Scope::default().narrows(), "everything names nothing");
+        let nike = scope(serde_json::json!({"brand": "NIKE", "keywords": ["dunk", "PANDA"]}));
+        assert!(nike.narrows() && nike.covers_product(&p));
+        assert!(nike.covers(&p.summary()));
+        assert!(!scope(serde_json::json!({"series": "Apparel"})).covers_product(&p));
+        assert!(!scope(serde_json::json!({"product": "kith:2"})).covers_product(&p));
+        assert!(!scope(serde_json::json!({"source": "snkrs"})).covers_product(&p));
+        assert!(
+            !scope(serde_json::json!({"source": "kith"})).narrows(),
+            "a whole store"
+        );
+        assert!(!scope(serde_json::json!({"keywords": ["high"]})).covers_product(&p));
+
+        // Rules stored before they had owners read, and are written back without one.
+        let old = serde_json::json!({
+            "id": "r1", "name": "n", "scope": {}, "condition": {"kind": "sold_out"},
+            "channels": ["c"], "cooldown_secs": 0, "created": "2026-01-01T00:00:00Z"
+        });
+        let rule: Rule = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(rule.owner, None);
+        assert_eq!(serde_json::to_value(&rule).unwrap().get("owner"), None);
+    }
 }

@@ -57,6 +57,7 @@ async fn main() {
                 cooldown_secs: 0,
                 paused: false,
                 created: Utc::now(),
+                owner: None,
             },
         )
         .await

@@ -47,6 +47,7 @@ async fn a_price_drop_reaches_discord_within_a_second_once() {
                 cooldown_secs: 0,
                 paused: false,
                 created: Utc::now(),
+                owner: None,
             },
         )
         .await
@@ -146,6 +147,7 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
                 cooldown_secs: 0,
                 paused: false,
                 created: Utc::now(),
+                owner: None,
             },
         )
         .await
@@ -274,6 +276,7 @@ async fn channels_are_sealed_at_rest_and_changes_need_an_editor_and_are_audited(
         cooldown_secs: 600,
         paused: false,
         created: Utc::now(),
+        owner: None,
     };
     assert!(matches!(
         alerts.save_rule(&vera, rule(vec![c.id.clone()])).await,

@@ -233,6 +233,7 @@ async fn rules_show_their_channels_redacted_never_the_secret() {
                 cooldown_secs: 60,
                 paused: false,
                 created: Utc::now(),
+                owner: None,
             },
         )
         .await
@@ -250,6 +251,11 @@ async fn rules_show_their_channels_redacted_never_the_secret() {
         rows[0][col("channels")],
         format!("team <{}>", channel.redacted)
     );
+    assert_eq!(
+        rows[0][col("owner")],
+        "root",
+        "the signed-in user who made it"
+    );
 
     let (text, _) = download(&x, request(ExportKind::Rules, &[])).await;
     assert!(!text.contains(secret), "{text}");
@@ -259,6 +265,7 @@ async fn rules_show_their_channels_redacted_never_the_secret() {
         channel.redacted.as_str()
     );
     assert_eq!(rules[0]["condition"]["kind"], "drop_percent");
+    assert_eq!(rules[0]["owner"], "root");
 }
 
 #[tokio::test]

@@ -123,6 +123,7 @@ async fn the_sender_keeps_sending_after_a_hostile_429() {
         cooldown_secs: 0,
         paused: false,
         created: Utc::now(),
+        owner: None,
     };
     alerts.save_rule(&root, rule).await.unwrap();
     alerts.start(h.engine.clone());
@@ -247,6 +248,7 @@ async fn a_rule_with_an_absurd_price_is_refused_before_it_is_kept() {
             cooldown_secs: 0,
             paused: false,
             created: Utc::now(),
+            owner: None,
         };
         match alerts.save_rule(&root, rule).await {
             Err(monitor::alerts::AlertError::Invalid { field: f, .. }) => assert_eq!(f, field),

@@ -420,6 +420,7 @@ async fn a_backup_of_a_polled_store_restores_into_a_new_database_identical() {
                 cooldown_secs: 60,
                 paused: false,
                 created: chrono::Utc::now(),
+                owner: None,
             },
         )
         .await

@@ -99,8 +99,9 @@ pub async fn create_rule(
                 channels: b.channels,
                 cooldown_secs: b.cooldown_secs,
                 paused: b.paused,
-                // Set when saved.
+                // Both set when saved: when, and who by.
                 created: Default::default(),
+                owner: None,
             },
         )
         .await?;

@@ -11,7 +11,13 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// Changes a signed-in viewer may make to their own account.
-const OWN_ACCOUNT_FNS: &[&str] = &["change_password", "create_token", "revoke_token"];
+const OWN_ACCOUNT_FNS: &[&str] = &[
+    "change_password",
+    "create_token",
+    "revoke_token",
+    // What picks learned about them.
+    "clear_picks",
+];
 
 fn read_only(name: &str) -> bool {
     app::access::READ_ONLY_SERVER_FNS.contains(&name)

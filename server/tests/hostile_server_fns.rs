@@ -40,6 +40,8 @@ const NOTHING_REQUIRED: &[&str] = &[
     "save_rule",
     "import_links",
     "import_sources",
+    "load_picks",
+    "clear_picks",
 ];
 
 /// The path of the server function `name`, among `fns`.

@@ -1,7 +1,9 @@
 //! Editing the alert rules (editors, each change audited): a rule is
 //! checked whole (its name, its condition's bounds, channels that exist, a
 //! cooldown of at most 30 days) before it is kept; rules can be paused,
-//! resumed and deleted. Which rules fire for an event is `rules.rs`.
+//! resumed and deleted. Which rules fire for an event is `rules.rs`. A
+//! rule is owned by the signed-in user who created it, and what it watches
+//! teaches their picks (`model::picks`).
 
 use chrono::Utc;
 use serde_json::json;
@@ -91,13 +93,16 @@ impl AlertService {
         if rule.cooldown_secs > 30 * 86_400 {
             return Err(invalid("cooldown", "A cooldown is at most 30 days."));
         }
+        // Who made a rule is the server's to say, never the caller's.
         let before = if rule.id.is_empty() {
             rule.id = new_id("r");
             rule.created = Utc::now();
+            rule.owner.clone_from(&who.viewer.user);
             None
         } else {
             let old = self.rule(&rule.id)?;
             rule.created = old.created;
+            rule.owner.clone_from(&old.owner);
             Some(old)
         };
         self.store().save_rule(&rule).await?;
@@ -108,19 +113,28 @@ impl AlertService {
                 None => rules.push(rule.clone()),
             }
         }
+        let created = before.is_none();
         self.accounts
             .audit(
                 who,
-                if before.is_some() {
-                    "rule.update"
-                } else {
+                if created {
                     "rule.create"
+                } else {
+                    "rule.update"
                 },
                 &rule.id,
                 before.map(|r| json!(r)),
                 Some(json!(rule)),
             )
             .await?;
+        if let (true, Some(owner)) = (created, &rule.owner) {
+            // What a user watches teaches their picks; the rule stands
+            // whether or not this is kept.
+            let signal = model::picks::Signal::watched(&rule);
+            if let Err(e) = self.store().note_signal(owner, &signal, Utc::now()).await {
+                tracing::warn!(rule = %rule.id, "could not keep the watch for picks: {e}");
+            }
+        }
         Ok(rule)
     }
 

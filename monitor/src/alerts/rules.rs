@@ -18,35 +18,9 @@ fn in_scope(scope: &Scope, e: &Event) -> bool {
     }
     let Some(p) = &e.product else {
         // Source-level events (blocked/unblocked) have no product to narrow by.
-        return scope.keywords.is_empty()
-            && scope.brand.is_none()
-            && scope.series.is_none()
-            && scope.product.is_none()
-            && scope.sizes.is_empty();
+        return !scope.narrows() && scope.sizes.is_empty();
     };
-    let title = p.title.to_lowercase();
-    if !scope
-        .keywords
-        .iter()
-        .all(|k| title.contains(&k.to_lowercase()))
-    {
-        return false;
-    }
-    if scope
-        .brand
-        .as_ref()
-        .is_some_and(|b| !b.eq_ignore_ascii_case(&p.brand))
-    {
-        return false;
-    }
-    if scope
-        .series
-        .as_ref()
-        .is_some_and(|s| !s.eq_ignore_ascii_case(&p.product_type))
-    {
-        return false;
-    }
-    if scope.product.as_ref().is_some_and(|k| *k != p.key) {
+    if !scope.covers(p) {
         return false;
     }
     if !scope.sizes.is_empty() {
@@ -261,6 +235,7 @@ mod tests {
             cooldown_secs,
             paused: false,
             created: Utc::now(),
+            owner: None,
         }
     }
 

@@ -5,8 +5,9 @@
 //! fetcher with its per-host gates, and one scheduler task per enabled source
 //! (see `poll.rs`). Everything a user can do to sources goes through here:
 //! `sources.rs` adds, changes and removes them (checked by
-//! `source_input.rs`), `accounts.rs` holds the connector accounts, and
-//! `matches.rs` the same item across stores.
+//! `source_input.rs`), `accounts.rs` holds the connector accounts,
+//! `matches.rs` the same item across stores, `related.rs` a product's
+//! related products and `picks.rs` each user's "For you".
 //!
 //! (Over 500 lines only with its unit tests, the last 60-odd lines:
 //! they test this file's private parsing and state, so they stay beside it.)
@@ -38,6 +39,8 @@ use crate::unchanged::{CataloguePages, PageSeen};
 
 mod accounts;
 mod matches;
+mod picks;
+mod related;
 mod sources;
 
 pub use accounts::{ConnectorStatus, Connectors, OfferedAccounts, OfferedKeys, OfferedLogin};

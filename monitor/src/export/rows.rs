@@ -271,6 +271,8 @@ pub(super) struct RuleRow<'a> {
     cooldown_secs: u64,
     paused: bool,
     created: DateTime<Utc>,
+    /// Who made it (empty: no signed-in user, or before rules had owners).
+    owner: Option<&'a str>,
 }
 
 impl<'a> RuleRow<'a> {
@@ -290,6 +292,7 @@ impl<'a> RuleRow<'a> {
         "cooldown_secs",
         "paused",
         "created",
+        "owner",
     ];
 
     pub(super) fn new(r: &'a Rule, channels: &[&ChannelInfo]) -> RuleRow<'a> {
@@ -325,6 +328,7 @@ impl<'a> RuleRow<'a> {
             cooldown_secs: r.cooldown_secs,
             paused: r.paused,
             created: r.created,
+            owner: r.owner.as_deref(),
         }
     }
 }
@@ -341,6 +345,8 @@ pub(super) struct RuleObject<'a> {
     cooldown_secs: u64,
     paused: bool,
     created: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
 }
 
 impl<'a> RuleObject<'a> {
@@ -354,6 +360,7 @@ impl<'a> RuleObject<'a> {
             cooldown_secs: r.cooldown_secs,
             paused: r.paused,
             created: r.created,
+            owner: r.owner.as_deref(),
         }
     }
 }
@@ -414,6 +421,7 @@ mod tests {
             cooldown_secs: 0,
             paused: false,
             created: now,
+            owner: None,
         };
         let source: Source = serde_json::from_value(serde_json::json!({
             "key": "demo", "kind": "shopify", "name": "Demo", "url": "http://x/",

@@ -390,6 +390,7 @@ impl Control {
             cooldown_secs: 0,
             paused: c.paused,
             created: chrono::Utc::now(),
+            owner: None,
         };
         match self.alerts.save_rule(who, rule).await {
             Ok(_) => e.state = EntryState::Added,

@@ -158,7 +158,8 @@ impl Store {
         Ok(res.take_errors().is_empty())
     }
 
-    /// Deletes a user with their sessions and tokens, in one transaction.
+    /// Deletes a user with their sessions, tokens and what picks learned
+    /// about them, in one transaction.
     pub async fn delete_user(&self, name: &str) -> Result<()> {
         let mut res = self
             .db()
@@ -167,6 +168,7 @@ impl Store {
                  DELETE type::record('user', $name);
                  DELETE session WHERE user = $name;
                  DELETE api_token WHERE owner = $name;
+                 DELETE signal WHERE user = $name;
                  COMMIT TRANSACTION;",
             )
             .bind(json!({ "name": name }))

@@ -26,6 +26,7 @@ mod repricing;
 mod retention;
 mod runs;
 mod schema;
+mod signals;
 mod write;
 
 use std::sync::atomic::{AtomicU64, Ordering};

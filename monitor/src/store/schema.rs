@@ -43,6 +43,8 @@ DEFINE TABLE IF NOT EXISTS link SCHEMALESS;
 DEFINE TABLE IF NOT EXISTS proposal SCHEMALESS;
 DEFINE INDEX IF NOT EXISTS proposal_state ON proposal FIELDS state;
 DEFINE TABLE IF NOT EXISTS webhook_seen SCHEMALESS;
+DEFINE TABLE IF NOT EXISTS signal SCHEMALESS;
+DEFINE INDEX IF NOT EXISTS signal_user ON signal FIELDS user;
 "#;
 
 /// Defines every table and index, checks the schema version, and returns the
