@@ -156,6 +156,8 @@ fn drifting(rng: &mut StdRng, p: &DemoProduct, key: &str, now: DateTime<Utc>) ->
     out.push(row(key, at(now, minute), p, Decimal::ONE_HUNDRED));
     while minute < DAYS * 24 * 60 {
         let step = rng.random_range(1..=3) * 24 * 60 + rng.random_range(-90..=90);
+        // The year begins exactly a year ago, as the other stories' do.
+        let step = step.min(DAYS * 24 * 60 - minute);
         minute += step;
         run_left -= step;
         if run_left <= 0 {

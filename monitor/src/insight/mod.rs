@@ -85,24 +85,27 @@ impl DealBook {
 
     pub fn stats(&self) -> InsightStats {
         let secs = |a: &AtomicU64| a.load(Ordering::Relaxed) as f64 / 1e9;
+        // One read guard, dropped before anything else locks: a second
+        // read() in the same expression would wait behind a queued writer
+        // while holding the first (parking_lot is fair to writers), and
+        // deadlock with it.
+        let (scored, forecast_shown) = {
+            let deals = self.deals.read();
+            deals.values().fold((0, 0), |(s, f), a| {
+                (
+                    s + usize::from(a.insight.deal.score.is_some()),
+                    f + usize::from(a.insight.forecast.shown().is_some()),
+                )
+            })
+        };
         InsightStats {
             assessed: self.assessed.load(Ordering::Relaxed),
             forecasts: self.forecasts.load(Ordering::Relaxed),
-            forecast_shown: self
-                .deals
-                .read()
-                .values()
-                .filter(|a| a.insight.forecast.shown().is_some())
-                .count(),
+            forecast_shown,
             assess_secs: secs(&self.assess_nanos),
             full_passes: self.full_passes.load(Ordering::Relaxed),
             last_full_secs: secs(&self.last_full_nanos),
-            scored: self
-                .deals
-                .read()
-                .values()
-                .filter(|a| a.insight.deal.score.is_some())
-                .count(),
+            scored,
         }
     }
 
