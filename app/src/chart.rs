@@ -31,7 +31,9 @@ pub fn PriceChart(
     currency: String,
     forecast: Option<Forecast>,
 ) -> impl IntoView {
-    let ahead = forecast.map(|f| f.days).unwrap_or_default();
+    // Shared by the band, the line and the tip, not copied for each.
+    let ahead: std::sync::Arc<[model::forecast::ForecastDay]> =
+        forecast.map(|f| f.days).unwrap_or_default().into();
     let ahead_end = ahead.last().map(|d| d.day + chrono::Duration::days(1));
     let band_low = ahead.iter().map(|d| d.low).min();
     let band_high = ahead.iter().map(|d| d.high).max();
@@ -126,7 +128,7 @@ pub fn PriceChart(
         let start = prices.with(|ps| ps.last().map(|p| p.1))?;
         let x0 = x(Utc::now());
         let mut d = format!("M{x0:.1},{:.1}", y(start));
-        for day in &ahead2 {
+        for day in ahead2.iter() {
             d += &format!(" L{:.1},{:.1}", x(day.day), y(day.high));
         }
         for day in ahead2.iter().rev() {
@@ -138,7 +140,7 @@ pub fn PriceChart(
     let forecast_line = move || {
         let start = prices.with(|ps| ps.last().map(|p| p.1))?;
         let mut d = format!("M{:.1},{:.1}", x(Utc::now()), y(start));
-        for day in &ahead3 {
+        for day in ahead3.iter() {
             d += &format!(" L{:.1},{:.1}", x(day.day), y(day.price));
         }
         Some(d)

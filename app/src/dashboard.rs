@@ -10,7 +10,7 @@ use leptos_router::hooks::use_query_map;
 use model::{Event, EventKind, ProductFilter, ProductSummary, Sort, PAGE_SIZE};
 
 use crate::api::{load_dashboard, DashboardView, FEED_LEN};
-use crate::live::use_live_events;
+use crate::live::{use_live_deals, use_live_events};
 use crate::ui::{
     encode_segment, product_href, sizes_label, ChangeBadge, DealBadge, ErrorText, FeedItem,
 };
@@ -95,6 +95,31 @@ pub fn apply(products: &mut Vec<ProductSummary>, filter: &ProductFilter, e: &Eve
     }
 }
 
+/// Puts a product's new deal on its card (if it is on this page), where
+/// the sort and filters put it now. Returns the change in the number of
+/// matching products.
+pub fn apply_deal(
+    products: &mut Vec<ProductSummary>,
+    filter: &ProductFilter,
+    key: &str,
+    deal: &model::deal::Deal,
+) -> isize {
+    let Some(i) = products.iter().position(|p| p.key == key) else {
+        return 0;
+    };
+    if let Some(p) = products.get_mut(i) {
+        p.deal = Some(deal.badge());
+        if !filter.matches(p) {
+            products.remove(i);
+            return -1;
+        }
+    }
+    if filter.sort != Sort::Newest {
+        filter.sort(products);
+    }
+    0
+}
+
 /// A URL query string for `pairs` (form encoding).
 pub fn query_string(pairs: &[(&str, String)]) -> String {
     if pairs.is_empty() {
@@ -150,6 +175,12 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
             list.truncate(FEED_LEN);
         });
     });
+    let f = filter.clone();
+    use_live_deals(move |key, deal| {
+        let mut delta = 0;
+        products.update(|ps| delta = apply_deal(ps, &f, &key, &deal));
+        matched.update(|m| *m = m.saturating_add_signed(delta));
+    });
     let (page, pages) = (initial.page.page, initial.page.pages);
     let filtered = filter
         != ProductFilter {
@@ -175,7 +206,7 @@ fn LiveDashboard(initial: DashboardView, filter: ProductFilter) -> impl IntoView
                 <ul class="grid" aria-label="Products">
                     <For
                         each=move || products.get()
-                        key=|p| (p.key.clone(), p.updated, p.min_price, p.sizes_in_stock.len())
+                        key=|p| (p.key.clone(), p.updated, p.min_price, p.sizes_in_stock.len(), p.deal.clone())
                         children=move |p| view! { <ProductCard p watch=can_watch.then_some(watch)/> }
                     />
                 </ul>

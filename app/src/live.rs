@@ -10,10 +10,12 @@
 //! gets every later event once, in order. When a page starts from further
 //! back than the socket has come (an event arrived between reading its data
 //! and following), the socket is reopened from there; the pages already
-//! following skip what they have seen.
+//! following skip what they have seen. A page that shows deals also hears
+//! of each deal that changed ([`use_live_deals`]).
 
 use leptos::prelude::*;
 
+use model::deal::Deal;
 use model::Event;
 
 /// The live connection's state, shown in the page header.
@@ -85,33 +87,50 @@ impl Live {
 /// browser only), until the calling component goes away (e.g. on
 /// navigation to another page).
 pub fn use_live_events(since: u64, on_event: impl Fn(Event) + Clone + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let on_event: std::rc::Rc<dyn Fn(Event)> = std::rc::Rc::new(on_event);
+        follow_while_here(move |hub| hub.follow(since, on_event.clone()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (since, on_event);
+}
+
+/// Calls `on_deal` with each product's deal that changed (in the browser
+/// only), until the calling component goes away.
+pub fn use_live_deals(on_deal: impl Fn(String, Deal) + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let on_deal: std::rc::Rc<dyn Fn(String, Deal)> = std::rc::Rc::new(on_deal);
+        follow_while_here(move |hub| hub.follow_deals(on_deal.clone()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = on_deal;
+}
+
+/// Follows the shared socket with `follow` once this component hydrated,
+/// and stops when it goes away.
+#[cfg(feature = "hydrate")]
+fn follow_while_here(follow: impl Fn(&client::Hub) -> u64 + 'static) {
     let Some(live) = use_context::<Live>() else {
         return;
     };
-    #[cfg(feature = "hydrate")]
-    {
-        let following = StoredValue::new(None::<u64>);
-        let on_event: std::rc::Rc<dyn Fn(Event)> = std::rc::Rc::new(on_event);
-        // Effects run in the browser only, after this component hydrated.
-        Effect::new(move |_| {
-            if following.get_value().is_some() {
-                return;
-            }
-            if let Some(hub) = live.hub.try_get_value() {
-                following.set_value(Some(hub.follow(since, on_event.clone())));
-                hub.start();
-            }
-        });
-        on_cleanup(move || {
-            if let (Some(Some(id)), Some(hub)) =
-                (following.try_get_value(), live.hub.try_get_value())
-            {
-                hub.unfollow(id);
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (since, on_event, live);
+    let following = StoredValue::new(None::<u64>);
+    // Effects run in the browser only, after this component hydrated.
+    Effect::new(move |_| {
+        if following.get_value().is_some() {
+            return;
+        }
+        if let Some(hub) = live.hub.try_get_value() {
+            following.set_value(Some(follow(&hub)));
+            hub.start();
+        }
+    });
+    on_cleanup(move || {
+        if let (Some(Some(id)), Some(hub)) = (following.try_get_value(), live.hub.try_get_value()) {
+            hub.unfollow(id);
+        }
+    });
 }
 
 #[cfg(feature = "hydrate")]
@@ -126,7 +145,8 @@ mod client {
     use web_sys::{MessageEvent, WebSocket};
 
     use super::Connection;
-    use model::Event;
+    use model::deal::Deal;
+    use model::{Event, Notice};
 
     /// A cursor beyond the newest event: the server starts "from now".
     const FROM_NOW: u64 = u64::MAX;
@@ -137,6 +157,7 @@ mod client {
     }
 
     type OnEvent = Rc<dyn Fn(Event)>;
+    type OnDeal = Rc<dyn Fn(String, Deal)>;
 
     /// A page following events: the last one it was given.
     struct Follower {
@@ -156,6 +177,8 @@ mod client {
         /// now" and nothing delivered yet, so nobody can tell from where.
         cursor: Option<u64>,
         followers: Vec<Follower>,
+        /// Pages that show deals, by follower id.
+        deal_followers: Vec<(u64, OnDeal)>,
         next_id: u64,
         /// Failed attempts in a row, for the back-off.
         attempt: u32,
@@ -178,6 +201,7 @@ mod client {
                 generation: 0,
                 cursor: None,
                 followers: vec![],
+                deal_followers: vec![],
                 next_id: 0,
                 attempt: 0,
                 open_pending: false,
@@ -222,8 +246,19 @@ mod client {
             id
         }
 
+        /// Hears of deals that change; returns the id to stop with.
+        pub fn follow_deals(&self, on_deal: OnDeal) -> u64 {
+            let mut h = self.0.borrow_mut();
+            let id = h.next_id;
+            h.next_id += 1;
+            h.deal_followers.push((id, on_deal));
+            id
+        }
+
         pub fn unfollow(&self, id: u64) {
-            self.0.borrow_mut().followers.retain(|f| f.id != id);
+            let mut h = self.0.borrow_mut();
+            h.followers.retain(|f| f.id != id);
+            h.deal_followers.retain(|(f, _)| *f != id);
         }
 
         /// Closes the socket (its callbacks are ignored from now on) and
@@ -339,16 +374,18 @@ mod client {
             }
             let e = match serde_json::from_str::<Event>(text) {
                 Ok(e) => e,
-                Err(_) if is_reload(text) => {
-                    // The events this page missed are no longer kept (the
-                    // server closes with 4410): only a fresh page is right.
-                    if let Some(w) = web_sys::window() {
-                        let _ = w.location().reload();
-                    }
-                    return;
-                }
                 Err(err) => {
-                    leptos::logging::warn!("live: unreadable message: {err}");
+                    match serde_json::from_str::<Notice>(text) {
+                        // The events this page missed are no longer kept (the
+                        // server closes with 4410): only a fresh page is right.
+                        Ok(Notice::Reload { .. }) => {
+                            if let Some(w) = web_sys::window() {
+                                let _ = w.location().reload();
+                            }
+                        }
+                        Ok(Notice::Deal { product, deal }) => self.deal(product, *deal),
+                        Err(_) => leptos::logging::warn!("live: unreadable message: {err}"),
+                    }
                     return;
                 }
             };
@@ -373,17 +410,16 @@ mod client {
                 }
             }
         }
-    }
 
-    /// The server's notice that resuming would leave a gap
-    /// (`{"type":"reload"}`), which is not an event.
-    fn is_reload(text: &str) -> bool {
-        #[derive(serde::Deserialize)]
-        struct Notice {
-            #[serde(rename = "type")]
-            kind: String,
+        fn deal(&self, product: String, deal: Deal) {
+            let due: Vec<(u64, OnDeal)> = self.0.borrow().deal_followers.clone();
+            for (id, on_deal) in due {
+                let following = self.0.borrow().deal_followers.iter().any(|(f, _)| *f == id);
+                if following {
+                    on_deal(product.clone(), deal.clone());
+                }
+            }
         }
-        serde_json::from_str::<Notice>(text).is_ok_and(|n| n.kind == "reload")
     }
 
     fn live_url(since: u64) -> Option<String> {

@@ -10,7 +10,7 @@ use model::{Event, EventKind, PricePoint, StockPoint, VariantPrice, VariantStock
 
 use crate::api::{load_product, ProductDetail};
 use crate::chart::PriceChart;
-use crate::live::use_live_events;
+use crate::live::{use_live_deals, use_live_events};
 use crate::time::LocalTime;
 use crate::ui::{ChangeBadge, ErrorText};
 use model::forecast::PriceForecast;
@@ -110,6 +110,14 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
     let prices = RwSignal::new(initial.prices.clone());
     let stock = RwSignal::new(initial.stock.clone());
     let summary = Memo::new(move |_| product.with(|p| p.summary()));
+    // The deal is assessed again a second after a change: the panel follows.
+    let deal = RwSignal::new(initial.insight.as_ref().map(|i| i.deal.clone()));
+    let mine = key.clone();
+    use_live_deals(move |k, d| {
+        if k == mine {
+            deal.set(Some(d));
+        }
+    });
     use_live_events(initial.last_seq, move |e: Event| {
         let Some(ep) = &e.product else { return };
         if ep.key != key {
@@ -179,6 +187,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
         .as_ref()
         .map(|i| i.restock.clone())
         .unwrap_or_default();
+    let rhythm = initial.store_rhythm.clone();
+    let rhythm_said = rhythm.as_ref().map(|r| r.said.clone());
     let currency = p0.currency.clone();
     let cur = currency.clone();
     let price_s = Signal::derive(move || prices.with(|p| price_series(p)));
@@ -215,7 +225,8 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
             <crate::alerts::WatchForm key=p0.key.clone() sizes=p0.variants.iter().map(|v| v.size.clone()).collect()/>
 
-            <crate::deal_panel::DealPanel deal=initial.insight.as_ref().map(|i| i.deal.clone()) currency=currency.clone()/>
+            {let currency = currency.clone();
+             move || view! { <crate::deal_panel::DealPanel deal=deal.get() currency=currency.clone()/> }}
 
             <section aria-labelledby="chart-heading">
                 <h2 id="chart-heading">"Price and stock history"</h2>
@@ -254,7 +265,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                                         {v.compare_at.filter(|c| v.price.is_some_and(|p| *c > p)).map(|c| view! { " " <s title="Was">{c.to_string()}</s> })}
                                     </td>
                                     <td data-testid="availability">{if v.available { "✓ In stock" } else { "✗ Sold out" }}</td>
-                                    <td data-testid="restock">{(!v.available).then(|| restock_said(&outlook, &v.size))}</td>
+                                    <td data-testid="restock">{(!v.available).then(|| restock_said(&outlook, rhythm.as_ref(), &v.size))}</td>
                                     <td>{v.cart_url.clone().filter(|_| v.available).map(|u| view! {
                                         <a href=u target="_blank" rel="noopener">"Add to cart"<span class="visually-hidden">" size " {v.size.clone()}</span></a>
                                     })}</td>
@@ -263,6 +274,7 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                 </table></div>
+                {rhythm_said.map(|said| view! { <p class="hint" data-testid="store-rhythm">{said}</p> })}
             </section>
 
             <section aria-labelledby="changes-heading">
@@ -292,14 +304,21 @@ fn LiveProduct(initial: ProductDetail) -> impl IntoView {
 
 /// What the sizes table says of a sold-out size's return: the expected
 /// window, or why there is none.
-fn restock_said(outlook: &[model::restock::SizeOutlook], size: &str) -> String {
+fn restock_said(
+    outlook: &[model::restock::SizeOutlook],
+    rhythm: Option<&model::rhythm::StoreRhythm>,
+    size: &str,
+) -> String {
     match outlook.iter().find(|o| o.size == size && !o.available) {
         Some(o) => match (&o.window, &o.note) {
             (Some(w), _) => format!(
-                "Expected {}–{}: {}",
+                "Expected {}–{}: {}{}",
                 w.from.format("%b %-d"),
                 w.until.format("%b %-d"),
-                w.said
+                w.said,
+                w.likely
+                    .zip(rhythm)
+                    .map_or(String::new(), |(at, r)| format!(". {}", r.likely_said(at)))
             ),
             (None, Some(note)) => note.clone(),
             (None, None) => String::new(),

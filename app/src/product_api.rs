@@ -23,6 +23,9 @@ pub struct ProductDetail {
     /// Its deal score and restock outlook as last assessed.
     #[serde(default)]
     pub insight: Option<model::restock::ProductInsight>,
+    /// When its store usually restocks, once it has restocked often enough.
+    #[serde(default)]
+    pub store_rhythm: Option<model::rhythm::StoreRhythm>,
 }
 
 /// One store's offer of an item, for the comparison.
@@ -189,12 +192,18 @@ pub async fn load_product(key: String) -> Result<Option<ProductDetail>, ServerFn
         .find(|s| s.key == product.source)
         .map(|s| s.name)
         .unwrap_or_else(|| product.source.clone());
+    let store_rhythm = engine.store_rhythm(&product.source);
     Ok(Some(ProductDetail {
         last_seq,
         product,
         source_name,
         prices,
         stock,
-        insight: engine.insight(&key).map(|d| (*d).clone()),
+        insight: engine.insight(&key).map(|d| {
+            let mut insight = (*d).clone();
+            model::restock::with_rhythm(&mut insight.restock, store_rhythm.as_ref());
+            insight
+        }),
+        store_rhythm,
     }))
 }

@@ -135,3 +135,54 @@ test('a drop and a restock in the demo store show on /trending and in the dashbo
   await strip.getByRole('link', { name: 'All trending →' }).click();
   await expect(page.locator('h1')).toHaveText('Trending');
 });
+
+type Summary = { key: string; title: string; sizes_in_stock: string[]; deal?: { score: number | null } };
+
+test('a new deal reaches the card and the product page without a reload; the store rhythm is named', async ({ page }) => {
+  await bestDeals(page);
+  // A product no other spec changes (not one of the demo's sample
+  // products), with a year of history, no deal today and a size in stock.
+  const samples = (await (await page.request.get('/demo/control/state')).json()).sample_variants as Sample[];
+  const taken = new Set(samples.map((s) => `demo:${s.product_id}`));
+  let pick: Summary | undefined;
+  for (let n = 1; n <= 6 && !pick; n++) {
+    const list = (await (await page.request.get(`/api/v1/products?sort=best_deal&page=${n}`)).json()).products as Summary[];
+    pick = list.find((p) => !taken.has(p.key) && p.sizes_in_stock.length > 0 && p.deal?.score != null && p.deal.score < 60);
+  }
+  expect(pick, 'a scored product that is no deal today').toBeTruthy();
+  const key = pick!.key;
+  const detail = await (await page.request.get(`/api/v1/products/${encodeURIComponent(key)}`)).json();
+  const size = detail.variants.find((v: { available: boolean; price: string | null }) => v.available && v.price);
+  const original = size.price as string;
+  const lowest = Number(detail.deal.all_time.low);
+
+  await page.goto(`/?q=${encodeURIComponent(pick!.title)}`);
+  await hydrated(page);
+  const card = page.locator(`[data-testid=product][data-key="${key}"]`);
+  const badge = card.getByTestId('deal');
+  await expect(badge).toBeVisible();
+  expect(score(await badge.textContent())).toBeLessThan(60);
+  await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+
+  // Half the lowest price it ever had, in any size.
+  const low = (lowest / 2).toFixed(2);
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: Number(size.id), price: low } });
+  await expect(badge).toContainText('near all-time low', { timeout: 20_000 });
+  expect(score(await badge.textContent())).toBeGreaterThanOrEqual(90);
+  expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+
+  // The product page's panel follows the price back up.
+  await page.goto(`/product/${encodeURIComponent(key)}`);
+  await hydrated(page);
+  const panel = page.getByTestId('deal-panel').getByTestId('deal');
+  await expect(panel).toContainText('near all-time low');
+  await page.request.post('/demo/control/price', { headers: SAME_ORIGIN, data: { variant_id: Number(size.id), price: original } });
+  await expect(panel).not.toContainText('near all-time low', { timeout: 20_000 });
+  expect(score(await panel.textContent())).toBeLessThan(90);
+
+  // The demo store restocks on Thursdays; a sold-out size's window names one.
+  await expect(page.getByTestId('store-rhythm')).toContainText('This store restocks most on Thursdays');
+  for (const text of await page.getByTestId('restock').allTextContents()) {
+    if (text.includes('Likely')) expect(text).toMatch(/Likely Thu \d+ \w+ around \d\d:00 UTC/);
+  }
+});

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::history::DAY_MS;
 use crate::{PricePoint, StockPoint};
 
 /// Days of history a score needs.
@@ -30,7 +31,6 @@ pub const SCORE_WINDOW: i64 = 90;
 /// "Near the all-time low": within this many percent above it (the
 /// threshold CamelCamelCamel uses for a good deal).
 pub const NEAR_LOW_PERCENT: i64 = 5;
-const DAY_MS: i64 = 86_400_000;
 
 /// A price over time: from each step's `ts` (ms) on, the price (`None`:
 /// not in stock, so no price to pay).
@@ -299,7 +299,7 @@ pub struct Deal {
 }
 
 /// What the grid shows of a deal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DealBadge {
     pub score: Option<u8>,

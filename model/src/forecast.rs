@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::deal::Steps;
+use crate::history::DAY_MS;
 
 /// Days forecast ahead.
 pub const HORIZON_DAYS: usize = 14;
@@ -27,7 +28,6 @@ pub const FIT_DAYS: usize = 180;
 pub const BACKTESTS: usize = 3;
 /// The band's coverage (percent).
 pub const BAND_LEVEL: u8 = 80;
-const DAY_MS: i64 = 86_400_000;
 
 /// One forecast day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,9 +6,10 @@
 //! fewer than [`MIN_SELLOUTS`] times before. Pure functions, shared by the
 //! server and the browser.
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::history::HOUR_MS;
 use crate::StockPoint;
 
 /// What Dropwatch works out of one product's history: its deal, when
@@ -24,7 +25,6 @@ pub struct ProductInsight {
 
 /// Past sell-outs (that came back) a prediction needs.
 pub const MIN_SELLOUTS: usize = 3;
-const HOUR_MS: i64 = 3_600_000;
 
 /// One size's availability over time: (ts ms, in stock).
 pub type Availability = Vec<(i64, bool)>;
@@ -77,6 +77,10 @@ pub struct RestockWindow {
     pub of: u32,
     /// The store's usual restock hour (UTC), when it has one.
     pub usual_hour: Option<u32>,
+    /// The moment in the window the store usually restocks at, when its
+    /// rhythm names one (filled in when read, see [`with_rhythm`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub likely: Option<DateTime<Utc>>,
     /// In words: "usually back within 3–5 days; 6 of the last 8 sell-outs came back".
     pub said: String,
 }
@@ -95,22 +99,10 @@ pub struct SizeOutlook {
 /// The hour (UTC) most of `restocks` (ts ms) happened at, when at least
 /// half of them fell within an hour of it.
 pub fn usual_hour(restocks: &[i64]) -> Option<u32> {
-    let mut by_hour = [0u32; 24];
-    for ts in restocks {
-        let h = DateTime::<Utc>::from_timestamp_millis(*ts)?.hour();
-        if let Some(n) = by_hour.get_mut(h as usize) {
-            *n += 1;
-        }
-    }
-    let total: u32 = by_hour.iter().sum();
-    let count = |h: i64| by_hour.get(h.rem_euclid(24) as usize).copied().unwrap_or(0);
-    // The hour with the most restocks within an hour of it (ties: the one
-    // with the most at that very hour).
-    let (best, around, _) = (0..24i64)
-        .map(|h| (h, count(h - 1) + count(h) + count(h + 1), count(h)))
-        .max_by_key(|(_, near, at)| (*near, *at))?;
-    let best = u32::try_from(best).ok()?;
-    (total >= MIN_SELLOUTS as u32 && around * 2 >= total).then_some(best)
+    let counts = crate::rhythm::RestockCounts::of(restocks, i64::MIN);
+    let (best, around) = counts.peak_hour()?;
+    let total = counts.total();
+    (total >= MIN_SELLOUTS as u32 && around.saturating_mul(2) >= total).then_some(best)
 }
 
 /// The restock times (ts ms) across `sizes`: the store's rhythm.
@@ -153,6 +145,7 @@ pub fn window(gaps: &[i64], since: i64, usual_hour: Option<u32>) -> Option<Resto
         within: within as u32,
         of: gaps.len() as u32,
         usual_hour,
+        likely: None,
         said,
     })
 }
@@ -184,6 +177,15 @@ pub fn outlook(stock: &[StockPoint]) -> Vec<SizeOutlook> {
             }
         })
         .collect()
+}
+
+/// Names, in each sold-out size's window, the moment its store usually
+/// restocks at (the store's rhythm changes as its other products are read,
+/// so this is done when the outlook is shown, not when it is worked out).
+pub fn with_rhythm(sizes: &mut [SizeOutlook], rhythm: Option<&crate::rhythm::StoreRhythm>) {
+    for w in sizes.iter_mut().filter_map(|s| s.window.as_mut()) {
+        w.likely = rhythm.and_then(|r| r.likely_within(w.from, w.until));
+    }
 }
 
 /// How the prediction did on held-out history: each size's later

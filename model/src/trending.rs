@@ -128,7 +128,7 @@ pub fn compute(
 ) -> Trending {
     let since = now
         .timestamp_millis()
-        .saturating_sub(window.hours().saturating_mul(3_600_000));
+        .saturating_sub(window.hours().saturating_mul(crate::history::HOUR_MS));
     let mine = |e: &&TrendEvent| e.ts >= since && store.is_none_or(|s| e.source == s);
     let recent: Vec<&TrendEvent> = events.iter().filter(mine).collect();
 
@@ -231,7 +231,7 @@ mod tests {
     fn ev(hours_ago: i64, kind: EventKind, product: &str, drop: Option<&str>) -> TrendEvent {
         let now = Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).unwrap();
         TrendEvent {
-            ts: now.timestamp_millis() - hours_ago * 3_600_000,
+            ts: now.timestamp_millis() - hours_ago * crate::history::HOUR_MS,
             kind,
             product: product.into(),
             source: product.split(':').next().unwrap().into(),

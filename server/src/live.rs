@@ -15,6 +15,12 @@
 //! (browsers always send `Origin` on a handshake): otherwise any such page
 //! could read the feed (cross-site WebSocket hijacking).
 //!
+//! Between the events come notices ([`model::Notice`]): a product's deal
+//! when it was assessed again and changed, live. A socket catching up on
+//! stored events gets, after the first older than [`SETTLED`] that touches
+//! a product, that product's current deal instead, once per product: the
+//! deal notices sent while it was away are not kept.
+//!
 //! A client that stops reading is not buffered for: each message must be
 //! taken within [`SEND_DEADLINE`], or the socket is closed (code 4408 when
 //! the close can still be sent) and the client reconnects with `since`. So a
@@ -26,7 +32,10 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::time::Duration;
+
+use tokio::sync::broadcast::error::RecvError;
 
 use model::Role;
 use monitor::auth::Credential;
@@ -43,6 +52,13 @@ pub struct LiveQuery {
 
 /// How often an open socket's credential is checked again.
 const RECHECK: Duration = Duration::from_secs(5);
+
+/// An event older than this has had its product assessed: its deal is
+/// told after it when a socket catches up.
+const SETTLED: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
+
+/// At most this many products' deals are told to one socket catching up.
+const CATCHUP_DEALS: usize = 20_000;
 
 /// How long one message may wait for a client to take it.
 const SEND_DEADLINE: Duration = Duration::from_secs(10);
@@ -102,7 +118,7 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
     let mut feed = state.engine.feed(since);
     if let Some(oldest) = feed.missed() {
         // Resuming would leave a gap: say so, and let the client reload.
-        let reload = serde_json::json!({ "type": "reload", "oldest": oldest }).to_string();
+        let reload = model::Notice::Reload { oldest }.json();
         let _ = send(&mut socket, Message::Text(reload.into())).await;
         close(
             &mut socket,
@@ -113,6 +129,9 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
         return;
     }
     let mut shutdown = state.shutdown.clone();
+    let mut deals = state.engine.deal_book().notices();
+    // Products whose deal this socket was told while catching up.
+    let mut told: HashSet<String> = HashSet::new();
     let mut recheck = tokio::time::interval(RECHECK);
     recheck.tick().await;
     loop {
@@ -127,10 +146,13 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
                 Ok(Some(event)) => {
                     // Encoded once for every client that gets it live.
                     let text: &str = &event.json();
-                    if !send(&mut socket, Message::Text(text.into())).await {
-                        tracing::info!("closed a live socket that did not take an event within {SEND_DEADLINE:?}");
-                        close(&mut socket, 4408, "too slow: reconnect with since to resume").await;
-                        return;
+                    let deal = catching_up_deal(&state, &event.event, &mut told);
+                    for text in std::iter::once(text.into()).chain(deal.map(Into::into)) {
+                        if !send(&mut socket, Message::Text(text)).await {
+                            tracing::info!("closed a live socket that did not take an event within {SEND_DEADLINE:?}");
+                            close(&mut socket, 4408, "too slow: reconnect with since to resume").await;
+                            return;
+                        }
                     }
                 }
                 Ok(None) => break,
@@ -139,6 +161,18 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
                     close(&mut socket, 1011, "could not read events; reconnect to resume").await;
                     return;
                 }
+            },
+            notice = deals.recv() => match notice {
+                Ok(text) => {
+                    let text: &str = &text;
+                    if !send(&mut socket, Message::Text(text.into())).await {
+                        close(&mut socket, 4408, "too slow: reconnect with since to resume").await;
+                        return;
+                    }
+                }
+                // Skipped deals are told again at their product's next change.
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
             },
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
@@ -149,4 +183,22 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
         }
     }
     close(&mut socket, 1001, "server shutting down").await;
+}
+
+/// The current deal of the product a stored event touched, when the event
+/// is older than [`SETTLED`] (the socket is catching up) and this socket
+/// was not told it yet.
+fn catching_up_deal(
+    state: &AppState,
+    event: &model::Event,
+    told: &mut HashSet<String>,
+) -> Option<String> {
+    let product = event.product.as_ref()?;
+    let settled = chrono::Utc::now().signed_duration_since(event.at) > SETTLED;
+    if !settled || told.len() >= CATCHUP_DEALS || told.contains(&product.key) {
+        return None;
+    }
+    let notice = state.engine.deal_book().notice(&product.key)?;
+    told.insert(product.key.clone());
+    Some(notice)
 }

@@ -3,7 +3,9 @@
 //! deal and filters near the low, one product carries its deal (with the
 //! windows it was judged on) and each size's restock outlook, `/metrics`
 //! counts the work, and a database opened again is assessed again from its
-//! stored history (nothing to write twice).
+//! stored history (nothing to write twice). The store's restock rhythm
+//! (the demo store's delivery day is Thursday) is in the product, and a
+//! deal that changes reaches the live socket.
 
 mod common;
 
@@ -88,6 +90,42 @@ async fn products_carry_their_deal_and_restock_outlook() {
         .as_str()
         .unwrap()
         .contains("USD now. Over 90 days it cost"));
+    // The demo store's rhythm: Thursday mornings (UTC).
+    let rhythm = &p["store_rhythm"];
+    assert_eq!(rhythm["weekday"], "Thu", "{rhythm}");
+    assert!(
+        rhythm["hour"]
+            .as_u64()
+            .is_some_and(|h| (8..=11).contains(&h)),
+        "{rhythm}"
+    );
+    assert!(rhythm["said"]
+        .as_str()
+        .unwrap()
+        .starts_with("This store restocks most on Thursdays"));
+    // Sold-out sizes' windows name the Thursday inside them, when they hold one.
+    let mut likely = vec![];
+    for q in &products {
+        let key = q["key"].as_str().unwrap().replace(':', "%3A");
+        let detail = json(&s, &format!("/api/v1/products/{key}"), &auth).await;
+        for size in detail["restock"].as_array().unwrap() {
+            let w = &size["window"];
+            if let Some(at) = w["likely"].as_str() {
+                let at = chrono::DateTime::parse_from_rfc3339(at).unwrap();
+                let from =
+                    chrono::DateTime::parse_from_rfc3339(w["from"].as_str().unwrap()).unwrap();
+                let until =
+                    chrono::DateTime::parse_from_rfc3339(w["until"].as_str().unwrap()).unwrap();
+                assert!(from <= at && at <= until, "{w}");
+                likely.push(chrono::Datelike::weekday(&at));
+            }
+        }
+    }
+    assert!(!likely.is_empty(), "no window names a likely moment");
+    assert!(
+        likely.iter().all(|d| *d == chrono::Weekday::Thu),
+        "{likely:?}"
+    );
     let restock = p["restock"].as_array().unwrap();
     assert_eq!(restock.len(), p["variants"].as_array().unwrap().len());
     for size in restock {
@@ -147,4 +185,137 @@ async fn a_reopened_database_is_assessed_again_from_its_history() {
         "{first:?} / {again:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The next text message on `socket` within 30 s, as JSON.
+async fn next_message<S>(socket: &mut S) -> Value
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures::StreamExt;
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a message within 30 s")
+            .expect("the socket stays open")
+            .expect("a readable message");
+        if let Ok(text) = m.to_text() {
+            if !text.is_empty() {
+                return serde_json::from_str(text).expect("JSON");
+            }
+        }
+    }
+}
+
+/// A price drop's new deal reaches a socket open at the time as a `deal`
+/// notice after the event; a socket that catches up on that event later
+/// gets the product's current deal right after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_deal_reaches_the_live_socket() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let s = start(&["--admin-password", ADMIN_PASSWORD], &[]);
+    let admin = s.admin().await;
+    let auth = Auth::Cookie(admin.clone());
+    let token = s.token(&admin, "viewer").await;
+    let products = best_deals(&s, &auth).await;
+    // A product that is no deal today, with a size in stock.
+    let (key, variant, lowest) = {
+        let mut found = None;
+        for p in products
+            .iter()
+            .rev()
+            .filter(|p| p["deal"]["score"].as_u64().is_some_and(|s| s < 60))
+        {
+            let key = p["key"].as_str().unwrap();
+            let detail = json(
+                &s,
+                &format!("/api/v1/products/{}", key.replace(':', "%3A")),
+                &auth,
+            )
+            .await;
+            let in_stock = detail["variants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|v| v["available"] == true && v["price"].is_string());
+            if let Some(v) = in_stock {
+                let lowest = detail["deal"]["all_time"]["low"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<f64>()
+                    .unwrap();
+                found = Some((
+                    key.to_string(),
+                    v["id"].as_str().unwrap().to_string(),
+                    lowest,
+                ));
+                break;
+            }
+        }
+        found.expect("a product that is no deal, with a size in stock")
+    };
+    let socket_at = |since: u64| {
+        let mut req = format!(
+            "{}/api/live?since={since}",
+            s.base.replace("http://", "ws://")
+        )
+        .into_client_request()
+        .unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    // From now on.
+    let (mut live, _) = socket_at(u64::MAX).await.expect("the socket opens");
+
+    // Half the lowest price it ever had, in any size.
+    let price = format!("{:.2}", lowest / 2.0);
+    let change =
+        serde_json::json!({ "variant_id": variant.parse::<u64>().unwrap(), "price": price });
+    let (status, body) = s
+        .call(Method::POST, "/demo/control/price", &auth, Some(change))
+        .await;
+    assert!(status.is_success(), "{body}");
+
+    // The event first, then the deal it made.
+    let mut event_seq = None;
+    let deal = loop {
+        let m = next_message(&mut live).await;
+        if m["type"] == "price_changed" && m["product"]["key"] == key.as_str() {
+            event_seq = m["seq"].as_u64();
+        }
+        if m["type"] == "deal" && m["product"] == key.as_str() {
+            assert!(event_seq.is_some(), "the deal came before its event: {m}");
+            break m["deal"].clone();
+        }
+    };
+    assert!(deal["score"].as_u64().unwrap() >= 90, "{deal}");
+    assert_eq!(deal["near_low"], true, "{deal}");
+    let now_price = deal["price"].as_str().unwrap().parse::<f64>().unwrap();
+    assert!((now_price - lowest / 2.0).abs() < 0.01, "{deal}");
+    // What REST says is what the socket said.
+    let p = json(
+        &s,
+        &format!("/api/v1/products/{}", key.replace(':', "%3A")),
+        &auth,
+    )
+    .await;
+    assert_eq!(p["deal"]["score"], deal["score"]);
+
+    // Catching up later on that event: the event, then its product's deal now.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let seq = event_seq.unwrap();
+    let (mut late, _) = socket_at(seq - 1).await.expect("the socket opens");
+    let first = next_message(&mut late).await;
+    assert_eq!(first["seq"], seq, "{first}");
+    let second = next_message(&mut late).await;
+    assert_eq!(second["type"], "deal", "{second}");
+    assert_eq!(second["product"], key.as_str());
+    assert_eq!(second["deal"]["score"], deal["score"]);
 }

@@ -8,20 +8,31 @@
 //!   touched assessed again a second later (history read included), mean
 //!   time per product from `dropwatch_insight_assess_seconds_total`;
 //! - dashboard SSR with the badges: the grid as it opens and sorted by best
-//!   deal, median of 20 requests each.
+//!   deal, median of 20 requests each, against the same binary and catalogue
+//!   first started without history (no scores, no badges, an empty trending
+//!   strip): what the dashboard cost before insight.
 //!
 //! `scripts/bench-insight.sh` builds the release binary and runs this
 //! (`DW_INSIGHT_PRODUCTS` changes the size).
 
 use std::time::{Duration, Instant};
 
-use loadgen::{env_or, percentile, start};
+use loadgen::{env_or, percentile, start, Server};
 use serde_json::json;
 
 #[tokio::main]
 async fn main() {
     let products = env_or("DW_INSIGHT_PRODUCTS", 10_000);
     let n = products.to_string();
+    println!("baseline: {products} demo products without history (no badges)");
+    let baseline = {
+        let s = start(products, &["--demo-history-products", "0"]).await;
+        ssr(&s, "/").await
+    };
+    println!(
+        "dashboard SSR / without insight: median {:.0} ms, p95 {:.0} ms",
+        baseline.0, baseline.1
+    );
     println!("starting the release binary: {products} demo products, a year of history each");
     let started = Instant::now();
     let s = start(products, &["--demo-history-products", &n]).await;
@@ -80,17 +91,22 @@ async fn main() {
     );
 
     for path in ["/", "/?sort=best_deal"] {
-        for _ in 0..3 {
-            let _ = s.timed(path).await;
-        }
-        let mut times = vec![];
-        for _ in 0..20 {
-            times.push(s.timed(path).await.expect("the dashboard renders"));
-        }
+        let (median, p95) = ssr(&s, path).await;
         println!(
-            "dashboard SSR {path} with {products} products and their badges: median {:.0} ms, p95 {:.0} ms",
-            percentile(&mut times, 0.5),
-            percentile(&mut times, 0.95)
+            "dashboard SSR {path} with {products} products and their badges: median {median:.0} ms, p95 {p95:.0} ms ({:+.1} % against / without insight)",
+            (median / baseline.0 - 1.0) * 100.0
         );
     }
+}
+
+/// Median and p95 (ms) of 20 renders of `path`, after 3 to warm up.
+async fn ssr(s: &Server, path: &str) -> (f64, f64) {
+    for _ in 0..3 {
+        let _ = s.timed(path).await;
+    }
+    let mut times = vec![];
+    for _ in 0..20 {
+        times.push(s.timed(path).await.expect("the dashboard renders"));
+    }
+    (percentile(&mut times, 0.5), percentile(&mut times, 0.95))
 }

@@ -9,10 +9,12 @@
 //! resale market instead: a nudge every day or three, drifting down or up
 //! for months at a time (what the price forecast is for). Each size sells out and comes
 //! back with its own rhythm (in stock 6–60 days, gone 1–10), restocking
-//! around the store's usual hour. Rows are change-only, as the poller
+//! around the product's usual hour in the morning (UTC), and mostly on the
+//! store's delivery day, Thursday (a restock due a day either side comes
+//! then, 7 times in 10): the store's rhythm the restock outlook names. Rows are change-only, as the poller
 //! writes them: the first one names every size, later ones what changed.
 
-use chrono::{DateTime, Duration, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -64,6 +66,9 @@ pub fn by_product(
 }
 
 /// Whole minutes `minutes` before `now`.
+/// The demo store's delivery day.
+const DELIVERY_DAY: Weekday = Weekday::Thu;
+
 fn at(now: DateTime<Utc>, minutes: i64) -> DateTime<Utc> {
     now - Duration::minutes(minutes)
 }
@@ -214,7 +219,16 @@ fn stock_story(
             let jitter = rng.random_range(0..=days / 2 + 1);
             let mut next = minute - (days + jitter) * 24 * 60;
             if !available {
-                // A restock: near the store's hour on that day.
+                // A restock: on the delivery day when it is a day away
+                // (`next` counts minutes back from now)…
+                let day = at(now, next).weekday().num_days_from_monday();
+                let ahead =
+                    (i64::from(DELIVERY_DAY.num_days_from_monday()) - i64::from(day)).rem_euclid(7);
+                let shift = if ahead == 6 { -1 } else { ahead };
+                if shift.abs() == 1 && rng.random_bool(0.7) {
+                    next -= shift * 24 * 60;
+                }
+                // …near the product's hour on that day.
                 let when = at(now, next);
                 let hours = i64::from(when.hour()) - restock_hour;
                 next += hours * 60 + i64::from(when.minute()) - rng.random_range(0..30);
@@ -434,5 +448,27 @@ mod tests {
             f64::from(b.by_until) >= 0.6 * f64::from(b.predictions),
             "{b:?}"
         );
+
+        // The store's rhythm learnt from the 90 days before the last 30,
+        // tried on those 30.
+        let times = model::restock::restock_times(&sizes);
+        let cut = Utc::now().timestamp_millis() - 30 * model::history::DAY_MS;
+        let r = model::rhythm::backtest(&times, cut);
+        let share = |n: u32| 100.0 * f64::from(n) / f64::from(r.held_out.max(1));
+        println!(
+            "store rhythm backtest: {:?}; of {} held-out restocks {:.0}% on that weekday (by chance 14%), {:.0}% within an hour of that hour (by chance 12%)",
+            r.rhythm.as_ref().map(|r| &r.said),
+            r.held_out,
+            share(r.on_weekday),
+            share(r.near_hour)
+        );
+        let rhythm = r.rhythm.clone().expect("the demo store has a rhythm");
+        assert_eq!(rhythm.weekday, Some(chrono::Weekday::Thu), "{rhythm:?}");
+        assert!(
+            rhythm.hour.is_some_and(|h| (8..=11).contains(&h)),
+            "{rhythm:?}"
+        );
+        assert!(share(r.on_weekday) > 2.0 * 100.0 / 7.0, "{r:?}");
+        assert!(share(r.near_hour) > 50.0, "{r:?}");
     }
 }

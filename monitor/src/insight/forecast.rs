@@ -191,7 +191,7 @@ mod tests {
 
     use super::*;
 
-    const DAY_MS: i64 = 86_400_000;
+    use model::history::DAY_MS;
 
     /// Daily prices as the poller would have stored them (a step each day
     /// at noon), ending yesterday.

@@ -14,6 +14,14 @@
 //! are kept in memory only (about 2 KB a product). A forecast is fitted
 //! again only when the product's history or the day changed. The same task
 //! keeps the recent events trending is worked out from (`trends.rs`).
+//!
+//! Each store's restock rhythm ([`model::rhythm`]) is kept as counts per
+//! product, added to their store's when a product is assessed and taken
+//! out when it is assessed again or removed, so it costs no pass of its own.
+//!
+//! A deal that changed when assessed again is told to the live sockets open
+//! at the time ([`model::Notice::Deal`]), so a card's badge follows its
+//! price about a second later without a reload.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,11 +30,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use parking_lot::RwLock;
+use tokio::sync::broadcast;
 
 use model::deal::{self, Deal, DealBadge, Elsewhere};
 use model::forecast::PriceForecast;
 use model::restock::ProductInsight;
-use model::{EventKind, Product};
+use model::rhythm::{RestockCounts, StoreRhythm, RHYTHM_DAYS};
+use model::{EventKind, Notice, Product};
 
 use crate::engine::Engine;
 use crate::store::StoreError;
@@ -51,6 +61,20 @@ pub struct DealBook {
     assess_nanos: AtomicU64,
     full_passes: AtomicU64,
     last_full_nanos: AtomicU64,
+    notices: DealNotices,
+    /// Each store's restocks in the last 90 days, by source key.
+    rhythms: parking_lot::Mutex<HashMap<String, RestockCounts>>,
+}
+
+/// Deals that changed, as the live socket sends them (JSON, encoded once).
+struct DealNotices(broadcast::Sender<Arc<str>>);
+
+impl Default for DealNotices {
+    fn default() -> Self {
+        // A socket that falls this far behind skips some: each product's
+        // next assessment tells its deal again.
+        DealNotices(broadcast::channel(1024).0)
+    }
 }
 
 /// A product's insight and what its forecast was fitted on.
@@ -58,6 +82,9 @@ struct Assessed {
     insight: Arc<ProductInsight>,
     /// (the history's last row's ts, the day) the forecast was made for.
     forecast_for: (i64, i64),
+    /// Its source and its restocks counted in the store's rhythm.
+    source: String,
+    restocks: RestockCounts,
 }
 
 /// The insight task's counters (for `/metrics` and the benchmark).
@@ -117,14 +144,68 @@ impl DealBook {
         self.len() == 0
     }
 
-    fn put(&self, key: &str, insight: ProductInsight, forecast_for: (i64, i64)) {
-        self.deals.write().insert(
+    /// Keeps `insight`, counts its restocks in its store's rhythm, and
+    /// tells the live sockets when its deal changed (when it was worked out
+    /// does not count).
+    fn put(
+        &self,
+        key: &str,
+        insight: ProductInsight,
+        forecast_for: (i64, i64),
+        source: &str,
+        restocks: RestockCounts,
+    ) {
+        let deal = insight.deal.clone();
+        let before = self.deals.write().insert(
             key.to_string(),
             Assessed {
                 insight: Arc::new(insight),
                 forecast_for,
+                source: source.to_string(),
+                restocks,
             },
         );
+        {
+            let mut rhythms = self.rhythms.lock();
+            if let Some(b) = &before {
+                rhythms
+                    .entry(b.source.clone())
+                    .or_default()
+                    .remove(&b.restocks);
+            }
+            rhythms
+                .entry(source.to_string())
+                .or_default()
+                .add(&restocks);
+        }
+        let changed = before.is_none_or(|b| {
+            let mut was = b.insight.deal.clone();
+            was.computed = deal.computed;
+            was != deal
+        });
+        if changed && self.notices.0.receiver_count() > 0 {
+            let _ = self.notices.0.send(notice(key, deal).into());
+        }
+    }
+
+    /// When the store `source` usually restocks (`None` until it has
+    /// restocked [`model::rhythm::MIN_RESTOCKS`] times in 90 days).
+    pub fn rhythm(&self, source: &str) -> Option<StoreRhythm> {
+        self.rhythms
+            .lock()
+            .get(source)
+            .and_then(RestockCounts::rhythm)
+    }
+
+    /// Deals as they change, for one live socket.
+    pub fn notices(&self) -> broadcast::Receiver<Arc<str>> {
+        self.notices.0.subscribe()
+    }
+
+    /// `key`'s deal as last assessed, as a notice.
+    pub fn notice(&self, key: &str) -> Option<String> {
+        let deal = self.get(key)?.deal.clone();
+        Some(notice(key, deal))
     }
 
     /// The forecast kept for `key` if it was made for `basis`.
@@ -137,13 +218,36 @@ impl DealBook {
     }
 
     fn forget(&self, key: &str) {
-        self.deals.write().remove(key);
+        let gone = self.deals.write().remove(key);
+        if let Some(g) = gone {
+            if let Some(r) = self.rhythms.lock().get_mut(&g.source) {
+                r.remove(&g.restocks);
+            }
+        }
     }
+}
+
+fn notice(key: &str, deal: Deal) -> String {
+    Notice::Deal {
+        product: key.to_string(),
+        deal: Box::new(deal),
+    }
+    .json()
 }
 
 impl Engine {
     pub fn insight_stats(&self) -> InsightStats {
         self.deals.stats()
+    }
+
+    /// The deal book: each product's insight, and its changes as notices.
+    pub fn deal_book(&self) -> &DealBook {
+        &self.deals
+    }
+
+    /// When the store `source` usually restocks, from its products' last 90 days.
+    pub fn store_rhythm(&self, source: &str) -> Option<StoreRhythm> {
+        self.deals.rhythm(source)
     }
 
     /// The product's deal and restock outlook as last assessed.
@@ -166,17 +270,31 @@ impl Engine {
         let now = Utc::now();
         let deal = deal::assess(&history, now, &product.currency, elsewhere);
         let restock = model::restock::outlook(&stock);
+        let restocks = RestockCounts::of(
+            &model::restock::restock_times(&model::restock::sizes_over_time(&stock)),
+            now.timestamp_millis()
+                .saturating_sub(RHYTHM_DAYS.saturating_mul(model::history::DAY_MS)),
+        );
         let last_row = prices
             .last()
             .map(|p| p.ts)
             .max(stock.last().map(|s| s.ts))
             .unwrap_or(0);
-        let basis = (last_row, now.timestamp_millis().div_euclid(86_400_000));
+        let basis = (
+            last_row,
+            now.timestamp_millis().div_euclid(model::history::DAY_MS),
+        );
         let forecast = match self.deals.forecast_made_for(key, basis) {
             Some(kept) => kept,
             None => {
                 self.deals.forecasts.fetch_add(1, Ordering::Relaxed);
-                forecast::forecast_history(&prices, now)
+                // A fit is ~10 ms of arithmetic: off the async workers, so
+                // a full pass at start never stalls pages and polls.
+                tokio::task::spawn_blocking(move || forecast::forecast_history(&prices, now))
+                    .await
+                    .unwrap_or_else(|_| PriceForecast::NotShown {
+                        why: model::forecast::NoForecast::NoFit,
+                    })
             }
         };
         let took = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
@@ -190,6 +308,8 @@ impl Engine {
                 forecast,
             },
             basis,
+            &product.source,
+            restocks,
         );
         Ok(Some(deal))
     }

@@ -19,7 +19,7 @@ use crate::store::StoreError;
 pub const MAX_KEPT: usize = 100_000;
 /// Stored events read back at start, at most.
 const BACKFILL: u64 = 50_000;
-const WEEK_MS: i64 = 7 * 24 * 3_600_000;
+const WEEK_MS: i64 = 7 * model::history::DAY_MS;
 
 #[derive(Default)]
 pub struct TrendLog {

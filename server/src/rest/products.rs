@@ -54,6 +54,10 @@ pub(super) struct ProductBody {
     /// measured error, or why there is none; absent until first assessed.
     #[serde(skip_serializing_if = "Option::is_none")]
     forecast: Option<model::forecast::PriceForecast>,
+    /// When its store usually restocks (weekday, hour), from every product
+    /// of the store over the last 90 days; absent with too few restocks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store_rhythm: Option<model::rhythm::StoreRhythm>,
 }
 
 /// One product with every variant (size), its deal score, its sizes'
@@ -71,14 +75,18 @@ pub(super) async fn get_product(
         .product(&key)
         .ok_or_else(|| Problem::not_found(&format!("product {key:?}")))?;
     let insight = state.engine.insight(&key);
+    let store_rhythm = state.engine.store_rhythm(&product.source);
+    let mut restock = insight
+        .as_ref()
+        .map(|i| i.restock.clone())
+        .unwrap_or_default();
+    model::restock::with_rhythm(&mut restock, store_rhythm.as_ref());
     Ok(Json(ProductBody {
         product,
         deal: insight.as_ref().map(|i| i.deal.clone()),
-        restock: insight
-            .as_ref()
-            .map(|i| i.restock.clone())
-            .unwrap_or_default(),
+        restock,
         forecast: insight.map(|i| i.forecast.clone()),
+        store_rhythm,
     }))
 }
 
