@@ -56,12 +56,15 @@ async fn main() {
             let mut ws = ws;
             while let Some(Ok(m)) = ws.next().await {
                 if let Message::Text(t) = m {
-                    let seq = t
+                    // Notices (a product's deal) carry no seq: not events.
+                    let Some(seq) = t
                         .split("\"seq\":")
                         .nth(1)
                         .and_then(|r| r.split(',').next())
-                        .and_then(|n| n.parse().ok())
-                        .unwrap_or(0);
+                        .and_then(|n| n.parse::<u64>().ok())
+                    else {
+                        continue;
+                    };
                     received[i].0.fetch_add(1, Ordering::Relaxed);
                     received[i].1.store(seq, Ordering::Relaxed);
                 }

@@ -77,11 +77,22 @@ impl Default for DealNotices {
     }
 }
 
+/// What a forecast was made from: the price history (its rows, the first
+/// and the last row's ts) and the day. Older rows written later (the demo's
+/// year, an import) change the count and the first row, not the last.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct ForecastBasis {
+    rows: usize,
+    first: i64,
+    last: i64,
+    day: i64,
+}
+
 /// A product's insight and what its forecast was fitted on.
 struct Assessed {
     insight: Arc<ProductInsight>,
-    /// (the history's last row's ts, the day) the forecast was made for.
-    forecast_for: (i64, i64),
+    /// What the forecast was made from.
+    forecast_for: ForecastBasis,
     /// Its source and its restocks counted in the store's rhythm.
     source: String,
     restocks: RestockCounts,
@@ -151,7 +162,7 @@ impl DealBook {
         &self,
         key: &str,
         insight: ProductInsight,
-        forecast_for: (i64, i64),
+        forecast_for: ForecastBasis,
         source: &str,
         restocks: RestockCounts,
     ) {
@@ -209,7 +220,7 @@ impl DealBook {
     }
 
     /// The forecast kept for `key` if it was made for `basis`.
-    fn forecast_made_for(&self, key: &str, basis: (i64, i64)) -> Option<PriceForecast> {
+    fn forecast_made_for(&self, key: &str, basis: ForecastBasis) -> Option<PriceForecast> {
         self.deals
             .read()
             .get(key)
@@ -275,15 +286,12 @@ impl Engine {
             now.timestamp_millis()
                 .saturating_sub(RHYTHM_DAYS.saturating_mul(model::history::DAY_MS)),
         );
-        let last_row = prices
-            .last()
-            .map(|p| p.ts)
-            .max(stock.last().map(|s| s.ts))
-            .unwrap_or(0);
-        let basis = (
-            last_row,
-            now.timestamp_millis().div_euclid(model::history::DAY_MS),
-        );
+        let basis = ForecastBasis {
+            rows: prices.len(),
+            first: prices.first().map_or(0, |p| p.ts),
+            last: prices.last().map_or(0, |p| p.ts),
+            day: now.timestamp_millis().div_euclid(model::history::DAY_MS),
+        };
         let forecast = match self.deals.forecast_made_for(key, basis) {
             Some(kept) => kept,
             None => {
