@@ -318,7 +318,10 @@ fn restock_said(
                 w.said,
                 w.likely
                     .zip(rhythm)
-                    .map_or(String::new(), |(at, r)| format!(". {}", r.likely_said(at)))
+                    .map_or(String::new(), |(at, r)| format!(
+                        ". {}",
+                        r.likely_said(at, w.usual_hour)
+                    ))
             ),
             (None, Some(note)) => note.clone(),
             (None, None) => String::new(),

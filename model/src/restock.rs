@@ -77,8 +77,9 @@ pub struct RestockWindow {
     pub of: u32,
     /// The store's usual restock hour (UTC), when it has one.
     pub usual_hour: Option<u32>,
-    /// The moment in the window the store usually restocks at, when its
-    /// rhythm names one (filled in when read, see [`with_rhythm`]).
+    /// The first moment in the window on the store's usual weekday (at the
+    /// product's usual hour, else the store's), when its rhythm has one
+    /// (filled in when read, see [`with_rhythm`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub likely: Option<DateTime<Utc>>,
     /// In words: "usually back within 3–5 days; 6 of the last 8 sell-outs came back".
@@ -137,7 +138,9 @@ pub fn window(gaps: &[i64], since: i64, usual_hour: Option<u32>) -> Option<Resto
         span(lo, hi),
         gaps.len(),
         duration(hi),
-        usual_hour.map_or(String::new(), |h| format!(", most restocks come around {h:02}:00 UTC")),
+        usual_hour.map_or(String::new(), |h| format!(
+            ", this product's restocks mostly come around {h:02}:00 UTC"
+        )),
     );
     Some(RestockWindow {
         from,
@@ -184,7 +187,7 @@ pub fn outlook(stock: &[StockPoint]) -> Vec<SizeOutlook> {
 /// so this is done when the outlook is shown, not when it is worked out).
 pub fn with_rhythm(sizes: &mut [SizeOutlook], rhythm: Option<&crate::rhythm::StoreRhythm>) {
     for w in sizes.iter_mut().filter_map(|s| s.window.as_mut()) {
-        w.likely = rhythm.and_then(|r| r.likely_within(w.from, w.until));
+        w.likely = rhythm.and_then(|r| r.likely_within(w.from, w.until, w.usual_hour));
     }
 }
 

@@ -62,7 +62,7 @@ fn a_sold_out_size_is_expected_back_in_the_middle_half_of_its_past_gaps() {
     assert_eq!(w.usual_hour, Some(9));
     assert_eq!(
         w.said,
-        "usually back in 3–5 days after selling out; 4 of the last 5 sell-outs came back within 5 days, most restocks come around 09:00 UTC"
+        "usually back in 3–5 days after selling out; 4 of the last 5 sell-outs came back within 5 days, this product's restocks mostly come around 09:00 UTC"
     );
 }
 

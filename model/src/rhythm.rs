@@ -165,43 +165,44 @@ pub struct StoreRhythm {
 }
 
 impl StoreRhythm {
-    /// The first moment within `from..=until` on the store's weekday at
-    /// its hour (either alone when only one is known); `None` when it has
-    /// neither or the window holds no such moment.
+    /// The first moment within `from..=until` on the store's weekday, at
+    /// `own_hour` (the size's product's usual hour) or else the store's;
+    /// `None` when the store has no weekday (an hour alone names no day) or
+    /// the window holds none.
     pub fn likely_within(
         &self,
         from: DateTime<Utc>,
         until: DateTime<Utc>,
+        own_hour: Option<u32>,
     ) -> Option<DateTime<Utc>> {
-        if self.weekday.is_none() && self.hour.is_none() {
-            return None;
-        }
+        let weekday = self.weekday?;
+        let hour = own_hour.or(self.hour);
         let first_day = from.timestamp_millis().div_euclid(DAY_MS);
         let last_day = until.timestamp_millis().div_euclid(DAY_MS);
         // A window is at most a few months; more days than a year are not looked at.
         (first_day..=last_day.min(first_day.saturating_add(366)))
             .filter_map(|day| Utc.timestamp_millis_opt(day.checked_mul(DAY_MS)?).single())
-            .filter(|start| self.weekday.is_none_or(|w| start.weekday() == w))
-            .map(|start| {
-                let at = start + Duration::hours(i64::from(self.hour.unwrap_or(0)));
-                if self.hour.is_none() {
-                    at.max(from)
-                } else {
-                    at
-                }
+            .filter(|start| start.weekday() == weekday)
+            .map(|start| match hour {
+                Some(h) => start + Duration::hours(i64::from(h)),
+                None => start.max(from),
             })
             .find(|at| (from..=until).contains(at))
     }
 
-    /// "Likely Thu 10 Dec around 10:00 UTC, when this store restocks most."
-    pub fn likely_said(&self, at: DateTime<Utc>) -> String {
-        match self.hour {
-            Some(h) => format!(
-                "Likely {} around {h:02}:00 UTC, when this store restocks most.",
-                at.format("%a %-d %b")
+    /// "Likely Thu 10 Dec around 10:00 UTC (this store restocks most on
+    /// Thursdays)." for a moment [`likely_within`](Self::likely_within)
+    /// named with the same `own_hour`.
+    pub fn likely_said(&self, at: DateTime<Utc>, own_hour: Option<u32>) -> String {
+        let day = self.weekday.map_or("", day_name);
+        match own_hour.or(self.hour) {
+            Some(_) => format!(
+                "Likely {} around {} UTC (this store restocks most on {day}s).",
+                at.format("%a %-d %b"),
+                at.format("%H:00")
             ),
             None => format!(
-                "Likely on {}, the day this store restocks most.",
+                "Likely on {} (this store restocks most on {day}s).",
                 at.format("%a %-d %b")
             ),
         }

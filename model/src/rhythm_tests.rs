@@ -34,16 +34,26 @@ fn a_store_restocking_on_thursday_mornings_says_so() {
     // A window from Monday to Saturday names Thursday at the usual hour.
     let from = Utc.with_ymd_and_hms(2026, 11, 30, 6, 0, 0).unwrap();
     let until = from + Duration::days(5);
-    let at = r.likely_within(from, until).unwrap();
+    let at = r.likely_within(from, until, None).unwrap();
     assert_eq!(at.weekday(), Weekday::Thu);
     assert_eq!(Some(at.hour()), r.hour);
+    let said = r.likely_said(at, None);
+    assert!(said.starts_with("Likely Thu 3 Dec around"), "{said}");
     assert!(
-        r.likely_said(at).starts_with("Likely Thu 3 Dec around"),
-        "{}",
-        r.likely_said(at)
+        said.ends_with("(this store restocks most on Thursdays)."),
+        "{said}"
     );
+    // The product's own hour wins over the store's.
+    let own = r.likely_within(from, until, Some(15)).unwrap();
+    assert_eq!((own.weekday(), own.hour()), (Weekday::Thu, 15));
+    assert!(r
+        .likely_said(own, Some(15))
+        .starts_with("Likely Thu 3 Dec around 15:00 UTC"));
     // A window that holds no Thursday names nothing.
-    assert_eq!(r.likely_within(from, from + Duration::days(2)), None);
+    assert_eq!(r.likely_within(from, from + Duration::days(2), None), None);
+    // Nor one that starts after the hour on its only Thursday.
+    let late = Utc.with_ymd_and_hms(2026, 12, 3, 20, 0, 0).unwrap();
+    assert_eq!(r.likely_within(late, late + Duration::days(3), None), None);
 }
 
 #[test]
@@ -57,10 +67,14 @@ fn too_few_or_spread_restocks_claim_nothing() {
     let r = RestockCounts::of(&spread, i64::MIN).rhythm().unwrap();
     assert_eq!((r.weekday, r.hour), (None, None), "{r:?}");
     assert!(r.said.starts_with("No rhythm"), "{}", r.said);
-    assert_eq!(
-        r.likely_within(Utc::now(), Utc::now() + Duration::days(9)),
-        None
-    );
+    let soon = Utc::now() + Duration::days(9);
+    assert_eq!(r.likely_within(Utc::now(), soon, None), None);
+    // An hour alone names no day.
+    let hour_only = StoreRhythm {
+        hour: Some(10),
+        ..r
+    };
+    assert_eq!(hour_only.likely_within(Utc::now(), soon, None), None);
 }
 
 #[test]

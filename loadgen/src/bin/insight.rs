@@ -27,6 +27,22 @@ async fn main() {
     println!("baseline: {products} demo products without history (no badges)");
     let baseline = {
         let s = start(products, &["--demo-history-products", "0"]).await;
+        // Every product read and assessed (on its first sight: no score).
+        let started = Instant::now();
+        while s.counter("dropwatch_insight_assessments_total").await < products as f64 {
+            assert!(
+                started.elapsed() < Duration::from_secs(600),
+                "the baseline's products were not all read in 10 minutes"
+            );
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let shown = s.get("/api/v1/products").await["matched"]
+            .as_u64()
+            .unwrap_or(0);
+        assert_eq!(
+            shown, products as u64,
+            "the baseline's grid has every product"
+        );
         ssr(&s, "/").await
     };
     println!(
