@@ -137,6 +137,39 @@ async fn a_user_who_opens_one_brand_gets_picks_of_it_and_can_clear_them() {
             .iter()
             .all(|p| !p.contains(&format!("data-key=\"{key}\""))));
     }
+    // The same over REST: Pat's picks with their reasons, and a product's
+    // related products with why.
+    let (status, body) = s.call(Method::GET, "/api/v1/me/picks", &pat, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rest: Value = serde_json::from_str(&body).unwrap();
+    let rest_picks = rest["picks"].as_array().unwrap();
+    assert!(!rest_picks.is_empty(), "{rest}");
+    assert_eq!(rest_picks[0]["product"]["brand"], brand, "{rest}");
+    assert!(rest_picks[0]["why"]
+        .as_array()
+        .is_some_and(|w| !w.is_empty()));
+    assert!(rest["signals"].as_u64().unwrap() >= 3, "{rest}");
+    let path = format!("/api/v1/products/{}/related", keys[0].replace(':', "%3A"));
+    let (status, body) = s.call(Method::GET, &path, &pat, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let related: Value = serde_json::from_str(&body).unwrap();
+    let related = related.as_array().unwrap();
+    assert!(!related.is_empty());
+    assert!(related.iter().all(|r| r["product"]["key"] != keys[0]));
+    assert!(
+        related.iter().all(|r| r["why"][0]["kind"].is_string()),
+        "{related:?}"
+    );
+    let (status, _) = s
+        .call(
+            Method::GET,
+            "/api/v1/products/demo%3Anone/related",
+            &pat,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     // The admin learned nothing from Pat.
     let admin = Auth::Cookie(admin);
     let theirs = page(&s, "/", &admin).await;
@@ -198,6 +231,17 @@ async fn a_user_who_opens_one_brand_gets_picks_of_it_and_can_clear_them() {
     let home = page(&s, "/", &pat).await;
     assert!(!home.contains("data-testid=\"for-you\""), "cleared");
     assert!(entries(&home, "pick").is_empty());
+
+    // Pat opens a product again, then clears it over REST.
+    page(&s, &product_path(keys[0]), &pat).await;
+    let (status, body) = s.call(Method::DELETE, "/api/v1/me/picks", &pat, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let forgot: Value = serde_json::from_str(&body).unwrap();
+    assert!(forgot["forgot"].as_u64().unwrap() >= 1, "{forgot}");
+    let (_, body) = s.call(Method::GET, "/api/v1/me/picks", &pat, None).await;
+    let rest: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(rest["signals"], 0, "{rest}");
+    assert!(rest["picks"].as_array().unwrap().is_empty(), "{rest}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,13 +10,15 @@
 //! This module holds what every route shares (the caller [`Who`], the role
 //! check, the OpenAPI document and its page) and the route table; the
 //! handlers are grouped by resource: `sources.rs` (sources and hosts),
-//! `products.rs` (products, their matches and history), `events.rs`,
+//! `products.rs` (products, their matches and history), `insight.rs`
+//! (related products, the caller's picks), `events.rs`,
 //! `accounts.rs` (users, API tokens and the audit log). Alerts,
 //! repricing, export, import/backup and the probe are `rest_*.rs` beside
 //! this module.
 
 mod accounts;
 mod events;
+mod insight;
 mod products;
 mod sources;
 
@@ -25,6 +27,7 @@ mod sources;
 // the module path it is listed under, and these operations have no tag.
 use accounts::*;
 use events::*;
+use insight::*;
 use products::*;
 use sources::*;
 
@@ -84,6 +87,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source, source_days,
           list_hosts, list_products, get_product, product_matches, product_history, list_events,
+          product_related, my_picks, forget_my_picks,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log,
           crate::rest_alerts::list_rules, crate::rest_alerts::create_rule, crate::rest_alerts::edit_rule,
@@ -154,6 +158,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/products/{key}", get(get_product))
         .route("/api/v1/products/{key}/history", get(product_history))
         .route("/api/v1/products/{key}/matches", get(product_matches))
+        .route("/api/v1/products/{key}/related", get(product_related))
+        .route("/api/v1/me/picks", get(my_picks).delete(forget_my_picks))
         .route("/api/v1/events", get(list_events))
         .route("/api/v1/users", get(list_users).post(create_user))
         .route(
