@@ -555,8 +555,11 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
     let mut mutations = 0;
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys().filter(|m| *m != "get") {
-            if path.starts_with("/api/v1/tokens") || path.starts_with("/api/v1/push/") {
-                continue; // one's own tokens and push subscriptions: checked below
+            if path.starts_with("/api/v1/tokens")
+                || path.starts_with("/api/v1/push/")
+                || path == "/api/v1/me/picks"
+            {
+                continue; // one's own tokens, push subscriptions and picks: checked below
             }
             mutations += 1;
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
@@ -636,6 +639,21 @@ async fn viewers_and_strangers_change_nothing_through_rest() {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // A signed-in viewer may clear what picks learned about them; an
+    // anonymous visitor has nothing learned to clear.
+    let (status, _) = s
+        .call(Method::DELETE, "/api/v1/me/picks", &Auth::None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = s
+        .call(
+            Method::DELETE,
+            "/api/v1/me/picks",
+            &Auth::Cookie(viewer.clone()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     // Reads are fine for all three.
     for auth in [
         Auth::None,

@@ -48,7 +48,7 @@ pub(super) async fn product_related(
 fn user_of(who: &Identity) -> ApiResult<String> {
     who.viewer.user.clone().ok_or_else(|| {
         Problem::new(
-            StatusCode::FORBIDDEN,
+            StatusCode::UNAUTHORIZED,
             "Picks are per user",
             "Sign in, or use an API token a user made: visitors without an account have no picks.",
         )
@@ -59,7 +59,7 @@ fn user_of(who: &Identity) -> ApiResult<String> {
 /// what they watch, open and filter, ranked with the deal score, each with
 /// the reason; and how many signals are kept about them.
 #[utoipa::path(get, path = "/api/v1/me/picks",
-    responses((status = 200, body = ForYou), (status = 403, body = Problem)))]
+    responses((status = 200, body = ForYou), (status = 401, body = Problem)))]
 pub(super) async fn my_picks(
     State(state): State<AppState>,
     Who(who): Who,
@@ -85,7 +85,7 @@ pub(super) struct Forgot {
 /// Forgets everything picks learned about the caller (the dashboard's
 /// "Clear what Dropwatch learned").
 #[utoipa::path(delete, path = "/api/v1/me/picks",
-    responses((status = 200, body = Forgot), (status = 403, body = Problem)))]
+    responses((status = 200, body = Forgot), (status = 401, body = Problem)))]
 pub(super) async fn forget_my_picks(
     State(state): State<AppState>,
     Who(who): Who,
