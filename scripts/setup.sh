@@ -3,13 +3,22 @@
 # there. Safe to run again. Nothing is downloaded from GitHub: cargo-leptos
 # finds wasm-bindgen and wasm-opt on PATH, and CSS is plain CSS.
 #
-#   scripts/setup.sh          tools to build and run
-#   scripts/setup.sh --tests  also Chromium and the end2end npm packages
+#   scripts/setup.sh            tools to build and run
+#   scripts/setup.sh --tests    also Chromium and the end2end npm packages
+#   scripts/setup.sh --cluster  also the SurrealDB server (`surreal`) that
+#                               several Dropwatch instances share
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 with_tests=false
-[ "${1:-}" = "--tests" ] && with_tests=true
+with_cluster=false
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_tests=true ;;
+    --cluster) with_cluster=true ;;
+    *) echo "unknown option $arg (--tests, --cluster)" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -48,4 +57,12 @@ if $with_tests; then
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi
 fi
+if $with_cluster && ! surreal version 2>/dev/null | grep -q '^3\.3\.5 '; then
+  say "building the SurrealDB server 3.3.5 from crates.io (memory and SurrealKV storage only)"
+  # crates.io has the server as a library: tools/surreal is its upstream
+  # main. Built where an interrupted install resumes.
+  cargo install --path tools/surreal --locked \
+    --target-dir "${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}/surreal-server"
+fi
+
 say "set-up complete"
