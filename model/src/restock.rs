@@ -156,7 +156,13 @@ pub fn window(gaps: &[i64], since: i64, usual_hour: Option<u32>) -> Option<Resto
 /// Every size's outlook now, from the product's stock history.
 pub fn outlook(stock: &[StockPoint]) -> Vec<SizeOutlook> {
     let sizes = sizes_over_time(stock);
-    let hour = usual_hour(&restock_times(&sizes));
+    outlook_of(&sizes, &restock_times(&sizes))
+}
+
+/// [`outlook`] from sizes already read out of the history, with their
+/// [`restock_times`] (which the store's rhythm counts too).
+pub fn outlook_of(sizes: &[(String, Availability)], restocks: &[i64]) -> Vec<SizeOutlook> {
+    let hour = usual_hour(restocks);
     sizes
         .iter()
         .map(|(size, steps)| {

@@ -280,9 +280,13 @@ impl Engine {
         let elsewhere = self.cheapest_elsewhere(&product);
         let now = Utc::now();
         let deal = deal::assess(&history, now, &product.currency, elsewhere);
-        let restock = model::restock::outlook(&stock);
+        // Each size's availability over time, read once for the outlook and
+        // the store's rhythm.
+        let sizes = model::restock::sizes_over_time(&stock);
+        let times = model::restock::restock_times(&sizes);
+        let restock = model::restock::outlook_of(&sizes, &times);
         let restocks = RestockCounts::of(
-            &model::restock::restock_times(&model::restock::sizes_over_time(&stock)),
+            &times,
             now.timestamp_millis()
                 .saturating_sub(RHYTHM_DAYS.saturating_mul(model::history::DAY_MS)),
         );
