@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up and runs every test: unit and integration tests of every crate
-# (engine against the demo store over real HTTP, real SurrealDB), then the
-# end-to-end tests in Debian's Chromium against a real running server.
+# (engine against the demo store over real HTTP, real SurrealDB, embedded and
+# a `surreal` server for several instances), then the end-to-end tests in
+# Debian's Chromium against a real running server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --tests
+scripts/setup.sh --tests --cluster
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dropwatch/target}"
 
 echo "==> building the site (debug)"

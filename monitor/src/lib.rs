@@ -38,6 +38,7 @@ pub mod detect;
 pub mod engine;
 pub mod export;
 pub mod fetch;
+pub mod follow;
 pub mod import;
 pub mod insight;
 pub mod links;

@@ -295,11 +295,18 @@ impl LiveFeed {
         if let Some(page) = self.pages.get(self.last) {
             return Ok(page);
         }
+        // Only events already published here: a newer one may be committed
+        // and not yet applied to this instance's products (on a shared
+        // server, the follower publishes another instance's events once it
+        // has loaded their products).
+        let published = self.store.last_seq();
+        let room = published.saturating_sub(self.last).min(BACKLOG_PAGE as u64) as usize;
         let page: Page = self
             .store
-            .events_since(self.last, BACKLOG_PAGE)
+            .events_since(self.last, room)
             .await?
             .into_iter()
+            .filter(|e| e.seq <= published)
             .map(|e| Arc::new(Published::new(e)))
             .collect();
         self.pages.keep(self.last, &page);

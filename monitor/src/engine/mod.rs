@@ -166,6 +166,8 @@ pub struct Engine {
     retention: Mutex<Option<JoinHandle<()>>>,
     /// The insight task (deal scores), while started.
     insight: Mutex<Option<JoinHandle<()>>>,
+    /// Following the event table of a shared server (see [`crate::follow`]).
+    pub(crate) follow: crate::follow::Follow,
 }
 
 impl Engine {
@@ -218,9 +220,19 @@ impl Engine {
             deals: Default::default(),
             trends: Default::default(),
             insight: Mutex::new(None),
+            follow: Default::default(),
         });
         for s in sources {
             engine.register(s);
+        }
+        if engine.store.is_shared() {
+            // Live clients get their events from the follower from the start.
+            let weak = Arc::downgrade(&engine);
+            tokio::spawn(crate::supervise::supervised(
+                "follower",
+                engine.metrics.restarts.clone(),
+                move || crate::follow::run(weak.clone()),
+            ));
         }
         Ok(engine)
     }
@@ -477,19 +489,28 @@ impl Engine {
     }
 
     /// Commits a batch; once the store has it, applies its products to the
-    /// in-memory state and publishes its events.
+    /// in-memory state and publishes its events (on a shared server the
+    /// follower publishes them, in order with other instances' events).
     pub(crate) async fn commit(&self, batch: Batch) -> Result<Vec<Event>, StoreError> {
         self.store
             .commit(batch, |events, products| {
-                let mut state = self.state.lock();
-                for p in products {
-                    state.insert(p.key.clone(), p);
-                }
-                drop(state);
+                self.apply_products(products);
                 self.metrics.events(events.iter().map(|e| e.kind.as_str()));
-                self.hub.publish(events);
+                if self.store.is_shared() {
+                    self.follow.wake.notify_one();
+                } else {
+                    self.hub.publish(events);
+                }
             })
             .await
+    }
+
+    /// Products as stored now become the in-memory state.
+    pub(crate) fn apply_products(&self, products: Vec<Product>) {
+        let mut state = self.state.lock();
+        for p in products {
+            state.insert(p.key.clone(), p);
+        }
     }
 }
 

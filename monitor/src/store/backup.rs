@@ -106,7 +106,7 @@ pub async fn restore(db: &str, file: &Path, memory: DbMemory) -> Result<Restored
         ));
     }
     handle.import_file(file).await?;
-    let store = Store::on(handle).await?;
+    let store = Store::on(handle, url.starts_with("ws")).await?;
     let sources = store.sources().await?.len();
     let products = store.counts().await?.products as usize;
     Ok(Restored {

@@ -11,9 +11,9 @@
 //! millisecond `ts` beside them for ordering.
 //!
 //! Writes that belong together go through [`Store::commit`], one transaction
-//! that also numbers the events: sequence numbers are handed out under a lock
-//! and the new highest number is stored in the same transaction, so numbers
-//! never repeat, never go backwards, and survive a restart.
+//! that also numbers the events from a counter in the database (see
+//! `sequence.rs`), so numbers never repeat, never go backwards, survive a
+//! restart, and stay so when several instances share a server.
 
 mod accounts;
 mod alerts;
@@ -26,6 +26,7 @@ mod repricing;
 mod retention;
 mod runs;
 mod schema;
+mod sequence;
 mod signals;
 mod write;
 
@@ -62,7 +63,12 @@ pub struct Store {
     /// Held while a batch is numbered, written and published, so that events
     /// reach live clients in sequence order.
     write_lock: tokio::sync::Mutex<()>,
+    /// The highest event number published to this process's live clients.
     last_seq: AtomicU64,
+    /// A SurrealDB server, which other instances may share.
+    shared: bool,
+    /// Numbers this process committed, not yet published (shared only).
+    own: sequence::OwnEvents,
     /// The oldest event retention has kept (see `retention.rs`).
     oldest_event: AtomicU64,
 }
@@ -91,7 +97,8 @@ impl Store {
     pub async fn open_with(db: &str, memory: DbMemory) -> Result<Store> {
         let handle = Self::connect(db, memory).await?;
         handle.use_ns_db("dropwatch", "dropwatch").await?;
-        Self::on(handle).await
+        let shared = endpoint(db).starts_with("ws");
+        Self::on(handle, shared).await
     }
 
     /// Connects to `db` (creating a file's folder) and signs in to a server.
@@ -124,12 +131,14 @@ impl Store {
 
     /// The store on an open handle: applies the schema (migrating older
     /// data) and reads where the events stand.
-    async fn on(handle: Handle) -> Result<Store> {
+    async fn on(handle: Handle, shared: bool) -> Result<Store> {
         let last_seq = schema::apply(&handle).await?;
         let store = Store {
             db: handle,
             write_lock: tokio::sync::Mutex::new(()),
             last_seq: AtomicU64::new(last_seq),
+            shared,
+            own: Default::default(),
             oldest_event: AtomicU64::new(1),
         };
         store.load_oldest_event().await?;

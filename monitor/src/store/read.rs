@@ -37,43 +37,35 @@ impl Store {
 
     /// Every product with its variants, for the in-memory current state.
     pub async fn load_products(&self) -> Result<Vec<Product>> {
-        let mut products: Vec<Product> = decode(
-            self.rows("SELECT * OMIT id FROM product", json!({}))
-                .await?
-                .into_iter()
-                .map(|mut r| {
-                    r["variants"] = json!([]);
-                    r
-                })
-                .collect(),
-        )?;
-        let rows: Vec<VariantRow> = decode(
-            self.rows("SELECT * OMIT id FROM variant", json!({}))
-                .await?
-                .into_iter()
-                .map(|mut r| {
-                    if let Some(o) = r.as_object_mut() {
-                        if let Some(id) = o.remove("variant_id") {
-                            o.insert("id".into(), id);
-                        }
-                    }
-                    r
-                })
-                .collect(),
-        )?;
-        let mut by_product: HashMap<String, Vec<(usize, Variant)>> = HashMap::new();
-        for r in rows {
-            by_product
-                .entry(r.product)
-                .or_default()
-                .push((r.position, r.variant));
+        let products = self
+            .rows("SELECT * OMIT id FROM product", json!({}))
+            .await?;
+        let variants = self
+            .rows("SELECT * OMIT id FROM variant", json!({}))
+            .await?;
+        assemble(products, variants)
+    }
+
+    /// The stored products of `keys` with their variants (a key with no
+    /// product row is left out): what another instance wrote, read by id.
+    pub async fn load_products_by_key(&self, keys: &[String]) -> Result<Vec<Product>> {
+        if keys.is_empty() {
+            return Ok(vec![]);
         }
-        for p in &mut products {
-            let mut vs = by_product.remove(&p.key).unwrap_or_default();
-            vs.sort_by_key(|(pos, _)| *pos);
-            p.variants = vs.into_iter().map(|(_, v)| v).collect();
-        }
-        Ok(products)
+        // A product's variants are keyed `product/variant`: the id range
+        // from "key/" up to "key0" ('0' follows '/') holds exactly them.
+        let mut res = self
+            .db()
+            .query(
+                "SELECT * OMIT id FROM $keys.map(|$k| type::record('product', $k));
+                 array::flatten($keys.map(|$k| SELECT * OMIT id FROM type::record('variant', ($k + '/')..($k + '0'))));",
+            )
+            .bind(json!({ "keys": keys }))
+            .await?
+            .check()?;
+        let products: Vec<Value> = res.take(0)?;
+        let variants: Vec<Value> = res.take(1)?;
+        assemble(products, variants)
     }
 
     /// Up to `limit` events with a sequence number above `since`, oldest first.
@@ -97,6 +89,32 @@ impl Store {
             .await?,
         )?;
         if !page.is_empty() || self.last_seq() <= to {
+            return Ok(page);
+        }
+        decode(
+            self.rows(
+                "SELECT * OMIT id FROM event:[$from].. LIMIT $limit",
+                json!({ "from": from, "limit": limit }),
+            )
+            .await?,
+        )
+    }
+
+    /// Up to `limit` events after `since`, oldest first, whatever this
+    /// process has published (the follower's read of a shared table): the id
+    /// range first, and where that holds nothing (a gap left by retention, or
+    /// nothing new) the open range.
+    pub async fn events_after(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
+        let from = since.saturating_add(1);
+        let to = from.saturating_add((limit as u64).saturating_sub(1));
+        let page: Vec<Event> = decode(
+            self.rows(
+                "SELECT * OMIT id FROM event:[$from]..=[$to]",
+                json!({ "from": from, "to": to }),
+            )
+            .await?,
+        )?;
+        if !page.is_empty() {
             return Ok(page);
         }
         decode(
@@ -187,4 +205,44 @@ impl Store {
             poll_runs: n("poll_runs"),
         })
     }
+}
+
+/// Products from their rows and their variants' rows, variants in the
+/// shop's order.
+fn assemble(products: Vec<Value>, variants: Vec<Value>) -> Result<Vec<Product>> {
+    let mut products: Vec<Product> = decode(
+        products
+            .into_iter()
+            .map(|mut r| {
+                r["variants"] = json!([]);
+                r
+            })
+            .collect(),
+    )?;
+    let rows: Vec<VariantRow> = decode(
+        variants
+            .into_iter()
+            .map(|mut r| {
+                if let Some(o) = r.as_object_mut() {
+                    if let Some(id) = o.remove("variant_id") {
+                        o.insert("id".into(), id);
+                    }
+                }
+                r
+            })
+            .collect(),
+    )?;
+    let mut by_product: HashMap<String, Vec<(usize, Variant)>> = HashMap::new();
+    for r in rows {
+        by_product
+            .entry(r.product)
+            .or_default()
+            .push((r.position, r.variant));
+    }
+    for p in &mut products {
+        let mut vs = by_product.remove(&p.key).unwrap_or_default();
+        vs.sort_by_key(|(pos, _)| *pos);
+        p.variants = vs.into_iter().map(|(_, v)| v).collect();
+    }
+    Ok(products)
 }

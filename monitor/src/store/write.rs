@@ -1,7 +1,5 @@
 //! Writes: a batch of changes in one transaction, and small single-record writes.
 
-use std::sync::atomic::Ordering;
-
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
@@ -158,6 +156,13 @@ impl Store {
     /// `publish` with the numbered events (and the written products, handed
     /// over rather than copied) while still holding the write lock
     /// (so live clients receive events in sequence order). Returns the events.
+    ///
+    /// The numbers come from the database, in the same transaction: it adds
+    /// the batch's events to the counter `meta:events` and numbers them up to
+    /// the new count. Two instances committing at once on one server both
+    /// write the counter, so one of them meets a transaction conflict and
+    /// tries again with the other's count (see [`super::sequence`]); numbers
+    /// are therefore unique and commit in order.
     pub async fn commit(
         &self,
         mut batch: Batch,
@@ -167,11 +172,6 @@ impl Store {
             return Ok(vec![]);
         }
         let _guard = self.write_lock.lock().await;
-        let mut seq = self.last_seq.load(Ordering::SeqCst);
-        for e in &mut batch.events {
-            seq += 1;
-            e.seq = seq;
-        }
 
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
@@ -194,30 +194,36 @@ impl Store {
             sql.push_str("INSERT INTO stock_history $stock;\n");
             vars.insert("stock".into(), history(to_json(&batch.stock_points)));
         }
-        if !batch.events.is_empty() {
-            let rows: Vec<Value> = batch
-                .events
-                .iter()
-                .map(|e| {
-                    let mut r = to_json(e);
-                    r.as_object_mut()
-                        .expect("an event is an object")
-                        .insert("id".into(), json!([e.seq]));
-                    r
-                })
-                .collect();
-            sql.push_str("INSERT INTO event $events;\n");
-            sql.push_str("UPSERT meta:events SET last_seq = $last_seq;\n");
-            vars.insert("events".into(), Value::Array(rows));
-            vars.insert("last_seq".into(), json!(seq));
+        let numbered = !batch.events.is_empty();
+        if numbered {
+            sql.push_str(super::sequence::NUMBER_EVENTS);
+            vars.insert("events".into(), to_json(&batch.events));
         }
         sql.push_str("COMMIT TRANSACTION;");
-        let mut response = self.db().query(sql).bind(Value::Object(vars)).await?;
-        super::root_error(response.take_errors())?;
+        let vars = Value::Object(vars);
+        let base = super::sequence::with_retry(|| async {
+            let mut response = self.db().query(sql.as_str()).bind(vars.clone()).await?;
+            super::root_error(response.take_errors())?;
+            if !numbered {
+                return Ok(0);
+            }
+            // The statement before COMMIT returns the number before the batch's first.
+            let at = response.num_statements().saturating_sub(2);
+            let base: Option<u64> = response.take(at)?;
+            base.ok_or_else(|| super::StoreError::Decode("the event counter".into()))
+        })
+        .await?;
+        let mut seq = base;
+        for e in &mut batch.events {
+            seq += 1;
+            e.seq = seq;
+        }
         // Publish before raising `last_seq`: whoever reads `last_seq` and then
         // the engine's state must find the state already updated.
         publish(&batch.events, std::mem::take(&mut batch.products));
-        self.last_seq.store(seq, Ordering::SeqCst);
+        if numbered {
+            self.committed(base + 1, seq);
+        }
         Ok(batch.events)
     }
 

@@ -12,6 +12,8 @@ use monitor::fetch::FetchLimits;
 use monitor::politeness::Politeness;
 use monitor::{Engine, EngineConfig, NewSource, Store};
 
+pub mod surreal;
+
 pub struct Harness {
     pub demo: Arc<DemoStore>,
     pub addr: SocketAddr,
