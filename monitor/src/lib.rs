@@ -41,6 +41,7 @@ pub mod fetch;
 pub mod follow;
 pub mod import;
 pub mod insight;
+pub mod lease;
 pub mod links;
 pub mod live;
 pub mod metrics;

@@ -210,6 +210,28 @@ impl Gates {
             .clone()
     }
 
+    /// Takes over a host's back-off or open breaker as another instance left
+    /// it (`state` as [`HostStatus::state`], `until` in ms since the Unix
+    /// epoch): a host's `Retry-After` holds whichever instance polls it.
+    /// Held at most a day, whatever the record says.
+    pub fn adopt(&self, host: &str, state: &str, until_ms: i64, failures: u32) {
+        let left = until_ms.saturating_sub(Utc::now().timestamp_millis());
+        let Ok(left) = u64::try_from(left) else {
+            return;
+        };
+        let until = later(
+            Instant::now(),
+            Duration::from_millis(left).min(Duration::from_secs(86_400)),
+        );
+        let gate = self.gate(host);
+        let mut st = gate.state.lock();
+        st.consecutive_failures = st.consecutive_failures.max(failures);
+        match state {
+            "breaker_open" => st.breaker = Breaker::Open { until },
+            _ => st.not_before = Some(st.not_before.map_or(until, |t| t.max(until))),
+        }
+    }
+
     /// Waits until a request to `host` may start, or refuses when the host is
     /// in a long back-off or its breaker is open.
     pub async fn acquire(&self, host: &str) -> Result<Permit, FetchError> {

@@ -35,7 +35,14 @@ use crate::unchanged::Replay;
 pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
     loop {
         let Some(e) = engine.upgrade() else { return };
-        let _ = e.run(&task).await;
+        // On a shared server only the instance holding the host polls it.
+        let held = !e.store().is_shared()
+            || e.leases
+                .fence(&crate::lease::lease_key(&task.source.lock()))
+                .is_some();
+        if held {
+            let _ = e.run(&task).await;
+        }
         let (interval, jitter) = (
             task.source.lock().interval_secs,
             if e.cfg.jitter.is_finite() {
@@ -81,6 +88,17 @@ impl Engine {
     /// whose run is still going.
     pub(crate) async fn run(&self, task: &SourceTask) -> Result<PollRun, EngineError> {
         let source = task.source.lock().clone();
+        // On a shared server: the host's lease, taken now if it is free,
+        // fences every write of this run.
+        let fence = if self.store.is_shared() {
+            let host = crate::lease::lease_key(&source);
+            match crate::lease::take_for_check(self, &host).await? {
+                Some(f) => Some(f),
+                None => return Err(EngineError::PolledElsewhere(host)),
+            }
+        } else {
+            None
+        };
         if task.running.swap(true, Ordering::SeqCst) {
             return Err(EngineError::AlreadyRunning(source.key));
         }
@@ -117,8 +135,8 @@ impl Engine {
             self.store.save_run(&run).await?;
         }
 
-        let read = self.read_catalogue(&source, task, &mut run).await;
-        let mut after = Batch::default();
+        let read = self.read_catalogue(&source, task, &mut run, &fence).await;
+        let mut after = Batch::fenced(fence.clone());
         if read.complete && read.error.is_none() && read.own_error.is_none() {
             let state = self.state.lock();
             let now = Utc::now();
@@ -191,7 +209,13 @@ impl Engine {
         Ok(run)
     }
 
-    async fn read_catalogue(&self, source: &Source, task: &SourceTask, run: &mut PollRun) -> Read {
+    async fn read_catalogue(
+        &self,
+        source: &Source,
+        task: &SourceTask,
+        run: &mut PollRun,
+        fence: &Option<crate::store::Fence>,
+    ) -> Read {
         let mut read = Read {
             complete: false,
             error: None,
@@ -308,7 +332,8 @@ impl Engine {
             let kept: Vec<String> = products.iter().map(|p| p.key.clone()).collect();
             // Diff the page, then write what changed in transactions of at
             // most `commit_products` changed products (unchanged ones cost nothing).
-            let mut batches = vec![Batch::default()];
+            let fenced = || Batch::fenced(fence.clone());
+            let mut batches = vec![fenced()];
             {
                 let state = self.state.lock();
                 let now = Utc::now();
@@ -322,7 +347,7 @@ impl Engine {
                     }
                     let last = batches.last_mut().expect("never empty");
                     if last.products.len() >= self.cfg.commit_products.max(1) {
-                        batches.push(Batch::default());
+                        batches.push(fenced());
                     }
                     batches.last_mut().expect("never empty").add(d);
                 }

@@ -144,3 +144,202 @@ async fn another_instances_change_reaches_this_instances_products_and_clients() 
         "this instance shows the price the other one read"
     );
 }
+
+/// A demo shop on its own loopback address whose catalogue requests are counted.
+struct Shop {
+    demo: Arc<monitor::demo::DemoStore>,
+    addr: std::net::SocketAddr,
+}
+
+impl Shop {
+    async fn on(ip: &str) -> Shop {
+        let demo = monitor::demo::DemoStore::new(&common::demo_config(10));
+        let addr = demo
+            .spawn(format!("{ip}:0").parse().unwrap())
+            .await
+            .expect("the loopback address is free");
+        Shop { demo, addr }
+    }
+
+    fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// Sets the first variant's price, as the shop would.
+    async fn reprice(&self, price: &str) -> u64 {
+        let variant = self.demo.catalogue.lock().products[0].variants[0].id;
+        let status = reqwest::Client::new()
+            .post(format!("http://{}/control/price", self.addr))
+            .json(&json!({"variant_id": variant, "price": price}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!(status.is_success());
+        variant
+    }
+}
+
+fn polling_config() -> monitor::EngineConfig {
+    monitor::EngineConfig {
+        lease_ttl: Duration::from_secs(3),
+        jitter: 0.0,
+        ..quick_config()
+    }
+}
+
+async fn polling_instance(url: &str) -> Arc<Engine> {
+    let store = Store::open(url).await.expect("the server's database opens");
+    let e = Engine::open(store, polling_config())
+        .await
+        .expect("engine opens");
+    e.start();
+    e
+}
+
+/// Who holds each host's lease, by host.
+async fn owners(e: &Engine) -> std::collections::BTreeMap<String, Option<String>> {
+    e.store()
+        .leases()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|l| l.expires > Utc::now().timestamp_millis())
+        .map(|l| (l.host, l.owner))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_host_is_polled_by_one_instance_and_a_dead_ones_hosts_are_taken_over() {
+    let server = SurrealServer::start().await;
+    let shops = [
+        Shop::on("127.0.0.2").await,
+        Shop::on("127.0.0.3").await,
+        Shop::on("127.0.0.4").await,
+    ];
+    let first = polling_instance(&server.url()).await;
+    for shop in &shops {
+        first
+            .add_source(monitor::NewSource {
+                name: Some(format!("Shop {}", shop.host())),
+                ..monitor::NewSource::new(
+                    "shopify",
+                    &format!("http://{}", shop.addr),
+                    Duration::from_secs(1),
+                )
+            })
+            .await
+            .expect("source added");
+    }
+    let mut instances = vec![
+        first,
+        polling_instance(&server.url()).await,
+        polling_instance(&server.url()).await,
+    ];
+
+    // Within a few rounds every host has one owner, and the three
+    // instances hold one each (the sources reached the other two through
+    // the database).
+    let mut spread = false;
+    for _ in 0..100 {
+        let held: Vec<usize> = instances.iter().map(|e| e.leases().held().len()).collect();
+        if held == [1, 1, 1] && owners(&instances[0]).await.len() == 3 {
+            spread = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        spread,
+        "hosts were not spread one per instance: {:?} {:?}",
+        instances
+            .iter()
+            .map(|e| e.leases().held())
+            .collect::<Vec<_>>(),
+        owners(&instances[0]).await
+    );
+    for e in &instances {
+        assert_eq!(e.sources().len(), 3, "every instance knows every source");
+    }
+
+    // Over 5 s at a 1 s interval a shop polled by one instance is read
+    // about 5 times, two requests a read (the page, then the empty one
+    // after it); polled by three, about 30.
+    let before: Vec<u64> = shops.iter().map(|s| s.demo.catalogue_requests()).collect();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for (shop, was) in shops.iter().zip(&before) {
+        let asked = shop.demo.catalogue_requests() - was;
+        assert!(
+            (6..=14).contains(&asked),
+            "{} was asked {asked} times in 5 s at a 1 s interval",
+            shop.host()
+        );
+    }
+
+    // The instance polling the first shop dies (no goodbye: its lease just
+    // stops being renewed) and the shop changes a price meanwhile.
+    let host = shops[0].host();
+    let owner_at = instances
+        .iter()
+        .position(|e| e.leases().held().iter().any(|l| l.host == host))
+        .expect("someone holds the first shop");
+    let dead = instances.remove(owner_at);
+    let dead_id = dead.leases().me.clone();
+    dead.stop();
+    drop(dead);
+    let last = instances[0].store().last_seq();
+    let variant = shops[0].reprice("123.45").await;
+
+    // Another instance takes it over within the TTL and a round, and polls.
+    let took_at = std::time::Instant::now();
+    let mut taken = false;
+    while took_at.elapsed() < Duration::from_secs(3 + 1 + 2) {
+        let now = owners(&instances[0]).await;
+        if now
+            .get(&host)
+            .is_some_and(|o| o.is_some() && o.as_deref() != Some(dead_id.as_str()))
+        {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(taken, "{host} was not taken over within TTL + a round");
+
+    // The price change is recorded once, numbered after what came before,
+    // and every live instance's clients get it.
+    let mut feeds: Vec<_> = instances.iter().map(|e| e.feed(last)).collect();
+    for feed in &mut feeds {
+        let mut found = None;
+        while found.is_none() {
+            let e = take(feed, 1).await.remove(0);
+            if e.kind == EventKind::PriceChanged
+                && e.variant
+                    .as_ref()
+                    .is_some_and(|v| v.id == variant.to_string())
+            {
+                found = Some(e);
+            }
+        }
+        assert!(found.unwrap().seq > last);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = instances[0]
+        .store()
+        .events_since(last, 10_000)
+        .await
+        .unwrap();
+    let changes = events
+        .iter()
+        .filter(|e| {
+            e.kind == EventKind::PriceChanged
+                && e.variant
+                    .as_ref()
+                    .is_some_and(|v| v.id == variant.to_string())
+        })
+        .count();
+    assert_eq!(changes, 1, "the price change was recorded once");
+    let mut seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    seqs.dedup();
+    assert_eq!(seqs.len(), events.len(), "no number repeated");
+}

@@ -84,6 +84,11 @@ impl From<EngineError> for Problem {
             EngineError::AlreadyRunning(_) => {
                 Problem::new(StatusCode::CONFLICT, "Already running", &e.to_string())
             }
+            EngineError::PolledElsewhere(_) => Problem::new(
+                StatusCode::CONFLICT,
+                "Polled by another instance",
+                &e.to_string(),
+            ),
             EngineError::InvalidSource(_) => Problem::invalid(e.to_string()),
             EngineError::Field(f) => Problem {
                 field: Some(f.field.as_str()),

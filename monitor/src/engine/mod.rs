@@ -85,6 +85,10 @@ pub struct EngineConfig {
     pub hold_shrink: f64,
     /// What is kept of runs, events and history (see [`crate::retention`]).
     pub retention: crate::retention::Retention,
+    /// On a shared server, how long a host's lease lasts unrenewed: an
+    /// instance that dies has its hosts polled by another within this and
+    /// a third of it (see [`crate::lease`]).
+    pub lease_ttl: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +105,7 @@ impl Default for EngineConfig {
             source_env: vec![],
             hold_shrink: 0.5,
             retention: Default::default(),
+            lease_ttl: crate::lease::DEFAULT_TTL,
         }
     }
 }
@@ -114,6 +119,9 @@ pub enum EngineError {
     UnknownSource(String),
     #[error("source {0:?} is being checked already; its run will finish shortly")]
     AlreadyRunning(String),
+    /// Several instances share the database and another one polls this host.
+    #[error("{0} is polled by another Dropwatch instance (see /status); it checks it on its own schedule")]
+    PolledElsewhere(String),
     #[error("{0}")]
     InvalidSource(String),
     /// A field of a source the user gave is refused (nothing changed).
@@ -138,7 +146,7 @@ pub(crate) struct SourceTask {
     pub(crate) last_page: Arc<Mutex<Option<PageSeen>>>,
     /// A catalogue's pages as last read and saved (see `unchanged.rs`).
     pub(crate) catalogue_pages: Arc<CataloguePages>,
-    handle: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) handle: Mutex<Option<JoinHandle<()>>>,
 }
 
 pub struct Engine {
@@ -168,6 +176,8 @@ pub struct Engine {
     insight: Mutex<Option<JoinHandle<()>>>,
     /// Following the event table of a shared server (see [`crate::follow`]).
     pub(crate) follow: crate::follow::Follow,
+    /// The hosts this instance polls, on a shared server (see [`crate::lease`]).
+    pub(crate) leases: crate::lease::Leases,
 }
 
 impl Engine {
@@ -199,6 +209,7 @@ impl Engine {
             .into_iter()
             .map(|(a, b, same)| (model::compare::pair(&a, &b), same))
             .collect();
+        let leases = crate::lease::Leases::new(cfg.lease_ttl);
         let engine = Arc::new(Engine {
             store: Arc::new(store),
             hub: LiveHub::default(),
@@ -221,6 +232,7 @@ impl Engine {
             trends: Default::default(),
             insight: Mutex::new(None),
             follow: Default::default(),
+            leases,
         });
         for s in sources {
             engine.register(s);
@@ -233,11 +245,17 @@ impl Engine {
                 engine.metrics.restarts.clone(),
                 move || crate::follow::run(weak.clone()),
             ));
+            let weak = Arc::downgrade(&engine);
+            tokio::spawn(crate::supervise::supervised(
+                "leases",
+                engine.metrics.restarts.clone(),
+                move || crate::lease::run(weak.clone()),
+            ));
         }
         Ok(engine)
     }
 
-    fn register(&self, source: Source) -> Arc<SourceTask> {
+    pub(crate) fn register(&self, source: Source) -> Arc<SourceTask> {
         if matches!(source.settings, SourceSettings::Popmart(_)) {
             if let Ok(u) = Url::parse(&source.url) {
                 self.fetcher
@@ -377,6 +395,11 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<Store> {
         &self.store
+    }
+
+    /// This instance's host leases (on a shared server).
+    pub fn leases(&self) -> &crate::lease::Leases {
+        &self.leases
     }
 
     /// Every event after `since`, then live ones: see [`LiveFeed`].

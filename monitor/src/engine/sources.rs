@@ -109,6 +109,8 @@ impl Engine {
         self.store.save_source(&source).await?;
         let task = self.register(source.clone());
         self.spawn_scheduler(&task);
+        // On a shared server the source's host may need a lease first.
+        self.leases.nudge();
         Ok(source)
     }
 

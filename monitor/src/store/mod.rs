@@ -21,6 +21,7 @@ mod backup;
 mod deliveries;
 mod handle;
 mod imported;
+mod leases;
 mod read;
 mod repricing;
 mod retention;
@@ -38,6 +39,7 @@ pub use accounts::{EndSessions, SecretRow, SessionRow, TokenRow, UserChange, Use
 pub use backup::{restore, Restored};
 pub use deliveries::Delivery;
 pub use handle::DbMemory;
+pub use leases::{Fence, HostHold, InstanceRow, LeaseRow};
 pub use runs::RECENT_RUNS;
 pub use schema::SCHEMA_VERSION;
 pub use write::Batch;

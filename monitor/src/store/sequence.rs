@@ -113,6 +113,17 @@ impl Store {
         own.front().is_some_and(|&(first, _)| first <= seq)
     }
 
+    /// The newest event number committed by any instance (the counter).
+    pub async fn event_counter(&self) -> Result<u64> {
+        let mut res = self
+            .db()
+            .query("SELECT VALUE last_seq FROM ONLY meta:events")
+            .await?
+            .check()?;
+        let n: Option<u64> = res.take(0)?;
+        Ok(n.unwrap_or(0))
+    }
+
     /// The follower has published every event up to `seq`.
     pub(crate) fn advance(&self, seq: u64) {
         self.last_seq.fetch_max(seq, Ordering::SeqCst);

@@ -24,9 +24,19 @@ pub struct Batch {
     pub stock_points: Vec<StockPoint>,
     /// Events without numbers; [`Store::commit`] numbers them.
     pub events: Vec<Event>,
+    /// On a shared server: the lease the writes need (see `leases.rs`).
+    pub fence: Option<super::Fence>,
 }
 
 impl Batch {
+    /// An empty batch whose writes need `fence` (see `leases.rs`).
+    pub fn fenced(fence: Option<super::Fence>) -> Batch {
+        Batch {
+            fence,
+            ..Batch::default()
+        }
+    }
+
     pub fn add(&mut self, diff: Diff) {
         if let Some(p) = diff.product {
             if diff.first_sight {
@@ -175,6 +185,10 @@ impl Store {
 
         let mut sql = String::from("BEGIN TRANSACTION;\n");
         let mut vars = serde_json::Map::new();
+        if let Some(fence) = &batch.fence {
+            sql.push_str(super::leases::CHECK_FENCE);
+            vars.insert("fence".into(), to_json(fence));
+        }
         product_statements(&batch, &mut sql, &mut vars);
         // History rows are keyed [product, ts] (see the schema).
         let history = |rows: Value| -> Value {
