@@ -43,6 +43,16 @@ use crate::store::{Fence, HostHold, InstanceRow, StoreError};
 /// A lease lasts this long unless renewed (renewed every third of it).
 pub const DEFAULT_TTL: Duration = Duration::from_secs(15);
 
+/// The lease of a task one instance runs for all (`alerts`: matching events
+/// to rules and sending the notifications).
+pub fn task_key(name: &str) -> String {
+    format!("task:{name}")
+}
+
+fn is_task(key: &str) -> bool {
+    key.starts_with("task:")
+}
+
 /// The lease unit a source is polled under.
 pub fn lease_key(source: &Source) -> String {
     match &source.settings {
@@ -73,6 +83,8 @@ pub struct Leases {
     started: i64,
     addr: Mutex<String>,
     held: Mutex<HashMap<String, Held>>,
+    /// Lease keys of the tasks this instance would run (see [`task_key`]).
+    tasks: Mutex<std::collections::BTreeSet<String>>,
     /// Set when a round should run now (a source was added here).
     wake: Arc<tokio::sync::Notify>,
 }
@@ -93,6 +105,7 @@ impl Leases {
             started: now_ms(),
             addr: Mutex::new(String::new()),
             held: Mutex::default(),
+            tasks: Mutex::default(),
             wake: Arc::default(),
         }
     }
@@ -135,6 +148,12 @@ impl Leases {
     /// Asks for a round now (a source was added on this instance).
     pub fn nudge(&self) {
         self.wake.notify_one();
+    }
+
+    /// This instance would run task `name` when no other live one does.
+    pub fn want(&self, name: &str) {
+        self.tasks.lock().insert(task_key(name));
+        self.nudge();
     }
 }
 
@@ -231,6 +250,9 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
     }
 
     // Take free leases up to a fair share; give back what is above it.
+    // Tasks are not shared out: whoever finds one free runs it until it
+    // stops or dies (handing a running task over would risk doing its
+    // last piece of work twice).
     let share = hosts.len().div_ceil(live);
     let leases: HashMap<String, crate::store::LeaseRow> = store
         .leases()
@@ -239,22 +261,41 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
         .map(|r| (r.host.clone(), r))
         .collect();
     let now = now_ms();
+    let free = |key: &str| {
+        leases
+            .get(key)
+            .is_none_or(|r| r.owner.is_none() || r.expires < now)
+    };
+    let tasks: Vec<String> = l.tasks.lock().iter().cloned().collect();
+    for key in tasks {
+        if !l.held.lock().contains_key(&key) && free(&key) {
+            if let Some(row) = store
+                .acquire_lease(&key, &l.me, now, now + l.ttl_ms())
+                .await?
+            {
+                tracing::info!(task = key, "runs {key} for every instance");
+                let held = Held {
+                    epoch: row.epoch,
+                    expires: row.expires,
+                };
+                l.held.lock().insert(key, held);
+            }
+        }
+    }
+    let hosts_held = || l.held.lock().keys().filter(|k| !is_task(k)).count();
     // Instances start their search at different hosts, so two taking at
     // once mostly ask for different ones.
     let offset = u64::from_str_radix(&l.me[..8.min(l.me.len())], 16).unwrap_or(0) as usize;
     let order: Vec<&String> = hosts.keys().collect();
     for i in 0..order.len() {
-        if l.held.lock().len() >= share {
+        if hosts_held() >= share {
             break;
         }
         let host = order[(i + offset) % order.len()];
         if l.held.lock().contains_key(host) {
             continue;
         }
-        let free = leases
-            .get(host)
-            .is_none_or(|r| r.owner.is_none() || r.expires < now);
-        if free {
+        if free(host) {
             if let Some(row) = store
                 .acquire_lease(host, &l.me, now, now + l.ttl_ms())
                 .await?
@@ -263,12 +304,13 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
             }
         }
     }
-    let excess = l.held.lock().len().saturating_sub(share);
+    let excess = hosts_held().saturating_sub(share);
     if excess > 0 {
         let give: Vec<(String, Held)> = l
             .held
             .lock()
             .iter()
+            .filter(|(k, _)| !is_task(k))
             .take(excess)
             .map(|(h, v)| (h.clone(), *v))
             .collect();
@@ -356,6 +398,19 @@ fn hold_of(e: &Engine, host: &str) -> Option<HostHold> {
 }
 
 impl Engine {
+    /// Whether this instance runs task `name` now: always on one machine; on
+    /// a shared server while it holds the task's lease (ask with
+    /// [`Engine::want_task`]).
+    pub fn holds_task(&self, name: &str) -> bool {
+        !self.store.is_shared() || self.leases.fence(&task_key(name)).is_some()
+    }
+
+    /// This instance would run task `name` (on a shared server, when no
+    /// other live instance does).
+    pub fn want_task(&self, name: &str) {
+        self.leases.want(name);
+    }
+
     /// Makes the registered sources those stored (added, changed or removed
     /// by another instance).
     fn sync_sources(self: &Arc<Self>, stored: Vec<Source>) {

@@ -20,6 +20,54 @@ use crate::store::Store;
 use crate::supervise::{isolate, panic_message, supervised};
 use crate::Engine;
 
+/// The task's name among the instances sharing a server (see `crate::lease`).
+const TASK: &str = "alerts";
+
+/// Where the follower left off, and its cooldowns (in the store's meta).
+const CURSOR: &str = "alerts_seq";
+const MATCHER: &str = "alerts_matcher";
+
+/// How often the instance running the alerts on a shared server asks whether
+/// rules or channels were edited (on another instance).
+const CONFIG_CHECK_EVERY: Duration = Duration::from_millis(100);
+
+/// On a shared server: rules and channels as edited on any instance.
+#[derive(Default)]
+struct ConfigCheck {
+    version: Option<u64>,
+    at: Option<std::time::Instant>,
+}
+
+impl ConfigCheck {
+    fn due(&self) -> bool {
+        self.at.is_some_and(|t| t.elapsed() >= CONFIG_CHECK_EVERY)
+    }
+
+    /// Reads them again when their version moved (nothing on one machine,
+    /// where every edit goes through this service).
+    async fn check(&mut self, alerts: &AlertService, store: &Store) {
+        if !store.is_shared() {
+            return;
+        }
+        self.at = Some(std::time::Instant::now());
+        match store.alerts_config_version().await {
+            Ok(v) if self.version != Some(v) => {
+                alerts.reload().await;
+                self.version = Some(v);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("could not ask whether alert rules changed: {e}"),
+        }
+    }
+}
+
+/// Waits until this instance runs the alerts (at once on one machine).
+async fn wait_for_task(engine: &Engine) {
+    while !engine.holds_task(TASK) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// How many times a transient failure is retried before giving up.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -36,20 +84,37 @@ impl AlertService {
     pub fn start(self: &Arc<Self>, engine: Arc<Engine>) {
         let restarts = engine.restarts();
         let store = engine.store().clone();
-        let (me, follower_store) = (self.clone(), store.clone());
+        // On a shared server one instance matches and sends for all.
+        engine.want_task(TASK);
+        let (me, follower_store, follower_engine) = (self.clone(), store.clone(), engine.clone());
         let follower = tokio::spawn(supervised("alert_follower", restarts.clone(), move || {
-            let (me, store, engine) = (me.clone(), follower_store.clone(), engine.clone());
-            async move { me.follow(&engine, &store).await }
+            let (me, store, engine) = (me.clone(), follower_store.clone(), follower_engine.clone());
+            async move {
+                loop {
+                    wait_for_task(&engine).await;
+                    if !me.follow(&engine, &store).await? {
+                        return Ok(());
+                    }
+                }
+            }
         }));
         let me = self.clone();
         let sender = tokio::spawn(supervised("alert_sender", restarts, move || {
-            let (me, store) = (me.clone(), store.clone());
+            let (me, store, engine) = (me.clone(), store.clone(), engine.clone());
             async move {
-                // Claimed but never finished (a crash, or this task's last
-                // failure): back to the queue.
-                let _ = store.requeue_unfinished().await;
+                let mut held = false;
                 while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
-                    me.send_due(&store).await;
+                    let now_held = engine.holds_task(TASK);
+                    if now_held && !held {
+                        // Claimed but never finished (a crash, this task's
+                        // last failure, or the instance that sent before
+                        // died): back to the queue.
+                        let _ = store.requeue_unfinished().await;
+                    }
+                    held = now_held;
+                    if held {
+                        me.send_due(&store).await;
+                    }
                     tokio::select! {
                         _ = me.wake.notified() => {}
                         _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -62,23 +127,38 @@ impl AlertService {
     }
 
     /// Follows the engine's events from the last one handled and queues a
-    /// notification per rule that fires and channel it names.
-    async fn follow(&self, engine: &Engine, store: &Arc<Store>) -> Result<(), String> {
+    /// notification per rule that fires and channel it names, while this
+    /// instance runs the alerts. `Ok(false)` when the engine shuts down,
+    /// `Ok(true)` when another instance took the alerts over.
+    async fn follow(&self, engine: &Engine, store: &Arc<Store>) -> Result<bool, String> {
+        let mut config = ConfigCheck::default();
+        config.check(self, store).await;
         let since = store
-            .meta("alerts_seq")
+            .meta(CURSOR)
             .await
             .map_err(|e| format!("could not read where the alerts left off: {e}"))?
             .and_then(|v| v.as_u64())
             .unwrap_or_else(|| store.last_seq());
+        let saved = store
+            .meta(MATCHER)
+            .await
+            .map_err(|e| format!("could not read the alerts' cooldowns: {e}"))?
+            .and_then(|v| v.get("matcher").cloned());
         let mut feed = engine.internal_feed(since);
-        let mut cursor = crate::live::FollowCursor::new("alerts_seq", since);
-        let mut matcher = Matcher::default();
+        let mut cursor = crate::live::FollowCursor::new(CURSOR, since);
+        let mut matcher = Matcher::from_saved(saved);
         loop {
             let event = match feed.next().await {
                 Ok(Some(event)) => event,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(false),
                 Err(e) => return Err(format!("could not read the events: {e}")),
             };
+            if !engine.holds_task(TASK) {
+                return Ok(true);
+            }
+            if config.due() {
+                config.check(self, store).await;
+            }
             let rules = self.rules();
             // Rules on the deal score judge the product as it is after
             // this event (its history already holds it).
@@ -134,6 +214,13 @@ impl AlertService {
                     tracing::warn!("could not queue notifications for event {}: {e}", event.seq);
                 }
                 self.wake.notify_one();
+            }
+            // The cooldowns before the cursor: a replayed event then finds
+            // its firing already recorded.
+            if let Some(m) = matcher.saved() {
+                if let Err(e) = store.set_meta(MATCHER, json!({ "matcher": m })).await {
+                    tracing::warn!("could not save the alerts' cooldowns: {e}");
+                }
             }
             cursor.done(store, &feed).await;
         }

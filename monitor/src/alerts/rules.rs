@@ -3,7 +3,9 @@
 //! The matcher keeps, per rule and (product, size): when it last fired (for
 //! the cooldown), and for "at or below X" whether it is armed (it disarms when
 //! it fires and re-arms only once the price went back above X, so a price
-//! that stays low does not notify on every change).
+//! that stays low does not notify on every change). That memory is saved in
+//! the store ([`Matcher::saved`]) whenever it changes, so a restart, or
+//! another instance taking the alerts over, goes on with the same cooldowns.
 
 use std::collections::HashMap;
 
@@ -44,9 +46,46 @@ pub struct Matcher {
     last_fired: HashMap<Key, DateTime<Utc>>,
     /// Keys of "at or below" rules that fired and wait for the price to go back up.
     disarmed: HashMap<Key, ()>,
+    /// Changed since [`Matcher::saved`] was last taken.
+    changed: bool,
+}
+
+/// The matcher as stored: lists, since its keys are tuples.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    fired: Vec<(Key, DateTime<Utc>)>,
+    disarmed: Vec<Key>,
 }
 
 impl Matcher {
+    /// A matcher as saved (an unreadable or missing one starts empty).
+    pub fn from_saved(saved: Option<serde_json::Value>) -> Matcher {
+        let saved: Saved = saved
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default();
+        Matcher {
+            last_fired: saved.fired.into_iter().collect(),
+            disarmed: saved.disarmed.into_iter().map(|k| (k, ())).collect(),
+            changed: false,
+        }
+    }
+
+    /// The matcher to save, when it changed since the last call.
+    pub fn saved(&mut self) -> Option<serde_json::Value> {
+        if !std::mem::take(&mut self.changed) {
+            return None;
+        }
+        let saved = Saved {
+            fired: self
+                .last_fired
+                .iter()
+                .map(|(k, t)| (k.clone(), *t))
+                .collect(),
+            disarmed: self.disarmed.keys().cloned().collect(),
+        };
+        serde_json::to_value(saved).ok()
+    }
+
     /// The rules (of `rules`) this event fires, in order. Records the firing
     /// for cooldown and re-arm.
     pub fn fire<'r>(&mut self, rules: &'r [Rule], e: &Event) -> Vec<&'r Rule> {
@@ -82,7 +121,8 @@ impl Matcher {
                 Condition::PriceAtOrBelow { price } => match (e.kind, e.new_price) {
                     (EventKind::PriceChanged, Some(now)) => {
                         if now > *price {
-                            self.disarmed.remove(&key); // back above: armed again
+                            // Back above: armed again.
+                            self.changed |= self.disarmed.remove(&key).is_some();
                             false
                         } else {
                             !self.disarmed.contains_key(&key)
@@ -121,6 +161,7 @@ impl Matcher {
                 }
             }
             self.last_fired.insert(key.clone(), e.at);
+            self.changed = true;
             if matches!(r.condition, Condition::PriceAtOrBelow { .. }) {
                 self.disarmed.insert(key, ());
             }
@@ -133,11 +174,13 @@ impl Matcher {
     /// that are gone), so the matcher's memory does not grow with every
     /// product a rule ever fired for.
     pub fn prune(&mut self, rules: &[Rule], now: DateTime<Utc>) {
+        let before = self.len();
         self.last_fired
             .retain(|(id, ..), at| rules.iter().any(|r| r.id == *id && now - *at < cooldown(r)));
         // "At or below" stays disarmed until the price goes back up, however long.
         self.disarmed
             .retain(|(id, ..), _| rules.iter().any(|r| r.id == *id));
+        self.changed |= self.len() != before;
     }
 
     /// How many keys the matcher holds (for `/metrics`).
@@ -272,6 +315,44 @@ mod tests {
             .len(),
             0
         );
+    }
+
+    #[test]
+    fn a_saved_matcher_keeps_its_cooldowns_and_disarmed_rules() {
+        let rules = [
+            rule(
+                "low",
+                Scope::default(),
+                Condition::PriceAtOrBelow { price: 100.into() },
+                0,
+            ),
+            rule(
+                "drop",
+                Scope::default(),
+                Condition::DropPercent { percent: 5.into() },
+                3600,
+            ),
+        ];
+        let ev = |old, new, t| event(EventKind::PriceChanged, "Dunk Low", "9", old, new, t);
+        let mut m = Matcher::default();
+        assert!(m.saved().is_none(), "nothing changed yet");
+        assert_eq!(m.fire(&rules, &ev(120, 95, 0)).len(), 2);
+        let saved = m.saved().expect("firing changed it");
+        assert!(m.saved().is_none(), "saved once per change");
+
+        // Another process (a restart, or the instance taking alerts over).
+        let mut again = Matcher::from_saved(Some(saved));
+        assert_eq!(
+            again.fire(&rules, &ev(95, 90, 60)).len(),
+            0,
+            "still below X (disarmed) and inside the drop rule's hour"
+        );
+        assert_eq!(
+            again.fire(&rules, &ev(90, 80, 4000)).len(),
+            1,
+            "the cooldown ran out"
+        );
+        assert!(Matcher::from_saved(Some(serde_json::json!("garbage"))).is_empty());
     }
 
     #[test]

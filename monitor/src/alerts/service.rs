@@ -124,18 +124,7 @@ impl AlertService {
         ] {
             endpoints.policy.trust(base);
         }
-        let mut channels = HashMap::new();
-        for info in store.channels().await? {
-            match vault.get(&store, &secret_name(&info.id)).await? {
-                Some(address) => match Channel::parse(&address) {
-                    Ok(channel) => {
-                        channels.insert(info.id.clone(), Loaded { info, channel });
-                    }
-                    Err(e) => tracing::warn!("channel {:?} cannot be read: {e}", info.name),
-                },
-                None => tracing::warn!("channel {:?} has lost its address", info.name),
-            }
-        }
+        let channels = load_channels(&store, vault).await?;
         let rules = store.rules().await?;
         let http = Outbound::new(endpoints.policy.clone(), |b| {
             b.timeout(Duration::from_secs(15)).user_agent(concat!(
@@ -160,6 +149,23 @@ impl AlertService {
 
     pub(super) fn store(&self) -> &Arc<Store> {
         self.accounts.store()
+    }
+
+    /// Reads the rules and channels again (another instance sharing the
+    /// server may have edited them); keeps what it has when the store fails.
+    pub(super) async fn reload(&self) {
+        let store = self.store();
+        match (
+            store.rules().await,
+            load_channels(store, &self.accounts.vault).await,
+        ) {
+            (Ok(rules), Ok(channels)) => {
+                *self.rules.write() = rules;
+                *self.channels.write() = channels;
+            }
+            (Err(e), _) => tracing::warn!("could not read the alert rules again: {e}"),
+            (_, Err(e)) => tracing::warn!("could not read the channels again: {e}"),
+        }
     }
 
     /// The accounts it checks roles and audits with.
@@ -206,4 +212,25 @@ impl AlertService {
             .entry((kind.to_string(), outcome.to_string()))
             .or_default() += 1;
     }
+}
+
+/// Every channel with its address unsealed (one that cannot be read is
+/// left out and logged).
+async fn load_channels(
+    store: &Store,
+    vault: &crate::auth::Vault,
+) -> Result<HashMap<String, Loaded>, AlertError> {
+    let mut channels = HashMap::new();
+    for info in store.channels().await? {
+        match vault.get(store, &secret_name(&info.id)).await? {
+            Some(address) => match Channel::parse(&address) {
+                Ok(channel) => {
+                    channels.insert(info.id.clone(), Loaded { info, channel });
+                }
+                Err(e) => tracing::warn!("channel {:?} cannot be read: {e}", info.name),
+            },
+            None => tracing::warn!("channel {:?} has lost its address", info.name),
+        }
+    }
+    Ok(channels)
 }

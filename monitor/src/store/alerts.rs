@@ -32,14 +32,17 @@ impl Store {
     /// Creates or replaces a rule.
     pub async fn save_rule(&self, r: &Rule) -> Result<()> {
         self.exec(
-            "UPSERT type::record('rule', $id) CONTENT { rule_row: $rule, created_ts: $ts }",
+            "UPSERT type::record('rule', $id) CONTENT { rule_row: $rule, created_ts: $ts }; UPSERT meta:alerts_config SET version = (version ?? 0) + 1;",
             json!({ "id": r.id, "rule": r, "ts": r.created.timestamp_millis() }),
         )
         .await
     }
 
     pub async fn delete_rule(&self, id: &str) -> Result<()> {
-        self.exec("DELETE type::record('rule', $id)", json!({ "id": id }))
+        self.exec(
+            "DELETE type::record('rule', $id); UPSERT meta:alerts_config SET version = (version ?? 0) + 1;",
+            json!({ "id": id }),
+        )
             .await
     }
 
@@ -56,14 +59,29 @@ impl Store {
 
     pub async fn save_channel(&self, c: &ChannelInfo) -> Result<()> {
         self.exec(
-            "UPSERT type::record('channel', $id) CONTENT { channel_row: $info, created_ts: $ts }",
+            "UPSERT type::record('channel', $id) CONTENT { channel_row: $info, created_ts: $ts }; UPSERT meta:alerts_config SET version = (version ?? 0) + 1;",
             json!({ "id": c.id, "info": c, "ts": c.created.timestamp_millis() }),
         )
         .await
     }
 
     pub async fn delete_channel(&self, id: &str) -> Result<()> {
-        self.exec("DELETE type::record('channel', $id)", json!({ "id": id }))
+        self.exec(
+            "DELETE type::record('channel', $id); UPSERT meta:alerts_config SET version = (version ?? 0) + 1;",
+            json!({ "id": id }),
+        )
             .await
+    }
+
+    /// Raised by every change to rules and channels: the instance running
+    /// the alerts reads them again when it moves.
+    pub async fn alerts_config_version(&self) -> Result<u64> {
+        let mut res = self
+            .db()
+            .query("SELECT VALUE version FROM ONLY meta:alerts_config")
+            .await?
+            .check()?;
+        let v: Option<u64> = res.take(0)?;
+        Ok(v.unwrap_or(0))
     }
 }
