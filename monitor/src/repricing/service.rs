@@ -22,6 +22,7 @@
 //! price computed in a currency the shop no longer sells in is not pushed.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
 
@@ -81,6 +82,13 @@ pub struct Repricer {
     pub(super) offered_shop: RwLock<Option<OfferedShop>>,
     pub(super) http: Outbound,
 }
+
+/// The task's name among the instances sharing a server (see `crate::lease`).
+const TASK: &str = "repricing";
+
+/// How often the instance running repricing on a shared server reads the
+/// links and markup rules again, while price changes come in.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
 
 impl Repricer {
     pub async fn open(
@@ -144,19 +152,36 @@ impl Repricer {
     pub fn start(self: &Arc<Self>) {
         let me = self.clone();
         let restarts = self.engine.restarts();
+        // On a shared server one instance proposes and resumes for all.
+        self.engine.want_task(TASK);
         tokio::spawn(crate::supervise::supervised(
             "repricer",
             restarts,
             move || {
                 let me = me.clone();
-                async move { me.follow().await }
+                async move {
+                    loop {
+                        while !me.engine.holds_task(TASK) {
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                        if !me.follow().await? {
+                            return Ok(());
+                        }
+                    }
+                }
             },
         ));
     }
 
-    async fn follow(&self) -> Result<(), String> {
-        let _ = self.resume().await;
+    /// Proposes for the price changes after where repricing left off, while
+    /// this instance runs it: `Ok(false)` when the engine shuts down,
+    /// `Ok(true)` when another instance took repricing over.
+    async fn follow(&self) -> Result<bool, String> {
         let store = self.store().clone();
+        if store.is_shared() {
+            self.reload().await;
+        }
+        let _ = self.resume().await;
         let since = store
             .meta("repricing_seq")
             .await
@@ -165,12 +190,21 @@ impl Repricer {
             .unwrap_or_else(|| store.last_seq());
         let mut feed = self.engine.internal_feed(since);
         let mut cursor = crate::live::FollowCursor::new("repricing_seq", since);
+        let mut reloaded = std::time::Instant::now();
         loop {
             let e = match feed.next().await {
                 Ok(Some(e)) => e,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(false),
                 Err(err) => return Err(format!("could not read the events: {err}")),
             };
+            if !self.engine.holds_task(TASK) {
+                return Ok(true);
+            }
+            // Links and markup rules edited on another instance.
+            if store.is_shared() && reloaded.elapsed() >= RELOAD_EVERY {
+                self.reload().await;
+                reloaded = std::time::Instant::now();
+            }
             if let Err(panic) = crate::supervise::isolate(self.on_event(&e)).await {
                 tracing::error!(
                     seq = e.seq,
@@ -179,6 +213,23 @@ impl Repricer {
                 );
             }
             cursor.done(&store, &feed).await;
+        }
+    }
+
+    /// Reads the links and markup rules again (another instance sharing the
+    /// server may have edited them); keeps what it has when the store fails.
+    async fn reload(&self) {
+        let store = self.store();
+        match (store.links().await, store.meta(RULES_META).await) {
+            (Ok(links), Ok(rules)) => {
+                *self.links.write() = links;
+                *self.rules.write() = rules
+                    .and_then(|v| serde_json::from_value(v["rules"].clone()).ok())
+                    .unwrap_or_default();
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("could not read the repricing links again: {e}")
+            }
         }
     }
 
