@@ -370,6 +370,8 @@ pub struct StatusView {
     pub now: DateTime<Utc>,
     pub sources: Vec<SourceRow>,
     pub hosts: Vec<HostView>,
+    /// The instances sharing the database server (empty on one machine).
+    pub instances: Vec<model::InstanceView>,
     pub products: usize,
     pub last_seq: u64,
     pub live_clients: usize,
@@ -384,6 +386,7 @@ pub async fn load_status() -> Result<StatusView, ServerFnError> {
         now: Utc::now(),
         sources: crate::sources_api::source_rows(&engine, 10).await?,
         hosts,
+        instances: engine.instances().await.unwrap_or_default(),
         products: engine.product_count(),
         last_seq: engine.store().last_seq(),
         live_clients: engine.live_clients(),

@@ -137,6 +137,35 @@ fn LiveStatus(initial: StatusView) -> impl IntoView {
                         }.into_any()
                     }}
                 </section>
+                {(!v.instances.is_empty()).then(|| view! {
+                    <section class="panel" aria-labelledby="instances-heading">
+                        <h2 id="instances-heading">"Instances"</h2>
+                        <p class="muted">{format!(
+                            "{} Dropwatch instances share this database; each host is polled by one of them.",
+                            v.instances.len()
+                        )}</p>
+                        <div class="table-scroll"><table data-testid="instances">
+                            <thead><tr><th scope="col">"Instance"</th><th scope="col">"Address"</th><th scope="col">"Started"</th><th scope="col">"Holds (until)"</th></tr></thead>
+                            <tbody>
+                                {v.instances.iter().map(|i| view! {
+                                    <tr data-this=i.this.to_string()>
+                                        <td>{i.id.clone()}{i.this.then_some(" (this one)")}</td>
+                                        <td>{if i.addr.is_empty() { "—".to_string() } else { i.addr.clone() }}</td>
+                                        <td><LocalTime at=i.started/></td>
+                                        <td>
+                                            {i.leases.is_empty().then_some("nothing yet")}
+                                            <ul class="leases">
+                                                {i.leases.iter().map(|l| view! {
+                                                    <li>{l.host.clone()} " (" <LocalTime at=l.expires style=TimeStyle::Clock/> ")"</li>
+                                                }).collect_view()}
+                                            </ul>
+                                        </td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table></div>
+                    </section>
+                })}
                 <section class="panel" aria-labelledby="errors-heading">
                     <h2 id="errors-heading">"Recent errors"</h2>
                     {if errors.is_empty() {

@@ -85,6 +85,8 @@ pub struct Leases {
     held: Mutex<HashMap<String, Held>>,
     /// Lease keys of the tasks this instance would run (see [`task_key`]).
     tasks: Mutex<std::collections::BTreeSet<String>>,
+    /// Set by [`Engine::leave`]: no more rounds.
+    left: std::sync::atomic::AtomicBool,
     /// Set when a round should run now (a source was added here).
     wake: Arc<tokio::sync::Notify>,
 }
@@ -106,6 +108,7 @@ impl Leases {
             addr: Mutex::new(String::new()),
             held: Mutex::default(),
             tasks: Mutex::default(),
+            left: Default::default(),
             wake: Arc::default(),
         }
     }
@@ -152,8 +155,9 @@ impl Leases {
 
     /// This instance would run task `name` when no other live one does.
     pub fn want(&self, name: &str) {
-        self.tasks.lock().insert(task_key(name));
-        self.nudge();
+        if self.tasks.lock().insert(task_key(name)) {
+            self.nudge();
+        }
     }
 }
 
@@ -189,6 +193,9 @@ pub(crate) async fn run(engine: Weak<Engine>) -> Result<(), String> {
 /// One round: heartbeat, sources, renewals, takes and give-backs.
 async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
     let l = &e.leases;
+    if l.left.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     let store = e.store();
     let now = now_ms();
     let me = InstanceRow {
@@ -398,6 +405,66 @@ fn hold_of(e: &Engine, host: &str) -> Option<HostHold> {
 }
 
 impl Engine {
+    /// Stopping on a shared server: gives every lease back (with each host's
+    /// back-off) and leaves the list of instances, so the others take over
+    /// at their next round instead of after the TTL. Call after
+    /// [`Engine::stop`]. Nothing on one machine.
+    pub async fn leave(&self) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let l = &self.leases;
+        l.left.store(true, Ordering::SeqCst);
+        let held: Vec<(String, Held)> = l.held.lock().drain().collect();
+        for (host, h) in held {
+            let hold = hold_of(self, &host);
+            if let Err(e) = self
+                .store
+                .release_lease(&host, &l.me, h.epoch, hold.as_ref())
+                .await
+            {
+                tracing::warn!("could not give the lease of {host} back: {e}");
+            }
+        }
+        if let Err(e) = self.store.remove_instance(&l.me).await {
+            tracing::warn!("could not leave the list of instances: {e}");
+        }
+    }
+
+    /// The live instances sharing this database and what each holds (empty
+    /// on one machine).
+    pub async fn instances(&self) -> Result<Vec<model::InstanceView>, StoreError> {
+        if !self.store.is_shared() {
+            return Ok(vec![]);
+        }
+        let now = now_ms();
+        let at = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let leases = self.store.leases().await?;
+        let instances = self
+            .store
+            .instances_since(now - self.leases.ttl_ms())
+            .await?;
+        Ok(instances
+            .into_iter()
+            .map(|i| model::InstanceView {
+                this: i.id == self.leases.me,
+                leases: leases
+                    .iter()
+                    .filter(|l| l.owner.as_deref() == Some(i.id.as_str()) && l.expires > now)
+                    .map(|l| model::LeaseView {
+                        host: l.host.clone(),
+                        epoch: l.epoch,
+                        expires: at(l.expires),
+                    })
+                    .collect(),
+                started: at(i.started),
+                seen: at(i.seen),
+                addr: i.addr,
+                id: i.id,
+            })
+            .collect())
+    }
+
     /// Whether this instance runs task `name` now: always on one machine; on
     /// a shared server while it holds the task's lease (ask with
     /// [`Engine::want_task`]).

@@ -80,6 +80,13 @@ pub(crate) async fn run(engine: Weak<Engine>) -> Result<(), String> {
             return Ok(());
         };
         let every = e.cfg.retention.every;
+        // On a shared server one instance prunes for all.
+        e.want_task("retention");
+        if !e.holds_task("retention") {
+            drop(e);
+            tokio::time::sleep(every.min(std::time::Duration::from_secs(5))).await;
+            continue;
+        }
         match pass(&e).await {
             Ok(p) if p != Pruned::default() => tracing::info!(
                 runs = p.runs,

@@ -216,6 +216,12 @@ pub async fn metrics(State(state): State<AppState>, Who(who): Who) -> Response {
     );
     let _ = writeln!(w, "# TYPE dropwatch_last_event_seq gauge");
     let _ = writeln!(w, "dropwatch_last_event_seq {}", e.store().last_seq());
+    let _ = writeln!(
+        w,
+        "# HELP dropwatch_leases_held Host and task leases this instance holds (several instances on one database server; 0 on one machine)."
+    );
+    let _ = writeln!(w, "# TYPE dropwatch_leases_held gauge");
+    let _ = writeln!(w, "dropwatch_leases_held {}", e.leases().held().len());
     let _ = writeln!(w, "# HELP dropwatch_live_clients Open live sockets.");
     let _ = writeln!(w, "# TYPE dropwatch_live_clients gauge");
     let _ = writeln!(w, "dropwatch_live_clients {}", e.live_clients());

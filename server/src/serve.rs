@@ -221,6 +221,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {} (is another Dropwatch running?)", args.addr))?;
     let addr = listener.local_addr()?;
+    // Shown to the other instances sharing a database server.
+    engine.leases().set_addr(&addr.to_string());
 
     let demo = if args.no_demo {
         None
@@ -443,6 +445,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     alerts.stop().await;
     engine.stop();
+    // Other instances sharing the database take this one's hosts at once
+    // (not waiting long for a database that is gone: its leases lapse).
+    if tokio::time::timeout(std::time::Duration::from_secs(5), engine.leave())
+        .await
+        .is_err()
+    {
+        tracing::warn!("the database did not answer; this instance's leases lapse by themselves");
+    }
     Ok(())
 }
 

@@ -62,7 +62,13 @@ impl Accounts {
         if !self.needs_setup().await? {
             return Ok(None);
         }
-        let user = self.insert_user(name, Role::Admin, password).await?;
+        let user = match self.insert_user(name, Role::Admin, password).await {
+            Ok(user) => user,
+            // Another instance sharing the database made its first admin
+            // at the same moment.
+            Err(AuthError::Invalid(_)) if !self.needs_setup().await? => return Ok(None),
+            Err(e) => return Err(e),
+        };
         self.audit(
             &Identity::system("--admin-password"),
             "user.create",

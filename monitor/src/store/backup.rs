@@ -33,14 +33,14 @@ impl Handle {
     async fn export_stream(&self) -> surrealdb::Result<surrealdb::method::Backup> {
         match self {
             Handle::File(db) => db.export(()).await,
-            Handle::Sdk(db) => db.export(()).await,
+            Handle::Sdk(db) | Handle::Remote(db) => db.export(()).await,
         }
     }
 
     async fn import_file(&self, path: &Path) -> surrealdb::Result<()> {
         match self {
             Handle::File(db) => db.import(path).await,
-            Handle::Sdk(db) => db.import(path).await,
+            Handle::Sdk(db) | Handle::Remote(db) => db.import(path).await,
         }
     }
 }

@@ -68,14 +68,24 @@ impl Default for DbMemory {
 pub(crate) enum Handle {
     /// A SurrealKV file opened with our own memory settings.
     File(Surreal<Db>),
-    /// `mem://` or a SurrealDB server.
+    /// `mem://`.
     Sdk(Surreal<Any>),
+    /// A SurrealDB server (`ws://`, `wss://`): each query is given at most
+    /// [`REMOTE_QUERY_TIMEOUT`].
+    Remote(Surreal<Any>),
 }
+
+/// The longest a query to a SurrealDB server may take. The SDK reconnects
+/// by itself when the server comes back, but a query in flight when the
+/// connection broke can wait for an answer that never comes; this turns it
+/// into an error its caller retries.
+pub const REMOTE_QUERY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A query being built; await it for the results.
 pub(crate) enum Query<'a> {
     File(surrealdb::method::Query<'a, Db>),
     Sdk(surrealdb::method::Query<'a, Any>),
+    Remote(surrealdb::method::Query<'a, Any>),
 }
 
 impl Handle {
@@ -83,10 +93,19 @@ impl Handle {
     pub(crate) async fn open(url: &str, memory: DbMemory) -> Result<Handle, String> {
         match url.strip_prefix("surrealkv://") {
             Some(path) => open_file(path, memory).await.map(Handle::File),
-            None => surrealdb::engine::any::connect(url)
-                .await
-                .map(Handle::Sdk)
-                .map_err(|e| e.to_string()),
+            None => {
+                let remote = url.starts_with("ws://") || url.starts_with("wss://");
+                surrealdb::engine::any::connect(url)
+                    .await
+                    .map(|db| {
+                        if remote {
+                            Handle::Remote(db)
+                        } else {
+                            Handle::Sdk(db)
+                        }
+                    })
+                    .map_err(|e| e.to_string())
+            }
         }
     }
 
@@ -94,13 +113,14 @@ impl Handle {
         match self {
             Handle::File(db) => Query::File(db.query(sql)),
             Handle::Sdk(db) => Query::Sdk(db.query(sql)),
+            Handle::Remote(db) => Query::Remote(db.query(sql)),
         }
     }
 
     pub(crate) async fn use_ns_db(&self, ns: &str, db: &str) -> surrealdb::Result<()> {
         match self {
             Handle::File(h) => h.use_ns(ns).use_db(db).await.map(|_| ()),
-            Handle::Sdk(h) => h.use_ns(ns).use_db(db).await.map(|_| ()),
+            Handle::Sdk(h) | Handle::Remote(h) => h.use_ns(ns).use_db(db).await.map(|_| ()),
         }
     }
 
@@ -112,7 +132,7 @@ impl Handle {
         let root = surrealdb::opt::auth::Root { username, password };
         match self {
             Handle::File(h) => h.signin(root).await.map(|_| ()),
-            Handle::Sdk(h) => h.signin(root).await.map(|_| ()),
+            Handle::Sdk(h) | Handle::Remote(h) => h.signin(root).await.map(|_| ()),
         }
     }
 }
@@ -122,6 +142,7 @@ impl<'a> Query<'a> {
         match self {
             Query::File(q) => Query::File(q.bind(vars)),
             Query::Sdk(q) => Query::Sdk(q.bind(vars)),
+            Query::Remote(q) => Query::Remote(q.bind(vars)),
         }
     }
 }
@@ -134,6 +155,19 @@ impl<'a> IntoFuture for Query<'a> {
         match self {
             Query::File(q) => Box::pin(q.into_future()),
             Query::Sdk(q) => Box::pin(q.into_future()),
+            Query::Remote(q) => Box::pin(async move {
+                tokio::time::timeout(REMOTE_QUERY_TIMEOUT, q.into_future())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(surrealdb::Error::connection(
+                            format!(
+                                "the database server did not answer within {} s (is it running?)",
+                                REMOTE_QUERY_TIMEOUT.as_secs()
+                            ),
+                            None,
+                        ))
+                    })
+            }),
         }
     }
 }

@@ -134,7 +134,9 @@ impl Store {
     /// The store on an open handle: applies the schema (migrating older
     /// data) and reads where the events stand.
     async fn on(handle: Handle, shared: bool) -> Result<Store> {
-        let last_seq = schema::apply(&handle).await?;
+        // Instances starting together on a new server define the schema at
+        // the same moment: all but one meet a conflict and try again.
+        let last_seq = sequence::with_retry(|| schema::apply(&handle)).await?;
         let store = Store {
             db: handle,
             write_lock: tokio::sync::Mutex::new(()),
@@ -152,10 +154,20 @@ impl Store {
         self.last_seq.load(Ordering::SeqCst)
     }
 
-    /// A trivial query: whether the database answers.
+    /// A trivial query: whether the database answers, within 3 s (for
+    /// readiness probes, which give up sooner than a query would).
     pub async fn ping(&self) -> Result<()> {
-        self.db.query("RETURN 1").await?.check()?;
-        Ok(())
+        let wait = std::time::Duration::from_secs(3);
+        match tokio::time::timeout(wait, self.db.query("RETURN 1")).await {
+            Ok(answer) => {
+                answer?.check()?;
+                Ok(())
+            }
+            Err(_) => Err(StoreError::Db(surrealdb::Error::connection(
+                "the database did not answer within 3 s (is its server running?)".into(),
+                None,
+            ))),
+        }
     }
 
     pub(crate) fn db(&self) -> &Handle {

@@ -86,7 +86,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
 #[openapi(
     info(title = "Dropwatch API", description = "Read and drive a Dropwatch monitor: sources, products, history, events, watch rules, notification channels and log, repricing to your Shopify store (links, markups, proposals, approval), users, tokens and the audit log. Authenticate with `Authorization: Bearer <token>` (create a token on the account page). Errors are application/problem+json. The live event stream is the WebSocket `GET /api/live?since=SEQ` (same token)."),
     paths(me, list_sources, add_source, preview_source, get_source, edit_source, delete_source, check_source, source_days,
-          list_hosts, list_products, get_product, product_matches, product_history, list_events,
+          list_hosts, list_instances, list_products, get_product, product_matches, product_history, list_events,
           product_related, my_picks, forget_my_picks,
           list_users, create_user, edit_user, delete_user,
           list_tokens, create_token, revoke_token, audit_log,
@@ -106,7 +106,7 @@ fn store_error(e: impl std::fmt::Display) -> Problem {
           crate::rest_probe::probe),
     components(schemas(Problem, Viewer, Role, SourceRow, NewSourceBody, SourceEditBody, PreviewBody, Source, model::PageSettings, model::JsonMapping, model::KeywordFilter, PollRun, RunProgress,
         ProductPage, Product, ProductBody, model::deal::Deal, model::deal::DealBadge, model::deal::WindowStats, model::deal::Elsewhere, model::deal::SizeDeal,
-        model::restock::SizeOutlook, model::restock::RestockWindow, History, HostView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
+        model::restock::SizeOutlook, model::restock::RestockWindow, History, HostView, model::InstanceView, model::LeaseView, EventPage, Event, User, NewUserBody, UserEditBody, ApiToken, NewTokenBody, CreatedToken, AuditEntry,
         model::Rule, model::Scope, model::Condition, model::ChannelInfo, model::Delivery,
         crate::rest_alerts::RuleBody, crate::rest_alerts::RuleEditBody, crate::rest_alerts::ChannelBody,
         crate::rest_alerts::TestResult, crate::rest_alerts::PushKey, crate::rest_alerts::SubscriptionBody,
@@ -154,6 +154,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/sources/{key}/days", get(source_days))
         .route("/api/v1/sources/preview", post(preview_source))
         .route("/api/v1/hosts", get(list_hosts))
+        .route("/api/v1/instances", get(list_instances))
         .route("/api/v1/products", get(list_products))
         .route("/api/v1/products/{key}", get(get_product))
         .route("/api/v1/products/{key}/history", get(product_history))

@@ -312,3 +312,15 @@ pub(super) async fn list_hosts(
             .collect(),
     ))
 }
+
+/// The Dropwatch instances sharing this database server, the hosts each
+/// polls and the tasks each runs, with their lease expiries (empty on one
+/// machine).
+#[utoipa::path(get, path = "/api/v1/instances", responses((status = 200, body = [model::InstanceView]), (status = 401, body = Problem), (status = 503, body = Problem)))]
+pub(super) async fn list_instances(
+    State(state): State<AppState>,
+    Who(who): Who,
+) -> ApiResult<Json<Vec<model::InstanceView>>> {
+    allow(&who, Role::Viewer)?;
+    Ok(Json(state.engine.instances().await.map_err(store_error)?))
+}
