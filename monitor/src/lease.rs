@@ -364,7 +364,9 @@ pub(crate) async fn take_for_check(e: &Engine, host: &str) -> Result<Option<Fenc
 /// This instance now holds `host`: catch up, forget old reads, honour the
 /// stored back-off, and poll.
 async fn took(e: &Engine, host: &str, row: crate::store::LeaseRow, tasks: &[Arc<SourceTask>]) {
-    e.catch_up(Duration::from_secs(5)).await;
+    // Bounded well inside the TTL: the round still has leases to renew.
+    e.catch_up((e.leases.ttl / 4).min(Duration::from_secs(5)))
+        .await;
     for t in tasks {
         *t.last_page.lock() = None;
         t.catalogue_pages.forget_all();
@@ -480,7 +482,7 @@ impl Engine {
 
     /// Makes the registered sources those stored (added, changed or removed
     /// by another instance).
-    fn sync_sources(self: &Arc<Self>, stored: Vec<Source>) {
+    pub(crate) fn sync_sources(self: &Arc<Self>, stored: Vec<Source>) {
         let keys: std::collections::HashSet<String> =
             stored.iter().map(|s| s.key.clone()).collect();
         let gone: Vec<Arc<SourceTask>> = {

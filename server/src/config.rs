@@ -149,6 +149,11 @@ pub struct ServeArgs {
         default_value = "surrealkv://data/dropwatch"
     )]
     pub db: String,
+    /// With a SurrealDB server shared by several instances: how long a
+    /// host's lease lasts unrenewed (renewed every third of it). An instance
+    /// that dies has its hosts polled by another within this and a third.
+    #[arg(long, env = "DROPWATCH_LEASE_TTL", default_value = "15s", value_parser = parse_lease_ttl)]
+    pub lease_ttl: Duration,
     /// Memory an embedded database file keeps for its write buffer and its
     /// read cache, in MiB (half each). More speeds up large catalogues; the
     /// largest single write (an import, a big shop's catalogue) must fit in
@@ -308,6 +313,16 @@ pub struct DemoArgs {
     /// How many variants change each time.
     #[arg(long, default_value_t = 2)]
     pub changes_per_tick: usize,
+}
+
+/// A lease TTL from 3 s to 10 min (shorter renews too often, longer makes
+/// failover slow).
+fn parse_lease_ttl(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| e.to_string())?;
+    if !(Duration::from_secs(3)..=Duration::from_secs(600)).contains(&d) {
+        return Err("a lease TTL is from 3s to 10m".into());
+    }
+    Ok(d)
 }
 
 #[cfg(test)]

@@ -169,6 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .filter(|v| !v.is_empty())
                 .collect(),
             hold_shrink: f64::from(args.hold_shrink) / 100.0,
+            lease_ttl: args.lease_ttl,
             retention: monitor::retention::Retention {
                 keep_runs: args.keep_runs as usize,
                 keep_events: args.keep_events,

@@ -56,6 +56,10 @@ impl Engine {
 
     /// Adds a source, or returns the existing one with the same kind and URL.
     pub async fn add_source(self: &Arc<Self>, mut new: NewSource) -> Result<Source, EngineError> {
+        if self.store.is_shared() {
+            // Another instance may have added it (or one with its key).
+            self.sync_sources(self.store.sources().await?);
+        }
         if let Some(s) = self.vet_source(&mut new).await? {
             return Ok(s);
         }
