@@ -65,9 +65,6 @@ pub(crate) async fn run(engine: Weak<Engine>) -> Result<(), String> {
                 backoff
             }
         };
-        e.follow
-            .following
-            .store(!failing, std::sync::atomic::Ordering::SeqCst);
         let wake = e.follow.wake.clone();
         drop(e);
         if !wait.is_zero() {
@@ -101,10 +98,8 @@ async fn step(e: &Engine) -> Result<bool, crate::store::StoreError> {
     Ok(events.len() == PAGE)
 }
 
-/// The follower's side of the engine: its wake-up and whether it reads.
+/// The follower's side of the engine: what wakes it.
 #[derive(Default)]
 pub(crate) struct Follow {
     pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
-    /// The last read of the event table succeeded.
-    pub(crate) following: std::sync::atomic::AtomicBool,
 }

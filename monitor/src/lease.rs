@@ -391,19 +391,14 @@ async fn took(e: &Engine, host: &str, row: crate::store::LeaseRow, tasks: &[Arc<
 
 /// The host's back-off or open breaker, to be kept with its lease.
 fn hold_of(e: &Engine, host: &str) -> Option<HostHold> {
-    e.fetcher
-        .gates
-        .snapshot()
-        .into_iter()
-        .find(|h| h.host == host)
-        .and_then(|h| {
-            let until = h.until?;
-            (until > Utc::now()).then(|| HostHold {
-                state: h.state.to_string(),
-                until: until.timestamp_millis(),
-                failures: h.consecutive_failures,
-            })
+    e.fetcher.gates.status(host).and_then(|h| {
+        let until = h.until?;
+        (until > Utc::now()).then(|| HostHold {
+            state: h.state.to_string(),
+            until: until.timestamp_millis(),
+            failures: h.consecutive_failures,
         })
+    })
 }
 
 impl Engine {
@@ -472,6 +467,13 @@ impl Engine {
     /// [`Engine::want_task`]).
     pub fn holds_task(&self, name: &str) -> bool {
         !self.store.is_shared() || self.leases.fence(&task_key(name)).is_some()
+    }
+
+    /// Waits until this instance runs task `name` (at once on one machine).
+    pub async fn until_holds_task(&self, name: &str) {
+        while !self.holds_task(name) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// This instance would run task `name` (on a shared server, when no

@@ -385,28 +385,37 @@ impl Gates {
         let now = Instant::now();
         let mut out: Vec<HostStatus> = hosts
             .iter()
-            .map(|(host, gate)| {
-                let st = gate.state.lock();
-                let (state, until) = match st.breaker {
-                    Breaker::Open { until } if until > now => ("breaker_open", Some(until)),
-                    Breaker::Open { .. } | Breaker::HalfOpen { .. } => ("half_open", None),
-                    Breaker::Closed => match st.not_before {
-                        Some(t) if t > now => ("backing_off", Some(t)),
-                        _ => ("ok", None),
-                    },
-                };
-                HostStatus {
-                    host: host.clone(),
-                    state,
-                    until: until.map(to_utc),
-                    consecutive_failures: st.consecutive_failures,
-                    in_flight: gate.rules.max_in_flight.max(1) - gate.slots.available_permits(),
-                    last_error: st.last_error.clone(),
-                }
-            })
+            .map(|(host, gate)| status(host, gate, now))
             .collect();
         out.sort_by(|a, b| a.host.cmp(&b.host));
         out
+    }
+
+    /// One host's state (none before a request went to it).
+    pub fn status(&self, host: &str) -> Option<HostStatus> {
+        let gate = self.hosts.lock().get(host).cloned()?;
+        Some(status(host, &gate, Instant::now()))
+    }
+}
+
+/// What the status page shows of one host's gate at `now`.
+fn status(host: &str, gate: &HostGate, now: Instant) -> HostStatus {
+    let st = gate.state.lock();
+    let (state, until) = match st.breaker {
+        Breaker::Open { until } if until > now => ("breaker_open", Some(until)),
+        Breaker::Open { .. } | Breaker::HalfOpen { .. } => ("half_open", None),
+        Breaker::Closed => match st.not_before {
+            Some(t) if t > now => ("backing_off", Some(t)),
+            _ => ("ok", None),
+        },
+    };
+    HostStatus {
+        host: host.to_string(),
+        state,
+        until: until.map(to_utc),
+        consecutive_failures: st.consecutive_failures,
+        in_flight: gate.rules.max_in_flight.max(1) - gate.slots.available_permits(),
+        last_error: st.last_error.clone(),
     }
 }
 

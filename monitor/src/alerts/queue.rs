@@ -61,13 +61,6 @@ impl ConfigCheck {
     }
 }
 
-/// Waits until this instance runs the alerts (at once on one machine).
-async fn wait_for_task(engine: &Engine) {
-    while !engine.holds_task(TASK) {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// How many times a transient failure is retried before giving up.
 pub const MAX_ATTEMPTS: u32 = 8;
 
@@ -91,7 +84,7 @@ impl AlertService {
             let (me, store, engine) = (me.clone(), follower_store.clone(), follower_engine.clone());
             async move {
                 loop {
-                    wait_for_task(&engine).await;
+                    engine.until_holds_task(TASK).await;
                     if !me.follow(&engine, &store).await? {
                         return Ok(());
                     }

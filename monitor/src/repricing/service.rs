@@ -161,9 +161,7 @@ impl Repricer {
                 let me = me.clone();
                 async move {
                     loop {
-                        while !me.engine.holds_task(TASK) {
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
+                        me.engine.until_holds_task(TASK).await;
                         if !me.follow().await? {
                             return Ok(());
                         }

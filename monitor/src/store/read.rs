@@ -76,6 +76,26 @@ impl Store {
     /// all). Should that range hold nothing while later events exist (a gap
     /// left by retention), the open range finds the next ones.
     pub async fn events_since(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
+        self.event_page(since, limit, |to| self.last_seq() > to)
+            .await
+    }
+
+    /// Up to `limit` events after `since`, oldest first, whatever this
+    /// process has published (the follower's read of a shared table): the id
+    /// range first, and where that holds nothing (a gap left by retention, or
+    /// nothing new) the open range.
+    pub async fn events_after(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
+        self.event_page(since, limit, |_| true).await
+    }
+
+    /// The id range `since+1 ..= since+limit`, and when it is empty and
+    /// `look_further(since+limit)` says so, the open range after `since`.
+    async fn event_page(
+        &self,
+        since: u64,
+        limit: usize,
+        look_further: impl FnOnce(u64) -> bool,
+    ) -> Result<Vec<Event>> {
         if limit == 0 {
             return Ok(vec![]);
         }
@@ -88,33 +108,7 @@ impl Store {
             )
             .await?,
         )?;
-        if !page.is_empty() || self.last_seq() <= to {
-            return Ok(page);
-        }
-        decode(
-            self.rows(
-                "SELECT * OMIT id FROM event:[$from].. LIMIT $limit",
-                json!({ "from": from, "limit": limit }),
-            )
-            .await?,
-        )
-    }
-
-    /// Up to `limit` events after `since`, oldest first, whatever this
-    /// process has published (the follower's read of a shared table): the id
-    /// range first, and where that holds nothing (a gap left by retention, or
-    /// nothing new) the open range.
-    pub async fn events_after(&self, since: u64, limit: usize) -> Result<Vec<Event>> {
-        let from = since.saturating_add(1);
-        let to = from.saturating_add((limit as u64).saturating_sub(1));
-        let page: Vec<Event> = decode(
-            self.rows(
-                "SELECT * OMIT id FROM event:[$from]..=[$to]",
-                json!({ "from": from, "to": to }),
-            )
-            .await?,
-        )?;
-        if !page.is_empty() {
+        if !page.is_empty() || !look_further(to) {
             return Ok(page);
         }
         decode(
