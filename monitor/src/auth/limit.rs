@@ -22,20 +22,24 @@
 //! while its password is checked still counts.
 //!
 //! IPv6 addresses count per /64 (a subscriber usually has the whole
-//! network). The state is in memory and bounded: each table keeps at most
-//! `max_keys` entries, forgetting stale ones first, then the oldest.
+//! network). The failures are kept in the database (`store/logins.rs`), so a
+//! restart does not forget them and instances sharing a database server
+//! count the same attempts; stale rows are swept at most once a minute and
+//! each table keeps at most `max_keys`. Only the turns are per process: they
+//! bound this process's hashing memory.
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::Hash;
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
-use std::time::{Duration, Instant};
-
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::AuthError;
+use crate::store::{LedgerKeys, LoginLedger, Store, Strikes};
 
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
@@ -77,34 +81,24 @@ impl Default for LoginLimits {
     }
 }
 
-/// An account (its lower-cased name) tried from an address (`None` when the
-/// address is not known, e.g. a password change).
-type PairKey = (String, Option<IpAddr>);
-
-struct Strikes {
-    failures: u32,
-    last: Instant,
-}
-
-#[derive(Default)]
-struct Tables {
-    pairs: HashMap<PairKey, Strikes>,
-    addresses: HashMap<IpAddr, VecDeque<Instant>>,
-    /// Each account's turns at having its password checked.
-    turns: HashMap<String, Arc<Semaphore>>,
-}
+/// How often stale rows are swept (ms).
+const SWEEP_EVERY: i64 = 60_000;
 
 pub struct LoginLimiter {
     limits: LoginLimits,
-    tables: Mutex<Tables>,
+    store: Arc<Store>,
+    /// Each account's turns at having its password checked.
+    turns: Mutex<HashMap<String, Arc<Semaphore>>>,
     hashing: Arc<Semaphore>,
+    /// When this process last swept the stale rows (ms).
+    swept: AtomicI64,
 }
 
 /// An attempt counted as a failure, not yet given its turn.
 struct Reservation {
-    pair: PairKey,
-    address: Option<IpAddr>,
-    at: Instant,
+    keys: LedgerKeys,
+    /// When it was counted (ms), as it stands in its address's list.
+    at: i64,
     turn: Arc<Semaphore>,
 }
 
@@ -119,8 +113,8 @@ pub struct Attempt<'a> {
 impl Attempt<'_> {
     /// The password was right: this account's failures from this address
     /// are forgiven, and this attempt does not count against the address.
-    pub fn succeeded(self) {
-        self.limiter.forgive(&self.reservation, true);
+    pub async fn succeeded(self) {
+        self.limiter.forgive(&self.reservation, true).await;
     }
 }
 
@@ -135,43 +129,92 @@ fn bucket(ip: IpAddr) -> IpAddr {
     }
 }
 
-fn prune(q: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while q
-        .front()
-        .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-    {
-        q.pop_front();
+/// The rows of `account` (lower-cased) tried from `address`. The address
+/// comes first and has no space, so no two pairs share a key.
+fn ledger_keys(account: &str, address: Option<IpAddr>) -> LedgerKeys {
+    let address = address.map(|a| bucket(a).to_string());
+    LedgerKeys {
+        pair: format!("{} {account}", address.as_deref().unwrap_or("-")),
+        address,
     }
 }
 
-/// Makes room for one more key: forgets the stale entries and, if that is
-/// not enough, the oldest tenth.
-fn make_room<K: Clone + Eq + Hash, V>(
-    map: &mut HashMap<K, V>,
-    max: usize,
-    stale: impl Fn(&V) -> bool,
-    age: impl Fn(&V) -> Instant,
-) {
-    if map.len() < max {
-        return;
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// How long ago `then` was at `now` (both ms; zero if `then` is later).
+fn since(then: i64, now: i64) -> Duration {
+    Duration::from_millis(u64::try_from(now.saturating_sub(then)).unwrap_or(0))
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// How long a pair with `failures` waits after its last.
+fn delay(l: &LoginLimits, failures: u32) -> Option<Duration> {
+    let over = failures.checked_sub(l.free_failures)?;
+    let doubled = l.first_delay.saturating_mul(1 << over.min(16));
+    Some(doubled.min(l.max_delay))
+}
+
+/// Checks the limits at `now` and counts the attempt as a failure; the wait
+/// when it is refused (then nothing is counted).
+fn count(
+    l: &LoginLimits,
+    ledger: &mut LoginLedger,
+    has_address: bool,
+    now: i64,
+) -> Result<(), AuthError> {
+    let s = &mut ledger.strikes;
+    if since(s.last, now) >= l.forget_after {
+        *s = Strikes::default();
     }
-    map.retain(|_, v| !stale(v));
-    if map.len() < max {
-        return;
+    if let Some(d) = delay(l, s.failures) {
+        let wait = d.saturating_sub(since(s.last, now));
+        if !wait.is_zero() {
+            return Err(AuthError::Throttled(wait));
+        }
     }
-    let mut by_age: Vec<(Instant, K)> = map.iter().map(|(k, v)| (age(v), k.clone())).collect();
-    by_age.sort_by_key(|(t, _)| *t);
-    for (_, k) in by_age.into_iter().take(max / 10 + 1) {
-        map.remove(&k);
+    ledger.recent.retain(|t| since(*t, now) < l.window);
+    if ledger.recent.len() >= l.per_address {
+        let first = ledger.recent.first().copied().unwrap_or(now);
+        return Err(AuthError::Throttled(
+            l.window.saturating_sub(since(first, now)),
+        ));
     }
+    s.failures = s.failures.saturating_add(1);
+    s.last = now;
+    if has_address {
+        ledger.recent.push(now);
+    }
+    Ok(())
+}
+
+/// Takes an attempt counted at `at` back: all of the pair's failures when
+/// the password was right, else just this one (it was never checked).
+fn forgive(ledger: &mut LoginLedger, at: i64, right: bool) -> Result<(), Infallible> {
+    let s = &mut ledger.strikes;
+    s.failures = if right {
+        0
+    } else {
+        s.failures.saturating_sub(1)
+    };
+    if let Some(i) = ledger.recent.iter().rposition(|t| *t == at) {
+        ledger.recent.remove(i);
+    }
+    Ok(())
 }
 
 impl LoginLimiter {
-    pub fn new(limits: LoginLimits) -> LoginLimiter {
+    pub fn new(limits: LoginLimits, store: Arc<Store>) -> LoginLimiter {
         LoginLimiter {
             limits,
-            tables: Mutex::new(Tables::default()),
+            store,
+            turns: Mutex::new(HashMap::new()),
             hashing: Arc::new(Semaphore::new(limits.concurrent_total.max(1))),
+            swept: AtomicI64::new(0),
         }
     }
 
@@ -183,7 +226,7 @@ impl LoginLimiter {
         account: &str,
         address: Option<IpAddr>,
     ) -> Result<Attempt<'_>, AuthError> {
-        let reservation = self.reserve(account, address, Instant::now())?;
+        let reservation = self.reserve(account, address, now_ms()).await?;
         let (own, all) = (reservation.turn.clone(), self.hashing.clone());
         let turns = async move { (own.acquire_owned().await, all.acquire_owned().await) };
         let got = tokio::time::timeout(self.limits.slot_wait, turns).await;
@@ -195,125 +238,82 @@ impl LoginLimiter {
             }),
             _ => {
                 // Never checked, so not counted.
-                self.forgive(&reservation, false);
+                self.forgive(&reservation, false).await;
                 Err(AuthError::Busy)
             }
         }
     }
 
-    /// How long an account-and-address pair with `failures` waits after its last.
-    fn delay(&self, failures: u32) -> Option<Duration> {
-        let over = failures.checked_sub(self.limits.free_failures)?;
-        let doubled = self.limits.first_delay.saturating_mul(1 << over.min(16));
-        Some(doubled.min(self.limits.max_delay))
-    }
-
-    /// Checks the limits and counts the attempt as a failure, in one step
-    /// under the lock.
-    fn reserve(
+    /// Checks the limits and counts the attempt as a failure, in one
+    /// conditional write.
+    async fn reserve(
         &self,
         account: &str,
         address: Option<IpAddr>,
-        now: Instant,
+        now: i64,
     ) -> Result<Reservation, AuthError> {
-        let l = &self.limits;
         let account = account.to_lowercase();
-        let address = address.map(bucket);
-        let pair = (account.clone(), address);
-        let mut guard = self.tables.lock();
-        let t = &mut *guard;
-
-        if t.pairs
-            .get(&pair)
-            .is_some_and(|s| now.saturating_duration_since(s.last) >= l.forget_after)
-        {
-            t.pairs.remove(&pair);
-        }
-        if let Some(s) = t.pairs.get(&pair) {
-            if let Some(until) = self.delay(s.failures).map(|d| s.last + d) {
-                if now < until {
-                    return Err(AuthError::Throttled(until - now));
-                }
-            }
-        }
-        let queue = match address {
-            Some(a) => t.addresses.get_mut(&a),
-            None => None,
-        };
-        if let Some(q) = queue {
-            prune(q, now, l.window);
-            if q.len() >= l.per_address {
-                let first = q.front().copied().unwrap_or(now);
-                let wait = l
-                    .window
-                    .saturating_sub(now.saturating_duration_since(first));
-                return Err(AuthError::Throttled(wait));
-            }
-        }
-
-        if !t.pairs.contains_key(&pair) {
-            make_room(
-                &mut t.pairs,
-                l.max_keys,
-                |s| now.saturating_duration_since(s.last) >= l.forget_after,
-                |s| s.last,
-            );
-        }
-        let strikes = t.pairs.entry(pair.clone()).or_insert(Strikes {
-            failures: 0,
-            last: now,
-        });
-        strikes.failures = strikes.failures.saturating_add(1);
-        strikes.last = now;
-        if let Some(a) = address {
-            if !t.addresses.contains_key(&a) {
-                make_room(
-                    &mut t.addresses,
-                    l.max_keys,
-                    |q| {
-                        q.back()
-                            .is_none_or(|b| now.saturating_duration_since(*b) >= l.window)
-                    },
-                    |q| q.back().copied().unwrap_or(now),
-                );
-            }
-            t.addresses.entry(a).or_default().push_back(now);
-        }
-        if !t.turns.contains_key(&account) && t.turns.len() >= l.max_keys {
-            // Only accounts nobody is signing in to right now.
-            t.turns.retain(|_, s| Arc::strong_count(s) > 1);
-        }
-        let turn = t
-            .turns
-            .entry(account)
-            .or_insert_with(|| Arc::new(Semaphore::new(l.concurrent_per_account.max(1))))
-            .clone();
+        let keys = ledger_keys(&account, address);
+        self.sweep(now).await;
+        let has_address = keys.address.is_some();
+        self.store
+            .update_login_ledger(&keys, |ledger| {
+                count(&self.limits, ledger, has_address, now)
+            })
+            .await??;
         Ok(Reservation {
-            pair,
-            address,
+            keys,
             at: now,
-            turn,
+            turn: self.turn(account),
         })
     }
 
-    /// Takes a reservation back: all of the pair's failures when the
-    /// password was right, else just this one (it was never checked).
-    fn forgive(&self, r: &Reservation, right: bool) {
-        let mut guard = self.tables.lock();
-        let t = &mut *guard;
-        if right {
-            t.pairs.remove(&r.pair);
-        } else if let Some(s) = t.pairs.get_mut(&r.pair) {
-            s.failures = s.failures.saturating_sub(1);
+    /// `account`'s turns, made on first use.
+    fn turn(&self, account: String) -> Arc<Semaphore> {
+        let mut turns = self.turns.lock();
+        if !turns.contains_key(&account) && turns.len() >= self.limits.max_keys {
+            // Only accounts nobody is signing in to right now.
+            turns.retain(|_, s| Arc::strong_count(s) > 1);
         }
-        let queue = match r.address {
-            Some(a) => t.addresses.get_mut(&a),
-            None => None,
-        };
-        if let Some(q) = queue {
-            if let Some(i) = q.iter().rposition(|at| *at == r.at) {
-                q.remove(i);
-            }
+        let per_account = self.limits.concurrent_per_account.max(1);
+        turns
+            .entry(account)
+            .or_insert_with(|| Arc::new(Semaphore::new(per_account)))
+            .clone()
+    }
+
+    async fn forgive(&self, r: &Reservation, right: bool) {
+        let done = self
+            .store
+            .update_login_ledger(&r.keys, |ledger| forgive(ledger, r.at, right))
+            .await;
+        if let Err(e) = done {
+            tracing::warn!("a sign-in attempt stays counted (the database did not answer): {e}");
+        }
+    }
+
+    /// Forgets stale rows, at most once a minute per process.
+    async fn sweep(&self, now: i64) {
+        let last = self.swept.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < SWEEP_EVERY
+            || self
+                .swept
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let l = &self.limits;
+        let swept = self
+            .store
+            .sweep_login_ledger(
+                now.saturating_sub(millis(l.forget_after)),
+                now.saturating_sub(millis(l.window)),
+                l.max_keys,
+            )
+            .await;
+        if let Err(e) = swept {
+            tracing::warn!("could not sweep stale sign-in failures: {e}");
         }
     }
 }
@@ -321,6 +321,10 @@ impl LoginLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Some moment, ms since the Unix epoch.
+    const T0: i64 = 1_800_000_000_000;
+    const MINUTE: i64 = 60_000;
 
     fn limits() -> LoginLimits {
         LoginLimits {
@@ -337,6 +341,14 @@ mod tests {
         }
     }
 
+    async fn store() -> Arc<Store> {
+        Arc::new(Store::open("mem://").await.unwrap())
+    }
+
+    async fn limiter(limits: LoginLimits) -> LoginLimiter {
+        LoginLimiter::new(limits, store().await)
+    }
+
     fn ip(s: &str) -> Option<IpAddr> {
         Some(s.parse().unwrap())
     }
@@ -350,109 +362,149 @@ mod tests {
         }
     }
 
-    #[test]
-    fn guesses_count_before_their_password_is_checked_and_waits_double() {
-        let l = LoginLimiter::new(limits());
+    /// What the database holds for `account` from `address`.
+    async fn ledger(l: &LoginLimiter, account: &str, address: Option<IpAddr>) -> LoginLedger {
+        let keys = ledger_keys(account, address);
+        let read = l
+            .store
+            .update_login_ledger(&keys, |now| Ok::<_, Infallible>(now.clone()));
+        read.await.unwrap().unwrap()
+    }
+
+    async fn rows(store: &Store, table: &str) -> usize {
+        let sql = format!("RETURN array::len((SELECT VALUE id FROM {table}))");
+        let n: Option<i64> = store.db().query(sql).await.unwrap().take(0).unwrap();
+        n.unwrap() as usize
+    }
+
+    #[tokio::test]
+    async fn guesses_count_before_their_password_is_checked_and_waits_double() {
+        let l = limiter(limits()).await;
         let (guesser, owner) = (ip("192.0.2.7"), ip("198.51.100.20"));
-        let t0 = Instant::now();
         // Five guesses in flight at once: none has finished, all count.
-        let in_flight: Vec<_> = (0..5)
-            .map(|_| l.reserve("Admin", guesser, t0).unwrap())
-            .collect();
-        assert_eq!(in_flight.len(), 5);
+        for _ in 0..5 {
+            assert_eq!(refused(l.reserve("Admin", guesser, T0).await), None);
+        }
         assert_eq!(
-            refused(l.reserve("admin", guesser, t0)),
+            refused(l.reserve("admin", guesser, T0).await),
             Some(Duration::from_secs(60))
         );
         // The owner, at another address, is not kept out.
-        assert_eq!(refused(l.reserve("admin", owner, t0)), None);
+        assert_eq!(refused(l.reserve("admin", owner, T0).await), None);
         // Each further failure doubles the wait, up to 15 minutes.
-        let mut at = t0;
+        let mut at = T0;
         for expected in [120, 240, 480, 900, 900] {
-            at += Duration::from_secs(expected.min(900));
-            assert_eq!(refused(l.reserve("admin", guesser, at)), None);
+            at += 1000 * expected.min(900);
+            assert_eq!(refused(l.reserve("admin", guesser, at).await), None);
             assert_eq!(
-                refused(l.reserve("admin", guesser, at)),
-                Some(Duration::from_secs(expected))
+                refused(l.reserve("admin", guesser, at).await),
+                Some(Duration::from_secs(expected as u64))
             );
         }
         // An hour of quiet forgets them.
-        at += Duration::from_secs(3600);
-        assert_eq!(refused(l.reserve("admin", guesser, at)), None);
+        at += 60 * MINUTE;
+        assert_eq!(refused(l.reserve("admin", guesser, at).await), None);
     }
 
-    #[test]
-    fn a_right_password_forgives_its_address_and_account() {
-        let l = LoginLimiter::new(limits());
+    #[tokio::test]
+    async fn a_right_password_forgives_its_address_and_account() {
+        let l = limiter(limits()).await;
         let a = ip("192.0.2.7");
-        let now = Instant::now();
         for _ in 0..4 {
-            l.reserve("alice", a, now).unwrap();
+            l.reserve("alice", a, T0).await.unwrap();
         }
-        let right = l.reserve("alice", a, now).unwrap();
-        l.forgive(&right, true);
+        let right = l.reserve("alice", a, T0).await.unwrap();
+        l.forgive(&right, true).await;
         for _ in 0..5 {
-            assert_eq!(refused(l.reserve("alice", a, now)), None);
+            assert_eq!(refused(l.reserve("alice", a, T0).await), None);
         }
-        assert!(refused(l.reserve("alice", a, now)).is_some());
+        assert!(refused(l.reserve("alice", a, T0).await).is_some());
         // The four failures before still count against the address.
-        assert_eq!(l.tables.lock().addresses[&a.unwrap()].len(), 9);
+        assert_eq!(ledger(&l, "alice", a).await.recent.len(), 9);
     }
 
-    #[test]
-    fn one_address_trying_many_accounts_is_stopped() {
-        let l = LoginLimiter::new(limits());
+    #[tokio::test]
+    async fn one_address_trying_many_accounts_is_stopped() {
+        let l = limiter(limits()).await;
         let a = ip("192.0.2.7");
-        let now = Instant::now();
         for n in 0..20 {
-            assert_eq!(refused(l.reserve(&format!("user{n}"), a, now)), None);
+            assert_eq!(refused(l.reserve(&format!("user{n}"), a, T0).await), None);
         }
-        let wait = refused(l.reserve("someone-else", a, now)).expect("the address waits");
+        let wait = refused(l.reserve("someone-else", a, T0).await).expect("the address waits");
         assert_eq!(wait, Duration::from_secs(15 * 60));
-        assert_eq!(
-            refused(l.reserve("someone-else", ip("192.0.2.8"), now)),
-            None
-        );
-        let later = now + Duration::from_secs(15 * 60);
-        assert_eq!(refused(l.reserve("someone-else", a, later)), None);
+        let elsewhere = l.reserve("someone-else", ip("192.0.2.8"), T0).await;
+        assert_eq!(refused(elsewhere), None);
+        let later = T0 + 15 * MINUTE;
+        assert_eq!(refused(l.reserve("someone-else", a, later).await), None);
     }
 
-    #[test]
-    fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
-        let l = LoginLimiter::new(limits());
-        let now = Instant::now();
+    #[tokio::test]
+    async fn ipv6_counts_per_64_and_mapped_ipv4_as_ipv4() {
+        let l = limiter(limits()).await;
         for n in 0..5 {
             let a = ip(&format!("2001:db8:1:2::{n}"));
-            l.reserve("bob", a, now).unwrap();
+            l.reserve("bob", a, T0).await.unwrap();
         }
-        assert!(refused(l.reserve("bob", ip("2001:db8:1:2:ffff::9"), now)).is_some());
-        assert_eq!(refused(l.reserve("bob", ip("2001:db8:1:3::1"), now)), None);
+        assert!(refused(l.reserve("bob", ip("2001:db8:1:2:ffff::9"), T0).await).is_some());
+        assert_eq!(
+            refused(l.reserve("bob", ip("2001:db8:1:3::1"), T0).await),
+            None
+        );
         for _ in 0..5 {
-            l.reserve("carol", ip("::ffff:192.0.2.1"), now).unwrap();
+            l.reserve("carol", ip("::ffff:192.0.2.1"), T0)
+                .await
+                .unwrap();
         }
-        assert!(refused(l.reserve("carol", ip("192.0.2.1"), now)).is_some());
+        assert!(refused(l.reserve("carol", ip("192.0.2.1"), T0).await).is_some());
     }
 
-    #[test]
-    fn the_tables_stay_bounded() {
-        let l = LoginLimiter::new(LoginLimits {
+    #[tokio::test]
+    async fn a_restart_or_another_instance_counts_the_same_failures() {
+        let store = store().await;
+        let (first, second) = (
+            LoginLimiter::new(limits(), store.clone()),
+            LoginLimiter::new(limits(), store),
+        );
+        let a = ip("192.0.2.7");
+        // Eight guesses at once, spread over both: exactly five are let
+        // through, whichever writes first.
+        let guesses = (0..8).map(|n| {
+            let l = if n % 2 == 0 { &first } else { &second };
+            l.reserve("admin", a, T0)
+        });
+        let results = futures::future::join_all(guesses).await;
+        let through = results.into_iter().filter_map(|r| r.ok()).count();
+        assert_eq!(through, 5);
+        assert!(refused(second.reserve("admin", a, T0 + 1000).await).is_some());
+        assert_eq!(ledger(&first, "admin", a).await.strikes.failures, 5);
+    }
+
+    #[tokio::test]
+    async fn the_tables_stay_bounded() {
+        let l = limiter(LoginLimits {
             max_keys: 100,
             ..limits()
-        });
-        let now = Instant::now();
-        for n in 0..1000u32 {
+        })
+        .await;
+        for n in 0..300u32 {
             let a = Some(IpAddr::from(n.to_be_bytes()));
-            let _ = l.reserve(&format!("name{n}"), a, now);
+            let _ = l
+                .reserve(&format!("name{n}"), a, T0 + i64::from(n) * 1000)
+                .await;
         }
-        let t = l.tables.lock();
-        assert!(t.pairs.len() <= 100, "{}", t.pairs.len());
-        assert!(t.addresses.len() <= 100, "{}", t.addresses.len());
-        assert!(t.turns.len() <= 100, "{}", t.turns.len());
+        l.sweep(T0 + 10 * MINUTE).await;
+        assert!(rows(&l.store, "login_pair").await <= 100);
+        assert!(rows(&l.store, "login_address").await <= 100);
+        assert!(l.turns.lock().len() <= 100, "{}", l.turns.lock().len());
+        // Stale rows go whatever their number.
+        l.sweep(T0 + 2 * 60 * MINUTE).await;
+        assert_eq!(rows(&l.store, "login_pair").await, 0);
+        assert_eq!(rows(&l.store, "login_address").await, 0);
     }
 
     #[tokio::test]
     async fn at_most_two_passwords_of_an_account_are_checked_at_once() {
-        let l = LoginLimiter::new(limits());
+        let l = limiter(limits()).await;
         let first = l.begin("admin", ip("192.0.2.1")).await.unwrap();
         let second = l.begin("admin", ip("192.0.2.2")).await.unwrap();
         // A third waits its turn, and gives up after `slot_wait`.
@@ -465,8 +517,10 @@ mod tests {
         drop(first);
         let third = l.begin("admin", ip("192.0.2.3")).await.unwrap();
         // The refused attempt was not counted: one failure, not two.
-        let pair = ("admin".to_string(), ip("192.0.2.3"));
-        assert_eq!(l.tables.lock().pairs[&pair].failures, 1);
+        let counted = ledger(&l, "admin", ip("192.0.2.3")).await;
+        assert_eq!(counted.strikes.failures, 1);
+        // The address's failures: bob's and this one.
+        assert_eq!(counted.recent.len(), 2);
         drop((second, third, other));
     }
 }

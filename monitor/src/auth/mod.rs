@@ -95,8 +95,8 @@ pub struct Accounts {
 impl Accounts {
     pub fn new(store: Arc<Store>, vault: Vault, limits: LoginLimits) -> Accounts {
         Accounts {
+            limiter: LoginLimiter::new(limits, store.clone()),
             store,
-            limiter: LoginLimiter::new(limits),
             setup_token: Mutex::new(None),
             vault,
             last_audit: Mutex::new(0),

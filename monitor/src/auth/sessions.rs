@@ -48,7 +48,7 @@ impl Accounts {
             tracing::info!(user = %name, ip = ?ip, "sign-in failed");
             return Err(AuthError::BadLogin);
         };
-        attempt.succeeded();
+        attempt.succeeded().await;
         let cookie = secret::random_text(32);
         let hash = secret::sha256_hex(&cookie);
         let now = Utc::now();

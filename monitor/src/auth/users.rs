@@ -155,7 +155,7 @@ impl Accounts {
         if !ok {
             return Err(wrong());
         }
-        attempt.succeeded();
+        attempt.succeeded().await;
         let password_hash = hash(new).await;
         self.store
             .change_user(&UserChange {
