@@ -105,6 +105,11 @@ impl Server {
 
 /// Starts the binary with `products` demo products and `extra` flags.
 pub async fn start(products: usize, extra: &[&str]) -> Server {
+    start_with(products, extra, &[]).await
+}
+
+/// [`start`] with environment variables (`extra` may name its own `--db`).
+pub async fn start_with(products: usize, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let bin = std::env::var("DW_BIN").unwrap_or_else(|_| {
         let dir = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
         format!("{dir}/release/dropwatch")
@@ -114,17 +119,18 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("dropwatch-bench-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("dropwatch-bench-{}-{port}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let child = std::process::Command::new(&bin)
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(if extra.contains(&"--db") {
+            vec![]
+        } else {
             // On disk, as users run it (`DW_DB` to compare, e.g. mem://).
-            "--db",
-            &std::env::var("DW_DB").unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display())),
-        ])
+            let db = std::env::var("DW_DB")
+                .unwrap_or_else(|_| format!("surrealkv://{}/db", dir.display()));
+            vec!["--db".to_string(), db]
+        })
         .args(if extra.contains(&"--demo-interval") {
             &[][..]
         } else {
@@ -144,6 +150,7 @@ pub async fn start(products: usize, extra: &[&str]) -> Server {
         .args(extra)
         .current_dir(&dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         // As users run it: a developer's RUST_BACKTRACE=1 makes every error
         // inside the database capture a backtrace (a few % of CPU).
         .env_remove("RUST_BACKTRACE")

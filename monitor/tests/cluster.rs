@@ -359,16 +359,14 @@ async fn each_host_is_polled_by_one_instance_and_a_dead_ones_hosts_are_taken_ove
     assert_eq!(seqs.len(), events.len(), "no number repeated");
 }
 
-/// An alert service on `e`'s store, with the key every instance shares.
-async fn alerts_on(
-    e: &Arc<Engine>,
-    at: monitor::alerts::Endpoints,
-) -> (Arc<monitor::alerts::AlertService>, monitor::Identity) {
+/// The accounts of `store`, with the key every instance shares and the
+/// first admin `root`.
+async fn accounts_on(store: &Arc<Store>) -> Arc<monitor::Accounts> {
     use monitor::auth::{KeySource, LoginLimits, Vault};
     let key = KeySource::Given("c2hhcmVkLWtleS1zaGFyZWQta2V5LXNoYXJlZC1rZXk=".into());
-    let vault = Vault::open(&key, e.store()).await.unwrap();
+    let vault = Vault::open(&key, store).await.unwrap();
     let accounts = Arc::new(monitor::Accounts::new(
-        e.store().clone(),
+        store.clone(),
         vault,
         LoginLimits::default(),
     ));
@@ -376,6 +374,15 @@ async fn alerts_on(
         .ensure_admin("root", "root-password-1")
         .await
         .unwrap();
+    accounts
+}
+
+/// An alert service on `e`'s store, signed in as `root`.
+async fn alerts_on(
+    e: &Arc<Engine>,
+    at: monitor::alerts::Endpoints,
+) -> (Arc<monitor::alerts::AlertService>, monitor::Identity) {
+    let accounts = accounts_on(e.store()).await;
     let (_, who) = accounts
         .login("root", "root-password-1", None)
         .await
@@ -483,4 +490,54 @@ async fn wait_for_long(ok: impl Fn() -> bool, most: Duration) {
         assert!(start.elapsed() < most, "not so after {most:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_passwords_are_counted_together_by_every_instance() {
+    use monitor::auth::AuthError;
+    let server = SurrealServer::start().await;
+    let mut instances = vec![];
+    for _ in 0..3 {
+        let store = Arc::new(Store::open(&server.url()).await.unwrap());
+        instances.push(accounts_on(&store).await);
+    }
+    let guesser: std::net::IpAddr = "192.0.2.7".parse().unwrap();
+    // Nine wrong passwords at once from one address, three per instance:
+    // five are checked, the rest wait, as on one instance.
+    let guesses = (0..9).map(|i| {
+        let accounts = instances[i % 3].clone();
+        tokio::spawn(async move {
+            accounts
+                .login("root", "not-the-password", Some(guesser))
+                .await
+        })
+    });
+    let mut wrong = 0;
+    let mut throttled = 0;
+    for guess in futures::future::join_all(guesses).await {
+        match guess.unwrap() {
+            Err(AuthError::BadLogin) => wrong += 1,
+            Err(AuthError::Throttled(_)) => throttled += 1,
+            Err(e) => panic!("unexpected refusal: {e}"),
+            Ok(_) => panic!("a wrong password signed in"),
+        }
+    }
+    assert_eq!((wrong, throttled), (5, 4));
+    // Every instance now makes that address wait, even with the right
+    // password; the owner elsewhere signs in.
+    for accounts in &instances {
+        let again = accounts
+            .login("root", "root-password-1", Some(guesser))
+            .await;
+        assert!(
+            matches!(again, Err(AuthError::Throttled(_))),
+            "{:?}",
+            again.err()
+        );
+    }
+    let owner: std::net::IpAddr = "198.51.100.20".parse().unwrap();
+    instances[1]
+        .login("root", "root-password-1", Some(owner))
+        .await
+        .expect("the owner signs in from elsewhere");
 }

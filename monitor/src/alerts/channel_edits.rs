@@ -78,6 +78,7 @@ impl AlertService {
         name: &str,
         subscription_json: &str,
     ) -> Result<ChannelInfo, AlertError> {
+        self.current().await;
         who.require(Role::Viewer)?;
         // A push channel belongs to a signed-in user (anonymous viewers have none).
         if who.viewer.user.is_none() {
@@ -141,6 +142,7 @@ impl AlertService {
     }
 
     pub async fn remove_channel(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        self.current().await;
         let found = self.channels.read().get(id).map(|l| l.info.clone());
         let Some(info) = found else {
             // Viewers learn nothing about which channels exist.
@@ -166,6 +168,7 @@ impl AlertService {
         who: &Identity,
         endpoint: &str,
     ) -> Result<(), AlertError> {
+        self.current().await;
         let id = self
             .channels
             .read()
@@ -186,6 +189,7 @@ impl AlertService {
 
     /// Sends a test message to a channel now and says how it went.
     pub async fn send_test(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        self.current().await;
         who.require(Role::Editor)?;
         let loaded = self
             .channels

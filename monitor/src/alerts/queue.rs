@@ -79,6 +79,18 @@ impl AlertService {
         let store = engine.store().clone();
         // On a shared server one instance matches and sends for all.
         engine.want_task(TASK);
+        let watcher = store.is_shared().then(|| {
+            let (me, store) = (self.clone(), store.clone());
+            // Every instance shows (and checks edits against) the rules and
+            // channels as edited on any instance, not only the one sending.
+            tokio::spawn(async move {
+                let mut config = ConfigCheck::default();
+                while !me.stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    config.check(&me, &store).await;
+                    tokio::time::sleep(CONFIG_CHECK_EVERY).await;
+                }
+            })
+        });
         let (me, follower_store, follower_engine) = (self.clone(), store.clone(), engine.clone());
         let follower = tokio::spawn(supervised("alert_follower", restarts.clone(), move || {
             let (me, store, engine) = (me.clone(), follower_store.clone(), follower_engine.clone());
@@ -116,7 +128,9 @@ impl AlertService {
                 Ok(())
             }
         }));
-        self.tasks.lock().extend([follower, sender]);
+        self.tasks
+            .lock()
+            .extend([follower, sender].into_iter().chain(watcher));
     }
 
     /// Follows the engine's events from the last one handled and queues a

@@ -30,6 +30,7 @@ impl AlertService {
 
     /// Creates a rule (empty id) or replaces the one with that id.
     pub async fn save_rule(&self, who: &Identity, mut rule: Rule) -> Result<Rule, AlertError> {
+        self.current().await;
         who.require(Role::Editor)?;
         rule.name = rule.name.trim().to_string();
         if rule.name.chars().count() > 120 {
@@ -144,6 +145,7 @@ impl AlertService {
         id: &str,
         paused: bool,
     ) -> Result<Rule, AlertError> {
+        self.current().await;
         who.require(Role::Editor)?;
         let mut rule = self.rule(id)?;
         rule.paused = paused;
@@ -164,6 +166,7 @@ impl AlertService {
     }
 
     pub async fn delete_rule(&self, who: &Identity, id: &str) -> Result<(), AlertError> {
+        self.current().await;
         who.require(Role::Editor)?;
         let old = self.rule(id)?;
         self.store().delete_rule(id).await?;

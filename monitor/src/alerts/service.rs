@@ -168,6 +168,14 @@ impl AlertService {
         }
     }
 
+    /// Before an edit on a shared server: the rules and channels as stored
+    /// (another instance may have changed them a moment ago).
+    pub(super) async fn current(&self) {
+        if self.store().is_shared() {
+            self.reload().await;
+        }
+    }
+
     /// The accounts it checks roles and audits with.
     pub fn accounts(&self) -> &Arc<Accounts> {
         &self.accounts
