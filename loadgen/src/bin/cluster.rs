@@ -318,26 +318,10 @@ async fn run(n: usize, shops: &[Arc<Shop>], secs: u64, changes: usize) {
     drop(db);
 }
 
-/// The event time `2026-12-02T11:20:33.123456Z` in ms since the epoch
-/// (the server writes UTC with a `Z`).
+/// An event's time (RFC 3339) in ms since the epoch.
 fn parse_ms(at: &str) -> Option<f64> {
-    let (date, time) = at.trim_end_matches('Z').split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
-    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let mut t = time.split(':');
-    let (h, min) = (
-        t.next()?.parse::<f64>().ok()?,
-        t.next()?.parse::<f64>().ok()?,
-    );
-    let s = t.next()?.parse::<f64>().ok()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days as f64 * 24.0 + h) * 60.0 + min) * 60_000.0 + s * 1000.0)
+    let t = chrono::DateTime::parse_from_rfc3339(at).ok()?;
+    Some(t.timestamp_micros() as f64 / 1000.0)
 }
 
 /// Which instance (its address) holds each host, from /api/v1/instances.
