@@ -128,8 +128,9 @@ impl Engine {
                 n => Some(n),
             };
         }
-        // A one-page check is recorded once, when it is over; a catalogue
-        // read also when it starts, so a long read shows as running.
+        // A one-page check is recorded once, when it is over (written
+        // behind, see store/run_log.rs); a catalogue read also when it
+        // starts, so a long read shows as running.
         let one_page = source.settings.is_one_product();
         if !one_page {
             self.store.save_run(&run).await?;
@@ -190,7 +191,8 @@ impl Engine {
             task.last_complete_pages.store(run.pages, Ordering::SeqCst);
         }
         if one_page {
-            self.store.save_finished_run(&run).await?;
+            // Written behind, with the other checks of this moment.
+            self.store.queue_finished_run(run.clone());
         } else {
             self.store.save_run(&run).await?;
         }

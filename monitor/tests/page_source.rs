@@ -575,6 +575,22 @@ async fn an_unchanged_page_is_not_parsed_again_and_a_changed_one_is() {
     assert_eq!(unchanged(), 1);
     h.engine.check_now(&src.key).await.unwrap();
     assert_eq!(unchanged(), 2);
+
+    // Every check is in the source's runs at once (they are written behind,
+    // in batches, and before any read), the latest ten newest first.
+    let mut ids = vec![];
+    for _ in 0..12 {
+        ids.push(h.engine.check_now(&src.key).await.unwrap().id);
+    }
+    assert_eq!(unchanged(), 14);
+    let store = h.engine.store();
+    assert_eq!(store.counts().await.unwrap().poll_runs, 17);
+    let runs = store.runs(&src.key, 10).await.unwrap();
+    ids.reverse();
+    ids.truncate(10);
+    assert_eq!(runs.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+    assert!(runs.iter().all(|r| r.complete && r.finished.is_some()));
+    assert_eq!(store.runs(&src.key, 100).await.unwrap().len(), 17);
 }
 
 /// A drop page that hides its price while sold out, then restocks.

@@ -446,12 +446,16 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     .await?;
     alerts.stop().await;
     engine.stop();
-    // Other instances sharing the database take this one's hosts at once
-    // (not waiting long for a database that is gone: its leases lapse).
-    if tokio::time::timeout(std::time::Duration::from_secs(5), engine.leave())
-        .await
-        .is_err()
-    {
+    // The last checks' runs, written behind; then other instances sharing
+    // the database take this one's hosts at once (not waiting long for a
+    // database that is gone: its leases lapse).
+    let wait = std::time::Duration::from_secs(5);
+    match tokio::time::timeout(wait, engine.store().write_queued_runs()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!("the last checks' runs were not saved: {e}"),
+        Err(_) => tracing::warn!("the database did not answer; the last checks' runs are not saved"),
+    }
+    if tokio::time::timeout(wait, engine.leave()).await.is_err() {
         tracing::warn!("the database did not answer; this instance's leases lapse by themselves");
     }
     Ok(())

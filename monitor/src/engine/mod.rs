@@ -170,10 +170,9 @@ pub struct Engine {
     verdicts: RwLock<model::compare::Verdicts>,
     /// Schedulers run only after [`Engine::start`] (tests drive runs by hand).
     started: AtomicBool,
-    /// The retention task, while started.
-    retention: Mutex<Option<JoinHandle<()>>>,
-    /// The insight task (deal scores), while started.
-    insight: Mutex<Option<JoinHandle<()>>>,
+    /// While started: retention, insight (deal scores) and the writer of
+    /// one-page checks' runs.
+    background: Mutex<Vec<JoinHandle<()>>>,
     /// Following the event table of a shared server (see [`crate::follow`]).
     pub(crate) follow: crate::follow::Follow,
     /// The hosts this instance polls, on a shared server (see [`crate::lease`]).
@@ -227,10 +226,9 @@ impl Engine {
             offered: RwLock::new(None),
             verdicts: RwLock::new(verdicts),
             started: AtomicBool::new(false),
-            retention: Mutex::new(None),
+            background: Mutex::new(vec![]),
             deals: Default::default(),
             trends: Default::default(),
-            insight: Mutex::new(None),
             follow: Default::default(),
             leases,
         });
@@ -288,14 +286,15 @@ impl Engine {
         let restarts = self.metrics.restarts.clone();
         let retention = tokio::spawn(crate::supervise::supervised(
             "retention",
-            restarts,
+            restarts.clone(),
             move || crate::retention::run(weak.clone()),
         ));
-        if let Some(old) = self.retention.lock().replace(retention) {
-            old.abort();
-        }
+        let store = self.store.clone();
+        let runs = tokio::spawn(crate::supervise::supervised("runs", restarts, move || {
+            store.clone().write_runs_behind()
+        }));
         let insight = self.spawn_insight();
-        if let Some(old) = self.insight.lock().replace(insight) {
+        for old in std::mem::replace(&mut *self.background.lock(), vec![retention, runs, insight]) {
             old.abort();
         }
         let tasks: Vec<_> = self.sources.lock().values().cloned().collect();
@@ -308,11 +307,8 @@ impl Engine {
     /// they committed stays).
     pub fn stop(&self) {
         self.started.store(false, Ordering::SeqCst);
-        if let Some(r) = self.retention.lock().take() {
-            r.abort();
-        }
-        if let Some(r) = self.insight.lock().take() {
-            r.abort();
+        for task in self.background.lock().drain(..) {
+            task.abort();
         }
         for task in self.sources.lock().values() {
             if let Some(h) = task.handle.lock().take() {

@@ -26,6 +26,7 @@ mod logins;
 mod read;
 mod repricing;
 mod retention;
+mod run_log;
 mod runs;
 mod schema;
 mod sequence;
@@ -75,6 +76,8 @@ pub struct Store {
     own: sequence::OwnEvents,
     /// The oldest event retention has kept (see `retention.rs`).
     oldest_event: AtomicU64,
+    /// One-page checks' runs, written behind (see `run_log.rs`).
+    run_log: run_log::RunLog,
 }
 
 /// Turns what a user typed for `--db` into a SurrealDB endpoint.
@@ -146,6 +149,7 @@ impl Store {
             shared,
             own: Default::default(),
             oldest_event: AtomicU64::new(1),
+            run_log: Default::default(),
         };
         store.load_oldest_event().await?;
         Ok(store)

@@ -27,7 +27,7 @@ pub const RECENT_RUNS: usize = 10;
 
 /// What `poll_recent` holds for a source.
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct Recent {
+pub(super) struct Recent {
     /// Run ids (start times in µs), newest first.
     ids: Vec<i64>,
 }
@@ -54,12 +54,6 @@ impl Store {
     /// also joins the source's recent ones, in the same transaction.
     pub async fn save_run(&self, run: &PollRun) -> Result<()> {
         self.save_run_as(run, run.finished.is_none()).await
-    }
-
-    /// Records a run that was not saved when it started (a one-page check,
-    /// over in milliseconds: one write instead of two).
-    pub async fn save_finished_run(&self, run: &PollRun) -> Result<()> {
-        self.save_run_as(run, true).await
     }
 
     async fn save_run_as(&self, run: &PollRun, new: bool) -> Result<()> {
@@ -105,6 +99,7 @@ impl Store {
     /// A source's latest runs, newest first: up to [`RECENT_RUNS`] by the ids
     /// kept beside the source, more from every kept run.
     pub async fn runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
+        self.write_queued_runs().await?;
         let Some(recent) = self.recent(source).await?.filter(|_| limit <= RECENT_RUNS) else {
             return self.indexed_runs(source, limit).await;
         };
@@ -122,6 +117,7 @@ impl Store {
         sources: &[String],
         limit: usize,
     ) -> Result<HashMap<String, Vec<PollRun>>> {
+        self.write_queued_runs().await?;
         let mut out: HashMap<String, Vec<PollRun>> = HashMap::new();
         if limit > RECENT_RUNS {
             for s in sources {
@@ -183,7 +179,7 @@ impl Store {
 
     /// The ids kept beside a source; `None` for a source whose runs were
     /// all saved before they were kept.
-    async fn recent(&self, source: &str) -> Result<Option<Recent>> {
+    pub(super) async fn recent(&self, source: &str) -> Result<Option<Recent>> {
         let mut res = self
             .db()
             .query("SELECT ids FROM type::record('poll_recent', $s)")
@@ -194,7 +190,7 @@ impl Store {
     }
 
     /// A source's latest runs from every kept run (through its index).
-    async fn indexed_runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
+    pub(super) async fn indexed_runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
         let mut res = self
             .db()
             .query(format!(

@@ -49,28 +49,32 @@ fn value_of(html: &str, t: &Tag<'_>) -> String {
         .unwrap_or_else(|| scan::text_until(html, t.end, t.name))
 }
 
-/// Every microdata item of the page, in page order (at most
-/// 5,000, each with at most 200 properties: a page cannot make this grow
-/// without bound).
-pub fn items(html: &str) -> Vec<Item> {
+/// Every microdata item of the page (its `tags`, from [`scan::tags`]), in
+/// page order (at most 5,000, each with at most 200 properties: a page
+/// cannot make this grow without bound).
+pub fn items(html: &str, tags: &[Tag<'_>]) -> Vec<Item> {
     let mut items: Vec<Item> = vec![];
     // Open elements: (name, the item it starts, if any).
-    let mut open: Vec<(String, Option<usize>)> = vec![];
-    for t in scan::tags(html) {
-        let name = t.name.to_ascii_lowercase();
+    let mut open: Vec<(&str, Option<usize>)> = vec![];
+    for t in tags {
         if t.closing {
-            if let Some(i) = open.iter().rposition(|(n, _)| *n == name) {
+            if let Some(i) = open.iter().rposition(|(n, _)| t.is(n)) {
                 open.truncate(i);
             }
             continue;
         }
+        // Most tags say nothing of microdata: no attribute to look up.
+        let (scope, props) = if t.mentions("item") {
+            (t.attr("itemscope").is_some(), t.attr("itemprop"))
+        } else {
+            (false, None)
+        };
         let current = open.iter().rev().find_map(|(_, item)| *item);
-        let scope = t.attr("itemscope").is_some();
-        if let (Some(props), Some(c)) = (t.attr("itemprop"), current) {
+        if let (Some(props), Some(c)) = (props, current) {
             let value = if scope {
                 String::new()
             } else {
-                value_of(html, &t)
+                value_of(html, t)
             };
             if let Some(item) = items.get_mut(c) {
                 for p in props.split_whitespace() {
@@ -92,8 +96,8 @@ pub fn items(html: &str) -> Vec<Item> {
             });
             items.len() - 1
         });
-        if !VOID.contains(&name.as_str()) && open.len() < 10_000 {
-            open.push((name, started));
+        if !VOID.iter().any(|v| t.is(v)) && open.len() < 10_000 {
+            open.push((t.name, started));
         }
     }
     items

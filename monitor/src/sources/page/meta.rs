@@ -222,8 +222,8 @@ const PRODUCT_TYPES: [&str; 4] = [
 /// The offers of the page's first microdata `Product` (or of the page, when
 /// its offers are not inside one), and whether they were in a `Product`:
 /// the items [`items::items`] nests as a DOM would.
-fn microdata_items(html: &str) -> (Vec<Offer>, bool) {
-    let all = items::items(html);
+fn microdata_items(html: &str, tags: &[scan::Tag<'_>]) -> (Vec<Offer>, bool) {
+    let all = items::items(html, tags);
     let typed = |x: &items::Item| !x.types.is_empty();
     let product = all
         .iter()
@@ -275,7 +275,9 @@ pub fn from_tags(html: &str) -> Meta {
     let mut metas: Vec<(String, String)> = vec![];
     let mut props: Vec<(String, String)> = vec![];
     let (mut title_tag, mut heading) = (None, None);
-    for t in scan::tags(html).filter(|t| !t.closing) {
+    // One pass over the tags, read here and for microdata items.
+    let tags: Vec<scan::Tag<'_>> = scan::tags(html).collect();
+    for t in tags.iter().filter(|t| !t.closing) {
         if t.is("meta") {
             let content = t.attr("content").map(|c| c.trim().to_string());
             for key in ["property", "name", "itemprop"] {
@@ -315,7 +317,7 @@ pub fn from_tags(html: &str) -> Meta {
         })
     };
     let prop = |n: &str| props.iter().find(|(k, _)| k == n).map(|(_, v)| v.trim());
-    let (scoped, microdata_of_product) = microdata_items(html);
+    let (scoped, microdata_of_product) = microdata_items(html, &tags);
     let microdata: Vec<Offer> = if !scoped.is_empty() {
         scoped
     } else {

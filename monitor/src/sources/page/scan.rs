@@ -26,6 +26,12 @@ impl<'a> Tag<'a> {
         self.name.eq_ignore_ascii_case(name)
     }
 
+    /// Whether its attribute text says `word` anywhere (any case): a
+    /// quick "no" before looking attributes up.
+    pub fn mentions(&self, word: &str) -> bool {
+        find_ci(self.attrs, word).is_some()
+    }
+
     /// An attribute's value, its character references decoded.
     pub fn attr(&self, want: &str) -> Option<Cow<'a, str>> {
         // Most tags have not the attribute at all: said without parsing.
@@ -249,6 +255,11 @@ mod tests {
         assert_eq!(find_ci("<SCRIPT><Script>", "<script>"), Some(0));
         assert_eq!(find_ci("xx</sCrIpT", "</script"), Some(2));
         assert_eq!(find_ci("scrip", "script"), None);
+        // Found by a byte that is not a letter (the '+').
+        assert_eq!(find_ci("a LD+JSON b", "ld+json"), Some(2));
+        assert_eq!(find_ci("ld+jsoX Ld+Json", "ld+json"), Some(8));
+        assert_eq!(find_ci("d+json ld+jso", "ld+json"), None);
+        assert_eq!(find_ci("+json", "ld+json"), None);
         // An unclosed tag or quote ends with the page, not a panic.
         assert_eq!(tags("<meta content=\"open").count(), 1);
         assert_eq!(tags("</").count(), 0);
