@@ -18,6 +18,7 @@ use futures::StreamExt;
 use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use url::Url;
 
+use crate::body::Body;
 use crate::outbound::{Outbound, Policy, MAX_REDIRECTS};
 use crate::politeness::{Gates, Outcome};
 
@@ -186,6 +187,12 @@ impl Fetcher {
 
     /// GETs `url` as JSON through the host's politeness gate.
     pub async fn get_json(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        Ok(self.get(url, false, &[]).await?.into_vec())
+    }
+
+    /// [`Fetcher::get_json`], the body as it came (digest it before
+    /// copying it, see `body.rs`).
+    pub async fn get_json_body(&self, url: &Url) -> Result<Body, FetchError> {
         self.get(url, false, &[]).await
     }
 
@@ -195,15 +202,18 @@ impl Fetcher {
         url: &Url,
         headers: &[(String, String)],
     ) -> Result<Vec<u8>, FetchError> {
-        self.get(url, false, headers).await
+        Ok(self.get(url, false, headers).await?.into_vec())
     }
 
     /// GETs a web page (HTML) through the host's politeness gate.
     pub async fn get_html(&self, url: &Url) -> Result<String, FetchError> {
-        let body = self.get(url, true, &[]).await?;
-        // Valid UTF-8 (nearly every page) is taken as it is, not copied.
-        Ok(String::from_utf8(body)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(self.get_page(url).await?.into_text())
+    }
+
+    /// [`Fetcher::get_html`], the body as it came (digest it before
+    /// copying it, see `body.rs`).
+    pub async fn get_page(&self, url: &Url) -> Result<Body, FetchError> {
+        self.get(url, true, &[]).await
     }
 
     async fn get(
@@ -211,7 +221,7 @@ impl Fetcher {
         url: &Url,
         html: bool,
         headers: &[(String, String)],
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<Body, FetchError> {
         let host = host_key(url);
         let permit = self.gates.acquire(&host).await?;
         let result = self.get_unguarded(url, html, headers).await;
@@ -249,7 +259,7 @@ impl Fetcher {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|ct| ct.contains("text/html"));
-            let body = self.read_capped(response).await?;
+            let body = self.read_capped(response).await?.into_vec();
             classify(Answer {
                 status,
                 retry_after,
@@ -274,7 +284,7 @@ impl Fetcher {
         url: &Url,
         want_html: bool,
         headers: &[(String, String)],
-    ) -> Result<Vec<u8>, FetchError> {
+    ) -> Result<Body, FetchError> {
         let accept = if want_html {
             "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
         } else {
@@ -362,7 +372,7 @@ impl Fetcher {
         Ok(body)
     }
 
-    async fn read_capped(&self, response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+    async fn read_capped(&self, response: reqwest::Response) -> Result<Body, FetchError> {
         let limit = self.limits.max_body_bytes;
         if response
             .content_length()
@@ -370,19 +380,15 @@ impl Fetcher {
         {
             return Err(FetchError::TooLarge { limit });
         }
-        // Sized once from the length the server gives (within the cap).
-        let expected = response
-            .content_length()
-            .and_then(|len| usize::try_from(len).ok())
-            .unwrap_or(0);
-        let mut body = Vec::with_capacity(expected.min(limit));
+        // Kept as the chunks that came (see `body.rs`).
+        let mut body = Body::default();
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| self.transport_error(e))?;
             if body.len().saturating_add(chunk.len()) > limit {
                 return Err(FetchError::TooLarge { limit });
             }
-            body.extend_from_slice(&chunk);
+            body.push(chunk);
         }
         Ok(body)
     }

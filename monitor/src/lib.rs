@@ -31,6 +31,7 @@
 
 pub mod alerts;
 pub mod auth;
+pub mod body;
 pub mod bounds;
 pub mod control;
 pub mod demo;

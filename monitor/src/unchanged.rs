@@ -77,8 +77,19 @@ impl CataloguePages {
 
 /// The digest of a body and what it is read with.
 pub(crate) fn digest(body: &[u8], read_with: &[&[u8]]) -> Digest {
+    digest_parts([body], read_with)
+}
+
+/// The digest of a body that came in `parts`, and what it is read with:
+/// the same as [`digest`] of the parts joined.
+pub(crate) fn digest_parts<'a>(
+    parts: impl IntoIterator<Item = &'a [u8]>,
+    read_with: &[&[u8]],
+) -> Digest {
     let mut h = blake3::Hasher::new();
-    h.update(body);
+    for part in parts {
+        h.update(part);
+    }
     for part in read_with {
         // Lengths keep ("ab", "c") and ("a", "bc") apart.
         h.update(&(part.len() as u64).to_le_bytes());
@@ -88,9 +99,13 @@ pub(crate) fn digest(body: &[u8], read_with: &[&[u8]]) -> Digest {
 }
 
 /// What makes a page source's read what it is: the body and how it is read.
-pub(crate) fn page_digest(html: &str, settings: &model::PageSettings, currency: &str) -> Digest {
+pub(crate) fn page_digest(
+    body: &crate::body::Body,
+    settings: &model::PageSettings,
+    currency: &str,
+) -> Digest {
     let settings = serde_json::to_vec(settings).unwrap_or_default();
-    digest(html.as_bytes(), &[&settings, currency.as_bytes()])
+    body.digest(&[&settings, currency.as_bytes()])
 }
 
 #[cfg(test)]

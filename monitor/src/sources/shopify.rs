@@ -252,10 +252,10 @@ pub(crate) async fn read(
     page: u32,
 ) -> Result<super::connector::PageRead, crate::fetch::FetchError> {
     let url = page_url(&ctx.store, page);
-    let body = ctx.fetcher.get_json(&url).await?;
-    let digest =
-        crate::unchanged::digest(&body, &[url.as_str().as_bytes(), ctx.currency.as_bytes()]);
+    let body = ctx.fetcher.get_json_body(&url).await?;
+    let digest = body.digest(&[url.as_str().as_bytes(), ctx.currency.as_bytes()]);
     super::connector::catalogue_page(ctx, page, digest, || {
+        let body = body.into_vec();
         let pctx = PageContext {
             source: &ctx.key,
             store: &ctx.store,

@@ -19,10 +19,10 @@ pub(crate) async fn read(
     previous: Option<&Product>,
     last_page: &Mutex<Option<PageSeen>>,
 ) -> Result<PageRead, FetchError> {
-    let html = ctx.fetcher.get_html(&ctx.store).await?;
+    let body = ctx.fetcher.get_page(&ctx.store).await?;
     // The very page read last time, read the same way: what it says is
-    // what is kept (no parse, no change).
-    let digest = unchanged::page_digest(&html, settings, &ctx.currency);
+    // what is kept (no copy, no parse, no change).
+    let digest = unchanged::page_digest(&body, settings, &ctx.currency);
     if let Some(p) = previous {
         if last_page.lock().as_ref().map(|s| s.digest) == Some(digest) {
             ctx.unchanged.fetch_add(1, Ordering::Relaxed);
@@ -30,6 +30,7 @@ pub(crate) async fn read(
         }
     }
     *last_page.lock() = None;
+    let html = body.into_text();
     let pctx = PageContext {
         source: &ctx.key,
         url: &ctx.store,
