@@ -367,7 +367,7 @@ impl Engine {
                 Ok::<u32, crate::store::StoreError>(changes)
             };
             let next = async {
-                if page < self.cfg.max_pages && partial.is_none() {
+                if page < self.cfg.max_pages && partial.is_none() && !connector.one_page() {
                     Some(fetch(page + 1).await)
                 } else {
                     None
@@ -403,6 +403,10 @@ impl Engine {
             if let Some(e) = partial {
                 // What was read is kept; the rest failed.
                 read.error = Some(e);
+                return read;
+            }
+            if connector.one_page() {
+                read.complete = true;
                 return read;
             }
             previous = Some(keys);

@@ -108,6 +108,12 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
+    /// Whether the whole source is read with page 1 (every connector but
+    /// the catalogues, which go on until a page comes back empty).
+    pub fn one_page(&self) -> bool {
+        !matches!(self, Connector::Shopify | Connector::WooCommerce)
+    }
+
     /// Reads page `page` (1-based) of the source.
     pub async fn read(&self, ctx: &ReadContext, page: u32) -> Result<PageRead, FetchError> {
         match self {

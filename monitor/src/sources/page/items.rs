@@ -64,7 +64,7 @@ pub fn items(html: &str, tags: &[Tag<'_>]) -> Vec<Item> {
             continue;
         }
         // Most tags say nothing of microdata: no attribute to look up.
-        let (scope, props) = if t.mentions("item") {
+        let (scope, props) = if t.microdata {
             (t.attr("itemscope").is_some(), t.attr("itemprop"))
         } else {
             (false, None)

@@ -19,17 +19,14 @@ pub struct Tag<'a> {
     attrs: &'a str,
     /// Where the tag's content starts (just after its `>`).
     pub end: usize,
+    /// Whether its attributes may be microdata (say `item` somewhere): a
+    /// quick "no" for most tags, looked up once.
+    pub microdata: bool,
 }
 
 impl<'a> Tag<'a> {
     pub fn is(&self, name: &str) -> bool {
         self.name.eq_ignore_ascii_case(name)
-    }
-
-    /// Whether its attribute text says `word` anywhere (any case): a
-    /// quick "no" before looking attributes up.
-    pub fn mentions(&self, word: &str) -> bool {
-        find_ci(self.attrs, word).is_some()
     }
 
     /// An attribute's value, its character references decoded.
@@ -112,17 +109,25 @@ pub fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
         }
         let name = html.get(lt + skip..lt + skip + name_len)?;
         let lt = lt + skip - 1;
-        // The tag ends at the first '>' outside quotes.
+        // The tag ends at the first '>' outside quotes (found with memchr,
+        // quote to quote).
         let mut i = lt + 1 + name_len;
-        let mut quote = None;
-        while i < b.len() {
-            match (quote, b[i]) {
-                (None, b'>') => break,
-                (None, q @ (b'"' | b'\'')) => quote = Some(q),
-                (Some(q), c) if c == q => quote = None,
-                _ => {}
-            }
-            i += 1;
+        loop {
+            let Some(j) = b
+                .get(i..)
+                .and_then(|r| memchr::memchr3(b'>', b'"', b'\'', r))
+            else {
+                i = b.len();
+                break;
+            };
+            i += j;
+            let Some(&q) = b.get(i).filter(|&&c| c != b'>') else {
+                break;
+            };
+            i = b
+                .get(i + 1..)
+                .and_then(|r| memchr::memchr(q, r))
+                .map_or(b.len(), |k| i + 1 + k + 1);
         }
         let attrs = html.get(lt + 1 + name_len..i).unwrap_or("");
         let end = (i + 1).min(html.len());
@@ -142,6 +147,7 @@ pub fn tags(html: &str) -> impl Iterator<Item = Tag<'_>> {
             closing,
             attrs,
             end,
+            microdata: find_ci(attrs, "item").is_some(),
         });
     })
 }
