@@ -18,7 +18,9 @@
 //!
 //! CPU per cycle is the server's (user + system) from the end of one
 //! read to the end of a later one, net of its idle CPU (measured first,
-//! with nothing to poll) over that time, divided by the reads between.
+//! with nothing to poll) over that time, divided by the reads between;
+//! measured once insight has worked out the products the first reads
+//! brought (a one-off per new product, printed on its own).
 //! RSS is split into heap (anonymous) and code and files mapped from disk.
 //!
 //! `scripts/bench-catalogue.sh` builds the release binary and runs this
@@ -101,6 +103,31 @@ async fn polls(s: &Server, n: f64) {
     panic!("{n} reads never ended");
 }
 
+/// Waits until insight has worked out every product the first reads
+/// brought (no assessment for 5 s): a one-off per new product (and a pass
+/// over all at start and every few hours), not part of a steady cycle.
+/// Returns (seconds waited, assessments made, their CPU time as counted).
+async fn insight_settled(s: &Server) -> (f64, f64, f64) {
+    let t0 = std::time::Instant::now();
+    let (n0, secs0) = (
+        s.counter("dropwatch_insight_assessments_total").await,
+        s.counter("dropwatch_insight_assess_seconds_total").await,
+    );
+    let mut last = n0;
+    let mut quiet = 0;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let n = s.counter("dropwatch_insight_assessments_total").await;
+        quiet = if n == last { quiet + 1 } else { 0 };
+        last = n;
+        if quiet >= 5 {
+            break;
+        }
+    }
+    let secs = s.counter("dropwatch_insight_assess_seconds_total").await - secs0;
+    (t0.elapsed().as_secs_f64(), last - n0, secs)
+}
+
 /// CPU seconds per poll cycle over `cycles` whole cycles, net of the
 /// server's idle CPU per second `idle` over their time.
 async fn cpu_per_cycle(s: &Server, cycles: usize, idle: f64) -> f64 {
@@ -143,6 +170,10 @@ async fn main() {
         // The first read (everything new) and one more.
         polls(&s, 2.0).await;
         println!("{products} products read: {}", s.memory());
+        let (waited, assessed, took) = insight_settled(&s).await;
+        println!(
+            "insight on the new products: {assessed:.0} assessed in {took:.1} s (settled {waited:.0} s after the second read)"
+        );
         let last = s.get("/api/v1/events?limit=1").await["last_seq"]
             .as_u64()
             .unwrap_or(0);
@@ -174,6 +205,7 @@ async fn main() {
         let shop = shop(products, "1s", per_second);
         let s = watching(&shop).await;
         polls(&s, 2.0).await;
+        insight_settled(&s).await;
         let cpu = cpu_per_cycle(&s, 2, idle).await;
         println!(
             "{products} products, {per_second} sizes changing every second (about 1 % a cycle): CPU per cycle {:.0} ms; {}",
@@ -187,6 +219,7 @@ async fn main() {
         // spaced, so a cycle is the read itself (and the demo answering it).
         let s = loadgen::start(products, &["--demo-change-every", "4s"]).await;
         polls(&s, 2.0).await;
+        insight_settled(&s).await;
         let cpu = cpu_per_cycle(&s, 10, idle).await;
         println!(
             "{products} products of the built-in demo (same process, polled 1 s after each read, 2 sizes changing every 4 s): CPU per cycle {:.0} ms, the demo answering included",
