@@ -453,7 +453,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match tokio::time::timeout(wait, engine.store().write_queued_runs()).await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!("the last checks' runs were not saved: {e}"),
-        Err(_) => tracing::warn!("the database did not answer; the last checks' runs are not saved"),
+        Err(_) => {
+            tracing::warn!("the database did not answer; the last checks' runs are not saved")
+        }
     }
     if tokio::time::timeout(wait, engine.leave()).await.is_err() {
         tracing::warn!("the database did not answer; this instance's leases lapse by themselves");

@@ -238,7 +238,11 @@ pub(super) fn find_ci(hay: &str, needle: &str) -> Option<usize> {
     let anchor = *n.get(k)?;
     let mut from = k;
     while let Some(j) = h.get(from..).and_then(|rest| {
-        memchr::memchr2(anchor.to_ascii_lowercase(), anchor.to_ascii_uppercase(), rest)
+        memchr::memchr2(
+            anchor.to_ascii_lowercase(),
+            anchor.to_ascii_uppercase(),
+            rest,
+        )
     }) {
         let at = from + j - k;
         if h.get(at..at.saturating_add(n.len()))?

@@ -291,7 +291,11 @@ pub fn from_tags(html: &str) -> Meta {
             heading = Some(scan::text_until(html, t.end, "h1"));
         }
         // The first element naming each microdata property read here.
-        let itemprop = if t.microdata { t.attr("itemprop") } else { None };
+        let itemprop = if t.microdata {
+            t.attr("itemprop")
+        } else {
+            None
+        };
         if let Some(names) = itemprop {
             for n in names.split_whitespace() {
                 if ["price", "sku", "priceCurrency", "availability"].contains(&n)
