@@ -52,7 +52,7 @@ impl Store {
     pub async fn backup(
         &self,
     ) -> Result<impl Stream<Item = Result<Vec<u8>, StoreError>> + Send + 'static, StoreError> {
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         let chunks = self.db().export_stream().await?;
         Ok(chunks.map(|c| c.map_err(StoreError::Db)))
     }

@@ -173,7 +173,7 @@ impl Store {
     }
 
     pub async fn counts(&self) -> Result<Counts> {
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         let mut res = self
             .db()
             .query(

@@ -53,7 +53,7 @@ impl Store {
         keep: usize,
         batch: usize,
     ) -> Result<Vec<PollRun>> {
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         let mut runs: Vec<PollRun> = decode(
             self.rows_of(
                 "SELECT record::id(id) AS id, source, started, finished, pages, products, changes,

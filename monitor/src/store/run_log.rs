@@ -75,6 +75,15 @@ impl Store {
         }
     }
 
+    /// Writes the queue before a read of runs. A failure is logged, not
+    /// returned: the read goes on with what is stored (a batch the database
+    /// refuses must not take the Sources page down with it).
+    pub(crate) async fn write_queued_runs_first(&self) {
+        if let Err(e) = self.write_queued_runs().await {
+            tracing::warn!("the latest checks' runs are not saved yet: {e}");
+        }
+    }
+
     /// Writes every queued run in one transaction. On failure they stay
     /// queued (before any queued since) and the error is returned.
     pub async fn write_queued_runs(&self) -> Result<()> {

@@ -99,7 +99,7 @@ impl Store {
     /// A source's latest runs, newest first: up to [`RECENT_RUNS`] by the ids
     /// kept beside the source, more from every kept run.
     pub async fn runs(&self, source: &str, limit: usize) -> Result<Vec<PollRun>> {
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         let Some(recent) = self.recent(source).await?.filter(|_| limit <= RECENT_RUNS) else {
             return self.indexed_runs(source, limit).await;
         };
@@ -117,7 +117,7 @@ impl Store {
         sources: &[String],
         limit: usize,
     ) -> Result<HashMap<String, Vec<PollRun>>> {
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         let mut out: HashMap<String, Vec<PollRun>> = HashMap::new();
         if limit > RECENT_RUNS {
             for s in sources {

@@ -255,7 +255,7 @@ impl Store {
     /// history stay, marked by key; its kept runs age out).
     pub async fn delete_source(&self, key: &str) -> Result<()> {
         // Its runs still queued first, so none outlives it.
-        self.write_queued_runs().await?;
+        self.write_queued_runs_first().await;
         self.db()
             .query("DELETE type::record('source', $key); DELETE type::record('poll_recent', $key);")
             .bind(json!({ "key": key }))
