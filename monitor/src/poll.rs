@@ -367,7 +367,7 @@ impl Engine {
                 Ok::<u32, crate::store::StoreError>(changes)
             };
             let next = async {
-                if page < self.cfg.max_pages && partial.is_none() && !connector.one_page() {
+                if page < self.cfg.max_pages && partial.is_none() && connector.has_pages() {
                     Some(fetch(page + 1).await)
                 } else {
                     None
@@ -405,7 +405,7 @@ impl Engine {
                 read.error = Some(e);
                 return read;
             }
-            if connector.one_page() {
+            if !connector.has_pages() {
                 read.complete = true;
                 return read;
             }

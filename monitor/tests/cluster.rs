@@ -173,15 +173,9 @@ impl Shop {
 
     /// Sets the first variant's price, as the shop would.
     async fn reprice(&self, price: &str) -> u64 {
-        let variant = self.demo.catalogue.lock().products[0].variants[0].id;
-        let status = reqwest::Client::new()
-            .post(format!("http://{}/control/price", self.addr))
-            .json(&json!({"variant_id": variant, "price": price}))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success());
+        let mut cat = self.demo.catalogue.lock();
+        let variant = cat.products[0].variants[0].id;
+        assert!(cat.set_price(variant, price.parse().unwrap()));
         variant
     }
 }

@@ -119,21 +119,12 @@ impl Shop {
 
     /// Sets the first variant's price to `share` percent of what it is.
     async fn lower(&self, share: u32) -> (String, u64) {
-        let (variant, price) = {
-            let cat = self.demo.catalogue.lock();
-            let v = &cat.products[0].variants[0];
-            (v.id, v.price)
-        };
-        let was: f64 = price.to_string().parse().unwrap();
+        let mut cat = self.demo.catalogue.lock();
+        let v = &cat.products[0].variants[0];
+        let (variant, was) = (v.id, v.price);
+        let was: f64 = was.to_string().parse().unwrap();
         let price = format!("{:.2}", was * f64::from(share) / 100.0);
-        let status = reqwest::Client::new()
-            .post(format!("http://{}/control/price", self.addr))
-            .json(&json!({"variant_id": variant, "price": price}))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        assert!(status.is_success());
+        assert!(cat.set_price(variant, price.parse().unwrap()));
         (self.host(), variant)
     }
 }

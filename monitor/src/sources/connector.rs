@@ -108,18 +108,20 @@ pub(crate) enum Connector {
 }
 
 impl Connector {
-    /// Whether the whole source is read with page 1 (every connector but
-    /// the catalogues, which go on until a page comes back empty).
-    pub fn one_page(&self) -> bool {
-        !matches!(self, Connector::Shopify | Connector::WooCommerce)
+    /// Whether the source is read page after page until one comes back
+    /// empty (the catalogues); every other connector reads it all at once.
+    pub fn has_pages(&self) -> bool {
+        matches!(self, Connector::Shopify | Connector::WooCommerce)
     }
 
     /// Reads page `page` (1-based) of the source.
     pub async fn read(&self, ctx: &ReadContext, page: u32) -> Result<PageRead, FetchError> {
+        if page > 1 && !self.has_pages() {
+            return Ok(PageRead::end());
+        }
         match self {
             Connector::Shopify => super::shopify::read(ctx, page).await,
             Connector::WooCommerce => super::woocommerce::read(ctx, page).await,
-            _ if page > 1 => Ok(PageRead::end()),
             Connector::Page {
                 settings,
                 previous,
