@@ -15,6 +15,13 @@
 //!    so a new instance gets work and a dead one's hosts are taken over
 //!    within the TTL plus one round.
 //!
+//! Two instances never read one host at once. A host given back stops
+//! being polled here at once but its lease is released only once the poll
+//! in flight is over (renewed until then), and an instance stops starting
+//! polls a third of the TTL before its lease would lapse, so a poll begun
+//! under a lease that is not renewed (a paused instance, a database that
+//! went away) ends before another instance can take it.
+//!
 //! A new owner first lets the follower catch up with every event already
 //! committed (so it diffs against the products as they are now), forgets
 //! the pages it read while it last held the host, honours the host's stored
@@ -83,6 +90,9 @@ pub struct Leases {
     started: i64,
     addr: Mutex<String>,
     held: Mutex<HashMap<String, Held>>,
+    /// Given back, but a poll of the host is still in flight: renewed
+    /// (and not polled again) until it is over, then released.
+    releasing: Mutex<HashMap<String, Held>>,
     /// Lease keys of the tasks this instance would run (see [`task_key`]).
     tasks: Mutex<std::collections::BTreeSet<String>>,
     /// Set by [`Engine::leave`]: no more rounds.
@@ -107,6 +117,7 @@ impl Leases {
             started: now_ms(),
             addr: Mutex::new(String::new()),
             held: Mutex::default(),
+            releasing: Mutex::default(),
             tasks: Mutex::default(),
             left: Default::default(),
             wake: Arc::default(),
@@ -122,10 +133,12 @@ impl Leases {
         *self.addr.lock() = addr.to_string();
     }
 
-    /// The fence for writes about `host`, while this instance holds it.
+    /// The fence for writes about `host`, while this instance holds it
+    /// with a third of the TTL to spare (a poll started under it ends
+    /// before the lease could lapse and be taken).
     pub fn fence(&self, host: &str) -> Option<Fence> {
         let held = self.held.lock().get(host).copied()?;
-        (held.expires > now_ms()).then(|| Fence {
+        (held.expires.saturating_sub(self.ttl_ms() / 3) > now_ms()).then(|| Fence {
             host: host.to_string(),
             owner: self.me.clone(),
             epoch: held.epoch,
@@ -219,17 +232,32 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
         }
     }
 
-    // Renew what is held (or give up hosts no longer polled).
+    // Give up hosts no longer polled, and release those given back whose
+    // last poll is over.
+    let gone: Vec<String> = l
+        .held
+        .lock()
+        .keys()
+        .filter(|h| !is_task(h) && !hosts.contains_key(*h))
+        .cloned()
+        .collect();
+    for host in gone {
+        give_back(e, &host);
+    }
+    let releasing: Vec<(String, Held)> = l
+        .releasing
+        .lock()
+        .iter()
+        .map(|(h, v)| (h.clone(), *v))
+        .collect();
+    for (host, held) in releasing {
+        release_when_idle(e, &host, held).await?;
+    }
+
+    // Renew what is held.
     let mine: Vec<(String, Held)> = l.held.lock().iter().map(|(h, v)| (h.clone(), *v)).collect();
     for (host, held) in mine {
         let hold = hold_of(e, &host);
-        if !hosts.contains_key(&host) {
-            store
-                .release_lease(&host, &l.me, held.epoch, hold.as_ref())
-                .await?;
-            l.held.lock().remove(&host);
-            continue;
-        }
         let renewed = store
             .renew_lease(
                 &host,
@@ -313,24 +341,79 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
     }
     let excess = hosts_held().saturating_sub(share);
     if excess > 0 {
-        let give: Vec<(String, Held)> = l
+        let give: Vec<String> = l
             .held
             .lock()
-            .iter()
-            .filter(|(k, _)| !is_task(k))
+            .keys()
+            .filter(|k| !is_task(k))
             .take(excess)
-            .map(|(h, v)| (h.clone(), *v))
+            .cloned()
             .collect();
-        for (host, held) in give {
-            l.held.lock().remove(&host);
-            let hold = hold_of(e, &host);
-            store
-                .release_lease(&host, &l.me, held.epoch, hold.as_ref())
-                .await?;
+        for host in give {
             tracing::info!(
                 host,
-                "gave the lease of {host} back ({live} instances share the hosts)"
+                "gives the lease of {host} back ({live} instances share the hosts)"
             );
+            if let Some(held) = give_back(e, &host) {
+                release_when_idle(e, &host, held).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stops polling `host` here: no poll starts once it is out of `held`.
+/// Its lease is released by [`release_when_idle`].
+fn give_back(e: &Engine, host: &str) -> Option<Held> {
+    let l = &e.leases;
+    let held = l.held.lock().remove(host)?;
+    l.releasing.lock().insert(host.to_string(), held);
+    Some(held)
+}
+
+/// Releases a lease given back once no poll of its host is in flight here
+/// (renewing it until then, so nobody else reads the host meanwhile).
+async fn release_when_idle(e: &Engine, host: &str, held: Held) -> Result<(), StoreError> {
+    let l = &e.leases;
+    let store = e.store();
+    let hold = hold_of(e, host);
+    // Out of `held` before `running` is read here, and a run sets `running`
+    // before it asks for the fence: either it saw no lease, or it is seen.
+    let busy = e
+        .sources
+        .lock()
+        .values()
+        .any(|t| t.running.load(Ordering::SeqCst) && lease_key(&t.source.lock()) == host);
+    if !busy {
+        store
+            .release_lease(host, &l.me, held.epoch, hold.as_ref())
+            .await?;
+        l.releasing.lock().remove(host);
+        tracing::info!(host, "gave the lease of {host} back");
+        return Ok(());
+    }
+    let renewed = store
+        .renew_lease(
+            host,
+            &l.me,
+            held.epoch,
+            now_ms() + l.ttl_ms(),
+            hold.as_ref(),
+        )
+        .await?;
+    let mut releasing = l.releasing.lock();
+    match renewed {
+        Some(row) => {
+            releasing.insert(
+                host.to_string(),
+                Held {
+                    epoch: row.epoch,
+                    expires: row.expires,
+                },
+            );
+        }
+        None => {
+            releasing.remove(host);
         }
     }
     Ok(())
@@ -412,7 +495,8 @@ impl Engine {
         }
         let l = &self.leases;
         l.left.store(true, Ordering::SeqCst);
-        let held: Vec<(String, Held)> = l.held.lock().drain().collect();
+        let mut held: Vec<(String, Held)> = l.held.lock().drain().collect();
+        held.extend(l.releasing.lock().drain());
         for (host, h) in held {
             let hold = hold_of(self, &host);
             if let Err(e) = self

@@ -88,6 +88,12 @@ impl Engine {
     /// whose run is still going.
     pub(crate) async fn run(&self, task: &SourceTask) -> Result<PollRun, EngineError> {
         let source = task.source.lock().clone();
+        // Running before the lease is asked for: a lease given back is
+        // released only once no run of its host is seen (crate::lease).
+        if task.running.swap(true, Ordering::SeqCst) {
+            return Err(EngineError::AlreadyRunning(source.key));
+        }
+        let _running = Running(task);
         // On a shared server: the host's lease, taken now if it is free,
         // fences every write of this run.
         let fence = if self.store.is_shared() {
@@ -99,10 +105,6 @@ impl Engine {
         } else {
             None
         };
-        if task.running.swap(true, Ordering::SeqCst) {
-            return Err(EngineError::AlreadyRunning(source.key));
-        }
-        let _running = Running(task);
         let started = Utc::now();
         let mut run = PollRun {
             id: started.timestamp_micros(),

@@ -446,6 +446,26 @@ async fn three_instances_share_the_shops_and_the_feed_through_a_death_and_a_data
     })
     .await;
     println!("the first shop was polled again {resumed:?} after its holder died");
+    // Recorded as sent before the database goes (one sent but not yet
+    // recorded would be sent again, which is not what this tests).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = json_of(&instances[0], "/api/v1/notifications", &admin).await;
+        let sent = log
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["state"] == "sent")
+            .count();
+        if sent >= 4 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "four notifications recorded as sent: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The database server goes away: both say they are not ready, and
     // are ready again once it is back, without a restart of their own.

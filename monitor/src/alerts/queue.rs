@@ -327,12 +327,41 @@ impl AlertService {
                     d.last_error = Some(why);
                 }
             }
-            if let Err(e) = store.finish_delivery(&d).await {
-                tracing::warn!("could not record a notification's outcome: {e}");
+            self.record(store, &d).await;
+        }
+    }
+
+    /// Records a notification's outcome, trying again while the database is
+    /// away (up to [`RECORD_FOR`]): one sent but not recorded as sent would
+    /// be sent again by whoever runs the alerts next.
+    async fn record(&self, store: &Store, d: &Delivery) {
+        let deadline = tokio::time::Instant::now() + RECORD_FOR;
+        let mut told = false;
+        loop {
+            let Err(e) = store.finish_delivery(d).await else {
+                if told {
+                    tracing::info!("recorded the notification's outcome after all");
+                }
+                return;
+            };
+            let stopping = self.stopping.load(std::sync::atomic::Ordering::SeqCst);
+            if stopping || tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "could not record a notification's outcome ({e}); it may be sent again"
+                );
+                return;
             }
+            if !told {
+                tracing::warn!("could not record a notification's outcome ({e}); trying again");
+                told = true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }
+
+/// How long the outcome of a notification is retried while the database is away.
+const RECORD_FOR: Duration = Duration::from_secs(30);
 
 /// When a delivery that must wait `wait` is due again (waits are bounded, and
 /// the sum saturates rather than panicking).
