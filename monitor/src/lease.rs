@@ -18,9 +18,10 @@
 //! Two instances never read one host at once. A host given back stops
 //! being polled here at once but its lease is released only once the poll
 //! in flight is over (renewed until then), and an instance stops starting
-//! polls a third of the TTL before its lease would lapse, so a poll begun
-//! under a lease that is not renewed (a paused instance, a database that
-//! went away) ends before another instance can take it.
+//! polls a third of the TTL before its lease would lapse: a poll begun
+//! under a lease that is then not renewed (a paused instance, a database
+//! that went away) has that long to end before another instance may take
+//! the host (and one that runs longer has its writes refused by the fence).
 //!
 //! A new owner first lets the follower catch up with every event already
 //! committed (so it diffs against the products as they are now), forgets
