@@ -83,6 +83,15 @@ struct Held {
     expires: i64,
 }
 
+impl From<&crate::store::LeaseRow> for Held {
+    fn from(row: &crate::store::LeaseRow) -> Held {
+        Held {
+            epoch: row.epoch,
+            expires: row.expires,
+        }
+    }
+}
+
 /// This instance's leases.
 pub struct Leases {
     /// This instance's id (random, new at every start).
@@ -258,30 +267,8 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
     // Renew what is held.
     let mine: Vec<(String, Held)> = l.held.lock().iter().map(|(h, v)| (h.clone(), *v)).collect();
     for (host, held) in mine {
-        let hold = hold_of(e, &host);
-        let renewed = store
-            .renew_lease(
-                &host,
-                &l.me,
-                held.epoch,
-                now_ms() + l.ttl_ms(),
-                hold.as_ref(),
-            )
-            .await?;
-        match renewed {
-            Some(row) => {
-                l.held.lock().insert(
-                    host,
-                    Held {
-                        epoch: row.epoch,
-                        expires: row.expires,
-                    },
-                );
-            }
-            None => {
-                tracing::warn!(host, "lost the lease of {host} to another instance");
-                l.held.lock().remove(&host);
-            }
+        if !renew_in(e, &l.held, &host, held).await? {
+            tracing::warn!(host, "lost the lease of {host} to another instance");
         }
     }
 
@@ -310,11 +297,7 @@ async fn round(e: &Arc<Engine>) -> Result<(), StoreError> {
                 .await?
             {
                 tracing::info!(task = key, "runs {key} for every instance");
-                let held = Held {
-                    epoch: row.epoch,
-                    expires: row.expires,
-                };
-                l.held.lock().insert(key, held);
+                l.held.lock().insert(key, Held::from(&row));
             }
         }
     }
@@ -393,7 +376,22 @@ async fn release_when_idle(e: &Engine, host: &str, held: Held) -> Result<(), Sto
         tracing::info!(host, "gave the lease of {host} back");
         return Ok(());
     }
-    let renewed = store
+    renew_in(e, &l.releasing, host, held).await?;
+    Ok(())
+}
+
+/// Renews `host`'s lease, kept in `map` (`held` or `releasing`) with its
+/// new expiry; false (and out of `map`) when another instance has it now.
+async fn renew_in(
+    e: &Engine,
+    map: &Mutex<HashMap<String, Held>>,
+    host: &str,
+    held: Held,
+) -> Result<bool, StoreError> {
+    let l = &e.leases;
+    let hold = hold_of(e, host);
+    let renewed = e
+        .store()
         .renew_lease(
             host,
             &l.me,
@@ -402,22 +400,17 @@ async fn release_when_idle(e: &Engine, host: &str, held: Held) -> Result<(), Sto
             hold.as_ref(),
         )
         .await?;
-    let mut releasing = l.releasing.lock();
+    let mut map = map.lock();
     match renewed {
         Some(row) => {
-            releasing.insert(
-                host.to_string(),
-                Held {
-                    epoch: row.epoch,
-                    expires: row.expires,
-                },
-            );
+            map.insert(host.to_string(), Held::from(&row));
+            Ok(true)
         }
         None => {
-            releasing.remove(host);
+            map.remove(host);
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 /// Takes `host` for a check now if its lease is free (a "check now" on this
@@ -461,13 +454,10 @@ async fn took(e: &Engine, host: &str, row: crate::store::LeaseRow, tasks: &[Arc<
             .adopt(host, &hold.state, hold.until, hold.failures);
     }
     tracing::info!(host, epoch = row.epoch, "took the lease of {host}");
-    e.leases.held.lock().insert(
-        host.to_string(),
-        Held {
-            epoch: row.epoch,
-            expires: row.expires,
-        },
-    );
+    e.leases
+        .held
+        .lock()
+        .insert(host.to_string(), Held::from(&row));
     for t in tasks {
         t.wake.notify_one();
     }
