@@ -39,6 +39,9 @@ use monitor::demo::{DemoConfig, DemoStore};
 
 // SurrealDB allocates and frees heavily on every write; mimalloc cut the
 // first import of the poll benchmark by about 15% against the system allocator.
+// `--features system-alloc` builds with the system allocator instead, so a
+// heap profiler that hooks malloc (heaptrack) sees every allocation.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
