@@ -359,8 +359,6 @@ fn give_back(e: &Engine, host: &str) -> Option<Held> {
 /// (renewing it until then, so nobody else reads the host meanwhile).
 async fn release_when_idle(e: &Engine, host: &str, held: Held) -> Result<(), StoreError> {
     let l = &e.leases;
-    let store = e.store();
-    let hold = hold_of(e, host);
     // Out of `held` before `running` is read here, and a run sets `running`
     // before it asks for the fence: either it saw no lease, or it is seen.
     let busy = e
@@ -369,8 +367,8 @@ async fn release_when_idle(e: &Engine, host: &str, held: Held) -> Result<(), Sto
         .values()
         .any(|t| t.running.load(Ordering::SeqCst) && lease_key(&t.source.lock()) == host);
     if !busy {
-        store
-            .release_lease(host, &l.me, held.epoch, hold.as_ref())
+        e.store()
+            .release_lease(host, &l.me, held.epoch, hold_of(e, host).as_ref())
             .await?;
         l.releasing.lock().remove(host);
         tracing::info!(host, "gave the lease of {host} back");
