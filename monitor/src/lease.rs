@@ -155,6 +155,16 @@ impl Leases {
         })
     }
 
+    /// Whether a run fenced by `fence` may still ask the shop: this
+    /// instance holds the same lease with a third of the TTL to spare. A run
+    /// asks again before each request, since its own writes can wait on the
+    /// database server (up to 10 s, store/handle.rs) past the moment its
+    /// lease lapsed and another instance took the host.
+    pub fn holds(&self, fence: &Fence) -> bool {
+        self.fence(&fence.host)
+            .is_some_and(|now| now.epoch == fence.epoch)
+    }
+
     /// The leases held now, by host.
     pub fn held(&self) -> Vec<HeldLease> {
         let mut v: Vec<HeldLease> = self

@@ -31,6 +31,11 @@ use crate::sources::page;
 use crate::store::Batch;
 use crate::unchanged::Replay;
 
+/// Why a read on a shared server stopped before its next request.
+const LAPSED: &str = "this instance's lease of the shop lapsed during the read (the database \
+was slow or away), so it asked the shop no more; what was read so far is kept, and the \
+shop is polled by whichever instance holds its lease next";
+
 /// Runs a source's polls until the task is aborted or the engine is dropped.
 pub(crate) async fn schedule(engine: Weak<Engine>, task: Arc<SourceTask>) {
     loop {
@@ -245,6 +250,12 @@ impl Engine {
             unchanged: self.metrics.unchanged_pages.clone(),
         });
         let mut previous: Option<Arc<Vec<String>>> = None;
+        // On a shared server each request waits for this (see Leases::holds).
+        let may_ask = || fence.as_ref().is_none_or(|f| self.leases.holds(f));
+        if !may_ask() {
+            read.own_error = Some(LAPSED.to_string());
+            return read;
+        }
         // Each page is fetched and parsed on its own task, so the next page
         // is read (on the other core) while this one is diffed and written.
         let fetch = |page: u32| {
@@ -264,6 +275,10 @@ impl Engine {
                 if !self.still_stored(&replay.kept) {
                     // Changed here since (removed, deleted): read it in full.
                     task.catalogue_pages.forget(page);
+                    if !may_ask() {
+                        read.own_error = Some(LAPSED.to_string());
+                        return read;
+                    }
                     got = fetch(page).await;
                 }
             }
@@ -369,7 +384,11 @@ impl Engine {
                 Ok::<u32, crate::store::StoreError>(changes)
             };
             let next = async {
-                if page < self.cfg.max_pages && partial.is_none() && connector.has_pages() {
+                if page < self.cfg.max_pages
+                    && partial.is_none()
+                    && connector.has_pages()
+                    && may_ask()
+                {
                     Some(fetch(page + 1).await)
                 } else {
                     None
@@ -409,6 +428,11 @@ impl Engine {
             }
             if !connector.has_pages() {
                 read.complete = true;
+                return read;
+            }
+            if fetched.is_none() && page < self.cfg.max_pages {
+                // The next page was not asked for: the lease lapsed.
+                read.own_error = Some(LAPSED.to_string());
                 return read;
             }
             previous = Some(keys);

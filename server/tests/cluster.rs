@@ -255,6 +255,22 @@ async fn holders(s: &Server, auth: &Auth) -> Vec<(String, String)> {
     out
 }
 
+/// Each instance's log lines about `host` (its leases and polls), for a
+/// failure to show who polled it when.
+fn said_of(instances: &[Server], host: &str) -> String {
+    let mut lines = String::new();
+    for s in instances {
+        lines += &format!("-- {}\n", s.base);
+        for line in s.output.lock().unwrap().lines() {
+            if line.contains(host) && !line.contains("GET /") {
+                lines += line;
+                lines.push('\n');
+            }
+        }
+    }
+    lines
+}
+
 /// Waits up to `most` for `ok`, saying `what` if it never comes.
 async fn until(most: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + most;
@@ -521,8 +537,9 @@ async fn three_instances_share_the_shops_and_the_feed_through_a_death_and_a_data
         assert_eq!(
             shop.traffic.most.load(Ordering::SeqCst),
             1,
-            "{} was polled by two instances at once",
-            shop.host()
+            "{} was polled by two instances at once; what the live instances said of it:\n{}",
+            shop.host(),
+            said_of(&instances, &shop.host())
         );
     }
     drop(instances);

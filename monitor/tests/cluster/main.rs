@@ -4,11 +4,13 @@
 //! instance's events, in order, once, with the products they are about;
 //! each shop polled by one instance at a time. `accounts`: alerts and
 //! sign-in throttles shared by the instances; `run_outage`: runs written
-//! after the database server comes back.
+//! after the database server comes back; `lapse`: a read stops asking the
+//! shop once its lease is about to lapse.
 
 mod accounts;
 #[path = "../common/mod.rs"]
 mod common;
+mod lapse;
 mod run_outage;
 
 use std::sync::Arc;
