@@ -6,7 +6,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::json;
 
 use common::Harness;
@@ -35,20 +34,15 @@ async fn a_price_drop_reaches_discord_within_a_second_once() {
     alerts
         .save_rule(
             &who,
-            Rule {
-                id: String::new(),
-                name: "this one cheaper".into(),
-                scope: Scope {
+            common::rule(
+                "this one cheaper",
+                Scope {
                     product: Some(key.clone()),
                     ..Scope::default()
                 },
-                condition: Condition::DropPercent { percent: 5.into() },
-                channels: vec![d.id.clone()],
-                cooldown_secs: 0,
-                paused: false,
-                created: Utc::now(),
-                owner: None,
-            },
+                Condition::DropPercent { percent: 5.into() },
+                vec![d.id.clone()],
+            ),
         )
         .await
         .unwrap();
@@ -138,17 +132,12 @@ async fn a_restart_in_the_middle_of_a_burst_of_100_alerts_delivers_each_exactly_
     alerts
         .save_rule(
             &who,
-            Rule {
-                id: String::new(),
-                name: "every drop".into(),
-                scope: Scope::default(),
-                condition: Condition::DropOrRestock,
-                channels: vec![d.id],
-                cooldown_secs: 0,
-                paused: false,
-                created: Utc::now(),
-                owner: None,
-            },
+            common::rule(
+                "every drop",
+                Scope::default(),
+                Condition::DropOrRestock,
+                vec![d.id],
+            ),
         )
         .await
         .unwrap();
@@ -265,18 +254,16 @@ async fn channels_are_sealed_at_rest_and_changes_need_an_editor_and_are_audited(
         other => panic!("{other:?}"),
     }
     let rule = |channels: Vec<String>| Rule {
-        id: String::new(),
-        name: String::new(),
-        scope: Scope {
-            brand: Some("Nike".into()),
-            ..Scope::default()
-        },
-        condition: Condition::PriceAtOrBelow { price: 100.into() },
-        channels,
         cooldown_secs: 600,
-        paused: false,
-        created: Utc::now(),
-        owner: None,
+        ..common::rule(
+            "",
+            Scope {
+                brand: Some("Nike".into()),
+                ..Scope::default()
+            },
+            Condition::PriceAtOrBelow { price: 100.into() },
+            channels,
+        )
     };
     assert!(matches!(
         alerts.save_rule(&vera, rule(vec![c.id.clone()])).await,

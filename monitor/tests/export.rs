@@ -7,7 +7,6 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -221,19 +220,17 @@ async fn rules_show_their_channels_redacted_never_the_secret() {
         .save_rule(
             &who,
             Rule {
-                id: String::new(),
-                name: "Nike drops".into(),
-                scope: Scope {
-                    brand: Some("Nike".into()),
-                    sizes: vec!["9".into(), "10".into()],
-                    ..Scope::default()
-                },
-                condition: Condition::DropPercent { percent: 15.into() },
-                channels: vec![channel.id.clone()],
                 cooldown_secs: 60,
-                paused: false,
-                created: Utc::now(),
-                owner: None,
+                ..common::rule(
+                    "Nike drops",
+                    Scope {
+                        brand: Some("Nike".into()),
+                        sizes: vec!["9".into(), "10".into()],
+                        ..Scope::default()
+                    },
+                    Condition::DropPercent { percent: 15.into() },
+                    vec![channel.id.clone()],
+                )
             },
         )
         .await

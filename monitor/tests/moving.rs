@@ -409,18 +409,16 @@ async fn a_backup_of_a_polled_store_restores_into_a_new_database_identical() {
         .save_rule(
             &admin,
             Rule {
-                id: String::new(),
-                name: "drops".into(),
-                scope: Scope {
-                    source: Some(h.source.key.clone()),
-                    ..Scope::default()
-                },
-                condition: Condition::DropPercent { percent: 10.into() },
-                channels: vec![ch.id.clone()],
                 cooldown_secs: 60,
-                paused: false,
-                created: chrono::Utc::now(),
-                owner: None,
+                ..common::rule(
+                    "drops",
+                    Scope {
+                        source: Some(h.source.key.clone()),
+                        ..Scope::default()
+                    },
+                    Condition::DropPercent { percent: 10.into() },
+                    vec![ch.id.clone()],
+                )
             },
         )
         .await

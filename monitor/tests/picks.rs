@@ -152,19 +152,17 @@ async fn a_users_rules_are_theirs_teach_their_picks_and_survive_a_restart() {
         .await
         .unwrap();
     let rule = |product: &str| Rule {
-        id: String::new(),
-        name: String::new(),
-        scope: Scope {
-            product: Some(product.to_string()),
-            ..Scope::default()
-        },
-        condition: Condition::DropOrRestock,
-        channels: vec![channel.id.clone()],
-        cooldown_secs: 0,
-        paused: false,
-        created: Utc::now(),
         // Whoever a caller says made it, the server says who did.
         owner: Some("mallory".into()),
+        ..common::rule(
+            "",
+            Scope {
+                product: Some(product.to_string()),
+                ..Scope::default()
+            },
+            Condition::DropOrRestock,
+            vec![channel.id.clone()],
+        )
     };
     let saved = alerts.save_rule(&root, rule(&watched.key)).await.unwrap();
     assert_eq!(saved.owner.as_deref(), Some("root"));

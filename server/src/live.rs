@@ -5,8 +5,9 @@
 //!
 //! Viewers and up only: the session cookie, or an API token in
 //! `Authorization: Bearer` (for other programs). The credential is checked
-//! again every few seconds; a revoked token or ended session closes the
-//! socket with 4401.
+//! again every few seconds, once for all the sockets that use it
+//! (`live_recheck.rs`); a revoked token or ended session closes the socket
+//! with 4401.
 //!
 //! A handshake is a GET, so the gate's CSRF check does not cover it, and
 //! `SameSite=Lax` still sends the cookie from another origin of the same
@@ -49,9 +50,6 @@ use crate::serve::AppState;
 pub struct LiveQuery {
     since: Option<u64>,
 }
-
-/// How often an open socket's credential is checked again.
-const RECHECK: Duration = Duration::from_secs(5);
 
 /// An event older than this has had its product assessed: its deal is
 /// told after it when a socket catches up.
@@ -132,15 +130,13 @@ async fn stream(mut socket: WebSocket, state: AppState, who: Identity, since: u6
     let mut deals = state.engine.deal_book().notices();
     // Products whose deal this socket was told while catching up.
     let mut told: HashSet<String> = HashSet::new();
-    let mut recheck = tokio::time::interval(RECHECK);
-    recheck.tick().await;
+    // Its credential is checked again with every other socket's.
+    let mut open = state.rechecks.open(&who);
     loop {
         tokio::select! {
-            _ = recheck.tick() => {
-                if !state.accounts.still_valid(&who).await {
-                    close(&mut socket, 4401, "signed out or token revoked").await;
-                    return;
-                }
+            _ = open.ended() => {
+                close(&mut socket, 4401, "signed out or token revoked").await;
+                return;
             }
             next = feed.next_published() => match next {
                 Ok(Some(event)) => {

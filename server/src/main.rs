@@ -18,6 +18,7 @@ mod client;
 mod config;
 mod hosts;
 mod live;
+mod live_recheck;
 mod logging;
 mod metrics;
 mod next_path;

@@ -40,6 +40,8 @@ pub struct AppState {
     /// Flips to `true` when the server shuts down, closing live sockets so
     /// that graceful shutdown does not wait for them forever.
     pub shutdown: watch::Receiver<bool>,
+    /// Open live sockets' credentials, checked again together.
+    pub rechecks: Arc<crate::live_recheck::Rechecks>,
     /// The role of visitors who are not signed in (`--anonymous`).
     pub anonymous: Option<Role>,
     /// `--public-url`'s origin, when browsers reach us through a proxy.
@@ -325,7 +327,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let pages = crate::server_fns::guard(pages);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let rechecks = Arc::new(crate::live_recheck::Rechecks::default());
+    tokio::spawn(rechecks.clone().run(accounts.clone(), stop_rx.clone()));
     let state = AppState {
+        rechecks,
         engine: engine.clone(),
         accounts: accounts.clone(),
         control,

@@ -772,6 +772,19 @@ async fn a_revoked_token_stops_at_once_on_rest_and_on_the_socket() {
         .unwrap();
     let event: Value = serde_json::from_str(first.to_text().unwrap()).unwrap();
     assert_eq!(event["seq"], 1, "events from the start");
+    // A second socket on the same token, and one on another token (the
+    // open sockets' credentials are checked together, once each).
+    let (mut second, _) = tokio_tungstenite::connect_async(req.clone())
+        .await
+        .expect("a second socket on the token");
+    let other = s.token(&admin, "viewer").await;
+    let mut other_req = ws_url.as_str().into_client_request().unwrap();
+    other_req
+        .headers_mut()
+        .insert("authorization", format!("Bearer {other}").parse().unwrap());
+    let (mut kept, _) = tokio_tungstenite::connect_async(other_req)
+        .await
+        .expect("another token opens a socket");
 
     let (status, _) = s
         .call(
@@ -786,18 +799,35 @@ async fn a_revoked_token_stops_at_once_on_rest_and_on_the_socket() {
         .call(Method::GET, "/api/v1/me", &Auth::Token(token.clone()), None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "REST refuses it at once");
-    // The open socket is closed with 4401 within its recheck period.
-    let closed = tokio::time::timeout(Duration::from_secs(15), async {
-        while let Some(msg) = socket.next().await {
-            if let Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame))) = msg {
-                return u16::from(frame.code);
+    // Its open sockets are closed with 4401 within the recheck period; the
+    // other token's socket stays open.
+    for socket in [&mut socket, &mut second] {
+        let closed = tokio::time::timeout(Duration::from_secs(15), async {
+            while let Some(msg) = socket.next().await {
+                if let Ok(tokio_tungstenite::tungstenite::Message::Close(Some(frame))) = msg {
+                    return u16::from(frame.code);
+                }
+            }
+            0
+        })
+        .await
+        .expect("the socket closes");
+        assert_eq!(closed, 4401);
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(6), async {
+        loop {
+            match kept.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))
+                | Some(Err(_))
+                | None => {
+                    return;
+                }
+                Some(Ok(_)) => {}
             }
         }
-        0
     })
-    .await
-    .expect("the socket closes");
-    assert_eq!(closed, 4401);
+    .await;
+    assert!(ended.is_err(), "another token's socket was closed too");
     assert!(
         tokio_tungstenite::connect_async(req).await.is_err(),
         "and cannot reopen"

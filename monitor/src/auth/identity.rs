@@ -7,7 +7,7 @@ use model::{Role, Viewer};
 use super::AuthError;
 
 /// How a request was authenticated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Credential {
     /// The SHA-256 of the session cookie.
     Session(String),

@@ -5,8 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
-
 use super::common;
 use super::common::surreal::SurrealServer;
 use super::{polling_instance, wait_for, Shop};
@@ -70,17 +68,12 @@ async fn an_alert_is_sent_once_however_many_instances_run_and_after_one_dies() {
     alerts
         .save_rule(
             who,
-            model::Rule {
-                id: String::new(),
-                name: "any drop".into(),
-                scope: model::Scope::default(),
-                condition: model::Condition::DropPercent { percent: 1.into() },
-                channels: vec![channel.id.clone()],
-                cooldown_secs: 0,
-                paused: false,
-                created: Utc::now(),
-                owner: None,
-            },
+            common::rule(
+                "any drop",
+                model::Scope::default(),
+                model::Condition::DropPercent { percent: 1.into() },
+                vec![channel.id.clone()],
+            ),
         )
         .await
         .unwrap();

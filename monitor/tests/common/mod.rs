@@ -46,6 +46,27 @@ pub fn quick_config() -> EngineConfig {
     }
 }
 
+/// An alert rule as a user saves it: no cooldown, not paused, made now
+/// (the server gives it its id and owner).
+pub fn rule(
+    name: &str,
+    scope: model::Scope,
+    condition: model::Condition,
+    channels: Vec<String>,
+) -> model::Rule {
+    model::Rule {
+        id: String::new(),
+        name: name.into(),
+        scope,
+        condition,
+        channels,
+        cooldown_secs: 0,
+        paused: false,
+        created: chrono::Utc::now(),
+        owner: None,
+    }
+}
+
 pub fn demo_config(products: usize) -> DemoConfig {
     DemoConfig {
         products,
